@@ -1,0 +1,72 @@
+//! The browser API: `/api/verifyToken`.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use quorum_shared::api::{Envelope, JoinSession, VerifyTokenRes};
+use quorum_shared::subjects::UserSubjects;
+
+use crate::error::ApiError;
+use crate::rooms::Presence;
+use crate::AppState;
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let raw = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::MissingHeader("Authorization"))?;
+    let t = raw.strip_prefix("Bearer ").unwrap_or(raw).trim();
+    if t.is_empty() {
+        return Err(ApiError::MissingHeader("Authorization"));
+    }
+    Ok(t)
+}
+
+/// `POST /api/verifyToken`: checks the token and says how to connect.
+pub async fn verify_token(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<VerifyTokenRes>, ApiError> {
+    let claims = st
+        .tokens
+        .verify(bearer(&headers)?)
+        .map_err(|e| ApiError::InvalidToken(e.to_string()))?;
+    let room = st
+        .rooms
+        .room(&claims.room_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::RoomNotActive(claims.room_id.to_string()))?;
+    let p = st
+        .rooms
+        .participant(&claims.room_id, &claims.user_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::UserNotFound(claims.user_id.to_string()))?;
+    if p.presence == Presence::Online {
+        return Err(ApiError::AlreadyOnline(claims.user_id.to_string()));
+    }
+    let e2ee = room
+        .metadata
+        .room_features
+        .end_to_end_encryption_features
+        .as_ref();
+    let self_key = e2ee.is_some_and(|e| {
+        e.is_enabled == Some(true) && e.enabled_self_insert_encryption_key == Some(true)
+    });
+    Ok(Json(VerifyTokenRes {
+        envelope: Envelope::success("token is valid"),
+        session: Some(JoinSession {
+            nats_ws_urls: st.nats.ws_urls.clone(),
+            subjects: UserSubjects::new(&claims.room_id, &claims.user_id),
+            room_id: claims.room_id,
+            room_sid: room.sid,
+            room_title: room.metadata.room_title,
+            user_id: claims.user_id,
+            name: claims.name,
+            is_admin: claims.is_admin,
+            e2ee_self_key: self_key,
+            server_version: crate::VERSION.to_owned(),
+        }),
+    }))
+}

@@ -1,0 +1,119 @@
+//! The one error type every HTTP handler returns. It maps each failure to
+//! plugNmeet's envelope and an HTTP status; internal details are logged with
+//! `tracing` and never sent to the caller.
+
+use axum::http::StatusCode as Http;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use quorum_shared::api::{Envelope, StatusCode};
+
+/// A failed request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A required header is absent.
+    #[error("missing required header {0}")]
+    MissingHeader(&'static str),
+    /// The `API-KEY` header does not match.
+    #[error("invalid API key")]
+    InvalidApiKey,
+    /// The `HASH-SIGNATURE` does not match the body.
+    #[error("invalid signature")]
+    InvalidSignature,
+    /// The join token is malformed, forged, expired or for someone else.
+    #[error("{0}")]
+    InvalidToken(String),
+    /// The body is not valid JSON or a field is invalid; names the field.
+    #[error("{0}")]
+    InvalidParameters(String),
+    /// A required field is absent; names the field.
+    #[error("{0} is required")]
+    MissingParameter(&'static str),
+    /// The room is not running.
+    #[error("room {0} is not active")]
+    RoomNotActive(String),
+    /// The room does not exist (for token requests, plugNmeet's code).
+    #[error("room {0} not found or not active")]
+    RoomNotFound(String),
+    /// No join token was ever issued for this user.
+    #[error("user {0} was not invited to this room")]
+    UserNotFound(String),
+    /// The user is already connected from elsewhere.
+    #[error("user {0} is already in this meeting")]
+    AlreadyOnline(String),
+    /// Something broke on our side; the reason is logged, not returned.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// Wraps an internal failure, keeping its text for the log only.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+
+    fn parts(&self) -> (Http, StatusCode) {
+        match self {
+            Self::MissingHeader(_) => (Http::UNAUTHORIZED, StatusCode::MissingRequiredParameter),
+            Self::InvalidApiKey => (Http::UNAUTHORIZED, StatusCode::InvalidApiKey),
+            Self::InvalidSignature | Self::InvalidToken(_) => {
+                (Http::UNAUTHORIZED, StatusCode::InvalidTokenOrSignature)
+            }
+            // plugNmeet answers validation failures with HTTP 200 and
+            // `status:false`; SDKs rely on reading the envelope.
+            Self::InvalidParameters(_) => (Http::OK, StatusCode::InvalidParameters),
+            Self::MissingParameter(_) => (Http::OK, StatusCode::MissingRequiredParameter),
+            Self::RoomNotActive(_) => (Http::OK, StatusCode::RoomNotActive),
+            Self::RoomNotFound(_) => (Http::OK, StatusCode::RoomNotFound),
+            Self::UserNotFound(_) => (Http::OK, StatusCode::UserNotFound),
+            Self::AlreadyOnline(_) => (Http::OK, StatusCode::Conflict),
+            Self::Internal(_) => (Http::INTERNAL_SERVER_ERROR, StatusCode::InternalServerError),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (http, code) = self.parts();
+        match &self {
+            Self::Internal(detail) => tracing::error!(%detail, "request failed"),
+            other => tracing::info!(reason = %other, "request refused"),
+        }
+        (http, Json(Envelope::failure(code, self.to_string()))).into_response()
+    }
+}
+
+/// Parses a JSON body, naming the offending field on failure.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let what = if path == "." || path.is_empty() {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        };
+        ApiError::InvalidParameters(format!("invalid request: {what}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct T {
+        #[allow(dead_code)]
+        room_id: quorum_shared::ids::RoomId,
+    }
+
+    #[test]
+    fn parse_errors_name_the_field() {
+        let ApiError::InvalidParameters(m) = parse_json::<T>(br#"{"room_id":"a b"}"#).unwrap_err()
+        else {
+            panic!()
+        };
+        assert!(m.contains("room_id"), "{m}");
+        assert!(parse_json::<T>(b"{").is_err());
+    }
+}

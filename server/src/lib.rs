@@ -1,0 +1,164 @@
+//! The Quorum server as a library: [`start`] brings up storage, NATS and
+//! the background services; [`app`] is the HTTP router; [`serve`] runs it.
+//! `main.rs` is a thin wrapper, and integration tests call these directly.
+
+pub mod api;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod nats;
+pub mod rooms;
+pub mod secrets;
+pub mod store;
+pub mod tokens;
+pub mod web;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use config::Config;
+use nats::NatsLink;
+use rooms::Rooms;
+use secrets::Secrets;
+use store::Store;
+use tokens::JoinTokens;
+use web::ClientAssets;
+
+/// Server version, reported to browsers and `/healthz`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Shared state of all handlers. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// What [`AppState`] holds.
+pub struct Inner {
+    /// The configuration in force.
+    pub config: Config,
+    /// Base URL used in join links.
+    pub public_url: String,
+    /// API key, secret and NATS keys.
+    pub secrets: Secrets,
+    /// Join-token signer.
+    pub tokens: JoinTokens,
+    /// Room history.
+    pub store: Store,
+    /// Live room state.
+    pub rooms: Rooms,
+    /// NATS connections.
+    pub nats: NatsLink,
+    /// The built client and CSP.
+    pub assets: ClientAssets,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory could not be created.
+    #[error("data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    /// Secrets could not be loaded.
+    #[error(transparent)]
+    Secrets(#[from] secrets::SecretsError),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// NATS could not be started or reached.
+    #[error(transparent)]
+    Nats(#[from] nats::NatsError),
+    /// The KV buckets could not be opened.
+    #[error(transparent)]
+    Rooms(#[from] rooms::RoomsError),
+}
+
+/// Brings everything up for `cfg`. `local_addr` is the bound HTTP address,
+/// used for the default public URL.
+pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppState, StartError> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| StartError::DataDir(cfg.data_dir.display().to_string(), e))?;
+    let secrets = Secrets::load_or_create(&cfg.data_dir, &cfg.api_key, &cfg.api_secret)?;
+    let store = Store::open(&cfg.data_dir.join("quorum.db"))?;
+    let public_url = if cfg.public_url.is_empty() {
+        format!("http://{local_addr}")
+    } else {
+        cfg.public_url.trim_end_matches('/').to_owned()
+    };
+    let nats = NatsLink::start(&cfg, &secrets, &public_url).await?;
+    let js = async_nats::jetstream::new(nats.client.clone());
+    let rooms = Rooms::open(&js).await?;
+    let tokens = JoinTokens::new(&secrets.api_key, &secrets.api_secret, cfg.token_ttl_secs);
+
+    let callout = nats::callout::Callout {
+        issuer: Arc::new(secrets.issuer()?),
+        xkey: Arc::new(secrets.xkey()?),
+        tokens: tokens.clone(),
+        rooms: rooms.clone(),
+        account: cfg.nats.account.clone(),
+    };
+    let client = nats.client.clone();
+    tokio::spawn(async move {
+        if let Err(e) = callout.run(client).await {
+            tracing::error!(error = %e, "auth callout stopped");
+        }
+    });
+    if let Some(sys) = nats.system.clone() {
+        tokio::spawn(nats::presence::run(
+            sys,
+            cfg.nats.account.clone(),
+            rooms.clone(),
+        ));
+    }
+
+    let mut connect = nats.ws_urls.clone();
+    if !cfg.livekit.url.is_empty() {
+        connect.push(cfg.livekit.url.clone());
+    }
+    let assets = ClientAssets::load(&cfg.client_dir, &connect);
+    Ok(AppState(Arc::new(Inner {
+        config: cfg,
+        public_url,
+        secrets,
+        tokens,
+        store,
+        rooms,
+        nats,
+        assets,
+    })))
+}
+
+/// The HTTP router.
+pub fn app(state: AppState) -> Router {
+    api::routes()
+        .fallback(web::static_files)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::security_headers,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` resolves, then stops
+/// NATS (and the embedded nats-server).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let nats = state.nats.clone();
+    let res = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    nats.shutdown().await;
+    res
+}

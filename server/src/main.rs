@@ -1,0 +1,87 @@
+//! `quorum`: the server binary. Run `quorum [--config FILE]`; settings come
+//! from the TOML file plus `QUORUM_*` environment variables (see README).
+
+use std::path::PathBuf;
+
+use quorum_server::config::Config;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("QUORUM_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quorum: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let mut config_path: Option<PathBuf> = std::env::var_os("QUORUM_CONFIG").map(PathBuf::from);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--config" | "-c" => config_path = args.next().map(PathBuf::from),
+            "--help" | "-h" => {
+                println!("usage: quorum [--config FILE]   (see README for QUORUM_* variables)");
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    let cfg = Config::load(config_path.as_deref(), |k| std::env::var(k).ok())
+        .map_err(|e| e.to_string())?;
+    let demo = cfg.demo_room;
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = quorum_server::start(cfg, addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Quorum {} is running at {}",
+        quorum_server::VERSION,
+        state.public_url
+    );
+    if demo {
+        match quorum_server::demo::create(&state).await {
+            Ok(links) => {
+                println!("Moderator link:   {}", links.moderator);
+                println!("Participant link: {}", links.participant);
+                println!(
+                    "(links are valid for {} s; restart for fresh ones)",
+                    state.config.token_ttl_secs
+                );
+            }
+            Err(e) => tracing::error!(error = %e, "cannot create the demo room"),
+        }
+    }
+    println!("Press Ctrl-C to stop.");
+    quorum_server::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Ctrl-C or SIGTERM (what `docker stop` sends).
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,171 @@
+//! The NATS auth-callout service. nats-server forwards every browser
+//! connection's CONNECT to `$SYS.REQ.USER.AUTH`; we verify the join token
+//! carried as `auth_token` and answer with a user JWT whose allow-lists give
+//! that user only its own room's and its own private subjects.
+
+use async_nats::Client;
+use futures::StreamExt;
+use quorum_shared::subjects::UserSubjects;
+
+use super::jwt::{self, Claims, Permission, RequestNats, ResponseNats, UserNats};
+use crate::rooms::Rooms;
+use crate::tokens::{now_secs, JoinTokens};
+
+/// Subject nats-server sends authorization requests to.
+pub const AUTH_SUBJECT: &str = "$SYS.REQ.USER.AUTH";
+const SERVER_XKEY_HEADER: &str = "Nats-Server-Xkey";
+
+/// What the callout needs to decide.
+#[derive(Clone)]
+pub struct Callout {
+    /// Signs responses and user JWTs; nats-server trusts its public key.
+    pub issuer: std::sync::Arc<nkeys::KeyPair>,
+    /// Opens sealed requests and seals responses.
+    pub xkey: std::sync::Arc<nkeys::XKey>,
+    /// Verifies join tokens.
+    pub tokens: JoinTokens,
+    /// Room state.
+    pub rooms: Rooms,
+    /// The account users are placed in.
+    pub account: String,
+}
+
+/// A refusal; the text goes back to nats-server (and into its log), never
+/// to the browser, which only sees "Authorization Violation".
+type Refusal = String;
+
+impl Callout {
+    /// Serves authorization requests until the connection closes. Uses a
+    /// queue group so several app servers share the load.
+    pub async fn run(self, client: Client) -> Result<(), async_nats::SubscribeError> {
+        let mut sub = client
+            .queue_subscribe(AUTH_SUBJECT, "quorum-auth".to_owned())
+            .await?;
+        while let Some(msg) = sub.next().await {
+            let me = self.clone();
+            let client = client.clone();
+            tokio::spawn(async move {
+                let Some(reply) = msg.reply.clone() else {
+                    return;
+                };
+                let server_xkey = msg
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get(SERVER_XKEY_HEADER))
+                    .map(|v| v.as_str().to_owned());
+                match me.answer(&msg.payload, server_xkey.as_deref()).await {
+                    Ok(body) => {
+                        if let Err(e) = client.publish(reply, body.into()).await {
+                            tracing::warn!(error = %e, "cannot send callout response");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "unanswerable callout request"),
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Builds the (possibly sealed) response to one request.
+    async fn answer(&self, payload: &[u8], server_xkey: Option<&str>) -> Result<Vec<u8>, String> {
+        let server_key = match server_xkey {
+            Some(k) => Some(nkeys::XKey::from_public_key(k).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let plain = match &server_key {
+            Some(k) => self.xkey.open(payload, k).map_err(|e| e.to_string())?,
+            None => payload.to_vec(),
+        };
+        let text = std::str::from_utf8(&plain).map_err(|e| e.to_string())?;
+        let req: Claims<RequestNats> = jwt::decode_verified(text).map_err(|e| e.to_string())?;
+        let outcome = self.authorize(&req.nats).await;
+        let nats = match outcome {
+            Ok(user_jwt) => ResponseNats {
+                jwt: user_jwt,
+                error: String::new(),
+                kind: "authorization_response".into(),
+                version: 2,
+            },
+            Err(reason) => {
+                tracing::info!(%reason, "nats connection refused");
+                ResponseNats {
+                    jwt: String::new(),
+                    error: reason,
+                    kind: "authorization_response".into(),
+                    version: 2,
+                }
+            }
+        };
+        let resp = Claims {
+            jti: String::new(),
+            iat: now_secs(),
+            iss: String::new(),
+            name: String::new(),
+            sub: req.nats.user_nkey.clone(),
+            aud: req.nats.server_id.id.clone(),
+            exp: None,
+            nats,
+        };
+        let token = jwt::encode(resp, &self.issuer).map_err(|e| e.to_string())?;
+        match &server_key {
+            Some(k) => self
+                .xkey
+                .seal(token.as_bytes(), k)
+                .map_err(|e| e.to_string()),
+            None => Ok(token.into_bytes()),
+        }
+    }
+
+    /// Verifies the join token and returns a signed user JWT.
+    async fn authorize(&self, req: &RequestNats) -> Result<String, Refusal> {
+        let claims = self
+            .tokens
+            .verify(&req.connect_opts.auth_token)
+            .map_err(|e| e.to_string())?;
+        let (room, user) = (&claims.room_id, &claims.user_id);
+        let room_state = self.rooms.room(room).await.map_err(|e| e.to_string())?;
+        if room_state.is_none() {
+            return Err(format!("room {room} is not active"));
+        }
+        if self
+            .rooms
+            .participant(room, user)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            return Err(format!("user {user} was not invited to room {room}"));
+        }
+        let subjects = UserSubjects::new(room, user);
+        let user_claims = Claims {
+            jti: String::new(),
+            iat: now_secs(),
+            iss: String::new(),
+            name: format!("{room}/{user}"),
+            sub: req.user_nkey.clone(),
+            aud: self.account.clone(),
+            exp: None,
+            nats: UserNats {
+                publish: Permission {
+                    allow: subjects.publish_allow(),
+                    deny: Vec::new(),
+                },
+                subscribe: Permission {
+                    allow: subjects.subscribe_allow(),
+                    deny: Vec::new(),
+                },
+                subs: -1,
+                data: -1,
+                payload: -1,
+                kind: "user".into(),
+                version: 2,
+            },
+        };
+        let signed = jwt::encode(user_claims, &self.issuer).map_err(|e| e.to_string())?;
+        if let Err(e) = self.rooms.set_online(room, user, &req.user_nkey).await {
+            tracing::warn!(error = %e, "cannot record presence");
+        }
+        tracing::info!(%room, %user, "nats connection authorized");
+        Ok(signed)
+    }
+}

@@ -1,0 +1,223 @@
+//! Live room and participant state, kept only in NATS JetStream KV so any
+//! server instance on the same NATS sees the same rooms.
+//!
+//! Buckets: `quorum-rooms` (key `{room_id}`), `quorum-participants`
+//! (key `{room_id}.{user_id}`) and `quorum-conns` (key: the one-off user
+//! nkey of a NATS connection, value `{room_id}.{user_id}`), used to map
+//! disconnect advisories back to a participant.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv};
+use bytes::Bytes;
+use quorum_shared::api::{LockSettings, RoomMetadata};
+use quorum_shared::ids::{RoomId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// A KV failure.
+#[derive(Debug, thiserror::Error)]
+pub enum RoomsError {
+    /// JetStream or KV reported an error.
+    #[error("nats kv: {0}")]
+    Kv(String),
+    /// A stored value no longer parses.
+    #[error("corrupt kv value for {0}: {1}")]
+    Corrupt(String, serde_json::Error),
+}
+
+fn kv_err(e: impl std::fmt::Display) -> RoomsError {
+    RoomsError::Kv(e.to_string())
+}
+
+/// A running room session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomState {
+    /// The room id.
+    pub room_id: RoomId,
+    /// The session id (UUIDv4), fresh per session.
+    pub sid: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Seconds the room may stay empty.
+    pub empty_timeout: u64,
+    /// 0 = unlimited.
+    pub max_participants: u64,
+    /// The metadata as created (never holds secrets).
+    pub metadata: RoomMetadata,
+}
+
+/// Where a participant is in its life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// A join token was issued; never connected yet.
+    Invited,
+    /// Connected to NATS now.
+    Online,
+    /// Was connected, is not now.
+    Offline,
+}
+
+/// One participant of a room session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantState {
+    /// The room.
+    pub room_id: RoomId,
+    /// The user.
+    pub user_id: UserId,
+    /// Display name.
+    pub name: String,
+    /// A moderator.
+    pub is_admin: bool,
+    /// Hidden from the participant list.
+    pub is_hidden: bool,
+    /// Effective locks.
+    pub lock_settings: LockSettings,
+    /// Waiting-room approval pending.
+    pub wait_for_approval: bool,
+    /// Presence.
+    pub presence: Presence,
+    /// The user nkey of the current NATS connection, if online.
+    pub conn: Option<String>,
+}
+
+/// Handle to the three buckets. Cheap to clone.
+#[derive(Clone)]
+pub struct Rooms {
+    rooms: kv::Store,
+    participants: kv::Store,
+    conns: kv::Store,
+}
+
+async fn bucket(js: &jetstream::Context, name: &str) -> Result<kv::Store, RoomsError> {
+    js.create_key_value(kv::Config {
+        bucket: name.to_owned(),
+        history: 1,
+        // A forgotten room must not live forever (plugNmeet: 24 h).
+        max_age: Duration::from_secs(24 * 3600),
+        storage: jetstream::stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .map_err(kv_err)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(key: &str, b: &[u8]) -> Result<T, RoomsError> {
+    serde_json::from_slice(b).map_err(|e| RoomsError::Corrupt(key.to_owned(), e))
+}
+
+fn encode<T: Serialize>(v: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(v).unwrap_or_default())
+}
+
+fn pkey(room: &RoomId, user: &UserId) -> String {
+    format!("{room}.{user}")
+}
+
+impl Rooms {
+    /// Opens (creating if needed) the buckets.
+    pub async fn open(js: &jetstream::Context) -> Result<Self, RoomsError> {
+        Ok(Self {
+            rooms: bucket(js, "quorum-rooms").await?,
+            participants: bucket(js, "quorum-participants").await?,
+            conns: bucket(js, "quorum-conns").await?,
+        })
+    }
+
+    /// Creates the room unless it is already running. Returns the running
+    /// room and whether this call created it. KV `create` is atomic, so two
+    /// concurrent creates (even on two servers) yield one session.
+    pub async fn create_room(&self, state: RoomState) -> Result<(RoomState, bool), RoomsError> {
+        let key = state.room_id.to_string();
+        match self.rooms.create(&key, encode(&state)).await {
+            Ok(_) => Ok((state, true)),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                match self.room(&state.room_id).await? {
+                    Some(existing) => Ok((existing, false)),
+                    // Deleted between our create and get: try once more.
+                    None => self
+                        .rooms
+                        .create(&key, encode(&state))
+                        .await
+                        .map(|_| (state, true))
+                        .map_err(kv_err),
+                }
+            }
+            Err(e) => Err(kv_err(e)),
+        }
+    }
+
+    /// The running room, if any.
+    pub async fn room(&self, id: &RoomId) -> Result<Option<RoomState>, RoomsError> {
+        let key = id.to_string();
+        match self.rooms.get(&key).await.map_err(kv_err)? {
+            Some(b) => decode(&key, &b).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a participant.
+    pub async fn put_participant(&self, p: &ParticipantState) -> Result<(), RoomsError> {
+        self.participants
+            .put(pkey(&p.room_id, &p.user_id), encode(p))
+            .await
+            .map(drop)
+            .map_err(kv_err)
+    }
+
+    /// One participant, if known.
+    pub async fn participant(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+    ) -> Result<Option<ParticipantState>, RoomsError> {
+        let key = pkey(room, user);
+        match self.participants.get(&key).await.map_err(kv_err)? {
+            Some(b) => decode(&key, &b).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Marks a participant online on the NATS connection `conn`.
+    pub async fn set_online(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        conn: &str,
+    ) -> Result<(), RoomsError> {
+        let Some(mut p) = self.participant(room, user).await? else {
+            return Ok(());
+        };
+        p.presence = Presence::Online;
+        p.conn = Some(conn.to_owned());
+        self.conns
+            .put(conn, Bytes::from(pkey(room, user)))
+            .await
+            .map_err(kv_err)?;
+        self.put_participant(&p).await
+    }
+
+    /// Marks offline whoever was on connection `conn`, unless that user has
+    /// since reconnected on another connection.
+    pub async fn set_offline_by_conn(&self, conn: &str) -> Result<(), RoomsError> {
+        let Some(v) = self.conns.get(conn).await.map_err(kv_err)? else {
+            return Ok(());
+        };
+        let _ = self.conns.purge(conn).await;
+        let Some((room, user)) = std::str::from_utf8(&v).ok().and_then(|s| s.split_once('.'))
+        else {
+            return Ok(());
+        };
+        let (Ok(room), Ok(user)) = (RoomId::parse(room), UserId::parse(user)) else {
+            return Ok(());
+        };
+        if let Some(mut p) = self.participant(&room, &user).await? {
+            if p.conn.as_deref() == Some(conn) {
+                p.presence = Presence::Offline;
+                p.conn = None;
+                self.put_participant(&p).await?;
+            }
+        }
+        Ok(())
+    }
+}

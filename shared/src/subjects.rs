@@ -1,0 +1,155 @@
+//! NATS subject builders: the one place that decides the subject layout.
+//!
+//! The server derives each user's allow-lists from these same functions, so
+//! a subject the client uses is, by construction, one it was granted.
+//! Identity lives in the subject tokens (`{room}.{user}`): nats-server only
+//! lets a user publish under its own user token, so receivers take the
+//! sender from the subject, never from the payload.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{RoomId, UserId};
+
+/// Root token of every room subject.
+pub const ROOT: &str = "qr";
+
+/// Room-wide public chat published by `user`.
+pub fn chat(room: &RoomId, user: &UserId) -> String {
+    format!("{ROOT}.{room}.chat.{user}")
+}
+
+/// Wildcard that receives every participant's public chat in a room.
+pub fn chat_all(room: &RoomId) -> String {
+    format!("{ROOT}.{room}.chat.*")
+}
+
+/// System events the server sends to everybody in the room.
+pub fn public(room: &RoomId) -> String {
+    format!("{ROOT}.{room}.public")
+}
+
+/// System events the server sends to one user only.
+pub fn private(room: &RoomId, user: &UserId) -> String {
+    format!("{ROOT}.{room}.private.{user}")
+}
+
+/// Requests from `user` to the server (the server listens on `worker_all`).
+pub fn worker(room: &RoomId, user: &UserId) -> String {
+    format!("{ROOT}.{room}.worker.{user}")
+}
+
+/// Wildcard the server subscribes to for every user's requests.
+pub const WORKER_ALL: &str = "qr.*.worker.*";
+
+/// Reply inbox prefix owned by `user`; replies to its requests land below it.
+pub fn inbox_prefix(room: &RoomId, user: &UserId) -> String {
+    format!("_INBOX.{room}.{user}")
+}
+
+/// Splits a chat subject into its room and sender. `None` for anything else,
+/// including subjects whose tokens are not valid ids.
+pub fn parse_chat(subject: &str) -> Option<(RoomId, UserId)> {
+    parse_user_subject(subject, "chat")
+}
+
+/// Splits a worker subject into its room and sender.
+pub fn parse_worker(subject: &str) -> Option<(RoomId, UserId)> {
+    parse_user_subject(subject, "worker")
+}
+
+fn parse_user_subject(subject: &str, kind: &str) -> Option<(RoomId, UserId)> {
+    let mut it = subject.split('.');
+    let (root, room, k, user) = (it.next()?, it.next()?, it.next()?, it.next()?);
+    if root != ROOT || k != kind || it.next().is_some() {
+        return None;
+    }
+    Some((RoomId::parse(room).ok()?, UserId::parse(user).ok()?))
+}
+
+/// The subjects one user may use, as handed to the browser by
+/// `/api/verifyToken` and enforced by the NATS auth callout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSubjects {
+    /// Where this user publishes its public chat.
+    pub chat_publish: String,
+    /// Where this user receives everybody's public chat.
+    pub chat_subscribe: String,
+    /// Room-wide system events.
+    pub public: String,
+    /// This user's private system events.
+    pub private: String,
+    /// Where this user sends requests to the server.
+    pub worker: String,
+    /// Prefix for this user's reply inboxes.
+    pub inbox_prefix: String,
+}
+
+impl UserSubjects {
+    /// The subjects for `user` in `room`.
+    pub fn new(room: &RoomId, user: &UserId) -> Self {
+        Self {
+            chat_publish: chat(room, user),
+            chat_subscribe: chat_all(room),
+            public: public(room),
+            private: private(room, user),
+            worker: worker(room, user),
+            inbox_prefix: inbox_prefix(room, user),
+        }
+    }
+
+    /// Subjects this user may publish to.
+    pub fn publish_allow(&self) -> Vec<String> {
+        vec![self.chat_publish.clone(), self.worker.clone()]
+    }
+
+    /// Subjects this user may subscribe to.
+    pub fn subscribe_allow(&self) -> Vec<String> {
+        vec![
+            self.chat_subscribe.clone(),
+            self.public.clone(),
+            self.private.clone(),
+            format!("{}.>", self.inbox_prefix),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> (RoomId, UserId) {
+        (RoomId::parse("r1").unwrap(), UserId::parse("u1").unwrap())
+    }
+
+    #[test]
+    fn builds_and_parses_chat() {
+        let (r, u) = ids();
+        assert_eq!(chat(&r, &u), "qr.r1.chat.u1");
+        assert_eq!(parse_chat("qr.r1.chat.u1"), Some((r.clone(), u.clone())));
+        assert_eq!(parse_worker(&worker(&r, &u)), Some((r, u)));
+    }
+
+    #[test]
+    fn parse_refuses_foreign_or_malformed() {
+        for s in [
+            "qr.r1.chat",
+            "qr.r1.chat.u1.x",
+            "xx.r1.chat.u1",
+            "qr.r1.public.u1",
+        ] {
+            assert_eq!(parse_chat(s), None, "{s}");
+        }
+        assert_eq!(parse_chat("qr.r1.chat.user_x"), None);
+    }
+
+    #[test]
+    fn allow_lists_are_scoped_to_room_and_user() {
+        let (r, u) = ids();
+        let s = UserSubjects::new(&r, &u);
+        assert_eq!(s.publish_allow(), vec!["qr.r1.chat.u1", "qr.r1.worker.u1"]);
+        for sub in s.subscribe_allow() {
+            assert!(sub.contains("r1"), "{sub}");
+            assert!(!sub.starts_with('>') && !sub.starts_with("$SYS"));
+        }
+    }
+}
