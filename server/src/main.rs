@@ -28,8 +28,9 @@ async fn run() -> Result<(), String> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--config" | "-c" => config_path = args.next().map(PathBuf::from),
+            "--healthcheck" => return healthcheck(),
             "--help" | "-h" => {
-                println!("usage: quorum [--config FILE]   (see README for QUORUM_* variables)");
+                println!("usage: quorum [--config FILE] [--healthcheck]   (see README for QUORUM_* variables)");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -84,4 +85,31 @@ async fn shutdown_signal() {
         _ = term => {}
     }
     tracing::info!("shutting down");
+}
+
+/// `quorum --healthcheck`: exit 0 if `/healthz` on the configured listen
+/// address answers 200. Used by the container HEALTHCHECK, which has no curl.
+fn healthcheck() -> Result<(), String> {
+    use std::io::{Read, Write};
+    let cfg = Config::load(
+        std::env::var_os("QUORUM_CONFIG").map(PathBuf::from).as_deref(),
+        |k| std::env::var(k).ok(),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut addr = cfg.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let timeout = std::time::Duration::from_secs(3);
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    s.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).map_err(|e| e.to_string())?;
+    if head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200") {
+        Ok(())
+    } else {
+        Err(format!("unhealthy: {}", String::from_utf8_lossy(&head)))
+    }
 }

@@ -1,1 +1,255 @@
-//! Home of the end-to-end tests in `tests/tests/`.
+//! Harness for the end-to-end tests in `tests/tests/`: runs the real
+//! `quorum` binary (with its embedded nats-server) and drives real headless
+//! Chromium through chromedriver. Run with `cargo test -p quorum-e2e` after
+//! `trunk build --release` (scripts/test.sh does both).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+/// A running `quorum` process and what it printed.
+pub struct Quorum {
+    child: Child,
+    /// Everything the process wrote to stdout and stderr so far.
+    pub output: Arc<Mutex<String>>,
+    /// The printed moderator link.
+    pub moderator_link: String,
+    /// The printed participant link.
+    pub participant_link: String,
+    _data: tempfile::TempDir,
+}
+
+fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("QUORUM_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    target.join("debug/quorum")
+}
+
+impl Quorum {
+    /// Starts `quorum` exactly as an operator would (Command 1's last
+    /// step), on free ports with a fresh data directory, and waits for the
+    /// two printed join links.
+    pub fn start() -> Self {
+        let bin = binary();
+        assert!(
+            bin.is_file(),
+            "{} is missing: build it with `cargo build -p quorum-server`",
+            bin.display()
+        );
+        let dist = root().join("dist");
+        assert!(
+            dist.join("index.html").is_file(),
+            "dist/index.html is missing: run `trunk build --release` first"
+        );
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(&bin)
+            .env("QUORUM_DATA_DIR", data.path())
+            .env("QUORUM_LISTEN", format!("127.0.0.1:{}", free_port()))
+            .env("QUORUM_NATS_PORT", "0")
+            .env("QUORUM_NATS_WS_PORT", "0")
+            .env("QUORUM_CLIENT_DIR", &dist)
+            .env("QUORUM_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn quorum");
+        let output = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        for pipe in [
+            child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let (out, tx) = (output.clone(), tx.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if let Ok(mut o) = out.lock() {
+                        o.push_str(&line);
+                        o.push('\n');
+                    }
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let (mut moderator, mut participant) = (None, None);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while moderator.is_none() || participant.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = rx.recv_timeout(left) else {
+                let _ = child.kill();
+                panic!("quorum printed no links; output:\n{}", output.lock().unwrap());
+            };
+            if let Some(l) = line.strip_prefix("Moderator link:") {
+                moderator = Some(l.trim().to_owned());
+            }
+            if let Some(l) = line.strip_prefix("Participant link:") {
+                participant = Some(l.trim().to_owned());
+            }
+        }
+        Self {
+            child,
+            output,
+            moderator_link: moderator.unwrap_or_default(),
+            participant_link: participant.unwrap_or_default(),
+            _data: data,
+        }
+    }
+
+    /// The base URL (the links without their query).
+    pub fn base_url(&self) -> String {
+        self.moderator_link
+            .split("/?")
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// A copy of the output so far.
+    pub fn output(&self) -> String {
+        self.output.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Quorum {
+    fn drop(&mut self) {
+        // SIGTERM lets quorum stop its nats-server child.
+        if let Ok(status) = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+        {
+            if status.success() {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while Instant::now() < deadline {
+                    if let Ok(Some(_)) = self.child.try_wait() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A chromedriver process; each [`Chromedriver::browser`] is an isolated
+/// headless Chromium with its own profile.
+pub struct Chromedriver {
+    child: Child,
+    port: u16,
+    profiles: Vec<tempfile::TempDir>,
+}
+
+impl Chromedriver {
+    /// Starts `chromedriver` (from `CHROMEDRIVER` or `PATH`) on a free port.
+    pub fn start() -> Self {
+        let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let port = free_port();
+        let child = Command::new(&bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); run scripts/setup.sh --test"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            port,
+            profiles: Vec::new(),
+        }
+    }
+
+    /// A new headless Chromium session.
+    pub async fn browser(&mut self) -> Client {
+        let profile = tempfile::tempdir().expect("profile dir");
+        let args = serde_json::json!([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--window-size=1280,900",
+            format!("--user-data-dir={}", profile.path().display()),
+        ]);
+        self.profiles.push(profile);
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "args": args, "binary": chromium_binary() }),
+        );
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("webdriver session")
+    }
+}
+
+fn chromium_binary() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `css` matches an element whose text contains `needle`.
+pub async fn wait_for_text(c: &Client, css: &str, needle: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(els) = c.find_all(Locator::Css(css)).await {
+            for e in els {
+                if e.text().await.is_ok_and(|t| t.contains(needle)) {
+                    return true;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Waits until `css` matches at least one element.
+pub async fn wait_for(c: &Client, css: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if c.find(Locator::Css(css)).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
