@@ -141,7 +141,10 @@ impl Callout {
             jti: String::new(),
             iat: now_secs(),
             iss: String::new(),
-            name: format!("{room}/{user}"),
+            // nats-server reports this `name` as `client.user` in its
+            // connect/disconnect advisories; presence maps that back to the
+            // participant through the `quorum-conns` bucket, keyed by nkey.
+            name: req.user_nkey.clone(),
             sub: req.user_nkey.clone(),
             aud: self.account.clone(),
             exp: None,

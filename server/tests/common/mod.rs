@@ -1,0 +1,387 @@
+//! Shared setup for the server's integration tests: a [`TestServer`] running
+//! the real library (`start` + `serve`) on 127.0.0.1:0 with a real embedded
+//! nats-server and a real SQLite database in a temporary directory.
+//!
+//! Tests using [`TestServer`] must run on the multi-threaded runtime
+//! (`#[tokio::test(flavor = "multi_thread", worker_threads = 2)]`) so that
+//! dropping a server (also when a test panics) can wait for nats-server to
+//! stop instead of leaking it.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+pub(crate) mod raw_nats;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use quorum_server::config::{Config, NatsConfig};
+use quorum_server::AppState;
+use quorum_shared::ids::{RoomId, UserId};
+use quorum_shared::token::JoinClaims;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use raw_nats::RawNats;
+
+/// How long any single step may take; generous because the machine may be
+/// busy with other builds.
+pub(crate) const STEP: Duration = Duration::from_secs(20);
+
+/// A running server plus its embedded nats-server, stopped on [`stop`] or
+/// on drop.
+///
+/// [`stop`]: TestServer::stop
+pub(crate) struct TestServer {
+    /// `http://127.0.0.1:{port}`.
+    pub(crate) base_url: String,
+    /// The server's state (secrets, store, rooms, NATS links).
+    pub(crate) state: AppState,
+    /// `nats://127.0.0.1:{port}`: the embedded server's client port.
+    pub(crate) nats_url: String,
+    /// `ws://127.0.0.1:{port}`: the WebSocket URL browsers are given.
+    pub(crate) ws_url: String,
+    http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    // Declared last: removed only after the server has stopped.
+    _dir: tempfile::TempDir,
+}
+
+fn init_tracing() {
+    // Quiet unless RUST_LOG is set, e.g. RUST_LOG=quorum_server=debug.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+impl TestServer {
+    /// A server with the default test configuration.
+    pub(crate) async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose configuration `tweak` may adjust first.
+    pub(crate) async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        init_tracing();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cfg = Config {
+            data_dir: dir.path().join("data"),
+            client_dir: dir.path().join("no-client-built"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            demo_room: false,
+            nats: NatsConfig {
+                port: 0,
+                ws_port: 0,
+                ..NatsConfig::default()
+            },
+            ..Config::default()
+        };
+        tweak(&mut cfg);
+
+        let listener = TcpListener::bind(cfg.listen).await.expect("bind http");
+        let addr = listener.local_addr().expect("local addr");
+        let state = tokio::time::timeout(STEP, quorum_server::start(cfg, addr))
+            .await
+            .expect("server start timed out")
+            .expect("server start");
+        let nats_url = state
+            .nats
+            .embedded
+            .as_ref()
+            .expect("embedded nats")
+            .client_url
+            .clone();
+        let ws_url = state.nats.ws_urls[0].clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(quorum_server::serve(listener, state.clone(), async {
+            let _ = rx.await;
+        }));
+        Self {
+            base_url: format!("http://{addr}"),
+            state,
+            nats_url,
+            ws_url,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    /// The API key the server expects.
+    pub(crate) fn api_key(&self) -> String {
+        self.state.secrets.api_key.clone()
+    }
+
+    /// The API secret (HMAC and join-token key).
+    pub(crate) fn api_secret(&self) -> String {
+        self.state.secrets.api_secret.clone()
+    }
+
+    /// Stops the HTTP server and nats-server and waits for both.
+    pub(crate) async fn stop(mut self) {
+        if let Err(e) = self.stop_inner().await {
+            panic!("{e}");
+        }
+    }
+
+    async fn stop_inner(&mut self) -> Result<(), String> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let Some(task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(STEP, task).await {
+            Ok(Ok(res)) => res.map_err(|e| format!("serve returned an error: {e}")),
+            Ok(Err(e)) => Err(format!("serve task failed: {e}")),
+            Err(_) => {
+                // serve() did not finish (a client kept a connection
+                // open); stop nats-server ourselves.
+                self.state.nats.shutdown().await;
+                Err("serve did not stop in time".into())
+            }
+        }
+    }
+
+    /// POSTs `body` with the given (possibly absent or wrong) credentials.
+    pub(crate) async fn post_with(
+        &self,
+        path: &str,
+        body: &[u8],
+        api_key: Option<&str>,
+        signature: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(k) = api_key {
+            req = req.header("API-KEY", k);
+        }
+        if let Some(s) = signature {
+            req = req.header("HASH-SIGNATURE", s);
+        }
+        let res = tokio::time::timeout(STEP, req.send())
+            .await
+            .expect("request timed out")
+            .expect("request");
+        read_json(res).await
+    }
+
+    /// POSTs raw `body` signed correctly.
+    pub(crate) async fn signed_post_bytes(&self, path: &str, body: &[u8]) -> (StatusCode, Value) {
+        let sig = quorum_server::api::signature::sign(&self.api_secret(), body);
+        self.post_with(path, body, Some(&self.api_key()), Some(&sig))
+            .await
+    }
+
+    /// POSTs `body` as JSON, signed correctly.
+    pub(crate) async fn signed_post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let bytes = serde_json::to_vec(body).expect("json");
+        self.signed_post_bytes(path, &bytes).await
+    }
+
+    /// Creates (or finds running) room `room_id`; returns its session id.
+    pub(crate) async fn create_room(&self, room_id: &str) -> String {
+        let (code, v) = self
+            .signed_post(
+                "/auth/room/create",
+                &json!({ "room_id": room_id, "metadata": { "room_title": format!("Room {room_id}") } }),
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{v}");
+        assert_eq!(v["status"], true, "{v}");
+        v["room_info"]["sid"]
+            .as_str()
+            .expect("room_info.sid")
+            .to_owned()
+    }
+
+    /// Issues a join token for `user_id` in an existing room.
+    pub(crate) async fn join_token(&self, room_id: &str, user_id: &str, is_admin: bool) -> String {
+        let (code, v) = self
+            .signed_post(
+                "/auth/room/getJoinToken",
+                &json!({
+                    "room_id": room_id,
+                    "user_info": { "name": format!("User {user_id}"), "user_id": user_id, "is_admin": is_admin }
+                }),
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{v}");
+        assert_eq!(v["status"], true, "{v}");
+        v["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates the room (if needed) and issues a participant token.
+    pub(crate) async fn room_and_token(&self, room_id: &str, user_id: &str) -> String {
+        self.create_room(room_id).await;
+        self.join_token(room_id, user_id, false).await
+    }
+
+    /// `POST /api/verifyToken` with `authorization` as the header value
+    /// (`None`: no header).
+    pub(crate) async fn verify_raw(&self, authorization: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.http.post(format!("{}/api/verifyToken", self.base_url));
+        if let Some(a) = authorization {
+            req = req.header("Authorization", a);
+        }
+        let res = tokio::time::timeout(STEP, req.send())
+            .await
+            .expect("request timed out")
+            .expect("request");
+        read_json(res).await
+    }
+
+    /// `POST /api/verifyToken` with `Authorization: Bearer {token}`.
+    pub(crate) async fn verify(&self, token: &str) -> (StatusCode, Value) {
+        self.verify_raw(Some(&format!("Bearer {token}"))).await
+    }
+
+    /// GET `path`, returning the whole response.
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
+        tokio::time::timeout(
+            STEP,
+            self.http.get(format!("{}{path}", self.base_url)).send(),
+        )
+        .await
+        .expect("request timed out")
+        .expect("request")
+    }
+
+    /// A raw NATS connection over TCP authenticated by `token`.
+    pub(crate) async fn nats_connect(&self, token: Option<&str>) -> Result<RawNats, String> {
+        RawNats::connect(&self.nats_url, token).await
+    }
+
+    /// A raw NATS connection over the browser WebSocket port.
+    pub(crate) async fn ws_connect(&self, token: Option<&str>) -> Result<RawNats, String> {
+        RawNats::connect(&self.ws_url, token).await
+    }
+
+    /// A join token signed by us, not the server: any claims, any secret.
+    pub(crate) fn craft_token(
+        &self,
+        secret: &str,
+        room_id: &str,
+        user_id: &str,
+        nbf: u64,
+        exp: u64,
+    ) -> String {
+        craft_token(&self.api_key(), secret, room_id, user_id, nbf, exp)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if self.task.is_none() {
+            return;
+        }
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Wait for nats-server to stop when the runtime allows blocking;
+        // otherwise the child is killed when its handle drops with the
+        // runtime (it is spawned with kill_on_drop).
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+                // Never panic here: this may run while a test unwinds.
+                if let Err(e) = tokio::task::block_in_place(|| handle.block_on(self.stop_inner())) {
+                    eprintln!("TestServer drop: {e}");
+                }
+            }
+        }
+    }
+}
+
+async fn read_json(res: reqwest::Response) -> (StatusCode, Value) {
+    let code = res.status();
+    let text = res.text().await.expect("response body");
+    let v = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("response ({code}) is not JSON: {e}: {text:?}"));
+    (code, v)
+}
+
+/// Current unix time in seconds.
+pub(crate) fn now() -> u64 {
+    quorum_server::tokens::now_secs()
+}
+
+/// Signs a join token with plugNmeet's claims under `secret`.
+pub(crate) fn craft_token(
+    api_key: &str,
+    secret: &str,
+    room_id: &str,
+    user_id: &str,
+    nbf: u64,
+    exp: u64,
+) -> String {
+    let claims = JoinClaims {
+        iss: api_key.to_owned(),
+        sub: user_id.to_owned(),
+        nbf,
+        exp,
+        name: format!("User {user_id}"),
+        user_id: UserId::parse(user_id).expect("user id"),
+        room_id: RoomId::parse(room_id).expect("room id"),
+        is_admin: false,
+        is_hidden: false,
+    };
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("sign token")
+}
+
+/// `token` with its claims rewritten by `edit` but the original signature
+/// kept: what an attacker who wants another identity would send.
+pub(crate) fn tamper_claims(token: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "not a JWS: {token}");
+    let mut claims: Value =
+        serde_json::from_slice(&B64.decode(parts[1]).expect("base64 claims")).expect("claims");
+    edit(&mut claims);
+    let payload = B64.encode(serde_json::to_vec(&claims).expect("json"));
+    assert_ne!(payload, parts[1], "the edit changed nothing");
+    format!("{}.{payload}.{}", parts[0], parts[2])
+}
+
+/// Asserts a failure envelope: HTTP status, `status:false` and the code.
+#[track_caller]
+pub(crate) fn assert_failure(got: &(StatusCode, Value), http: StatusCode, code: &str) {
+    let (status, v) = got;
+    assert_eq!(*status, http, "{v}");
+    assert_eq!(v["status"], false, "{v}");
+    assert_eq!(v["status_code"], code, "{v}");
+    assert!(v["msg"].is_string(), "{v}");
+}
+
+/// Polls `check` every 100 ms until it returns true or `timeout` passes.
+pub(crate) async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
