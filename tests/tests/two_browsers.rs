@@ -11,7 +11,10 @@ use quorum_e2e::{wait_for, wait_for_text, Chromedriver, Quorum};
 const T: Duration = Duration::from_secs(30);
 
 async fn send_chat(c: &Client, text: &str) {
-    let input = c.find(Locator::Css("#chat-input")).await.expect("chat input");
+    let input = c
+        .find(Locator::Css("#chat-input"))
+        .await
+        .expect("chat input");
     input.send_keys(text).await.expect("type");
     c.find(Locator::Css("#chat-send"))
         .await
@@ -69,7 +72,10 @@ async fn two_browsers_chat_through_nats() {
 
     // The app server only routes: chat never passes through it or its log.
     let log = quorum.output();
-    assert!(!log.contains(marker) && !log.contains(reply), "chat leaked into the server log");
+    assert!(
+        !log.contains(marker) && !log.contains(reply),
+        "chat leaked into the server log"
+    );
 
     host.close().await.ok();
     guest.close().await.ok();
@@ -90,7 +96,9 @@ async fn bad_links_show_a_clear_error() {
         c.source().await.unwrap_or_default()
     );
 
-    c.goto(&format!("{}/", quorum.base_url())).await.expect("open");
+    c.goto(&format!("{}/", quorum.base_url()))
+        .await
+        .expect("open");
     assert!(
         wait_for_text(&c, "#error-page .error-title", "No join token", T).await,
         "no missing-token error"
@@ -101,7 +109,13 @@ async fn bad_links_show_a_clear_error() {
     join(&c, &quorum.participant_link).await;
     other.goto(&quorum.participant_link).await.expect("open");
     assert!(
-        wait_for_text(&other, "#error-page .error-title", "already in this meeting", T).await,
+        wait_for_text(
+            &other,
+            "#error-page .error-title",
+            "already in this meeting",
+            T
+        )
+        .await,
         "duplicate join was not refused"
     );
     c.close().await.ok();

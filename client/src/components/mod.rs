@@ -1,0 +1,4 @@
+//! Reusable widgets.
+
+pub mod chat;
+pub mod conn_badge;

@@ -1,0 +1,21 @@
+//! The Quorum meeting app: a Leptos CSR client compiled to WebAssembly.
+//!
+//! Flow: read the join token from the link ([`verify`]), exchange it for a
+//! session at `/api/verifyToken`, connect to NATS over WebSocket ([`nats`]),
+//! then show the room with its chat. [`app`] owns the page state machine.
+//!
+//! Modules are public so that `tests/web.rs` can drive them in a browser.
+
+pub mod app;
+pub mod components;
+pub mod nats;
+pub mod pages;
+pub mod state;
+pub mod verify;
+
+/// Mounts the app on `<body>`.
+pub fn start() {
+    // Without the hook a panic shows up as an opaque "unreachable" trap.
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,240 @@
+//! Join token handling: take it out of the link, then exchange it for a
+//! [`Session`] at `POST /api/verifyToken`.
+//!
+//! The token is a bearer credential, so it leaves the address bar as soon as
+//! it is read (it would otherwise end up in history, bookmarks and
+//! screenshots) and its `Debug` output is redacted.
+
+use std::fmt;
+
+use quorum_shared::api::{JoinSession, StatusCode, VerifyTokenRes};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, Request, RequestCache, RequestInit, Response, Url};
+
+/// Query parameter that carries the join token, as in plugNmeet links.
+pub const TOKEN_PARAM: &str = "access_token";
+
+/// Where the browser API verifies tokens.
+pub const VERIFY_PATH: &str = "/api/verifyToken";
+
+/// A stuck request should end in "Can't reach the server" with a Retry
+/// button rather than a spinner that never stops.
+const VERIFY_TIMEOUT_MS: u32 = 15_000;
+
+/// The join token from the link.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JoinToken(String);
+
+impl JoinToken {
+    /// Wraps a token; `None` if it is blank.
+    pub fn new(s: impl Into<String>) -> Option<Self> {
+        let s = s.into();
+        let s = s.trim();
+        (!s.is_empty()).then(|| Self(s.to_string()))
+    }
+
+    /// The secret itself, for the `Authorization` header and NATS CONNECT.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for JoinToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JoinToken(<redacted>)")
+    }
+}
+
+/// A verified join: the token (NATS authenticates with it too) and what the
+/// server told us about the room and user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The join token.
+    pub token: JoinToken,
+    /// Room, user and connection details.
+    pub join: JoinSession,
+}
+
+/// Splits `href` into the join token and the address to show instead: the
+/// same path, the other query parameters and the fragment, without the
+/// token. `cleaned` is `None` when the link has no token parameter at all,
+/// so there is nothing to rewrite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSplit {
+    /// The token, if the parameter was present and not blank.
+    pub token: Option<JoinToken>,
+    /// Same-origin path + query + fragment without the token parameter.
+    pub cleaned: Option<String>,
+}
+
+/// See [`TokenSplit`]. Errors only if `href` is not an absolute URL.
+pub fn split_token(href: &str) -> Result<TokenSplit, JsValue> {
+    let url = Url::new(href)?;
+    let params = url.search_params();
+    if !params.has(TOKEN_PARAM) {
+        return Ok(TokenSplit {
+            token: None,
+            cleaned: None,
+        });
+    }
+    let token = params.get(TOKEN_PARAM).and_then(JoinToken::new);
+    // Deletes every occurrence, so a duplicated parameter cannot linger.
+    params.delete(TOKEN_PARAM);
+    let cleaned = format!("{}{}{}", url.pathname(), url.search(), url.hash());
+    Ok(TokenSplit {
+        token,
+        cleaned: Some(cleaned),
+    })
+}
+
+/// Reads the token from the current address and removes it from the address
+/// bar (and from this history entry) without reloading.
+pub fn take_token_from_location() -> Option<JoinToken> {
+    let window = web_sys::window()?;
+    let href = window.location().href().ok()?;
+    let split = split_token(&href).ok()?;
+    if let Some(cleaned) = &split.cleaned {
+        let replaced = window
+            .history()
+            .and_then(|h| h.replace_state_with_url(&JsValue::NULL, "", Some(cleaned)));
+        if let Err(e) = replaced {
+            web_sys::console::warn_2(&"could not remove the token from the URL".into(), &e);
+        }
+    }
+    split.token
+}
+
+/// Why joining failed before the room could open.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    /// The link carried no `access_token`.
+    #[error("no join token in the link")]
+    NoToken,
+    /// The server refused the token.
+    #[error("{msg}")]
+    Rejected {
+        /// The server's machine-readable reason.
+        code: StatusCode,
+        /// The server's human-readable reason.
+        msg: String,
+    },
+    /// The request did not complete (offline, DNS, timeout, CORS…).
+    #[error("network error: {0}")]
+    Network(String),
+    /// The server answered, but not with a response we understand.
+    #[error("unexpected response (HTTP {status}): {detail}")]
+    BadResponse {
+        /// HTTP status.
+        status: u16,
+        /// What was wrong with it.
+        detail: String,
+    },
+}
+
+impl JoinError {
+    /// The headline shown on the error page.
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::NoToken => "No join token in the link",
+            Self::Rejected { code, .. } => match code {
+                StatusCode::InvalidTokenOrSignature => "This link is invalid or has expired",
+                StatusCode::UserNotActive | StatusCode::Conflict => {
+                    "You are already in this meeting in another tab or device"
+                }
+                StatusCode::RoomNotActive | StatusCode::RoomNotFound => {
+                    "This meeting is not running"
+                }
+                StatusCode::UserBlocked => "You have been blocked from this meeting",
+                _ => "Could not join this meeting",
+            },
+            Self::Network(_) => "Can't reach the server",
+            Self::BadResponse { .. } => "The server sent an unexpected answer",
+        }
+    }
+
+    /// The explanation under the headline.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::NoToken => "Open the meeting with the full link you were given; \
+                              it contains your personal join token."
+                .to_string(),
+            Self::Rejected { msg, .. } if !msg.trim().is_empty() => msg.clone(),
+            Self::Rejected { .. } => "The server refused this link.".to_string(),
+            Self::Network(_) => "Check your internet connection, then try again.".to_string(),
+            Self::BadResponse { status, .. } => {
+                format!("The server answered with HTTP {status}. Please try again in a moment.")
+            }
+        }
+    }
+
+    /// Whether trying again with the same token can help. A refusal is
+    /// final (except a server fault); transport problems are not.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Self::Network(_) | Self::BadResponse { .. } => true,
+            Self::Rejected { code, .. } => *code == StatusCode::InternalServerError,
+            Self::NoToken => false,
+        }
+    }
+}
+
+/// Interprets a `/api/verifyToken` answer. The body is authoritative, not
+/// the HTTP status: failures come back as 4xx with the envelope explaining
+/// why, and a 200 without a session is still a failure.
+pub fn parse_verify_response(http_status: u16, body: &str) -> Result<JoinSession, JoinError> {
+    let res: VerifyTokenRes = serde_json::from_str(body).map_err(|e| JoinError::BadResponse {
+        status: http_status,
+        detail: e.to_string(),
+    })?;
+    match (res.envelope.status, res.session) {
+        (true, Some(session)) => Ok(session),
+        (true, None) => Err(JoinError::BadResponse {
+            status: http_status,
+            detail: "success without a session".to_string(),
+        }),
+        (false, _) => Err(JoinError::Rejected {
+            code: res.envelope.status_code,
+            msg: res.envelope.msg,
+        }),
+    }
+}
+
+/// Exchanges the token for a session.
+pub async fn verify_token(token: JoinToken) -> Result<Session, JoinError> {
+    let (status, body) = post_verify(&token).await.map_err(|e| {
+        web_sys::console::warn_2(&"verifyToken request failed".into(), &e);
+        JoinError::Network(js_error_text(&e))
+    })?;
+    let join = parse_verify_response(status, &body)?;
+    Ok(Session { token, join })
+}
+
+async fn post_verify(token: &JoinToken) -> Result<(u16, String), JsValue> {
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    let headers = Headers::new()?;
+    headers.set("Authorization", &format!("Bearer {}", token.expose()))?;
+    headers.set("Content-Type", "application/json")?;
+    headers.set("Accept", "application/json")?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    init.set_body(&JsValue::from_str("{}"));
+    // A cached answer would be another user's session or a stale refusal.
+    init.set_cache(RequestCache::NoStore);
+    init.set_signal(Some(&AbortSignal::timeout_with_u32(VERIFY_TIMEOUT_MS)));
+    let request = Request::new_with_str_and_init(VERIFY_PATH, &init)?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await?
+        .dyn_into()?;
+    let body = JsFuture::from(response.text()?).await?;
+    Ok((response.status(), body.as_string().unwrap_or_default()))
+}
+
+/// A short description of a thrown JS value, for logs and error variants.
+pub(crate) fn js_error_text(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
