@@ -16,10 +16,17 @@ step "clippy (client, wasm32)"
 cargo clippy --locked -p quorum-client --target wasm32-unknown-unknown --all-targets -- -D warnings
 step "building the client"
 trunk build --release
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 step "client tests in headless Chromium"
 CHROMEDRIVER=$(command -v chromedriver) \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 WASM_BINDGEN_TEST_TIMEOUT=120 \
-  cargo test --locked -p quorum-client --target wasm32-unknown-unknown
+  cargo test --locked -p quorum-client --target wasm32-unknown-unknown 2>&1 | tee -a "$log"
 step "unit, integration and end-to-end tests"
-cargo test --locked --workspace --exclude quorum-client
+cargo test --locked --workspace --exclude quorum-client 2>&1 | tee -a "$log"
+
+# One closing line over every test binary (the last cargo line is often an
+# empty doc-test run, which would read as "no tests").
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i-1); if ($(i) ~ /^failed/) f += $(i-1) } }
+     END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"

@@ -136,6 +136,34 @@ impl Quorum {
             .to_owned()
     }
 
+    /// Process ids of this server's direct children (its nats-server).
+    pub fn children(&self) -> Vec<u32> {
+        let out = Command::new("pgrep")
+            .args(["-P", &self.child.id().to_string()])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        out.split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+
+    /// Sends `signal` (e.g. "INT" for Ctrl-C) and waits up to 15 s for the
+    /// process to exit. Returns whether it exited successfully.
+    pub fn signal_and_wait(&mut self, signal: &str) -> bool {
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
     /// A copy of the output so far.
     pub fn output(&self) -> String {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()

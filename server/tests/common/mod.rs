@@ -96,9 +96,7 @@ impl TestServer {
             .nats
             .embedded
             .as_ref()
-            .expect("embedded nats")
-            .client_url
-            .clone();
+            .map_or_else(|| state.config.nats.url.clone(), |e| e.client_url.clone());
         let ws_url = state.nats.ws_urls[0].clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(quorum_server::serve(listener, state.clone(), async {
