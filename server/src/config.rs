@@ -110,6 +110,32 @@ pub struct LiveKitConfig {
     pub api_secret: String,
 }
 
+/// Request-rate limits (token buckets). Each bucket refills at `*_per_sec`
+/// and holds at most `*_burst` requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Server-API requests per second per API key.
+    pub per_key_per_sec: u32,
+    /// Burst per API key.
+    pub per_key_burst: u32,
+    /// Requests per second per client IP (server and browser APIs).
+    pub per_ip_per_sec: u32,
+    /// Burst per client IP.
+    pub per_ip_burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            per_key_per_sec: 200,
+            per_key_burst: 400,
+            per_ip_per_sec: 100,
+            per_ip_burst: 200,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -132,6 +158,23 @@ pub struct Config {
     pub cache_max_age_secs: u64,
     /// Create a demo room at start and print join links.
     pub demo_room: bool,
+    /// Global webhook target (every room's events). Empty = none.
+    pub webhook_url: String,
+    /// Allow webhook targets on loopback or private addresses.
+    pub webhook_allow_private: bool,
+    /// Trust `X-Forwarded-For` / `X-Real-IP` for the client IP (only behind
+    /// a proxy you run).
+    pub trust_forwarded_for: bool,
+    /// Require the `HASH-TIMESTAMP` header on server-API requests. Off by
+    /// default because plugNmeet's SDKs don't send it; when sent, it is
+    /// always checked.
+    pub require_signature_timestamp: bool,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How often room timers are checked, in milliseconds.
+    pub lifecycle_tick_ms: u64,
+    /// Request-rate limits.
+    pub rate_limit: RateLimitConfig,
     /// NATS settings.
     pub nats: NatsConfig,
     /// LiveKit settings.
@@ -150,6 +193,13 @@ impl Default for Config {
             token_ttl_secs: quorum_shared::token::DEFAULT_TOKEN_TTL_SECS,
             cache_max_age_secs: 6 * 3600,
             demo_room: true,
+            webhook_url: String::new(),
+            webhook_allow_private: false,
+            trust_forwarded_for: false,
+            require_signature_timestamp: false,
+            max_body_bytes: 256 * 1024,
+            lifecycle_tick_ms: 1000,
+            rate_limit: RateLimitConfig::default(),
             nats: NatsConfig::default(),
             livekit: LiveKitConfig::default(),
         }
@@ -205,6 +255,30 @@ impl Config {
         set!("QUORUM_TOKEN_TTL_SECS", self.token_ttl_secs);
         set!("QUORUM_CACHE_MAX_AGE_SECS", self.cache_max_age_secs);
         set!("QUORUM_DEMO_ROOM", self.demo_room);
+        set!("QUORUM_WEBHOOK_URL", self.webhook_url);
+        set!("QUORUM_WEBHOOK_ALLOW_PRIVATE", self.webhook_allow_private);
+        set!("QUORUM_TRUST_FORWARDED_FOR", self.trust_forwarded_for);
+        set!(
+            "QUORUM_REQUIRE_SIGNATURE_TIMESTAMP",
+            self.require_signature_timestamp
+        );
+        set!("QUORUM_MAX_BODY_BYTES", self.max_body_bytes);
+        set!(
+            "QUORUM_RATE_LIMIT_PER_KEY_PER_SEC",
+            self.rate_limit.per_key_per_sec
+        );
+        set!(
+            "QUORUM_RATE_LIMIT_PER_KEY_BURST",
+            self.rate_limit.per_key_burst
+        );
+        set!(
+            "QUORUM_RATE_LIMIT_PER_IP_PER_SEC",
+            self.rate_limit.per_ip_per_sec
+        );
+        set!(
+            "QUORUM_RATE_LIMIT_PER_IP_BURST",
+            self.rate_limit.per_ip_burst
+        );
         set!("QUORUM_NATS_BINARY", self.nats.binary);
         set!("QUORUM_NATS_PORT", self.nats.port);
         set!("QUORUM_NATS_WS_HOST", self.nats.ws_host);

@@ -144,7 +144,9 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             web::security_headers,
         ))
-        .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_body_bytes,
+        ))
         .with_state(state)
 }
 

@@ -1,0 +1,105 @@
+//! System events the server publishes to participants: room-wide on
+//! `subjects::public(room)`, or to one user on `subjects::private(room, user)`.
+//! Only the server can publish there (users have no publish permission), so
+//! these are trusted by construction.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// A moderator or the integrator ended it (`endRoom`).
+    EndedByModerator,
+    /// `room_duration` ran out.
+    DurationExceeded,
+    /// The room stayed empty for `empty_timeout`.
+    EmptyTimeout,
+}
+
+impl EndReason {
+    /// A sentence to show the participant.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::EndedByModerator => "The meeting was ended by a moderator.",
+            Self::DurationExceeded => "The meeting reached its maximum duration.",
+            Self::EmptyTimeout => "The meeting ended because it was empty.",
+        }
+    }
+}
+
+/// Kind of a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum NotificationType {
+    /// Informational.
+    #[default]
+    Info,
+    /// Something went well.
+    Success,
+    /// Needs attention.
+    Warning,
+    /// Something failed.
+    Error,
+}
+
+/// A system event. The JSON carries a `type` tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SystemEvent {
+    /// The session is over; the client deletes its cache and says goodbye.
+    SessionEnded {
+        /// Why.
+        reason: EndReason,
+    },
+    /// A chat message from the integrator or server (`broadcastToRoom`).
+    SystemChat {
+        /// Unique id, for de-duplication.
+        id: String,
+        /// The text.
+        message: String,
+        /// Unix milliseconds.
+        sent_at_ms: u64,
+    },
+    /// A notification to show as a toast (`broadcastToRoom`).
+    Notification {
+        /// Unique id, for de-duplication.
+        id: String,
+        /// The text.
+        text: String,
+        /// Its kind.
+        #[serde(default)]
+        kind: NotificationType,
+        /// Play a sound.
+        #[serde(default)]
+        with_sound: bool,
+    },
+}
+
+impl SystemEvent {
+    /// Payload bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Parses a payload.
+    pub fn decode(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagged_json_round_trip() {
+        let e = SystemEvent::SessionEnded {
+            reason: EndReason::EmptyTimeout,
+        };
+        let s = String::from_utf8(e.encode()).unwrap();
+        assert_eq!(s, r#"{"type":"session_ended","reason":"empty_timeout"}"#);
+        assert_eq!(SystemEvent::decode(s.as_bytes()).unwrap(), e);
+        assert!(SystemEvent::decode(b"{\"type\":\"nope\"}").is_err());
+    }
+}
