@@ -40,6 +40,18 @@ pub enum ApiError {
     /// The user is already connected from elsewhere.
     #[error("user {0} is already in this meeting")]
     AlreadyOnline(String),
+    /// A generic "nothing matched" (plugNmeet's `NOT_FOUND`).
+    #[error("{0}")]
+    NotFound(String),
+    /// The user was blocked from this room.
+    #[error("user {0} is blocked from this room")]
+    UserBlocked(String),
+    /// The room has reached `max_participants`.
+    #[error("room {0} is full")]
+    RoomFull(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// Something broke on our side; the reason is logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -66,6 +78,11 @@ impl ApiError {
             Self::RoomNotFound(_) => (Http::OK, StatusCode::RoomNotFound),
             Self::UserNotFound(_) => (Http::OK, StatusCode::UserNotFound),
             Self::AlreadyOnline(_) => (Http::OK, StatusCode::Conflict),
+            Self::NotFound(_) => (Http::OK, StatusCode::NotFound),
+            Self::UserBlocked(_) => (Http::OK, StatusCode::UserBlocked),
+            Self::RoomFull(_) | Self::PermissionDenied(_) => {
+                (Http::OK, StatusCode::PermissionDenied)
+            }
             Self::Internal(_) => (Http::INTERNAL_SERVER_ERROR, StatusCode::InternalServerError),
         }
     }

@@ -12,6 +12,7 @@ pub mod secrets;
 pub mod store;
 pub mod tokens;
 pub mod web;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;

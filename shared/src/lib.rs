@@ -10,3 +10,4 @@ pub mod nats_proto;
 pub mod peer;
 pub mod subjects;
 pub mod token;
+pub mod webhook;
