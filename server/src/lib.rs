@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod nats;
+pub mod ratelimit;
 pub mod rooms;
 pub mod secrets;
 pub mod store;
@@ -22,6 +23,8 @@ use tokio::net::TcpListener;
 
 use config::Config;
 use nats::NatsLink;
+use rooms::analytics::Analytics;
+use rooms::service::RoomService;
 use rooms::Rooms;
 use secrets::Secrets;
 use store::Store;
@@ -47,12 +50,16 @@ pub struct Inner {
     pub tokens: JoinTokens,
     /// Room history.
     pub store: Store,
-    /// Live room state.
-    pub rooms: Rooms,
+    /// Live room state and its life cycle.
+    pub rooms: RoomService,
     /// NATS connections.
     pub nats: NatsLink,
     /// The built client and CSP.
     pub assets: ClientAssets,
+    /// Request-rate buckets per client IP and per API key.
+    pub rate_limiter: ratelimit::RateLimiter,
+    /// Signatures of timestamped server-API requests already accepted.
+    pub replay_cache: api::signature::ReplayCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -96,8 +103,24 @@ pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppS
     };
     let nats = NatsLink::start(&cfg, &secrets, &public_url).await?;
     let js = async_nats::jetstream::new(nats.client.clone());
-    let rooms = Rooms::open(&js).await?;
+    let kv = Rooms::open(&js).await?;
     let tokens = JoinTokens::new(&secrets.api_key, &secrets.api_secret, cfg.token_ttl_secs);
+    let analytics = Analytics::open(&js, cfg.data_dir.join("analytics")).await?;
+    let rooms = RoomService {
+        kv: kv.clone(),
+        store: store.clone(),
+        webhooks: webhooks::Webhooks::new(
+            &cfg.webhook_url,
+            &secrets.api_secret,
+            cfg.webhook_allow_private,
+        ),
+        nats: nats.client.clone(),
+        analytics: analytics.clone(),
+    };
+    rooms
+        .clone()
+        .spawn_timers(std::time::Duration::from_millis(cfg.lifecycle_tick_ms.max(50)));
+    tokio::spawn(analytics.count_chat(nats.client.clone(), kv));
 
     let callout = nats::callout::Callout {
         issuer: Arc::new(secrets.issuer()?),
@@ -134,13 +157,26 @@ pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppS
         rooms,
         nats,
         assets,
+        rate_limiter: Default::default(),
+        replay_cache: Default::default(),
     })))
 }
 
 /// The HTTP router.
 pub fn app(state: AppState) -> Router {
+    // The last layer added runs first: security headers wrap everything,
+    // rate limits come before the body-size check, which comes before the
+    // handlers.
     api::routes()
         .fallback(web::static_files)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit_body,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::rate_limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             web::security_headers,
@@ -159,9 +195,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let nats = state.nats.clone();
-    let res = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    // The peer address feeds the per-IP rate limit.
+    let res = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     nats.shutdown().await;
     res
 }

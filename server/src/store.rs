@@ -35,6 +35,25 @@ pub struct RoomRecord {
     pub created: i64,
     /// Unix seconds, once ended.
     pub ended: Option<i64>,
+    /// Peak participants online at once.
+    pub joined_participants: i64,
+    /// The session's webhook target.
+    pub webhook_url: String,
+    /// Id of the analytics file, if written.
+    pub analytics_file_id: Option<String>,
+}
+
+/// Which page of history to read.
+#[derive(Debug, Clone)]
+pub struct HistoryQuery {
+    /// Only these rooms (empty = all).
+    pub room_ids: Vec<String>,
+    /// Offset.
+    pub from: u32,
+    /// Page size.
+    pub limit: u32,
+    /// Newest first.
+    pub descending: bool,
 }
 
 /// Handle to the history database. Cheap to clone.
@@ -50,10 +69,29 @@ CREATE TABLE IF NOT EXISTS room_sessions (
     sid TEXT NOT NULL UNIQUE,
     title TEXT NOT NULL,
     created INTEGER NOT NULL,
-    ended INTEGER
+    ended INTEGER,
+    joined_participants INTEGER NOT NULL DEFAULT 0,
+    webhook_url TEXT NOT NULL DEFAULT '',
+    analytics_file_id TEXT
 );
 CREATE INDEX IF NOT EXISTS room_sessions_room ON room_sessions(room_id);
 ";
+
+const COLUMNS: &str =
+    "room_id, sid, title, created, ended, joined_participants, webhook_url, analytics_file_id";
+
+fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RoomRecord> {
+    Ok(RoomRecord {
+        room_id: r.get(0)?,
+        sid: r.get(1)?,
+        title: r.get(2)?,
+        created: r.get(3)?,
+        ended: r.get(4)?,
+        joined_participants: r.get(5)?,
+        webhook_url: r.get(6)?,
+        analytics_file_id: r.get(7)?,
+    })
+}
 
 impl Store {
     /// Opens (creating if needed) the database at `path`.
@@ -83,23 +121,83 @@ impl Store {
     pub async fn insert_session(&self, rec: RoomRecord) -> Result<(), StoreError> {
         self.with(move |c| {
             c.execute(
-                "INSERT OR IGNORE INTO room_sessions (room_id, sid, title, created, ended)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![rec.room_id, rec.sid, rec.title, rec.created, rec.ended],
+                "INSERT OR IGNORE INTO room_sessions
+                 (room_id, sid, title, created, ended, joined_participants, webhook_url, analytics_file_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    rec.room_id,
+                    rec.sid,
+                    rec.title,
+                    rec.created,
+                    rec.ended,
+                    rec.joined_participants,
+                    rec.webhook_url,
+                    rec.analytics_file_id
+                ],
             )
             .map(drop)
         })
         .await
     }
 
-    /// Marks a session ended (first end wins).
-    pub async fn end_session(&self, sid: String, ended: i64) -> Result<(), StoreError> {
+    /// Marks a session ended with its peak participant count and analytics
+    /// file (first end wins).
+    pub async fn end_session(
+        &self,
+        sid: String,
+        ended: i64,
+        peak: i64,
+        analytics_file_id: Option<String>,
+    ) -> Result<(), StoreError> {
         self.with(move |c| {
             c.execute(
-                "UPDATE room_sessions SET ended = ?2 WHERE sid = ?1 AND ended IS NULL",
-                params![sid, ended],
+                "UPDATE room_sessions SET ended = ?2, joined_participants = ?3, analytics_file_id = ?4
+                 WHERE sid = ?1 AND ended IS NULL",
+                params![sid, ended, peak, analytics_file_id],
             )
             .map(drop)
+        })
+        .await
+    }
+
+    /// Whether any session of `room_id` was ever recorded.
+    pub async fn room_known(&self, room_id: String) -> Result<bool, StoreError> {
+        self.with(move |c| {
+            c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM room_sessions WHERE room_id = ?1)",
+                [room_id],
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+
+    /// One page of history and the total number of matching rows.
+    pub async fn history(&self, q: HistoryQuery) -> Result<(i64, Vec<RoomRecord>), StoreError> {
+        self.with(move |c| {
+            // Placeholders for the room filter; values are bound, never spliced.
+            let filter = if q.room_ids.is_empty() {
+                String::new()
+            } else {
+                let marks = vec!["?"; q.room_ids.len()].join(",");
+                format!("WHERE room_id IN ({marks})")
+            };
+            let order = if q.descending { "DESC" } else { "ASC" };
+            let ids = rusqlite::params_from_iter(q.room_ids.iter());
+            let total: i64 = c.query_row(
+                &format!("SELECT COUNT(*) FROM room_sessions {filter}"),
+                ids,
+                |r| r.get(0),
+            )?;
+            let sql = format!(
+                "SELECT {COLUMNS} FROM room_sessions {filter} ORDER BY id {order} LIMIT {} OFFSET {}",
+                q.limit, q.from
+            );
+            let mut st = c.prepare(&sql)?;
+            let rows = st
+                .query_map(rusqlite::params_from_iter(q.room_ids.iter()), row_to_record)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((total, rows))
         })
         .await
     }
@@ -107,18 +205,10 @@ impl Store {
     /// The session with this id, if any.
     pub async fn session(&self, sid: String) -> Result<Option<RoomRecord>, StoreError> {
         self.with(move |c| {
-            let mut st = c.prepare(
-                "SELECT room_id, sid, title, created, ended FROM room_sessions WHERE sid = ?1",
-            )?;
-            let mut rows = st.query_map([sid], |r| {
-                Ok(RoomRecord {
-                    room_id: r.get(0)?,
-                    sid: r.get(1)?,
-                    title: r.get(2)?,
-                    created: r.get(3)?,
-                    ended: r.get(4)?,
-                })
-            })?;
+            let mut st = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM room_sessions WHERE sid = ?1"
+            ))?;
+            let mut rows = st.query_map([sid], row_to_record)?;
             rows.next().transpose()
         })
         .await
@@ -144,13 +234,38 @@ mod tests {
             title: "T".into(),
             created: 10,
             ended: None,
+            joined_participants: 0,
+            webhook_url: String::new(),
+            analytics_file_id: None,
         };
         s.insert_session(rec.clone()).await.unwrap();
         s.insert_session(rec.clone()).await.unwrap();
-        s.end_session("s1".into(), 20).await.unwrap();
-        s.end_session("s1".into(), 30).await.unwrap();
+        s.insert_session(RoomRecord {
+            room_id: "other".into(),
+            sid: "s2".into(),
+            ..rec.clone()
+        })
+        .await
+        .unwrap();
+        s.end_session("s1".into(), 20, 3, Some("a1".into()))
+            .await
+            .unwrap();
+        s.end_session("s1".into(), 30, 9, None).await.unwrap();
         let got = s.session("s1".into()).await.unwrap().unwrap();
-        assert_eq!(got.ended, Some(20));
+        assert_eq!((got.ended, got.joined_participants), (Some(20), 3));
+        assert_eq!(got.analytics_file_id.as_deref(), Some("a1"));
+        assert!(s.room_known("r".into()).await.unwrap());
+        assert!(!s.room_known("x".into()).await.unwrap());
+        let q = |ids: Vec<&str>, descending| HistoryQuery {
+            room_ids: ids.into_iter().map(String::from).collect(),
+            from: 0,
+            limit: 10,
+            descending,
+        };
+        let (total, rows) = s.history(q(vec![], true)).await.unwrap();
+        assert_eq!((total, rows[0].sid.as_str()), (2, "s2"));
+        let (total, rows) = s.history(q(vec!["r"], false)).await.unwrap();
+        assert_eq!((total, rows.len(), rows[0].sid.as_str()), (1, 1, "s1"));
         s.ping().await.unwrap();
     }
 }

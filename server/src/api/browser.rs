@@ -43,8 +43,24 @@ pub async fn verify_token(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::UserNotFound(claims.user_id.to_string()))?;
+    if room.blocked.contains(&claims.user_id) {
+        return Err(ApiError::UserBlocked(claims.user_id.to_string()));
+    }
     if p.presence == Presence::Online {
         return Err(ApiError::AlreadyOnline(claims.user_id.to_string()));
+    }
+    if room.max_participants > 0 {
+        let online = st
+            .rooms
+            .participants_of(&room.room_id)
+            .await
+            .map_err(ApiError::internal)?
+            .iter()
+            .filter(|q| q.presence == Presence::Online)
+            .count() as u64;
+        if online >= room.max_participants {
+            return Err(ApiError::RoomFull(room.room_id.to_string()));
+        }
     }
     let e2ee = room
         .metadata

@@ -2,8 +2,11 @@
 //! (`/api/*`) and the health check.
 
 pub mod browser;
+pub mod features;
+pub mod manage;
 pub mod rooms;
 pub mod signature;
+pub mod unimplemented;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,6 +21,13 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/room/create", post(rooms::create))
         .route("/auth/room/getJoinToken", post(rooms::join_token))
+        .route("/auth/room/isRoomActive", post(manage::is_active))
+        .route("/auth/room/getActiveRoomInfo", post(manage::active_info))
+        .route("/auth/room/getActiveRoomsInfo", post(manage::active_infos))
+        .route("/auth/room/endRoom", post(manage::end))
+        .route("/auth/room/fetchPastRooms", post(manage::past))
+        .route("/auth/room/broadcastToRoom", post(manage::broadcast))
+        .route("/auth/{group}/{action}", post(unimplemented::not_yet))
         .route("/api/verifyToken", post(browser::verify_token))
         .route("/healthz", get(health))
 }

@@ -7,6 +7,10 @@ use quorum_shared::api::{
     LockSettings,
 };
 
+use quorum_shared::ids::UserId;
+use quorum_shared::webhook::EventName;
+
+use super::features;
 use super::signature::Signed;
 use crate::error::{parse_json, ApiError};
 use crate::rooms::{ParticipantState, Presence, RoomState};
@@ -21,13 +25,13 @@ fn effective_empty_timeout(requested: Option<u64>) -> u64 {
     }
 }
 
-/// The public view of a running room.
-pub fn room_info(r: &RoomState) -> ActiveRoomInfo {
+/// The public view of a running room with `online` participants.
+pub fn room_info(r: &RoomState, online: u32) -> ActiveRoomInfo {
     ActiveRoomInfo {
         room_title: r.metadata.room_title.clone(),
         room_id: r.room_id.to_string(),
         sid: r.sid.clone(),
-        joined_participants: "0".into(),
+        joined_participants: online.to_string(),
         is_running: true,
         is_recording: false,
         is_active_rtmp: false,
@@ -45,17 +49,24 @@ pub async fn create(
     Signed(body): Signed,
 ) -> Result<Json<CreateRoomRes>, ApiError> {
     let req: CreateRoomReq = parse_json(&body)?;
-    let metadata = req.metadata.ok_or(ApiError::MissingParameter("metadata"))?;
+    let mut metadata = req.metadata.ok_or(ApiError::MissingParameter("metadata"))?;
     if metadata.room_title.trim().is_empty() {
         return Err(ApiError::MissingParameter("metadata.room_title"));
     }
+    metadata.room_features = features::with_defaults(metadata.room_features);
+    let now = now_secs() as i64;
     let state = RoomState {
         room_id: req.room_id,
         sid: uuid::Uuid::new_v4().to_string(),
-        created_at: now_secs() as i64,
+        created_at: now,
         empty_timeout: effective_empty_timeout(req.empty_timeout),
         max_participants: req.max_participants.unwrap_or(0),
         metadata,
+        empty_since: Some(now),
+        peak_participants: 0,
+        started: false,
+        blocked: Vec::new(),
+        ending: None,
     };
     let (room, created) = st
         .rooms
@@ -63,6 +74,13 @@ pub async fn create(
         .await
         .map_err(ApiError::internal)?;
     if created {
+        let f = &room.metadata.room_features;
+        if features::e2ee_enabled(f) && !features::self_key(f) {
+            st.rooms
+                .put_room_secret(&room.sid, &new_room_secret())
+                .await
+                .map_err(ApiError::internal)?;
+        }
         st.store
             .insert_session(crate::store::RoomRecord {
                 room_id: room.room_id.to_string(),
@@ -70,9 +88,14 @@ pub async fn create(
                 title: room.metadata.room_title.clone(),
                 created: room.created_at,
                 ended: None,
+                joined_participants: 0,
+                webhook_url: room.metadata.webhook_url.clone().unwrap_or_default(),
+                analytics_file_id: None,
             })
             .await
             .map_err(ApiError::internal)?;
+        st.rooms
+            .notify(&room, EventName::RoomCreated, 0, None, None);
         tracing::info!(room = %room.room_id, sid = %room.sid, "room created");
     }
     let msg = if created {
@@ -82,8 +105,17 @@ pub async fn create(
     };
     Ok(Json(CreateRoomRes {
         envelope: Envelope::success(msg),
-        room_info: Some(room_info(&room)),
+        room_info: Some(room_info(&room, 0)),
     }))
+}
+
+/// A fresh E2EE room secret: 32 bytes from the OS CSPRNG, base64url.
+fn new_room_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
 /// `POST /auth/room/getJoinToken`.
@@ -92,7 +124,7 @@ pub async fn join_token(
     Signed(body): Signed,
 ) -> Result<Json<GenerateTokenRes>, ApiError> {
     let req: GenerateTokenReq = parse_json(&body)?;
-    let user = req
+    let mut user = req
         .user_info
         .ok_or(ApiError::MissingParameter("user_info"))?;
     if user.name.trim().is_empty() {
@@ -104,6 +136,17 @@ pub async fn join_token(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::RoomNotFound(req.room_id.to_string()))?;
+    let f = &room.metadata.room_features;
+    if f.auto_gen_user_id == Some(true) {
+        user.user_id = generated_user_id()?;
+    }
+    if room.blocked.contains(&user.user_id) {
+        return Err(ApiError::UserBlocked(user.user_id.to_string()));
+    }
+    let waiting_room = f
+        .waiting_room_features
+        .as_ref()
+        .is_some_and(|w| w.is_active == Some(true));
     // Moderators can't be locked; everyone else starts with the room's
     // defaults, overridden by what the integrator set for this user.
     let lock_settings = if user.is_admin {
@@ -131,7 +174,11 @@ pub async fn join_token(
         is_admin: user.is_admin,
         is_hidden: user.is_hidden,
         lock_settings,
-        wait_for_approval: false,
+        // Moderators never wait; others wait when the room has a waiting
+        // room, unless already approved in this session.
+        wait_for_approval: !user.is_admin
+            && waiting_room
+            && existing.as_ref().is_none_or(|p| p.wait_for_approval),
         presence: existing.as_ref().map_or(Presence::Invited, |p| p.presence),
         conn: existing.and_then(|p| p.conn),
     };
@@ -153,6 +200,11 @@ pub async fn join_token(
         envelope: Envelope::success("token generated"),
         token: Some(token),
     }))
+}
+
+/// A server-assigned user id (`auto_gen_user_id`): valid, unguessable.
+fn generated_user_id() -> Result<UserId, ApiError> {
+    UserId::parse(format!("u{}", uuid::Uuid::new_v4().simple())).map_err(ApiError::internal)
 }
 
 fn merge_locks(base: &mut LockSettings, over: &LockSettings) {

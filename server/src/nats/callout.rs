@@ -8,7 +8,7 @@ use futures::StreamExt;
 use quorum_shared::subjects::UserSubjects;
 
 use super::jwt::{self, Claims, Permission, RequestNats, ResponseNats, UserNats};
-use crate::rooms::Rooms;
+use crate::rooms::service::RoomService;
 use crate::tokens::{now_secs, JoinTokens};
 
 /// Subject nats-server sends authorization requests to.
@@ -24,8 +24,8 @@ pub struct Callout {
     pub xkey: std::sync::Arc<nkeys::XKey>,
     /// Verifies join tokens.
     pub tokens: JoinTokens,
-    /// Room state.
-    pub rooms: Rooms,
+    /// Room state and presence hooks.
+    pub rooms: RoomService,
     /// The account users are placed in.
     pub account: String,
 }
@@ -124,8 +124,11 @@ impl Callout {
             .map_err(|e| e.to_string())?;
         let (room, user) = (&claims.room_id, &claims.user_id);
         let room_state = self.rooms.room(room).await.map_err(|e| e.to_string())?;
-        if room_state.is_none() {
+        let Some(room_state) = room_state else {
             return Err(format!("room {room} is not active"));
+        };
+        if room_state.blocked.contains(user) {
+            return Err(format!("user {user} is blocked from room {room}"));
         }
         if self
             .rooms
@@ -165,7 +168,7 @@ impl Callout {
             },
         };
         let signed = jwt::encode(user_claims, &self.issuer).map_err(|e| e.to_string())?;
-        if let Err(e) = self.rooms.set_online(room, user, &req.user_nkey).await {
+        if let Err(e) = self.rooms.joined(room, user, &req.user_nkey).await {
             tracing::warn!(error = %e, "cannot record presence");
         }
         tracing::info!(%room, %user, "nats connection authorized");

@@ -4,7 +4,7 @@
 use futures::StreamExt;
 use serde::Deserialize;
 
-use crate::rooms::Rooms;
+use crate::rooms::service::RoomService;
 
 #[derive(Deserialize)]
 struct Advisory {
@@ -19,7 +19,7 @@ struct AdvisoryClient {
 }
 
 /// Follows disconnect advisories of `account` until the connection closes.
-pub async fn run(system: async_nats::Client, account: String, rooms: Rooms) {
+pub async fn run(system: async_nats::Client, account: String, rooms: RoomService) {
     let subject = format!("$SYS.ACCOUNT.{account}.DISCONNECT");
     let mut sub = match system.subscribe(subject).await {
         Ok(s) => s,
@@ -35,7 +35,7 @@ pub async fn run(system: async_nats::Client, account: String, rooms: Rooms) {
         if adv.client.user.is_empty() {
             continue;
         }
-        if let Err(e) = rooms.set_offline_by_conn(&adv.client.user).await {
+        if let Err(e) = rooms.left(&adv.client.user).await {
             tracing::warn!(error = %e, "cannot record disconnect");
         }
     }

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
+pub mod analytics;
+pub mod service;
+
 use quorum_shared::api::{LockSettings, RoomMetadata};
 use quorum_shared::ids::{RoomId, UserId};
 use serde::{Deserialize, Serialize};
@@ -42,8 +45,34 @@ pub struct RoomState {
     pub empty_timeout: u64,
     /// 0 = unlimited.
     pub max_participants: u64,
-    /// The metadata as created (never holds secrets).
+    /// The metadata as created, defaults filled in (never holds secrets).
     pub metadata: RoomMetadata,
+    /// When the room last became empty (unix seconds); `None` while
+    /// someone is online. Starts at creation: an unused room is empty.
+    #[serde(default)]
+    pub empty_since: Option<i64>,
+    /// Most participants online at once.
+    #[serde(default)]
+    pub peak_participants: u64,
+    /// Someone has joined (for the `room_started` webhook).
+    #[serde(default)]
+    pub started: bool,
+    /// Users refused at token and verify.
+    #[serde(default)]
+    pub blocked: Vec<UserId>,
+    /// Set (unix seconds) by the one instance that claimed ending it.
+    #[serde(default)]
+    pub ending: Option<i64>,
+}
+
+impl RoomState {
+    /// When `room_duration` runs out, if set.
+    pub fn ends_at(&self) -> Option<i64> {
+        match self.metadata.room_features.room_duration {
+            Some(m) if m > 0 => Some(self.created_at + (m as i64) * 60),
+            _ => None,
+        }
+    }
 }
 
 /// Where a participant is in its life cycle.
@@ -87,6 +116,7 @@ pub struct Rooms {
     rooms: kv::Store,
     participants: kv::Store,
     conns: kv::Store,
+    secrets: kv::Store,
 }
 
 async fn bucket(js: &jetstream::Context, name: &str) -> Result<kv::Store, RoomsError> {
@@ -121,6 +151,7 @@ impl Rooms {
             rooms: bucket(js, "quorum-rooms").await?,
             participants: bucket(js, "quorum-participants").await?,
             conns: bucket(js, "quorum-conns").await?,
+            secrets: bucket(js, "quorum-room-secrets").await?,
         })
     }
 
@@ -156,6 +187,123 @@ impl Rooms {
         }
     }
 
+    /// Every running room.
+    pub async fn list_rooms(&self) -> Result<Vec<RoomState>, RoomsError> {
+        use futures::TryStreamExt;
+        let keys: Vec<String> = self
+            .rooms
+            .keys()
+            .await
+            .map_err(kv_err)?
+            .try_collect()
+            .await
+            .map_err(kv_err)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            if let Ok(id) = RoomId::parse(k) {
+                if let Some(r) = self.room(&id).await? {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies `f` to the room with compare-and-set, retrying on conflict,
+    /// so concurrent updates from several instances never lose a write.
+    /// `f` returns false to leave the room unchanged. Returns the stored
+    /// room (or `None` if the room does not exist).
+    pub async fn update_room(
+        &self,
+        id: &RoomId,
+        mut f: impl FnMut(&mut RoomState) -> bool,
+    ) -> Result<Option<RoomState>, RoomsError> {
+        let key = id.to_string();
+        for _ in 0..20 {
+            let Some(entry) = self.rooms.entry(&key).await.map_err(kv_err)? else {
+                return Ok(None);
+            };
+            if entry.operation != kv::Operation::Put {
+                return Ok(None);
+            }
+            let mut room: RoomState = decode(&key, &entry.value)?;
+            if !f(&mut room) {
+                return Ok(Some(room));
+            }
+            match self.rooms.update(&key, encode(&room), entry.revision).await {
+                Ok(_) => return Ok(Some(room)),
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
+                Err(e) => return Err(kv_err(e)),
+            }
+        }
+        Err(RoomsError::Kv(format!(
+            "too much contention updating room {key}"
+        )))
+    }
+
+    /// Every participant of a room.
+    pub async fn participants_of(
+        &self,
+        room: &RoomId,
+    ) -> Result<Vec<ParticipantState>, RoomsError> {
+        use futures::TryStreamExt;
+        let prefix = format!("{room}.");
+        let keys: Vec<String> = self
+            .participants
+            .keys()
+            .await
+            .map_err(kv_err)?
+            .try_filter(|k| futures::future::ready(k.starts_with(&prefix)))
+            .try_collect()
+            .await
+            .map_err(kv_err)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            if let Some(b) = self.participants.get(&k).await.map_err(kv_err)? {
+                out.push(decode(&k, &b)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores the server-generated E2EE secret of a session. It lives in its
+    /// own bucket so no room or participant read can leak it into an API
+    /// response or webhook.
+    pub async fn put_room_secret(&self, sid: &str, secret: &str) -> Result<(), RoomsError> {
+        self.secrets
+            .put(sid, Bytes::from(secret.to_owned()))
+            .await
+            .map(drop)
+            .map_err(kv_err)
+    }
+
+    /// The E2EE secret of a session, if it has one.
+    pub async fn room_secret(&self, sid: &str) -> Result<Option<String>, RoomsError> {
+        Ok(self
+            .secrets
+            .get(sid)
+            .await
+            .map_err(kv_err)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Removes a room and its participants from KV.
+    pub async fn remove_room(&self, room: &RoomId) -> Result<(), RoomsError> {
+        for p in self.participants_of(room).await? {
+            if let Some(c) = &p.conn {
+                let _ = self.conns.purge(c).await;
+            }
+            self.participants
+                .purge(pkey(room, &p.user_id))
+                .await
+                .map_err(kv_err)?;
+        }
+        if let Some(r) = self.room(room).await? {
+            let _ = self.secrets.purge(&r.sid).await;
+        }
+        self.rooms.purge(room.to_string()).await.map_err(kv_err)
+    }
+
     /// Stores a participant.
     pub async fn put_participant(&self, p: &ParticipantState) -> Result<(), RoomsError> {
         self.participants
@@ -178,15 +326,16 @@ impl Rooms {
         }
     }
 
-    /// Marks a participant online on the NATS connection `conn`.
+    /// Marks a participant online on the NATS connection `conn`; returns
+    /// the participant as stored.
     pub async fn set_online(
         &self,
         room: &RoomId,
         user: &UserId,
         conn: &str,
-    ) -> Result<(), RoomsError> {
+    ) -> Result<Option<ParticipantState>, RoomsError> {
         let Some(mut p) = self.participant(room, user).await? else {
-            return Ok(());
+            return Ok(None);
         };
         p.presence = Presence::Online;
         p.conn = Some(conn.to_owned());
@@ -194,30 +343,35 @@ impl Rooms {
             .put(conn, Bytes::from(pkey(room, user)))
             .await
             .map_err(kv_err)?;
-        self.put_participant(&p).await
+        self.put_participant(&p).await?;
+        Ok(Some(p))
     }
 
     /// Marks offline whoever was on connection `conn`, unless that user has
-    /// since reconnected on another connection.
-    pub async fn set_offline_by_conn(&self, conn: &str) -> Result<(), RoomsError> {
+    /// since reconnected on another connection. Returns who went offline.
+    pub async fn set_offline_by_conn(
+        &self,
+        conn: &str,
+    ) -> Result<Option<ParticipantState>, RoomsError> {
         let Some(v) = self.conns.get(conn).await.map_err(kv_err)? else {
-            return Ok(());
+            return Ok(None);
         };
         let _ = self.conns.purge(conn).await;
         let Some((room, user)) = std::str::from_utf8(&v).ok().and_then(|s| s.split_once('.'))
         else {
-            return Ok(());
+            return Ok(None);
         };
         let (Ok(room), Ok(user)) = (RoomId::parse(room), UserId::parse(user)) else {
-            return Ok(());
+            return Ok(None);
         };
         if let Some(mut p) = self.participant(&room, &user).await? {
             if p.conn.as_deref() == Some(conn) {
                 p.presence = Presence::Offline;
                 p.conn = None;
                 self.put_participant(&p).await?;
+                return Ok(Some(p));
             }
         }
-        Ok(())
+        Ok(None)
     }
 }

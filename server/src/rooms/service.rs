@@ -1,0 +1,280 @@
+//! Room life cycle around the KV state: presence hooks (join, leave),
+//! ending a session (API, duration, empty timeout) and the timers.
+//!
+//! Timers are not held in memory: every instance re-reads the rooms from KV
+//! each tick, so they survive restarts. Ending is claimed with a KV
+//! compare-and-set, so with several instances exactly one ends a room.
+
+use std::ops::Deref;
+use std::time::Duration;
+
+use quorum_shared::events::{EndReason, SystemEvent};
+use quorum_shared::ids::{RoomId, UserId};
+use quorum_shared::subjects;
+use quorum_shared::webhook::{EventName, WebhookEvent, WebhookParticipant, WebhookRoom};
+
+use super::analytics::Analytics;
+use super::{ParticipantState, Presence, RoomState, Rooms, RoomsError};
+use crate::store::Store;
+use crate::tokens::now_secs;
+use crate::webhooks::Webhooks;
+
+/// A claim older than this is considered abandoned (its instance died).
+const STALE_CLAIM_SECS: i64 = 60;
+
+/// Room state plus everything that reacts to its changes. Cheap to clone.
+#[derive(Clone)]
+pub struct RoomService {
+    /// The KV state.
+    pub kv: Rooms,
+    /// History.
+    pub store: Store,
+    /// Outgoing webhooks.
+    pub webhooks: Webhooks,
+    /// The service NATS connection (to notify participants).
+    pub nats: async_nats::Client,
+    /// Per-session counters.
+    pub analytics: Analytics,
+}
+
+impl Deref for RoomService {
+    type Target = Rooms;
+    fn deref(&self) -> &Rooms {
+        &self.kv
+    }
+}
+
+fn now() -> i64 {
+    now_secs() as i64
+}
+
+/// The webhook view of a room.
+pub fn webhook_room(r: &RoomState, online: u32) -> WebhookRoom {
+    WebhookRoom {
+        sid: r.sid.clone(),
+        room_id: r.room_id.to_string(),
+        room_title: r.metadata.room_title.clone(),
+        creation_time: r.created_at,
+        num_participants: online,
+    }
+}
+
+fn webhook_participant(p: &ParticipantState) -> WebhookParticipant {
+    WebhookParticipant {
+        user_id: p.user_id.to_string(),
+        name: p.name.clone(),
+        is_admin: p.is_admin,
+    }
+}
+
+impl RoomService {
+    /// Sends one webhook event about `room`.
+    pub fn notify(
+        &self,
+        room: &RoomState,
+        event: EventName,
+        online: u32,
+        participant: Option<&ParticipantState>,
+        reason: Option<EndReason>,
+    ) {
+        self.webhooks.send(
+            room.metadata.webhook_url.as_deref(),
+            WebhookEvent {
+                id: uuid::Uuid::new_v4().to_string(),
+                event,
+                created_at: now(),
+                room: webhook_room(room, online),
+                participant: participant.map(webhook_participant),
+                reason: reason.map(|r| format!("{r:?}")),
+            },
+        );
+    }
+
+    async fn online_count(&self, room: &RoomId) -> Result<u32, RoomsError> {
+        Ok(self
+            .kv
+            .participants_of(room)
+            .await?
+            .iter()
+            .filter(|p| p.presence == Presence::Online)
+            .count() as u32)
+    }
+
+    /// A participant's NATS connection was authorized.
+    pub async fn joined(&self, room: &RoomId, user: &UserId, conn: &str) -> Result<(), RoomsError> {
+        let Some(p) = self.kv.set_online(room, user, conn).await? else {
+            return Ok(());
+        };
+        let online = self.online_count(room).await?;
+        let mut first_start = false;
+        let Some(r) = self
+            .kv
+            .update_room(room, |r| {
+                first_start = !r.started;
+                r.started = true;
+                r.empty_since = None;
+                r.peak_participants = r.peak_participants.max(online as u64);
+                true
+            })
+            .await?
+        else {
+            return Ok(());
+        };
+        if first_start {
+            self.notify(&r, EventName::RoomStarted, online, None, None);
+        }
+        self.notify(&r, EventName::ParticipantJoined, online, Some(&p), None);
+        self.analytics.record_join(&r, user).await;
+        Ok(())
+    }
+
+    /// The NATS connection `conn` closed.
+    pub async fn left(&self, conn: &str) -> Result<(), RoomsError> {
+        let Some(p) = self.kv.set_offline_by_conn(conn).await? else {
+            return Ok(());
+        };
+        let online = self.online_count(&p.room_id).await?;
+        let t = now();
+        let r = self
+            .kv
+            .update_room(&p.room_id, |r| {
+                if online == 0 && r.empty_since.is_none() {
+                    r.empty_since = Some(t);
+                    return true;
+                }
+                false
+            })
+            .await?;
+        if let Some(r) = r {
+            self.notify(&r, EventName::ParticipantLeft, online, Some(&p), None);
+            self.analytics.record_leave(&r, &p.user_id).await;
+        }
+        Ok(())
+    }
+
+    /// Ends the session of `room` for everybody. Returns false if the room
+    /// is not running or another instance is already ending it.
+    pub async fn end_room(&self, room: &RoomId, reason: EndReason) -> Result<bool, RoomsError> {
+        let t = now();
+        let mut claimed = false;
+        let Some(r) = self
+            .kv
+            .update_room(room, |r| {
+                claimed = match r.ending {
+                    Some(at) if t - at < STALE_CLAIM_SECS => false,
+                    _ => {
+                        r.ending = Some(t);
+                        true
+                    }
+                };
+                claimed
+            })
+            .await?
+        else {
+            return Ok(false);
+        };
+        if !claimed {
+            return Ok(false);
+        }
+        let online = self.online_count(room).await.unwrap_or(0);
+        // Participants first: they should hear it even if cleanup fails.
+        let ev = SystemEvent::SessionEnded { reason };
+        if let Err(e) = self
+            .nats
+            .publish(subjects::public(room), ev.encode().into())
+            .await
+        {
+            tracing::warn!(error = %e, %room, "cannot announce session end");
+        }
+        let _ = self.nats.flush().await;
+        self.notify(&r, EventName::SessionEnded, online, None, Some(reason));
+        let analytics_id = self.analytics.finish(&r).await;
+        if let Err(e) = self
+            .store
+            .end_session(r.sid.clone(), t, r.peak_participants as i64, analytics_id)
+            .await
+        {
+            tracing::error!(error = %e, sid = %r.sid, "cannot close history row");
+        }
+        self.kv.remove_room(room).await?;
+        self.notify(&r, EventName::RoomFinished, 0, None, Some(reason));
+        tracing::info!(%room, sid = %r.sid, ?reason, "room ended");
+        Ok(true)
+    }
+
+    /// Why `r` should end now, if it should.
+    pub fn due(r: &RoomState, now: i64) -> Option<EndReason> {
+        if r.ends_at().is_some_and(|end| now >= end) {
+            return Some(EndReason::DurationExceeded);
+        }
+        match r.empty_since {
+            Some(since) if now - since >= r.empty_timeout as i64 => Some(EndReason::EmptyTimeout),
+            _ => None,
+        }
+    }
+
+    /// One pass over every room's timers.
+    pub async fn tick(&self) -> Result<(), RoomsError> {
+        let t = now();
+        for r in self.kv.list_rooms().await? {
+            if let Some(reason) = Self::due(&r, t) {
+                self.end_room(&r.room_id, reason).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs [`RoomService::tick`] every `every` until the process ends.
+    pub fn spawn_timers(self, every: Duration) {
+        tokio::spawn(async move {
+            let mut iv = tokio::time::interval(every);
+            iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                iv.tick().await;
+                if let Err(e) = self.tick().await {
+                    tracing::warn!(error = %e, "room timer pass failed");
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quorum_shared::api::RoomMetadata;
+
+    fn room(duration_min: Option<u64>, empty_since: Option<i64>) -> RoomState {
+        let mut metadata = RoomMetadata::default();
+        metadata.room_features.room_duration = duration_min;
+        RoomState {
+            room_id: RoomId::parse("r").unwrap(),
+            sid: "s".into(),
+            created_at: 1000,
+            empty_timeout: 120,
+            max_participants: 0,
+            metadata,
+            empty_since,
+            peak_participants: 0,
+            started: false,
+            blocked: vec![],
+            ending: None,
+        }
+    }
+
+    #[test]
+    fn due_by_duration_or_emptiness() {
+        assert_eq!(RoomService::due(&room(None, None), 1_000_000), None);
+        assert_eq!(
+            RoomService::due(&room(Some(1), None), 1060),
+            Some(EndReason::DurationExceeded)
+        );
+        assert_eq!(RoomService::due(&room(Some(1), None), 1059), None);
+        // Empty timeout counts from when the room became empty.
+        assert_eq!(RoomService::due(&room(None, Some(5000)), 5119), None);
+        assert_eq!(
+            RoomService::due(&room(None, Some(5000)), 5120),
+            Some(EndReason::EmptyTimeout)
+        );
+    }
+}

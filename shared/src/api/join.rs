@@ -1,0 +1,97 @@
+//! Join tokens and the browser's token verification.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Envelope, LockSettings};
+use crate::ids::{RoomId, UserId};
+use crate::subjects::UserSubjects;
+
+/// `user_metadata` of a join-token request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct UserMetadata {
+    #[serde(default, alias = "profilePic")]
+    pub profile_pic: Option<String>,
+    #[serde(default, alias = "preferredLang")]
+    pub preferred_lang: Option<String>,
+    #[serde(default, alias = "lockSettings")]
+    pub lock_settings: Option<LockSettings>,
+}
+
+/// `user_info` of a join-token request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct UserInfo {
+    /// Display name. Required.
+    #[serde(default)]
+    pub name: String,
+    /// The user's id.
+    #[serde(alias = "userId")]
+    pub user_id: UserId,
+    /// A moderator.
+    #[serde(default, alias = "isAdmin")]
+    pub is_admin: bool,
+    /// Not shown in the participant list.
+    #[serde(default, alias = "isHidden")]
+    pub is_hidden: bool,
+    /// Extra per-user settings.
+    #[serde(default, alias = "userMetadata")]
+    pub user_metadata: Option<UserMetadata>,
+}
+
+/// `POST /auth/room/getJoinToken`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct GenerateTokenReq {
+    /// The room to join.
+    #[serde(alias = "roomId")]
+    pub room_id: RoomId,
+    /// Who joins.
+    #[serde(alias = "userInfo")]
+    pub user_info: Option<UserInfo>,
+}
+
+/// Response of `/auth/room/getJoinToken`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerateTokenRes {
+    /// Outcome.
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// The join token, when successful.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// What the browser needs to connect, returned by `POST /api/verifyToken`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyTokenRes {
+    /// Outcome; on failure the fields below are absent.
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// Present on success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<JoinSession>,
+}
+
+/// The verified session the browser may start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinSession {
+    /// NATS WebSocket URLs to try, in order.
+    pub nats_ws_urls: Vec<String>,
+    /// The subjects this user may use.
+    pub subjects: UserSubjects,
+    /// Room id.
+    pub room_id: RoomId,
+    /// Room session id (a UUIDv4, fresh per session).
+    pub room_sid: String,
+    /// Room title.
+    pub room_title: String,
+    /// This user's id.
+    pub user_id: UserId,
+    /// This user's display name.
+    pub name: String,
+    /// This user is a moderator.
+    pub is_admin: bool,
+    /// The room wants every participant to type the E2EE key.
+    pub e2ee_self_key: bool,
+    /// Server version, for diagnostics.
+    pub server_version: String,
+}
