@@ -52,6 +52,22 @@ pub enum ApiError {
     /// The caller may not do this.
     #[error("{0}")]
     PermissionDenied(String),
+    /// The `HASH-TIMESTAMP` header is malformed or outside the accepted
+    /// window; says which.
+    #[error("{0}")]
+    BadTimestamp(String),
+    /// A timestamped, correctly signed request that was already accepted.
+    #[error("replayed request")]
+    Replayed,
+    /// The request body exceeds the configured limit (in bytes).
+    #[error("request body too large (limit {0} bytes)")]
+    PayloadTooLarge(usize),
+    /// The caller exceeded a rate limit; answered with `Retry-After`.
+    #[error("too many requests, retry in {retry_after_secs} s")]
+    TooManyRequests {
+        /// Seconds until a request would be accepted again.
+        retry_after_secs: u64,
+    },
     /// Something broke on our side; the reason is logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -67,9 +83,14 @@ impl ApiError {
         match self {
             Self::MissingHeader(_) => (Http::UNAUTHORIZED, StatusCode::MissingRequiredParameter),
             Self::InvalidApiKey => (Http::UNAUTHORIZED, StatusCode::InvalidApiKey),
-            Self::InvalidSignature | Self::InvalidToken(_) => {
-                (Http::UNAUTHORIZED, StatusCode::InvalidTokenOrSignature)
-            }
+            Self::InvalidSignature
+            | Self::InvalidToken(_)
+            | Self::BadTimestamp(_)
+            | Self::Replayed => (Http::UNAUTHORIZED, StatusCode::InvalidTokenOrSignature),
+            // plugNmeet has no rate-limit code; the HTTP status and the
+            // message say what happened.
+            Self::TooManyRequests { .. } => (Http::TOO_MANY_REQUESTS, StatusCode::PermissionDenied),
+            Self::PayloadTooLarge(_) => (Http::PAYLOAD_TOO_LARGE, StatusCode::InvalidParameters),
             // plugNmeet answers validation failures with HTTP 200 and
             // `status:false`; SDKs rely on reading the envelope.
             Self::InvalidParameters(_) => (Http::OK, StatusCode::InvalidParameters),
@@ -93,9 +114,18 @@ impl IntoResponse for ApiError {
         let (http, code) = self.parts();
         match &self {
             Self::Internal(detail) => tracing::error!(%detail, "request failed"),
+            // One line per refused request would let a flood fill the log.
+            Self::TooManyRequests { .. } => tracing::debug!(reason = %self, "request refused"),
             other => tracing::info!(reason = %other, "request refused"),
         }
-        (http, Json(Envelope::failure(code, self.to_string()))).into_response()
+        let mut res = (http, Json(Envelope::failure(code, self.to_string()))).into_response();
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs),
+            );
+        }
+        res
     }
 }
 

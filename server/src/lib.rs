@@ -117,9 +117,9 @@ pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppS
         nats: nats.client.clone(),
         analytics: analytics.clone(),
     };
-    rooms
-        .clone()
-        .spawn_timers(std::time::Duration::from_millis(cfg.lifecycle_tick_ms.max(50)));
+    rooms.clone().spawn_timers(std::time::Duration::from_millis(
+        cfg.lifecycle_tick_ms.max(50),
+    ));
     tokio::spawn(analytics.count_chat(nats.client.clone(), kv));
 
     let callout = nats::callout::Callout {

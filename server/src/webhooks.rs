@@ -1,20 +1,786 @@
-//! Outgoing webhooks (being written): signed, ordered per room, retried
-//! with bounded backoff, never blocking a request.
+//! Outgoing webhooks: signed, ordered per room, retried with bounded
+//! backoff, never blocking a request.
+//!
+//! [`Webhooks::send`] only enqueues. Each (room session, target URL) pair
+//! has its own bounded queue drained by one tokio task, so a room's events
+//! reach each target in order and one at a time, rooms proceed in
+//! parallel, and a slow room target never holds up the global one. A task
+//! exits and unregisters itself after [`IDLE_EXIT`] without work.
+//!
+//! Every attempt re-checks the target: `http`/`https` only, the host is
+//! resolved here and refused if any address is not public (unless the
+//! operator allows private targets), and the request then connects only
+//! to those vetted addresses, so a second DNS answer cannot swap them
+//! (DNS rebinding). No proxy, no redirects, TLS verified by rustls with the
+//! webpki roots. The body is signed at send time with the server's API
+//! secret (see [`quorum_shared::webhook`]); the secret itself is never
+//! sent or logged.
 
-use quorum_shared::webhook::WebhookEvent;
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Webhook dispatcher. Cheap to clone.
-#[derive(Clone, Default)]
-pub struct Webhooks {}
+use bytes::Bytes;
+use quorum_shared::webhook::{self, EventName, WebhookEvent, SIGNATURE_HEADER};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::header::CONTENT_TYPE;
+use reqwest::redirect::Policy;
+use reqwest::{Client, Url};
+use tokio::sync::mpsc::{self, error::TrySendError};
+
+/// Events waiting per (room, target); more are dropped with a warning.
+const QUEUE_CAPACITY: usize = 1000;
+/// A queue task with nothing to do for this long exits.
+const IDLE_EXIT: Duration = Duration::from_secs(60);
+/// One attempt (DNS, connect, TLS, request, response head) may take this long.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Attempts per event and target, by default.
+const DEFAULT_ATTEMPTS: u32 = 5;
+/// First retry delay, doubled each time: 0.5 s, 1 s, 2 s, 4 s.
+const DEFAULT_BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// No single retry delay exceeds this, whatever the base.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Sent as `User-Agent`, so receivers can tell our calls apart.
+const USER_AGENT: &str = concat!("quorum-webhooks/", env!("CARGO_PKG_VERSION"));
+
+/// Webhook dispatcher. Cheap to clone; clones share the queues.
+#[derive(Clone)]
+pub struct Webhooks {
+    settings: Arc<Settings>,
+    queues: Arc<Mutex<Queues>>,
+}
+
+/// What every delivery needs. Cloned only by the builder methods.
+#[derive(Clone)]
+struct Settings {
+    global_url: String,
+    /// The server's API secret; only ever fed to the HMAC.
+    secret: Vec<u8>,
+    allow_private: bool,
+    attempts: u32,
+    backoff_base: Duration,
+    idle_exit: Duration,
+}
+
+/// The live queue tasks.
+#[derive(Default)]
+struct Queues {
+    map: HashMap<QueueKey, Queue>,
+    /// Tells a task's own entry from a newer one under the same key.
+    next_id: u64,
+}
+
+/// (room session id, target URL).
+type QueueKey = (String, String);
+
+struct Queue {
+    id: u64,
+    tx: mpsc::Sender<Delivery>,
+}
+
+/// One event, serialized once, for one target's queue.
+struct Delivery {
+    event_id: String,
+    event: EventName,
+    body: Bytes,
+}
+
+impl Default for Webhooks {
+    /// No global target; only rooms with their own URL get webhooks.
+    fn default() -> Self {
+        Self::new("", "", false)
+    }
+}
+
+impl fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhooks")
+            .field("global_url", &redact(&self.settings.global_url))
+            .field("secret", &"<redacted>")
+            .field("allow_private", &self.settings.allow_private)
+            .field("attempts", &self.settings.attempts)
+            .field("backoff_base", &self.settings.backoff_base)
+            .finish()
+    }
+}
 
 impl Webhooks {
     /// A dispatcher for the global `global_url` (may be empty), signing
     /// with `secret`; private/loopback targets only when `allow_private`.
-    pub fn new(_global_url: &str, _secret: &str, _allow_private: bool) -> Self {
-        Self {}
+    pub fn new(global_url: &str, secret: &str, allow_private: bool) -> Self {
+        Self {
+            settings: Arc::new(Settings {
+                global_url: global_url.trim().to_owned(),
+                secret: secret.as_bytes().to_vec(),
+                allow_private,
+                attempts: DEFAULT_ATTEMPTS,
+                backoff_base: DEFAULT_BACKOFF_BASE,
+                idle_exit: IDLE_EXIT,
+            }),
+            queues: Arc::default(),
+        }
+    }
+
+    /// Makes at most `attempts` tries per event and target (at least one),
+    /// waiting `base`, `2·base`, `4·base`… (each capped at a minute) between
+    /// them. Meant for tests and tuning; the default is 5 tries from 0.5 s.
+    pub fn with_retry(mut self, attempts: u32, base: Duration) -> Self {
+        let settings = Arc::make_mut(&mut self.settings);
+        settings.attempts = attempts.max(1);
+        settings.backoff_base = base;
+        self
+    }
+
+    /// Lets queue tasks exit sooner, so tests can watch them go.
+    #[cfg(test)]
+    fn with_idle_exit(mut self, idle: Duration) -> Self {
+        Arc::make_mut(&mut self.settings).idle_exit = idle;
+        self
     }
 
     /// Queues `event` for the global target and the room's own target.
     /// Never blocks and never fails the caller.
-    pub fn send(&self, _room_url: Option<&str>, _event: WebhookEvent) {}
+    pub fn send(&self, room_url: Option<&str>, event: WebhookEvent) {
+        let targets = self.targets(room_url);
+        if targets.is_empty() {
+            return;
+        }
+        // The queue tasks need a runtime; without one (a sync caller in a
+        // test or tool) the event is dropped rather than panicking.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(
+                room_sid = %event.room.sid,
+                event_id = %event.id,
+                "webhook dropped: no tokio runtime to deliver it"
+            );
+            return;
+        };
+        let body = match serde_json::to_vec(&event) {
+            Ok(body) => Bytes::from(body),
+            Err(e) => {
+                tracing::warn!(event_id = %event.id, error = %e, "webhook dropped: cannot serialize");
+                return;
+            }
+        };
+        for target in targets {
+            let delivery = Delivery {
+                event_id: event.id.clone(),
+                event: event.event,
+                body: body.clone(),
+            };
+            self.enqueue(&runtime, &event.room.sid, target, delivery);
+        }
+    }
+
+    /// The global URL, then the room's own when set and different.
+    fn targets(&self, room_url: Option<&str>) -> Vec<String> {
+        let global = self.settings.global_url.as_str();
+        let mut targets = Vec::with_capacity(2);
+        if !global.is_empty() {
+            targets.push(global.to_owned());
+        }
+        if let Some(room) = room_url.map(str::trim) {
+            if !room.is_empty() && room != global {
+                targets.push(room.to_owned());
+            }
+        }
+        targets
+    }
+
+    /// Hands `delivery` to the queue task for (`sid`, `target`), starting
+    /// one if there is none. Sending happens under the map lock, and a task
+    /// unregisters itself under the same lock only once its queue is empty,
+    /// so no event is ever left in a queue nobody drains.
+    fn enqueue(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        sid: &str,
+        target: String,
+        delivery: Delivery,
+    ) {
+        let key = (sid.to_owned(), target);
+        let mut queues = lock(&self.queues);
+        let delivery = match queues.map.get(&key) {
+            None => delivery,
+            Some(queue) => match queue.tx.try_send(delivery) {
+                Ok(()) => return,
+                Err(TrySendError::Full(dropped)) => {
+                    tracing::warn!(
+                        room_sid = %sid,
+                        target = %redact(&key.1),
+                        event_id = %dropped.event_id,
+                        event = ?dropped.event,
+                        capacity = QUEUE_CAPACITY,
+                        "webhook dropped: the room's queue is full"
+                    );
+                    return;
+                }
+                // The task is gone without unregistering (it can only have
+                // panicked): replace it.
+                Err(TrySendError::Closed(delivery)) => delivery,
+            },
+        };
+
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        if tx.try_send(delivery).is_err() {
+            // Unreachable: a fresh channel has room and a live receiver.
+            return;
+        }
+        let id = queues.next_id;
+        queues.next_id = queues.next_id.wrapping_add(1);
+        queues.map.insert(key.clone(), Queue { id, tx });
+        drop(queues);
+
+        runtime.spawn(run_queue(
+            Arc::clone(&self.settings),
+            Arc::clone(&self.queues),
+            key,
+            id,
+            rx,
+        ));
+    }
+
+    /// How many queue tasks are alive (for tests).
+    #[cfg(test)]
+    fn live_queues(&self) -> usize {
+        lock(&self.queues).map.len()
+    }
+}
+
+/// The map lock; a panic elsewhere must not stop webhooks, so poisoning is
+/// ignored (the map stays consistent: every update is a single insert or
+/// remove).
+fn lock(queues: &Mutex<Queues>) -> MutexGuard<'_, Queues> {
+    queues.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One queue task: delivers its events in order, then exits once idle.
+async fn run_queue(
+    settings: Arc<Settings>,
+    queues: Arc<Mutex<Queues>>,
+    key: QueueKey,
+    id: u64,
+    mut rx: mpsc::Receiver<Delivery>,
+) {
+    let (sid, target) = &key;
+    let shown = redact(target);
+    loop {
+        match tokio::time::timeout(settings.idle_exit, rx.recv()).await {
+            Ok(Some(delivery)) => deliver(&settings, sid, target, &shown, &delivery).await,
+            // Every sender is gone (cannot happen while the entry is
+            // registered, but nothing more could arrive).
+            Ok(None) => return,
+            Err(_idle) => {
+                let mut queues = lock(&queues);
+                if !rx.is_empty() {
+                    // Something arrived just now: keep going.
+                    continue;
+                }
+                if queues.map.get(&key).is_some_and(|q| q.id == id) {
+                    queues.map.remove(&key);
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Why one attempt did not succeed.
+#[derive(Debug)]
+enum AttemptError {
+    /// The target is not allowed; retrying cannot help.
+    Refused(String),
+    /// Network trouble, a timeout or a non-2xx answer; worth retrying.
+    Failed(String),
+}
+
+/// Delivers one event to one target, retrying with backoff. Never panics;
+/// outcomes are logged.
+async fn deliver(settings: &Settings, sid: &str, target: &str, shown: &str, d: &Delivery) {
+    let attempts = settings.attempts.max(1);
+    for attempt in 1..=attempts {
+        if attempt > 1 {
+            tokio::time::sleep(backoff(settings.backoff_base, attempt - 1)).await;
+        }
+        let outcome =
+            match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt_once(settings, target, d)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(AttemptError::Failed(format!(
+                    "timed out after {} s",
+                    ATTEMPT_TIMEOUT.as_secs()
+                ))),
+            };
+        match outcome {
+            Ok(status) => {
+                tracing::debug!(
+                    room_sid = %sid, target = %shown, event_id = %d.event_id,
+                    event = ?d.event, attempt, status = status.as_u16(),
+                    "webhook delivered"
+                );
+                return;
+            }
+            Err(AttemptError::Refused(reason)) => {
+                tracing::warn!(
+                    room_sid = %sid, target = %shown, event_id = %d.event_id,
+                    event = ?d.event, %reason,
+                    "webhook target refused; not retried"
+                );
+                return;
+            }
+            Err(AttemptError::Failed(reason)) => {
+                tracing::warn!(
+                    room_sid = %sid, target = %shown, event_id = %d.event_id,
+                    event = ?d.event, attempt, attempts, %reason,
+                    "webhook delivery attempt failed"
+                );
+            }
+        }
+    }
+    tracing::warn!(
+        room_sid = %sid, target = %shown, event_id = %d.event_id,
+        event = ?d.event, attempts,
+        "webhook given up"
+    );
+}
+
+/// The wait before retry number `retry` (1-based): `base · 2^(retry-1)`,
+/// capped.
+fn backoff(base: Duration, retry: u32) -> Duration {
+    let factor = 1u32 << retry.saturating_sub(1).min(16);
+    base.saturating_mul(factor).min(MAX_BACKOFF)
+}
+
+/// One signed POST to a vetted address.
+async fn attempt_once(
+    settings: &Settings,
+    target: &str,
+    d: &Delivery,
+) -> Result<reqwest::StatusCode, AttemptError> {
+    let vetted = vet_target(target, settings.allow_private).await?;
+    let client = Client::builder()
+        .redirect(Policy::none())
+        // A proxy would resolve the name itself, undoing the vetting.
+        .no_proxy()
+        .user_agent(USER_AGENT)
+        .timeout(ATTEMPT_TIMEOUT)
+        // Any name this client looks up gets only the vetted addresses;
+        // IP-literal URLs were vetted as they are.
+        .dns_resolver(Arc::new(PinnedResolver(vetted.addrs)))
+        .build()
+        .map_err(|e| AttemptError::Failed(format!("HTTP client: {}", error_chain(&e))))?;
+
+    // Signed now, so every retry carries its own fresh timestamp.
+    let signature = webhook::sign(&settings.secret, &d.body, unix_now());
+    let response = client
+        .post(vetted.url)
+        .header(CONTENT_TYPE, "application/json")
+        .header(SIGNATURE_HEADER, signature)
+        .body(d.body.clone())
+        .send()
+        .await
+        .map_err(|e| AttemptError::Failed(error_chain(&e.without_url())))?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(status)
+    } else {
+        Err(AttemptError::Failed(format!("answered HTTP {status}")))
+    }
+}
+
+/// A target URL that passed the checks, and where it may connect.
+#[derive(Debug)]
+struct Vetted {
+    url: Url,
+    addrs: Vec<SocketAddr>,
+}
+
+/// Parses and resolves `target`, refusing what it must not reach.
+async fn vet_target(target: &str, allow_private: bool) -> Result<Vetted, AttemptError> {
+    use AttemptError::{Failed, Refused};
+
+    let url = Url::parse(target).map_err(|e| Refused(format!("not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Refused(format!(
+            "scheme {:?} is not http or https",
+            url.scheme()
+        )));
+    }
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| Refused("no port".to_owned()))?;
+    let addrs: Vec<SocketAddr> = match url.host() {
+        None => return Err(Refused("no host".to_owned())),
+        Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+        Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
+        Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
+            .await
+            .map_err(|e| Failed(format!("cannot resolve {name}: {e}")))?
+            .collect(),
+    };
+    if addrs.is_empty() {
+        return Err(Failed("the host resolves to no address".to_owned()));
+    }
+    if !allow_private {
+        if let Some(bad) = addrs.iter().find(|a| !is_public_ip(a.ip())) {
+            return Err(Refused(format!(
+                "{} is not a public address (set webhook_allow_private to allow it)",
+                bad.ip()
+            )));
+        }
+    }
+    Ok(Vetted { url, addrs })
+}
+
+/// A resolver that answers every name with the already vetted addresses.
+struct PinnedResolver(Vec<SocketAddr>);
+
+impl Resolve for PinnedResolver {
+    fn resolve(&self, _name: Name) -> Resolving {
+        let addrs = self.0.clone();
+        Box::pin(async move { Ok(Box::new(addrs.into_iter()) as Addrs) })
+    }
+}
+
+/// Whether `ip` is an ordinary public unicast address, fit for a webhook
+/// target. Refuses loopback, private, link-local, CGNAT, unspecified,
+/// broadcast, multicast, benchmarking, documentation and reserved IPv4
+/// ranges; for IPv6 only global unicast (`2000::/3`) passes, minus its
+/// special blocks (documentation, 6to4, Teredo and other IETF
+/// assignments), and IPv4 embedded as mapped (`::ffff:0:0/96`) or NAT64
+/// (`64:ff9b::/96`) addresses is judged as IPv4.
+pub fn is_public_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    let refused = a == 0 // "this network", including 0.0.0.0
+        || a == 10 // private
+        || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64/10
+        || a == 127 // loopback
+        || (a == 169 && b == 254) // link-local
+        || (a == 172 && (16..32).contains(&b)) // private
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 192 && b == 0 && c == 2) // TEST-NET-1
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
+        || (a == 192 && b == 168) // private
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || (a == 198 && b == 51 && c == 100) // TEST-NET-2
+        || (a == 203 && b == 0 && c == 113) // TEST-NET-3
+        || a >= 224; // multicast, reserved, broadcast
+    !refused
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_public_v4(v4);
+    }
+    let s = ip.segments();
+    // NAT64 well-known prefix: the gateway would connect to the IPv4 inside.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        let [_, _, _, _, _, _, hi, lo] = s;
+        let v4 = Ipv4Addr::new(
+            (hi >> 8) as u8,
+            (hi & 0xff) as u8,
+            (lo >> 8) as u8,
+            (lo & 0xff) as u8,
+        );
+        return is_public_v4(v4);
+    }
+    // Outside 2000::/3 are loopback, unspecified, IPv4-compatible, ULA
+    // fc00::/7, link-local fe80::/10, site-local, multicast and the rest.
+    if s[0] & 0xe000 != 0x2000 {
+        return false;
+    }
+    let refused = match (s[0], s[1]) {
+        // IETF protocol assignments 2001::/23, Teredo included.
+        (0x2001, 0x0000..=0x01ff) => true,
+        // Documentation 2001:db8::/32.
+        (0x2001, 0x0db8) => true,
+        // 6to4 2002::/16 embeds an arbitrary IPv4 address.
+        (0x2002, _) => true,
+        // Documentation 3fff::/20.
+        (0x3fff, 0x0000..=0x0fff) => true,
+        _ => false,
+    };
+    !refused
+}
+
+/// Scheme, host, port and path only: user info and query may hold secrets.
+fn redact(target: &str) -> String {
+    match Url::parse(target) {
+        Ok(url) => {
+            let host = url.host_str().unwrap_or("");
+            match url.port() {
+                Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+                None => format!("{}://{host}{}", url.scheme(), url.path()),
+            }
+        }
+        Err(_) if target.is_empty() => String::new(),
+        Err(_) => "<invalid URL>".to_owned(),
+    }
+}
+
+/// An error and its causes on one line (reqwest's own message is terse).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quorum_shared::webhook::WebhookRoom;
+
+    fn v4(s: &str) -> IpAddr {
+        IpAddr::V4(s.parse().unwrap())
+    }
+    fn v6(s: &str) -> IpAddr {
+        IpAddr::V6(s.parse().unwrap())
+    }
+
+    #[test]
+    fn public_addresses_pass() {
+        for ip in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "93.184.215.14",
+            "100.63.255.255",
+            "100.128.0.0",
+            "172.15.255.255",
+            "172.32.0.0",
+            "192.0.1.1",
+            "192.169.0.1",
+            "198.17.255.255",
+            "198.20.0.0",
+            "223.255.255.255",
+            "11.0.0.1",
+        ] {
+            assert!(is_public_ip(v4(ip)), "{ip}");
+        }
+        for ip in [
+            "2606:4700:4700::1111",
+            "2001:4860:4860::8888",
+            "2a00:1450:4001::1",
+            "2001:200::1",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "3fff:1000::1",
+        ] {
+            assert!(is_public_ip(v6(ip)), "{ip}");
+        }
+    }
+
+    #[test]
+    fn non_public_v4_refused() {
+        for ip in [
+            "0.0.0.0",
+            "0.1.2.3",
+            "10.0.0.1",
+            "10.255.255.255",
+            "100.64.0.1",
+            "100.127.255.255",
+            "127.0.0.1",
+            "127.255.255.254",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.8",
+            "192.0.2.1",
+            "192.88.99.1",
+            "192.168.1.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+        ] {
+            assert!(!is_public_ip(v4(ip)), "{ip}");
+        }
+    }
+
+    #[test]
+    fn non_public_v6_refused() {
+        for ip in [
+            "::",
+            "::1",
+            "::127.0.0.1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.1.2.3",
+            "::ffff:169.254.169.254",
+            "::ffff:192.168.0.1",
+            "::ffff:100.64.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::1",
+            "100::1",
+            "2001::1",
+            "2001:db8::1",
+            "2002:7f00:1::1",
+            "3fff::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "febf::1",
+            "fec0::1",
+            "ff02::1",
+            "ff0e::1",
+        ] {
+            assert!(!is_public_ip(v6(ip)), "{ip}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_bounded() {
+        let base = Duration::from_millis(500);
+        let waits: Vec<_> = (1..=4).map(|n| backoff(base, n)).collect();
+        assert_eq!(
+            waits,
+            [500, 1000, 2000, 4000].map(Duration::from_millis).to_vec()
+        );
+        assert_eq!(backoff(base, 40), MAX_BACKOFF);
+        assert_eq!(backoff(Duration::from_secs(3600), 1), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn targets_skip_empty_and_duplicate() {
+        let hooks = Webhooks::new(" https://hooks.example/all ", "s", false);
+        assert_eq!(hooks.targets(None), ["https://hooks.example/all"]);
+        assert_eq!(hooks.targets(Some("")), ["https://hooks.example/all"]);
+        assert_eq!(
+            hooks.targets(Some("https://hooks.example/all")),
+            ["https://hooks.example/all"]
+        );
+        assert_eq!(
+            hooks.targets(Some("https://room.example/x")),
+            ["https://hooks.example/all", "https://room.example/x"]
+        );
+        let none = Webhooks::default();
+        assert!(none.targets(None).is_empty());
+        assert_eq!(
+            none.targets(Some("https://r.example/")),
+            ["https://r.example/"]
+        );
+    }
+
+    #[tokio::test]
+    async fn vetting_refuses_bad_targets() {
+        for target in [
+            "ftp://93.184.215.14/",
+            "file:///etc/passwd",
+            "not a url",
+            "http://127.0.0.1:8080/hook",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://169.254.169.254/latest/meta-data",
+            "https://10.0.0.1/",
+            "http://localhost:9/",
+        ] {
+            match vet_target(target, false).await {
+                Err(AttemptError::Refused(_)) => {}
+                other => panic!("{target}: {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn vetting_passes_public_and_allowed_private() {
+        let ok = vet_target("https://93.184.215.14/hook", false)
+            .await
+            .unwrap();
+        assert_eq!(ok.addrs, ["93.184.215.14:443".parse().unwrap()]);
+        let ok = vet_target("http://127.0.0.1:8080/hook", true)
+            .await
+            .unwrap();
+        assert_eq!(ok.addrs, ["127.0.0.1:8080".parse().unwrap()]);
+        let ok = vet_target("http://localhost:8080/", true).await.unwrap();
+        assert!(ok.addrs.iter().all(|a| a.ip().is_loopback()));
+        // Private still refuses other schemes.
+        assert!(matches!(
+            vet_target("gopher://127.0.0.1/", true).await,
+            Err(AttemptError::Refused(_))
+        ));
+    }
+
+    #[test]
+    fn redact_hides_credentials_and_query() {
+        assert_eq!(
+            redact("https://user:pw@hooks.example:8443/in?token=abc#x"),
+            "https://hooks.example:8443/in"
+        );
+        assert_eq!(redact("http://h.example/"), "http://h.example/");
+        assert_eq!(redact("nope"), "<invalid URL>");
+        let hooks = Webhooks::new("https://u:p@h.example/", "top-secret", false);
+        let debug = format!("{hooks:?}");
+        assert!(
+            !debug.contains("top-secret") && !debug.contains("u:p"),
+            "{debug}"
+        );
+    }
+
+    fn event(sid: &str, id: &str) -> WebhookEvent {
+        let room = WebhookRoom {
+            sid: sid.into(),
+            room_id: "room".into(),
+            room_title: "Room".into(),
+            creation_time: 0,
+            num_participants: 0,
+        };
+        WebhookEvent::new(EventName::RoomStarted, room, None, None, id.into(), 0)
+    }
+
+    #[test]
+    fn send_without_runtime_does_not_panic() {
+        let hooks = Webhooks::new("http://127.0.0.1:9/", "s", false);
+        hooks.send(None, event("s1", "e1"));
+        assert_eq!(hooks.live_queues(), 0);
+    }
+
+    #[tokio::test]
+    async fn queue_tasks_exit_when_idle() {
+        // Refused targets need no network; the tasks still start and stop.
+        let hooks = Webhooks::new("http://127.0.0.1:9/", "s", false)
+            .with_idle_exit(Duration::from_millis(100));
+        hooks.send(Some("http://10.0.0.1/"), event("s1", "e1"));
+        hooks.send(None, event("s2", "e1"));
+        hooks.send(None, event("s2", "e2"));
+        assert_eq!(hooks.live_queues(), 3);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(hooks.live_queues(), 0);
+        // A later event starts a fresh task.
+        hooks.send(None, event("s1", "e2"));
+        assert_eq!(hooks.live_queues(), 1);
+    }
+
+    #[tokio::test]
+    async fn full_queue_drops_without_blocking() {
+        let hooks = Webhooks::new("http://127.0.0.1:9/", "s", false);
+        for i in 0..(QUEUE_CAPACITY + 50) {
+            hooks.send(None, event("s1", &format!("e{i}")));
+        }
+        assert_eq!(hooks.live_queues(), 1);
+    }
 }

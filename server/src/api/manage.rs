@@ -124,8 +124,13 @@ pub async fn active_info(
 /// `POST /auth/room/getActiveRoomsInfo`.
 pub async fn active_infos(
     State(st): State<AppState>,
-    Signed(_body): Signed,
+    Signed(body): Signed,
 ) -> Result<Json<ActiveRoomsInfoRes>, ApiError> {
+    // The body carries nothing, but parsing it (`{}`) keeps a timestamped
+    // request's `ts || body` from being replayed here as a bare body.
+    if !body.is_empty() {
+        let _: serde_json::Map<String, serde_json::Value> = parse_json(&body)?;
+    }
     let mut rooms = Vec::new();
     for r in st.rooms.list_rooms().await.map_err(ApiError::internal)? {
         rooms.push(active_room(&st, &r).await?);
@@ -236,6 +241,22 @@ pub async fn past(
     }))
 }
 
+/// `to_user_id` as plugNmeet's protocol sends it: inside `chat_msg` or
+/// `notification_msg` (we also accept it at the top level).
+#[derive(serde::Deserialize)]
+struct NestedTarget {
+    #[serde(default, alias = "toUserId")]
+    to_user_id: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct NestedTargets {
+    #[serde(default, alias = "chatMsg")]
+    chat_msg: Option<NestedTarget>,
+    #[serde(default, alias = "notificationMsg")]
+    notification_msg: Option<NestedTarget>,
+}
+
 /// `POST /auth/room/broadcastToRoom`: a system chat or notification to
 /// everyone, to moderators only, or to one user.
 pub async fn broadcast(
@@ -262,8 +283,25 @@ pub async fn broadcast(
             ))
         }
     };
+    // A nested `to_user_id` must never be ignored: that would send a
+    // private message to the whole room.
+    let nested: NestedTargets = parse_json(&body)?;
+    let nested = match &event {
+        SystemEvent::SystemChat { .. } => nested.chat_msg,
+        _ => nested.notification_msg,
+    }
+    .and_then(|t| t.to_user_id)
+    .filter(|u| !u.is_empty());
+    let to_user_id = match (req.to_user_id, nested) {
+        (Some(u), _) => Some(u),
+        (None, Some(u)) => Some(
+            quorum_shared::ids::UserId::parse(u)
+                .map_err(|e| ApiError::InvalidParameters(format!("to_user_id: {e}")))?,
+        ),
+        (None, None) => None,
+    };
     let room = running(&st, &req.room_id).await?;
-    let targets: Vec<String> = if let Some(user) = &req.to_user_id {
+    let targets: Vec<String> = if let Some(user) = &to_user_id {
         st.rooms
             .participant(&room.room_id, user)
             .await

@@ -27,10 +27,17 @@
 //! missing `HASH-TIMESTAMP` when it is required) → `MISSING_REQUIRED_PARAMETER`;
 //! a wrong key → `INVALID_API_KEY`; a wrong signature, a malformed, stale or
 //! future timestamp, or a replay → `INVALID_TOKEN_OR_SIGNATURE`, with a
-//! message saying which.
+//! message saying which. Should the replay cache be full of live entries
+//! ([`MAX_REPLAY_ENTRIES`]), a timestamped request gets HTTP 429 with
+//! `Retry-After` rather than being let through unrecorded.
 //!
-//! A timestamped request cannot be turned into an untimestamped one: its
-//! signature covers `ts || body`, which as a body is not valid JSON.
+//! Replay protection is complete only with `require_signature_timestamp`.
+//! While it is off, requests without the header are accepted as before (and
+//! can be replayed, as with plugNmeet). A captured timestamped request could
+//! then also be resent without the header, with `ts || body` as its body:
+//! that is not valid JSON, so every handler that parses its body refuses
+//! it, but one that ignores its body (`getActiveRoomsInfo`, read-only) would
+//! answer.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Mutex;

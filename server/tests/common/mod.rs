@@ -383,3 +383,113 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+// ---- Helpers for the room API and life-cycle tests (additive) ----
+
+/// A room id known to be valid.
+pub(crate) fn rid(s: &str) -> RoomId {
+    RoomId::parse(s).expect("room id")
+}
+
+/// A user id known to be valid.
+pub(crate) fn uid(s: &str) -> UserId {
+    UserId::parse(s).expect("user id")
+}
+
+/// The keys of a JSON object, sorted.
+#[track_caller]
+pub(crate) fn keys_of(v: &Value) -> Vec<String> {
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not a JSON object: {v}"));
+    let mut k: Vec<String> = obj.keys().cloned().collect();
+    k.sort();
+    k
+}
+
+/// Asserts that `v` is an object with exactly the keys `expected`.
+#[track_caller]
+pub(crate) fn assert_keys(v: &Value, expected: &[&str]) {
+    let mut want: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+    want.sort();
+    assert_eq!(keys_of(v), want, "key set of {v}");
+}
+
+/// The claims of a compact JWS, decoded without verifying the signature.
+pub(crate) fn token_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("JWS payload");
+    serde_json::from_slice(&B64.decode(payload).expect("base64 claims")).expect("claims JSON")
+}
+
+/// A `session_ended` event with `reason`, as participants receive it.
+pub(crate) fn session_ended(reason: &str) -> Value {
+    json!({ "type": "session_ended", "reason": reason })
+}
+
+impl TestServer {
+    /// The data directory in force (secrets, SQLite, JetStream, analytics).
+    pub(crate) fn data_dir(&self) -> std::path::PathBuf {
+        self.state.config.data_dir.clone()
+    }
+
+    /// POSTs `body` as JSON, signed, returning the raw response text (to
+    /// search it for things that must never appear).
+    pub(crate) async fn signed_post_text(&self, path: &str, body: &Value) -> (StatusCode, String) {
+        let bytes = serde_json::to_vec(body).expect("json");
+        let sig = quorum_server::api::signature::sign(&self.api_secret(), &bytes);
+        let res = tokio::time::timeout(
+            STEP,
+            self.http
+                .post(format!("{}{path}", self.base_url))
+                .header("content-type", "application/json")
+                .header("API-KEY", self.api_key())
+                .header("HASH-SIGNATURE", sig)
+                .body(bytes)
+                .send(),
+        )
+        .await
+        .expect("request timed out")
+        .expect("request");
+        let code = res.status();
+        (code, res.text().await.expect("response body"))
+    }
+
+    /// Settings for a second server instance that uses this server's
+    /// nats-server in external mode (same service and system users).
+    pub(crate) fn external_nats_config(&self) -> NatsConfig {
+        use quorum_server::nats::embedded::{SERVICE_USER, SYSTEM_USER};
+        NatsConfig {
+            mode: quorum_server::config::NatsMode::External,
+            url: self.nats_url.clone(),
+            user: SERVICE_USER.into(),
+            password: self.state.secrets.service_password.clone(),
+            sys_user: SYSTEM_USER.into(),
+            sys_password: self.state.secrets.system_password.clone(),
+            ws_public_urls: vec![self.ws_url.clone()],
+            ..NatsConfig::default()
+        }
+    }
+
+    /// Subscribes the server's own NATS connection to `subject` (no
+    /// participant involved, so room presence is untouched).
+    pub(crate) async fn service_subscribe(&self, subject: String) -> async_nats::Subscriber {
+        let sub = self
+            .state
+            .nats
+            .client
+            .subscribe(subject)
+            .await
+            .expect("service subscribe");
+        self.state.nats.client.flush().await.expect("flush");
+        sub
+    }
+}
+
+/// The next message on `conn` as JSON with its subject, `None` when nothing
+/// arrives within `timeout`.
+pub(crate) async fn next_json(conn: &mut RawNats, timeout: Duration) -> Option<(String, Value)> {
+    let m = conn.next_msg(timeout).await.expect("connection")?;
+    let v = serde_json::from_slice(&m.payload)
+        .unwrap_or_else(|e| panic!("payload on {} is not JSON: {e}", m.subject));
+    Some((m.subject, v))
+}

@@ -1,0 +1,341 @@
+//! Integration tests of the room life cycle timers (maximum duration, empty timeout counted from when the room emptied, survival of a restart, one end with two instances on one nats-server), with `lifecycle_tick_ms = 100`. Run: `cargo test -p quorum-server --test lifecycle`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{rid, session_ended, uid, TestServer, STEP};
+use futures::StreamExt;
+use quorum_server::config::Config;
+use quorum_server::rooms::Presence;
+use quorum_server::store::HistoryQuery;
+use quorum_shared::ids::RoomId;
+use serde_json::{json, Value};
+
+/// The brief promise is "within ~2 s" of becoming due; the budget allows
+/// for a machine busy with builds.
+const DUE_WITHIN: Duration = Duration::from_secs(5);
+
+fn fast(c: &mut Config) {
+    c.lifecycle_tick_ms = 100;
+}
+
+async fn create(ts: &TestServer, body: Value) -> String {
+    let (code, v) = ts.signed_post("/auth/room/create", &body).await;
+    assert_eq!(code, reqwest::StatusCode::OK, "{v}");
+    assert_eq!(v["status"], true, "{v}");
+    v["room_info"]["sid"].as_str().unwrap().to_owned()
+}
+
+async fn running(ts: &TestServer, room: &str) -> bool {
+    ts.state.rooms.room(&rid(room)).await.unwrap().is_some()
+}
+
+/// Waits until the room has left KV (the event goes out first, cleanup
+/// follows).
+async fn wait_gone(ts: &TestServer, room: &str) {
+    let gone = common::eventually(STEP, || async { !running(ts, room).await }).await;
+    assert!(gone, "{room} still in KV after its end");
+}
+
+/// Shifts a room's clock fields in KV.
+async fn age(ts: &TestServer, room: &str, f: impl FnMut(&mut quorum_server::rooms::RoomState) -> bool) {
+    ts.state
+        .rooms
+        .update_room(&rid(room), f)
+        .await
+        .unwrap()
+        .expect("room is running");
+}
+
+/// The next `session_ended` reason on a service subscription.
+async fn next_end(sub: &mut async_nats::Subscriber, within: Duration) -> Option<Value> {
+    let m = tokio::time::timeout(within, sub.next()).await.ok()??;
+    Some(serde_json::from_slice(&m.payload).expect("event JSON"))
+}
+
+/// History rows of `room`.
+async fn history(ts: &TestServer, room: &str) -> Vec<quorum_server::store::RoomRecord> {
+    let (total, rows) = ts
+        .state
+        .store
+        .history(HistoryQuery {
+            room_ids: vec![room.into()],
+            from: 0,
+            limit: 100,
+            descending: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(total as usize, rows.len());
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_duration_ends_the_room() {
+    let ts = TestServer::start_with(fast).await;
+    let sid = create(
+        &ts,
+        json!({ "room_id": "d1", "metadata": { "room_title": "One minute",
+            "room_features": { "room_duration": 1 } } }),
+    )
+    .await;
+    let token = ts.join_token("d1", "alice", false).await;
+    let mut alice = ts.nats_connect(Some(&token)).await.expect("alice");
+    alice.sub("qr.d1.public").await.expect("sub");
+
+    // Not yet: a second of ticks passes without an end.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(running(&ts, "d1").await);
+    assert!(alice.next_msg(Duration::from_millis(10)).await.unwrap().is_none());
+
+    age(&ts, "d1", |r| {
+        r.created_at -= 61;
+        true
+    })
+    .await;
+    let t0 = tokio::time::Instant::now();
+    let (subject, ev) = common::next_json(&mut alice, DUE_WITHIN)
+        .await
+        .expect("session_ended in time");
+    eprintln!("duration end after {:?}", t0.elapsed());
+    assert_eq!(subject, "qr.d1.public");
+    assert_eq!(ev, session_ended("duration_exceeded"));
+    wait_gone(&ts, "d1").await;
+    let row = ts.state.store.session(sid).await.unwrap().unwrap();
+    assert!(row.ended.is_some(), "{row:?}");
+    assert_eq!(row.joined_participants, 1);
+    alice.close().await;
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_timeout_counts_from_when_the_room_emptied() {
+    let ts = TestServer::start_with(fast).await;
+    let sid = create(
+        &ts,
+        json!({ "room_id": "e1", "empty_timeout": 120, "metadata": { "room_title": "Empty" } }),
+    )
+    .await;
+    let id = rid("e1");
+    let room = ts.state.rooms.room(&id).await.unwrap().unwrap();
+    assert_eq!(room.empty_timeout, 120);
+    assert!(room.empty_since.is_some(), "an unused room is empty");
+    let mut ended = ts.service_subscribe("qr.e1.public".into()).await;
+
+    // Someone joins: not empty any more.
+    let token = ts.join_token("e1", "alice", false).await;
+    let alice = ts.nats_connect(Some(&token)).await.expect("alice");
+    let occupied = common::eventually(STEP, || async {
+        ts.state.rooms.room(&id).await.unwrap().unwrap().empty_since.is_none()
+    })
+    .await;
+    assert!(occupied, "empty_since not cleared on join");
+
+    // Old enough to be over by plugNmeet's rule (counted from creation),
+    // but occupied: it must keep running.
+    age(&ts, "e1", |r| {
+        r.created_at -= 1000;
+        true
+    })
+    .await;
+    assert!(next_end(&mut ended, Duration::from_millis(1500)).await.is_none());
+    assert!(running(&ts, "e1").await);
+
+    // The last one leaves: the clock starts now.
+    let left_at = common::now() as i64;
+    alice.close().await;
+    let emptied = common::eventually(STEP, || async {
+        ts.state.rooms.room(&id).await.unwrap().unwrap().empty_since.is_some()
+    })
+    .await;
+    assert!(emptied, "empty_since not set on leave");
+    let since = ts.state.rooms.room(&id).await.unwrap().unwrap().empty_since.unwrap();
+    assert!(since >= left_at - 1, "measured from the leave: {since} vs {left_at}");
+    assert_eq!(
+        ts.state.rooms.participant(&id, &uid("alice")).await.unwrap().unwrap().presence,
+        Presence::Offline
+    );
+
+    // Empty for 100 s of 120: still running.
+    age(&ts, "e1", |r| {
+        r.empty_since = r.empty_since.map(|s| s - 100);
+        true
+    })
+    .await;
+    assert!(next_end(&mut ended, Duration::from_millis(1000)).await.is_none());
+    assert!(running(&ts, "e1").await);
+
+    // Empty for 121 s: over.
+    age(&ts, "e1", |r| {
+        r.empty_since = r.empty_since.map(|s| s - 21);
+        true
+    })
+    .await;
+    let t0 = tokio::time::Instant::now();
+    let ev = next_end(&mut ended, DUE_WITHIN).await.expect("ended in time");
+    eprintln!("empty-timeout end after {:?}", t0.elapsed());
+    assert_eq!(ev, session_ended("empty_timeout"));
+    wait_gone(&ts, "e1").await;
+    let row = ts.state.store.session(sid).await.unwrap().unwrap();
+    assert!(row.ended.is_some(), "{row:?}");
+    assert_eq!(row.joined_participants, 1);
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+
+    let d = data.clone();
+    let a = TestServer::start_with(move |c| {
+        fast(c);
+        c.data_dir = d;
+    })
+    .await;
+    let sid = create(
+        &a,
+        json!({ "room_id": "r1", "empty_timeout": 120, "metadata": { "room_title": "Restart" } }),
+    )
+    .await;
+    // Half-way through its empty timeout when the server goes down.
+    age(&a, "r1", |r| {
+        r.empty_since = r.empty_since.map(|s| s - 100);
+        true
+    })
+    .await;
+    let before = a.state.rooms.room(&rid("r1")).await.unwrap().unwrap();
+    let a_nats = a.nats_url.clone();
+    a.stop().await;
+
+    let d = data.clone();
+    let b = TestServer::start_with(move |c| {
+        fast(c);
+        c.data_dir = d;
+    })
+    .await;
+    eprintln!("nats before {a_nats}, after {}", b.nats_url);
+    let after = b
+        .state
+        .rooms
+        .room(&rid("r1"))
+        .await
+        .unwrap()
+        .expect("the room survived the restart");
+    assert_eq!(after, before);
+    let mut ended = b.service_subscribe("qr.r1.public".into()).await;
+    assert!(next_end(&mut ended, Duration::from_millis(800)).await.is_none());
+
+    age(&b, "r1", |r| {
+        r.empty_since = r.empty_since.map(|s| s - 30);
+        true
+    })
+    .await;
+    let ev = next_end(&mut ended, DUE_WITHIN).await.expect("B ends it");
+    assert_eq!(ev, session_ended("empty_timeout"));
+    wait_gone(&b, "r1").await;
+    let row = b.state.store.session(sid).await.unwrap().expect("history kept");
+    assert!(row.ended.is_some(), "{row:?}");
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_end_a_room_exactly_once() {
+    let a = TestServer::start_with(fast).await;
+    // B shares A's nats-server (external mode) and A's data directory, so
+    // both have the same keys and the same history database.
+    let (nats, data) = (a.external_nats_config(), a.data_dir());
+    let b = TestServer::start_with(move |c| {
+        fast(c);
+        c.nats = nats;
+        c.data_dir = data;
+    })
+    .await;
+    assert!(b.state.nats.embedded.is_none());
+
+    let rooms = ["m1", "m2", "m3"];
+    let mut subs = Vec::new();
+    for (i, room) in rooms.iter().enumerate() {
+        // Alternate which instance creates the room and issues the token.
+        let (creator, other) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        create(
+            creator,
+            json!({ "room_id": room, "metadata": { "room_title": "Shared",
+                "room_features": { "room_duration": 1, "enable_analytics": true } } }),
+        )
+        .await;
+        assert!(running(other, room).await, "{room} visible on both");
+        let token = other.join_token(room, "alice", false).await;
+        let mut conn = a.nats_connect(Some(&token)).await.expect("alice");
+        conn.sub(&format!("qr.{room}.public")).await.expect("sub");
+        subs.push(conn);
+    }
+
+    // Both instances follow disconnect advisories: bob's leave must still
+    // be counted once.
+    let token = b.join_token("m1", "bob", false).await;
+    let bob = a.nats_connect(Some(&token)).await.expect("bob");
+    bob.close().await;
+    let offline = common::eventually(STEP, || async {
+        a.state
+            .rooms
+            .participant(&rid("m1"), &uid("bob"))
+            .await
+            .unwrap()
+            .is_some_and(|p| p.presence == Presence::Offline)
+    })
+    .await;
+    assert!(offline, "bob never went offline");
+    // Give the slower instance time to (wrongly) count it again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Make all three due at once; both instances tick every 100 ms.
+    for room in rooms {
+        age(&a, room, |r| {
+            r.created_at -= 61;
+            true
+        })
+        .await;
+    }
+    for (room, conn) in rooms.iter().zip(subs.iter_mut()) {
+        let (_, ev) = common::next_json(conn, DUE_WITHIN)
+            .await
+            .unwrap_or_else(|| panic!("{room} never ended"));
+        assert_eq!(ev, session_ended("duration_exceeded"), "{room}");
+    }
+    // Listen on for 2 s: no second end of any room.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    for (room, conn) in rooms.iter().zip(subs.iter_mut()) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if let Some((_, ev)) = common::next_json(conn, left.max(Duration::from_millis(50))).await
+        {
+            panic!("{room}: second event {ev}");
+        }
+    }
+    for room in rooms {
+        let id: RoomId = rid(room);
+        assert!(a.state.rooms.room(&id).await.unwrap().is_none());
+        assert!(b.state.rooms.room(&id).await.unwrap().is_none());
+        let rows = history(&a, room).await;
+        assert_eq!(rows.len(), 1, "{room}: {rows:?}");
+        assert!(rows[0].ended.is_some(), "{room}: {rows:?}");
+        assert_eq!(rows[0].joined_participants, 1, "{room}: {rows:?}");
+        // One analytics file per session, with one join.
+        let file_id = rows[0].analytics_file_id.clone().expect("analytics file");
+        let path = a.data_dir().join("analytics").join(format!("{file_id}.json"));
+        let file: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("analytics file"))
+                .unwrap();
+        assert_eq!(file["users"]["alice"]["joins"], 1, "{room}: {file}");
+        if room == "m1" {
+            let bob = &file["users"]["bob"];
+            assert_eq!((&bob["joins"], &bob["leaves"]), (&json!(1), &json!(1)), "{file}");
+        }
+    }
+    for c in subs {
+        c.close().await;
+    }
+    b.stop().await;
+    a.stop().await;
+}
