@@ -1,4 +1,7 @@
-//! Integration tests of the room life cycle timers (maximum duration, empty timeout counted from when the room emptied, survival of a restart, one end with two instances on one nats-server), with `lifecycle_tick_ms = 100`. Run: `cargo test -p quorum-server --test lifecycle`.
+//! Integration tests of the room life cycle (`lifecycle_tick_ms = 100`): the
+//! maximum duration, the empty timeout counted from when the room emptied,
+//! timers surviving a restart, and one end with two instances on one
+//! nats-server. Run: `cargo test -p quorum-server --test lifecycle`.
 
 mod common;
 
@@ -12,7 +15,7 @@ use quorum_server::store::HistoryQuery;
 use quorum_shared::ids::RoomId;
 use serde_json::{json, Value};
 
-/// The brief promise is "within ~2 s" of becoming due; the budget allows
+/// Rooms must end within ~2 s of becoming due; the budget allows
 /// for a machine busy with builds.
 const DUE_WITHIN: Duration = Duration::from_secs(5);
 
@@ -39,7 +42,11 @@ async fn wait_gone(ts: &TestServer, room: &str) {
 }
 
 /// Shifts a room's clock fields in KV.
-async fn age(ts: &TestServer, room: &str, f: impl FnMut(&mut quorum_server::rooms::RoomState) -> bool) {
+async fn age(
+    ts: &TestServer,
+    room: &str,
+    f: impl FnMut(&mut quorum_server::rooms::RoomState) -> bool,
+) {
     ts.state
         .rooms
         .update_room(&rid(room), f)
@@ -87,7 +94,11 @@ async fn room_duration_ends_the_room() {
     // Not yet: a second of ticks passes without an end.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(running(&ts, "d1").await);
-    assert!(alice.next_msg(Duration::from_millis(10)).await.unwrap().is_none());
+    assert!(alice
+        .next_msg(Duration::from_millis(10))
+        .await
+        .unwrap()
+        .is_none());
 
     age(&ts, "d1", |r| {
         r.created_at -= 61;
@@ -127,7 +138,14 @@ async fn empty_timeout_counts_from_when_the_room_emptied() {
     let token = ts.join_token("e1", "alice", false).await;
     let alice = ts.nats_connect(Some(&token)).await.expect("alice");
     let occupied = common::eventually(STEP, || async {
-        ts.state.rooms.room(&id).await.unwrap().unwrap().empty_since.is_none()
+        ts.state
+            .rooms
+            .room(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .empty_since
+            .is_none()
     })
     .await;
     assert!(occupied, "empty_since not cleared on join");
@@ -139,21 +157,47 @@ async fn empty_timeout_counts_from_when_the_room_emptied() {
         true
     })
     .await;
-    assert!(next_end(&mut ended, Duration::from_millis(1500)).await.is_none());
+    assert!(next_end(&mut ended, Duration::from_millis(1500))
+        .await
+        .is_none());
     assert!(running(&ts, "e1").await);
 
     // The last one leaves: the clock starts now.
     let left_at = common::now() as i64;
     alice.close().await;
     let emptied = common::eventually(STEP, || async {
-        ts.state.rooms.room(&id).await.unwrap().unwrap().empty_since.is_some()
+        ts.state
+            .rooms
+            .room(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .empty_since
+            .is_some()
     })
     .await;
     assert!(emptied, "empty_since not set on leave");
-    let since = ts.state.rooms.room(&id).await.unwrap().unwrap().empty_since.unwrap();
-    assert!(since >= left_at - 1, "measured from the leave: {since} vs {left_at}");
+    let since = ts
+        .state
+        .rooms
+        .room(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .empty_since
+        .unwrap();
+    assert!(
+        since >= left_at - 1,
+        "measured from the leave: {since} vs {left_at}"
+    );
     assert_eq!(
-        ts.state.rooms.participant(&id, &uid("alice")).await.unwrap().unwrap().presence,
+        ts.state
+            .rooms
+            .participant(&id, &uid("alice"))
+            .await
+            .unwrap()
+            .unwrap()
+            .presence,
         Presence::Offline
     );
 
@@ -163,7 +207,9 @@ async fn empty_timeout_counts_from_when_the_room_emptied() {
         true
     })
     .await;
-    assert!(next_end(&mut ended, Duration::from_millis(1000)).await.is_none());
+    assert!(next_end(&mut ended, Duration::from_millis(1000))
+        .await
+        .is_none());
     assert!(running(&ts, "e1").await);
 
     // Empty for 121 s: over.
@@ -173,7 +219,9 @@ async fn empty_timeout_counts_from_when_the_room_emptied() {
     })
     .await;
     let t0 = tokio::time::Instant::now();
-    let ev = next_end(&mut ended, DUE_WITHIN).await.expect("ended in time");
+    let ev = next_end(&mut ended, DUE_WITHIN)
+        .await
+        .expect("ended in time");
     eprintln!("empty-timeout end after {:?}", t0.elapsed());
     assert_eq!(ev, session_ended("empty_timeout"));
     wait_gone(&ts, "e1").await;
@@ -225,7 +273,9 @@ async fn timers_survive_a_restart() {
         .expect("the room survived the restart");
     assert_eq!(after, before);
     let mut ended = b.service_subscribe("qr.r1.public".into()).await;
-    assert!(next_end(&mut ended, Duration::from_millis(800)).await.is_none());
+    assert!(next_end(&mut ended, Duration::from_millis(800))
+        .await
+        .is_none());
 
     age(&b, "r1", |r| {
         r.empty_since = r.empty_since.map(|s| s - 30);
@@ -235,7 +285,13 @@ async fn timers_survive_a_restart() {
     let ev = next_end(&mut ended, DUE_WITHIN).await.expect("B ends it");
     assert_eq!(ev, session_ended("empty_timeout"));
     wait_gone(&b, "r1").await;
-    let row = b.state.store.session(sid).await.unwrap().expect("history kept");
+    let row = b
+        .state
+        .store
+        .session(sid)
+        .await
+        .unwrap()
+        .expect("history kept");
     assert!(row.ended.is_some(), "{row:?}");
     b.stop().await;
 }
@@ -308,8 +364,7 @@ async fn two_instances_end_a_room_exactly_once() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     for (room, conn) in rooms.iter().zip(subs.iter_mut()) {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if let Some((_, ev)) = common::next_json(conn, left.max(Duration::from_millis(50))).await
-        {
+        if let Some((_, ev)) = common::next_json(conn, left.max(Duration::from_millis(50))).await {
             panic!("{room}: second event {ev}");
         }
     }
@@ -320,17 +375,25 @@ async fn two_instances_end_a_room_exactly_once() {
         let rows = history(&a, room).await;
         assert_eq!(rows.len(), 1, "{room}: {rows:?}");
         assert!(rows[0].ended.is_some(), "{room}: {rows:?}");
-        assert_eq!(rows[0].joined_participants, 1, "{room}: {rows:?}");
+        // Peak online at once: alice, plus bob in m1.
+        let peak = if room == "m1" { 2 } else { 1 };
+        assert_eq!(rows[0].joined_participants, peak, "{room}: {rows:?}");
         // One analytics file per session, with one join.
         let file_id = rows[0].analytics_file_id.clone().expect("analytics file");
-        let path = a.data_dir().join("analytics").join(format!("{file_id}.json"));
+        let path = a
+            .data_dir()
+            .join("analytics")
+            .join(format!("{file_id}.json"));
         let file: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).expect("analytics file"))
-                .unwrap();
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("analytics file")).unwrap();
         assert_eq!(file["users"]["alice"]["joins"], 1, "{room}: {file}");
         if room == "m1" {
             let bob = &file["users"]["bob"];
-            assert_eq!((&bob["joins"], &bob["leaves"]), (&json!(1), &json!(1)), "{file}");
+            assert_eq!(
+                (&bob["joins"], &bob["leaves"]),
+                (&json!(1), &json!(1)),
+                "{file}"
+            );
         }
     }
     for c in subs {
@@ -338,4 +401,65 @@ async fn two_instances_end_a_room_exactly_once() {
     }
     b.stop().await;
     a.stop().await;
+}
+
+/// Known gap (not fixed here, see the report): disconnects that happen while
+/// no instance is running are never seen, so after a restart of the
+/// embedded nats-server a participant who was online stays `Online` in KV.
+/// The room then never counts as empty (its empty timeout never fires) and
+/// that user's rejoin is refused by verifyToken as "already in this
+/// meeting". Fixing it needs a presence reconciliation at start-up (e.g.
+/// from `$SYS.REQ.ACCOUNT.PING.CONNZ`), outside `rooms/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known gap: presence is not reconciled after a restart"]
+async fn restart_forgets_connections_that_died_with_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let d = data.clone();
+    let a = TestServer::start_with(move |c| {
+        fast(c);
+        c.data_dir = d;
+    })
+    .await;
+    create(
+        &a,
+        json!({ "room_id": "r2", "empty_timeout": 120, "metadata": { "room_title": "R" } }),
+    )
+    .await;
+    let token = a.join_token("r2", "alice", false).await;
+    let conn = a.nats_connect(Some(&token)).await.expect("alice");
+    let online = common::eventually(STEP, || async {
+        a.state
+            .rooms
+            .room(&rid("r2"))
+            .await
+            .unwrap()
+            .unwrap()
+            .empty_since
+            .is_none()
+    })
+    .await;
+    assert!(online);
+    a.stop().await;
+    drop(conn);
+
+    let d = data.clone();
+    let b = TestServer::start_with(move |c| {
+        fast(c);
+        c.data_dir = d;
+    })
+    .await;
+    let reconciled = common::eventually(STEP, || async {
+        b.state
+            .rooms
+            .participant(&rid("r2"), &uid("alice"))
+            .await
+            .unwrap()
+            .is_some_and(|p| p.presence != Presence::Online)
+    })
+    .await;
+    assert!(reconciled, "alice is still online after the restart");
+    let (_, v) = b.verify(&token).await;
+    assert_eq!(v["status"], true, "{v}");
+    b.stop().await;
 }

@@ -1,13 +1,14 @@
-//! Integration tests driving every `/auth/*` endpoint of the plugNmeet-compatible server API over real HTTP, with a real nats-server, checking exact JSON shapes and every failure code. Run: `cargo test -p quorum-server --test room_api`.
+//! Integration tests of the plugNmeet-compatible server API: every `/auth/*`
+//! endpoint over real HTTP with a real nats-server, both request spellings,
+//! exact JSON shapes and every failure code.
+//! Run: `cargo test -p quorum-server --test room_api`.
 
 mod common;
 
 use std::time::Duration;
 
 use common::raw_nats::RawNats;
-use common::{
-    assert_failure, assert_keys, next_json, rid, token_claims, uid, TestServer, STEP,
-};
+use common::{assert_failure, assert_keys, next_json, rid, token_claims, uid, TestServer, STEP};
 use quorum_server::rooms::Presence;
 use quorum_server::store::HistoryQuery;
 use quorum_shared::ids::UserId;
@@ -105,7 +106,9 @@ async fn end(ts: &TestServer, room: &str) {
 /// subject and the user's private one.
 async fn participant(ts: &TestServer, room: &str, user: &str, token: &str) -> RawNats {
     let mut c = ts.nats_connect(Some(token)).await.expect("connect");
-    c.sub(&format!("qr.{room}.public")).await.expect("sub public");
+    c.sub(&format!("qr.{room}.public"))
+        .await
+        .expect("sub public");
     c.sub(&format!("qr.{room}.private.{user}"))
         .await
         .expect("sub private");
@@ -123,7 +126,10 @@ async fn presence(ts: &TestServer, room: &str, user: &str) -> Option<Presence> {
 
 async fn wait_presence(ts: &TestServer, room: &str, user: &str, want: Presence) {
     assert!(
-        common::eventually(STEP, || async { presence(ts, room, user).await == Some(want) }).await,
+        common::eventually(STEP, || async {
+            presence(ts, room, user).await == Some(want)
+        })
+        .await,
         "{user} never became {want:?} in {room}"
     );
 }
@@ -255,14 +261,26 @@ async fn create_returns_full_room_info_and_applies_the_rules() {
     .await;
     let t = |id: &'static str| {
         let ts = &ts;
-        async move { ts.state.rooms.room(&rid(id)).await.unwrap().unwrap().empty_timeout }
+        async move {
+            ts.state
+                .rooms
+                .room(&rid(id))
+                .await
+                .unwrap()
+                .unwrap()
+                .empty_timeout
+        }
     };
     assert_eq!((t("c3").await, t("c4").await), (120, 1800));
 
     // Validation.
     let got = ts.signed_post(CREATE, &json!({ "room_id": "c5" })).await;
     assert_failure(&got, StatusCode::OK, "MISSING_REQUIRED_PARAMETER");
-    assert!(got.1["msg"].as_str().unwrap().contains("metadata"), "{}", got.1);
+    assert!(
+        got.1["msg"].as_str().unwrap().contains("metadata"),
+        "{}",
+        got.1
+    );
     assert_keys(&got.1, &ENVELOPE);
     let got = ts
         .signed_post(CREATE, &json!({ "room_id": "c5", "metadata": {} }))
@@ -288,7 +306,11 @@ async fn create_returns_full_room_info_and_applies_the_rules() {
             )
             .await;
         assert_failure(&got, StatusCode::OK, "INVALID_PARAMETERS");
-        assert!(got.1["msg"].as_str().unwrap().contains("room_id"), "{}", got.1);
+        assert!(
+            got.1["msg"].as_str().unwrap().contains("room_id"),
+            "{}",
+            got.1
+        );
     }
     let got = ts
         .signed_post(
@@ -331,7 +353,10 @@ async fn e2ee_secret_never_appears_in_responses() {
     assert!(secret.len() >= 32, "{secret}");
     let md = metadata(&v["room_info"]);
     // SIP needs plaintext media: off under any E2EE.
-    assert_eq!(md["room_features"]["sip_dial_in_features"]["is_allow"], false);
+    assert_eq!(
+        md["room_features"]["sip_dial_in_features"]["is_allow"],
+        false
+    );
     assert_eq!(
         md["room_features"]["end_to_end_encryption_features"]["is_enabled"],
         true
@@ -388,7 +413,10 @@ async fn e2ee_secret_never_appears_in_responses() {
         f["recording_features"]["enable_auto_cloud_recording"], false,
         "{f}"
     );
-    assert_eq!(f["external_broadcasting_features"]["is_allow"], false, "{f}");
+    assert_eq!(
+        f["external_broadcasting_features"]["is_allow"], false,
+        "{f}"
+    );
     assert_eq!(
         f["external_broadcasting_features"]["is_allow_rtmp"], false,
         "{f}"
@@ -399,8 +427,7 @@ async fn e2ee_secret_never_appears_in_responses() {
         "{f}"
     );
     assert_eq!(
-        f["end_to_end_encryption_features"]["enabled_self_insert_encryption_key"],
-        true,
+        f["end_to_end_encryption_features"]["enabled_self_insert_encryption_key"], true,
         "{f}"
     );
     // Without E2EE, nothing is forced off and no secret is made.
@@ -647,7 +674,9 @@ async fn is_room_active_reports_all_three_states() {
         "{v}"
     );
 
-    let (code, v) = ts.signed_post(IS_ACTIVE, &json!({ "room_id": "nope" })).await;
+    let (code, v) = ts
+        .signed_post(IS_ACTIVE, &json!({ "room_id": "nope" }))
+        .await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(
         (&v["status"], &v["is_active"], &v["status_code"]),
@@ -711,6 +740,14 @@ async fn active_room_info_follows_presence() {
         .clone();
     assert_eq!(alice["state"], "ACTIVE", "{alice}");
     assert_eq!(alice["name"], "User alice");
+    // Create while running returns the running room, as it is now.
+    let again = create(
+        &ts,
+        json!({ "room_id": "i1", "metadata": { "room_title": "x" } }),
+    )
+    .await;
+    assert_eq!(again["room_info"]["joined_participants"], "1", "{again}");
+    assert_eq!(again["room_info"], room["room_info"]);
 
     let got = ts.signed_post(INFOS, &json!({})).await;
     assert_success(&got);
@@ -1000,9 +1037,11 @@ async fn analytics_file_holds_counts_but_no_content() {
     let file_id = row["analytics_file_id"].as_str().unwrap().to_owned();
     assert!(!file_id.is_empty(), "{row}");
     assert_eq!(row["joined_participants"], "1");
-    let path = ts.data_dir().join("analytics").join(format!("{file_id}.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let path = ts
+        .data_dir()
+        .join("analytics")
+        .join(format!("{file_id}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(!text.contains(MARKER), "chat text leaked into {text}");
     assert!(!text.contains("hello"), "chat text leaked into {text}");
     let file: Value = serde_json::from_str(&text).expect("analytics JSON");
@@ -1107,7 +1146,10 @@ async fn broadcast_reaches_exactly_its_audience() {
         .await;
     assert_success(&got);
     let (subject, ev) = next_json(&mut a, STEP).await.expect("alice");
-    assert_eq!((subject.as_str(), &ev["message"]), ("qr.b1.private.alice", &json!("psst")));
+    assert_eq!(
+        (subject.as_str(), &ev["message"]),
+        ("qr.b1.private.alice", &json!("psst"))
+    );
     assert_silent(&mut [("mod", &mut m), ("bob", &mut b), ("alice", &mut a)]).await;
 
     // Moderators only.
@@ -1191,7 +1233,9 @@ async fn unbuilt_features_answer_in_the_envelope_and_everything_is_signed() {
         let got = ts.post_with(path, body, None, None).await;
         assert_failure(&got, StatusCode::UNAUTHORIZED, "MISSING_REQUIRED_PARAMETER");
         let sig = quorum_server::api::signature::sign(&ts.api_secret(), body);
-        let got = ts.post_with(path, body, Some("wrong-key"), Some(&sig)).await;
+        let got = ts
+            .post_with(path, body, Some("wrong-key"), Some(&sig))
+            .await;
         assert_failure(&got, StatusCode::UNAUTHORIZED, "INVALID_API_KEY");
         let got = ts
             .post_with(path, body, Some(&ts.api_key()), Some(&"0".repeat(64)))
@@ -1206,7 +1250,9 @@ async fn unbuilt_features_answer_in_the_envelope_and_everything_is_signed() {
         let got = ts.post_with(path, body, None, None).await;
         assert_failure(&got, StatusCode::UNAUTHORIZED, "MISSING_REQUIRED_PARAMETER");
         let sig = quorum_server::api::signature::sign(&ts.api_secret(), body);
-        let got = ts.post_with(path, body, Some("wrong-key"), Some(&sig)).await;
+        let got = ts
+            .post_with(path, body, Some("wrong-key"), Some(&sig))
+            .await;
         assert_failure(&got, StatusCode::UNAUTHORIZED, "INVALID_API_KEY");
         let forged = quorum_server::api::signature::sign("not-the-secret", body);
         let got = ts

@@ -241,22 +241,6 @@ pub async fn past(
     }))
 }
 
-/// `to_user_id` as plugNmeet's protocol sends it: inside `chat_msg` or
-/// `notification_msg` (we also accept it at the top level).
-#[derive(serde::Deserialize)]
-struct NestedTarget {
-    #[serde(default, alias = "toUserId")]
-    to_user_id: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct NestedTargets {
-    #[serde(default, alias = "chatMsg")]
-    chat_msg: Option<NestedTarget>,
-    #[serde(default, alias = "notificationMsg")]
-    notification_msg: Option<NestedTarget>,
-}
-
 /// `POST /auth/room/broadcastToRoom`: a system chat or notification to
 /// everyone, to moderators only, or to one user.
 pub async fn broadcast(
@@ -283,23 +267,9 @@ pub async fn broadcast(
             ))
         }
     };
-    // A nested `to_user_id` must never be ignored: that would send a
-    // private message to the whole room.
-    let nested: NestedTargets = parse_json(&body)?;
-    let nested = match &event {
-        SystemEvent::SystemChat { .. } => nested.chat_msg,
-        _ => nested.notification_msg,
-    }
-    .and_then(|t| t.to_user_id)
-    .filter(|u| !u.is_empty());
-    let to_user_id = match (req.to_user_id, nested) {
-        (Some(u), _) => Some(u),
-        (None, Some(u)) => Some(
-            quorum_shared::ids::UserId::parse(u)
-                .map_err(|e| ApiError::InvalidParameters(format!("to_user_id: {e}")))?,
-        ),
-        (None, None) => None,
-    };
+    let to_user_id = req
+        .target_user()
+        .map_err(|e| ApiError::InvalidParameters(format!("to_user_id: {e}")))?;
     let room = running(&st, &req.room_id).await?;
     let targets: Vec<String> = if let Some(user) = &to_user_id {
         st.rooms

@@ -98,14 +98,21 @@ pub async fn create(
             .notify(&room, EventName::RoomCreated, 0, None, None);
         tracing::info!(room = %room.room_id, sid = %room.sid, "room created");
     }
-    let msg = if created {
-        "room created"
+    let (msg, online) = if created {
+        ("room created", 0)
     } else {
-        "room already running"
+        // The running room as it is now, with whoever is online.
+        let ps = st
+            .rooms
+            .participants_of(&room.room_id)
+            .await
+            .map_err(ApiError::internal)?;
+        let online = ps.iter().filter(|p| p.presence == Presence::Online).count() as u32;
+        ("room already running", online)
     };
     Ok(Json(CreateRoomRes {
         envelope: Envelope::success(msg),
-        room_info: Some(room_info(&room, 0)),
+        room_info: Some(room_info(&room, online)),
     }))
 }
 

@@ -353,10 +353,24 @@ impl Rooms {
         &self,
         conn: &str,
     ) -> Result<Option<ParticipantState>, RoomsError> {
-        let Some(v) = self.conns.get(conn).await.map_err(kv_err)? else {
+        let Some(entry) = self.conns.entry(conn).await.map_err(kv_err)? else {
             return Ok(None);
         };
-        let _ = self.conns.purge(conn).await;
+        if entry.operation != kv::Operation::Put {
+            return Ok(None);
+        }
+        // Every instance sees each disconnect advisory: only the one whose
+        // compare-and-set purge wins handles it, so a leave counts once.
+        match self
+            .conns
+            .purge_expect_revision(conn, Some(entry.revision))
+            .await
+        {
+            Ok(()) => {}
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => return Ok(None),
+            Err(e) => return Err(kv_err(e)),
+        }
+        let v = entry.value;
         let Some((room, user)) = std::str::from_utf8(&v).ok().and_then(|s| s.split_once('.'))
         else {
             return Ok(None);

@@ -145,6 +145,9 @@ pub struct BroadcastChat {
     /// The text.
     #[serde(default)]
     pub message: String,
+    /// Only this user receives it (plugNmeet puts the target here).
+    #[serde(default, alias = "toUserId")]
+    pub to_user_id: Option<String>,
 }
 
 /// `notification_msg` of a broadcast.
@@ -159,6 +162,9 @@ pub struct BroadcastNotification {
     /// Play a sound.
     #[serde(default, alias = "withSound")]
     pub with_sound: bool,
+    /// Only this user receives it (plugNmeet puts the target here).
+    #[serde(default, alias = "toUserId")]
+    pub to_user_id: Option<String>,
 }
 
 /// `broadcastToRoom` request.
@@ -170,13 +176,33 @@ pub struct BroadcastReq {
     /// Only moderators receive it.
     #[serde(default, alias = "onlyToAdmins")]
     pub only_to_admins: bool,
-    /// Only this user receives it.
+    /// Only this user receives it (also accepted inside the message).
     #[serde(default, alias = "toUserId")]
-    pub to_user_id: Option<UserId>,
+    pub to_user_id: Option<String>,
     /// A chat message.
     #[serde(default, alias = "chatMsg")]
     pub chat_msg: Option<BroadcastChat>,
     /// A notification.
     #[serde(default, alias = "notificationMsg")]
     pub notification_msg: Option<BroadcastNotification>,
+}
+
+impl BroadcastReq {
+    /// The one user this broadcast is for, wherever the caller put it (top
+    /// level, or inside the chat or notification, as plugNmeet does). An
+    /// empty string means "nobody in particular". Ignoring a nested target
+    /// would send a private message to the whole room, so every place counts.
+    pub fn target_user(&self) -> Result<Option<UserId>, crate::ids::IdError> {
+        let nested = [
+            self.chat_msg.as_ref().and_then(|c| c.to_user_id.as_deref()),
+            self.notification_msg
+                .as_ref()
+                .and_then(|n| n.to_user_id.as_deref()),
+        ];
+        let first = std::iter::once(self.to_user_id.as_deref())
+            .chain(nested)
+            .flatten()
+            .find(|u| !u.is_empty());
+        first.map(UserId::parse).transpose()
+    }
 }
