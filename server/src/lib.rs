@@ -116,6 +116,7 @@ pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppS
         ),
         nats: nats.client.clone(),
         analytics: analytics.clone(),
+        js: js.clone(),
     };
     rooms.clone().spawn_timers(std::time::Duration::from_millis(
         cfg.lifecycle_tick_ms.max(50),

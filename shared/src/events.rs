@@ -43,6 +43,18 @@ pub enum NotificationType {
     Error,
 }
 
+/// Where a participant is, as others see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceState {
+    /// Connected.
+    Online,
+    /// The connection dropped moments ago; may come back.
+    Disconnected,
+    /// Gone (after the grace period).
+    Offline,
+}
+
 /// A system event. The JSON carries a `type` tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -73,6 +85,42 @@ pub enum SystemEvent {
         /// Play a sound.
         #[serde(default)]
         with_sound: bool,
+    },
+    /// Room-wide: someone's presence changed.
+    Presence {
+        /// Who.
+        user_id: String,
+        /// Display name.
+        name: String,
+        /// A moderator.
+        is_admin: bool,
+        /// Now.
+        state: PresenceState,
+    },
+    /// Room-wide: a hand went up or down.
+    Hand {
+        /// Whose.
+        user_id: String,
+        /// Up.
+        raised: bool,
+    },
+    /// Private: a moderator let you in. Carries a fresh join token: the
+    /// server then drops your waiting-room connection so you reconnect with
+    /// full permissions.
+    Approved {
+        /// Your new join token.
+        token: String,
+    },
+    /// Private: a moderator turned you away, or removed you.
+    Removed {
+        /// You may not come back.
+        blocked: bool,
+    },
+    /// Private: your locks changed; the server reconnects you so nats-server
+    /// enforces them.
+    LocksChanged {
+        /// Chat publishing is locked.
+        chat_locked: bool,
     },
 }
 

@@ -11,3 +11,4 @@ pub mod peer;
 pub mod subjects;
 pub mod token;
 pub mod webhook;
+pub mod worker;

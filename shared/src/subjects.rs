@@ -46,6 +46,33 @@ pub fn inbox_prefix(room: &RoomId, user: &UserId) -> String {
     format!("_INBOX.{room}.{user}")
 }
 
+/// JetStream stream holding a room's public chat and room-wide events, so
+/// reconnecting clients and late joiners can fetch what they missed.
+pub fn room_stream(room: &RoomId) -> String {
+    format!("QR_{room}")
+}
+
+/// Subject of JetStream's read-only "direct get" on the room's stream: the
+/// only JetStream API a participant may call.
+pub fn direct_get(room: &RoomId) -> String {
+    format!("$JS.API.DIRECT.GET.{}", room_stream(room))
+}
+
+/// Subjects captured by the room stream.
+pub fn room_stream_subjects(room: &RoomId) -> Vec<String> {
+    vec![chat_all(room), public(room)]
+}
+
+/// What a participant may currently do; the callout turns it into NATS
+/// allow-lists, so a lock is enforced by nats-server, not by the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Access {
+    /// In the waiting room: may only hear its approval or rejection.
+    pub waiting: bool,
+    /// Chat-locked: may not publish chat.
+    pub chat_locked: bool,
+}
+
 /// Splits a chat subject into its room and sender. `None` for anything else,
 /// including subjects whose tokens are not valid ids.
 pub fn parse_chat(subject: &str) -> Option<(RoomId, UserId)> {
@@ -82,6 +109,8 @@ pub struct UserSubjects {
     pub worker: String,
     /// Prefix for this user's reply inboxes.
     pub inbox_prefix: String,
+    /// Where to send JetStream direct-get requests for the room's history.
+    pub direct_get: String,
 }
 
 impl UserSubjects {
@@ -94,21 +123,33 @@ impl UserSubjects {
             private: private(room, user),
             worker: worker(room, user),
             inbox_prefix: inbox_prefix(room, user),
+            direct_get: direct_get(room),
         }
     }
 
     /// Subjects this user may publish to.
-    pub fn publish_allow(&self) -> Vec<String> {
-        vec![self.chat_publish.clone(), self.worker.clone()]
+    pub fn publish_allow(&self, access: Access) -> Vec<String> {
+        if access.waiting {
+            return Vec::new();
+        }
+        let mut out = vec![self.worker.clone(), self.direct_get.clone()];
+        if !access.chat_locked {
+            out.push(self.chat_publish.clone());
+        }
+        out
     }
 
     /// Subjects this user may subscribe to.
-    pub fn subscribe_allow(&self) -> Vec<String> {
+    pub fn subscribe_allow(&self, access: Access) -> Vec<String> {
+        let inbox = format!("{}.>", self.inbox_prefix);
+        if access.waiting {
+            return vec![self.private.clone(), inbox];
+        }
         vec![
             self.chat_subscribe.clone(),
             self.public.clone(),
             self.private.clone(),
-            format!("{}.>", self.inbox_prefix),
+            inbox,
         ]
     }
 }
@@ -146,8 +187,30 @@ mod tests {
     fn allow_lists_are_scoped_to_room_and_user() {
         let (r, u) = ids();
         let s = UserSubjects::new(&r, &u);
-        assert_eq!(s.publish_allow(), vec!["qr.r1.chat.u1", "qr.r1.worker.u1"]);
-        for sub in s.subscribe_allow() {
+        let full = Access::default();
+        assert_eq!(
+            s.publish_allow(full),
+            vec![
+                "qr.r1.worker.u1",
+                "$JS.API.DIRECT.GET.QR_r1",
+                "qr.r1.chat.u1"
+            ]
+        );
+        let locked = Access {
+            chat_locked: true,
+            ..full
+        };
+        assert!(!s.publish_allow(locked).contains(&s.chat_publish));
+        let waiting = Access {
+            waiting: true,
+            ..full
+        };
+        assert!(s.publish_allow(waiting).is_empty());
+        assert_eq!(
+            s.subscribe_allow(waiting),
+            vec!["qr.r1.private.u1", "_INBOX.r1.u1.>"]
+        );
+        for sub in s.subscribe_allow(full) {
             assert!(sub.contains("r1"), "{sub}");
             assert!(!sub.starts_with('>') && !sub.starts_with("$SYS"));
         }

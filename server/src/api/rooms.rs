@@ -74,6 +74,10 @@ pub async fn create(
         .await
         .map_err(ApiError::internal)?;
     if created {
+        st.rooms
+            .ensure_stream(&room.room_id)
+            .await
+            .map_err(ApiError::internal)?;
         let f = &room.metadata.room_features;
         if features::e2ee_enabled(f) && !features::self_key(f) {
             st.rooms

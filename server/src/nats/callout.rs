@@ -5,7 +5,7 @@
 
 use async_nats::Client;
 use futures::StreamExt;
-use quorum_shared::subjects::UserSubjects;
+use quorum_shared::subjects::{Access, UserSubjects};
 
 use super::jwt::{self, Claims, Permission, RequestNats, ResponseNats, UserNats};
 use crate::rooms::service::RoomService;
@@ -130,15 +130,20 @@ impl Callout {
         if room_state.blocked.contains(user) {
             return Err(format!("user {user} is blocked from room {room}"));
         }
-        if self
+        let Some(p) = self
             .rooms
             .participant(room, user)
             .await
             .map_err(|e| e.to_string())?
-            .is_none()
-        {
+        else {
             return Err(format!("user {user} was not invited to room {room}"));
-        }
+        };
+        let access = Access {
+            waiting: p.wait_for_approval,
+            chat_locked: !p.is_admin
+                && (p.lock_settings.lock_chat == Some(true)
+                    || p.lock_settings.lock_chat_send_message == Some(true)),
+        };
         let subjects = UserSubjects::new(room, user);
         let user_claims = Claims {
             jti: String::new(),
@@ -150,14 +155,16 @@ impl Callout {
             name: req.user_nkey.clone(),
             sub: req.user_nkey.clone(),
             aud: self.account.clone(),
-            exp: None,
+            // The connection lives no longer than the join token; the
+            // client renews the token and reconnects before this.
+            exp: Some(claims.exp),
             nats: UserNats {
                 publish: Permission {
-                    allow: subjects.publish_allow(),
+                    allow: subjects.publish_allow(access),
                     deny: Vec::new(),
                 },
                 subscribe: Permission {
-                    allow: subjects.subscribe_allow(),
+                    allow: subjects.subscribe_allow(access),
                     deny: Vec::new(),
                 },
                 subs: -1,

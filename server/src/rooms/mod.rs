@@ -12,6 +12,7 @@ use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
 pub mod analytics;
 pub mod service;
+pub mod stream;
 
 use quorum_shared::api::{LockSettings, RoomMetadata};
 use quorum_shared::ids::{RoomId, UserId};

@@ -35,6 +35,8 @@ pub struct RoomService {
     pub nats: async_nats::Client,
     /// Per-session counters.
     pub analytics: Analytics,
+    /// JetStream, for the per-room streams.
+    pub js: async_nats::jetstream::Context,
 }
 
 impl Deref for RoomService {
@@ -100,8 +102,15 @@ impl RoomService {
             .count() as u32)
     }
 
+    /// Makes sure the room's history stream exists.
+    pub async fn ensure_stream(&self, room: &RoomId) -> Result<(), RoomsError> {
+        super::stream::ensure(&self.js, room).await
+    }
+
     /// A participant's NATS connection was authorized.
     pub async fn joined(&self, room: &RoomId, user: &UserId, conn: &str) -> Result<(), RoomsError> {
+        // Cheap when it exists; recreates it if it was lost.
+        self.ensure_stream(room).await?;
         let Some(p) = self.kv.set_online(room, user, conn).await? else {
             return Ok(());
         };
@@ -197,6 +206,7 @@ impl RoomService {
             tracing::error!(error = %e, sid = %r.sid, "cannot close history row");
         }
         self.kv.remove_room(room).await?;
+        super::stream::remove(&self.js, room).await;
         self.notify(&r, EventName::RoomFinished, 0, None, Some(reason));
         tracing::info!(%room, sid = %r.sid, ?reason, "room ended");
         Ok(true)

@@ -1,0 +1,109 @@
+//! Requests a participant sends to the server over NATS (request/reply on
+//! `subjects::worker(room, me)`), and the replies.
+//!
+//! The server takes the caller's identity from the subject, which
+//! nats-server only lets that user publish on; ids inside a request name
+//! the *target* of an action, never the caller.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::LockSettings;
+use crate::ids::UserId;
+
+/// How long after expiry a join token may still be renewed (plugNmeet
+/// allows three hours; a closed laptop lid should not cost the meeting).
+pub const RENEW_GRACE_SECS: u64 = 3 * 3600;
+
+/// A request to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WorkerRequest {
+    /// Exchange my current join token for a fresh one.
+    RenewToken {
+        /// The caller's current (possibly just expired) token.
+        token: String,
+    },
+    /// Raise my hand.
+    RaiseHand,
+    /// Lower a hand: my own, or (moderators only) anyone's.
+    LowerHand {
+        /// Whose hand.
+        user_id: UserId,
+    },
+    /// Moderators only: change a participant's locks.
+    SetLocks {
+        /// Whose locks.
+        user_id: UserId,
+        /// Locks to set; unset fields stay as they are.
+        locks: LockSettings,
+    },
+    /// Moderators only: let a waiting participant in.
+    Approve {
+        /// Who.
+        user_id: UserId,
+    },
+    /// Moderators only: turn a waiting participant away.
+    Reject {
+        /// Who.
+        user_id: UserId,
+    },
+    /// Moderators only: remove a participant, optionally for good.
+    Remove {
+        /// Who.
+        user_id: UserId,
+        /// Also refuse them from now on.
+        #[serde(default)]
+        block: bool,
+    },
+}
+
+/// The server's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct WorkerReply {
+    /// The request was carried out.
+    pub ok: bool,
+    /// Why not, when `ok` is false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The renewed token, for `renew_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl WorkerReply {
+    /// Success with no data.
+    pub fn ok() -> Self {
+        Self {
+            ok: true,
+            ..Self::default()
+        }
+    }
+
+    /// A refusal.
+    pub fn refused(why: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            error: Some(why.into()),
+            token: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_tagged() {
+        let r = WorkerRequest::LowerHand {
+            user_id: UserId::parse("bob").unwrap(),
+        };
+        let s = serde_json::to_string(&r).unwrap();
+        assert_eq!(s, r#"{"type":"lower_hand","user_id":"bob"}"#);
+        assert_eq!(serde_json::from_str::<WorkerRequest>(&s).unwrap(), r);
+        assert!(
+            serde_json::from_str::<WorkerRequest>(r#"{"type":"lower_hand","user_id":"a b"}"#)
+                .is_err()
+        );
+    }
+}
