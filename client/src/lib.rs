@@ -10,6 +10,7 @@ pub mod app;
 pub mod components;
 pub mod nats;
 pub mod pages;
+pub mod sound;
 pub mod state;
 pub mod verify;
 

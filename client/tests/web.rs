@@ -19,7 +19,7 @@ use quorum_client::components::chat::{format_hhmm, ChatList};
 use quorum_client::components::conn_badge::ConnBadge;
 use quorum_client::nats::{backoff_delay, is_auth_violation, ConnState, BACKOFF_MAX, BACKOFF_MIN};
 use quorum_client::pages::error::{ErrorPage, PageError};
-use quorum_client::state::chat::{accept_incoming, random_id, ChatEntry, ChatLog};
+use quorum_client::state::chat::{accept_incoming, random_id, ChatEntry, ChatLog, Sender};
 use quorum_client::verify::{
     parse_verify_response, split_token, take_token_from_location, JoinError, JoinToken,
 };
@@ -30,6 +30,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+// System events and toasts; goodbye and Leave.
+#[path = "web/events.rs"]
+mod events;
+#[path = "web/session.rs"]
+mod session;
 
 // ---------- helpers ---------- //
 
@@ -47,7 +53,7 @@ fn container() -> web_sys::HtmlElement {
 fn entry(id: &str, sender: &str, mine: bool) -> ChatEntry {
     ChatEntry {
         id: id.to_string(),
-        sender: UserId::parse(sender).unwrap(),
+        sender: Sender::User(UserId::parse(sender).unwrap()),
         name: sender.to_uppercase(),
         text: format!("text {id}"),
         shown_at_ms: 0,
@@ -118,7 +124,7 @@ fn verify_response_body_decides_not_http_status() {
         "nats_ws_urls":["ws://h/ws"],
         "subjects":{"chat_publish":"qr.r.chat.u","chat_subscribe":"qr.r.chat.*",
             "public":"qr.r.public","private":"qr.r.private.u","worker":"qr.r.worker.u",
-            "inbox_prefix":"_INBOX.r.u"},
+            "inbox_prefix":"_INBOX.r.u","direct_get":"$JS.API.DIRECT.GET.QR_r"},
         "room_id":"r","room_sid":"sid","room_title":"T","user_id":"u","name":"U",
         "is_admin":true,"e2ee_self_key":false,"server_version":"0"}}"#;
     let s = parse_verify_response(200, ok).unwrap();
@@ -194,10 +200,8 @@ fn incoming_chat_trusts_the_subject_not_the_payload() {
         now,
     )
     .unwrap();
-    assert_eq!(
-        (e.sender.as_str(), e.name.as_str(), e.mine),
-        ("bob", "Bob", false)
-    );
+    assert_eq!(e.sender, Sender::User(UserId::parse("bob").unwrap()));
+    assert_eq!((e.name.as_str(), e.mine), ("Bob", false));
     assert_eq!((e.text.as_str(), e.shown_at_ms), ("hello\nworld", now - 5));
 
     let e = accept_incoming(

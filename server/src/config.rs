@@ -173,6 +173,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How often room timers are checked, in milliseconds.
     pub lifecycle_tick_ms: u64,
+    /// Seconds a dropped participant shows as "disconnected" before it is
+    /// offline (and the room may start counting as empty).
+    pub presence_offline_secs: u64,
     /// Request-rate limits.
     pub rate_limit: RateLimitConfig,
     /// NATS settings.
@@ -199,6 +202,7 @@ impl Default for Config {
             require_signature_timestamp: false,
             max_body_bytes: 256 * 1024,
             lifecycle_tick_ms: 1000,
+            presence_offline_secs: 5,
             rate_limit: RateLimitConfig::default(),
             nats: NatsConfig::default(),
             livekit: LiveKitConfig::default(),
@@ -263,6 +267,7 @@ impl Config {
             self.require_signature_timestamp
         );
         set!("QUORUM_MAX_BODY_BYTES", self.max_body_bytes);
+        set!("QUORUM_PRESENCE_OFFLINE_SECS", self.presence_offline_secs);
         set!(
             "QUORUM_RATE_LIMIT_PER_KEY_PER_SEC",
             self.rate_limit.per_key_per_sec

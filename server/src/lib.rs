@@ -117,11 +117,14 @@ pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppS
         nats: nats.client.clone(),
         analytics: analytics.clone(),
         js: js.clone(),
+        system: nats.system.clone(),
+        offline_grace_secs: cfg.presence_offline_secs as i64,
     };
     rooms.clone().spawn_timers(std::time::Duration::from_millis(
         cfg.lifecycle_tick_ms.max(50),
     ));
     tokio::spawn(analytics.count_chat(nats.client.clone(), kv));
+    tokio::spawn(rooms::worker::run(rooms.clone(), tokens.clone()));
 
     let callout = nats::callout::Callout {
         issuer: Arc::new(secrets.issuer()?),

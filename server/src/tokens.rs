@@ -105,6 +105,33 @@ impl JoinTokens {
     }
 }
 
+impl JoinTokens {
+    /// Verifies a token for renewal: everything as [`JoinTokens::verify`],
+    /// except that it may have expired up to `grace_secs` ago.
+    pub fn verify_for_renewal(
+        &self,
+        token: &str,
+        grace_secs: u64,
+    ) -> Result<JoinClaims, TokenError> {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_issuer(&[&self.api_key]);
+        v.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
+        v.validate_exp = false;
+        v.validate_nbf = true;
+        v.leeway = 5;
+        let claims = decode::<JoinClaims>(token, &self.dec, &v)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        if claims.exp.saturating_add(grace_secs) < now_secs() {
+            return Err(TokenError::Expired);
+        }
+        if claims.sub != claims.user_id.as_str() {
+            return Err(TokenError::SubjectMismatch);
+        }
+        Ok(claims)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +172,13 @@ mod tests {
         c.nbf = now_secs() - 120;
         let old = encode(&Header::new(Algorithm::HS256), &c, &t.enc).unwrap();
         assert_eq!(t.verify(&old), Err(TokenError::Expired));
+        // Renewal accepts it within the grace period only.
+        assert!(t.verify_for_renewal(&old, 3600).is_ok());
+        assert_eq!(t.verify_for_renewal(&old, 10), Err(TokenError::Expired));
+        assert_eq!(
+            t.verify_for_renewal(&tampered, 3600),
+            Err(TokenError::Invalid)
+        );
         // Only HS256.
         let hs512 = encode(&Header::new(Algorithm::HS512), &c, &t.enc).unwrap();
         assert_eq!(t.verify(&hs512), Err(TokenError::Invalid));

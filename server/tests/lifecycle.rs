@@ -21,6 +21,8 @@ const DUE_WITHIN: Duration = Duration::from_secs(5);
 
 fn fast(c: &mut Config) {
     c.lifecycle_tick_ms = 100;
+    // A dropped participant is "disconnected" for this long before offline.
+    c.presence_offline_secs = 1;
 }
 
 async fn create(ts: &TestServer, body: Value) -> String {
@@ -57,8 +59,15 @@ async fn age(
 
 /// The next `session_ended` reason on a service subscription.
 async fn next_end(sub: &mut async_nats::Subscriber, within: Duration) -> Option<Value> {
-    let m = tokio::time::timeout(within, sub.next()).await.ok()??;
-    Some(serde_json::from_slice(&m.payload).expect("event JSON"))
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let m = tokio::time::timeout_at(deadline, sub.next()).await.ok()??;
+        let v: Value = serde_json::from_slice(&m.payload).expect("event JSON");
+        // Presence changes share the room subject; only the end matters here.
+        if v["type"] != "presence" {
+            return Some(v);
+        }
+    }
 }
 
 /// History rows of `room`.

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -33,7 +35,7 @@ pub struct Quorum {
     pub moderator_link: String,
     /// The printed participant link.
     pub participant_link: String,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 fn binary() -> PathBuf {
@@ -123,7 +125,7 @@ impl Quorum {
             output,
             moderator_link: moderator.unwrap_or_default(),
             participant_link: participant.unwrap_or_default(),
-            _data: data,
+            data,
         }
     }
 
@@ -134,6 +136,48 @@ impl Quorum {
             .next()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// The server API's `(api_key, api_secret)`, from the generated
+    /// `secrets.json` in the data directory.
+    pub fn secrets(&self) -> (String, String) {
+        let path = self.data.path().join("secrets.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let v: serde_json::Value = serde_json::from_str(&text).expect("secrets.json is JSON");
+        let field = |k: &str| {
+            v[k].as_str()
+                .unwrap_or_else(|| panic!("secrets.json has no {k}"))
+                .to_owned()
+        };
+        (field("api_key"), field("api_secret"))
+    }
+
+    /// Calls the signed server API as an integrator would: POSTs `body` to
+    /// `path` (e.g. `/auth/room/endRoom`) with `API-KEY` and
+    /// `HASH-SIGNATURE` (lowercase hex HMAC-SHA256 of the raw body), and
+    /// returns the JSON answer whatever the HTTP status.
+    pub async fn api(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let (key, secret) = self.secrets();
+        let raw = serde_json::to_vec(&body).expect("JSON body");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length works");
+        mac.update(&raw);
+        let signature = hex::encode(mac.finalize().into_bytes());
+        let res = reqwest::Client::new()
+            .post(format!("{}{path}", self.base_url()))
+            .header("Content-Type", "application/json")
+            .header("API-KEY", key)
+            .header("HASH-SIGNATURE", signature)
+            .body(raw)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("POST {path}: HTTP {status}, not JSON ({e}): {text}"))
     }
 
     /// Process ids of this server's direct children (its nats-server).
@@ -284,6 +328,21 @@ pub async fn wait_for(c: &Client, css: &str, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if c.find(Locator::Css(css)).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Waits until `css` matches no element.
+pub async fn wait_gone(c: &Client, css: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if c.find_all(Locator::Css(css))
+            .await
+            .is_ok_and(|v| v.is_empty())
+        {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -105,7 +105,7 @@ pub fn ChatList(#[prop(into)] log: Signal<ChatLog>) -> impl IntoView {
             >
                 <For
                     each=move || log.with(|l| l.entries().cloned().collect::<Vec<_>>())
-                    key=|e| e.id.clone()
+                    key=|e| e.key()
                     children=|e| view! { <ChatItem entry=e /> }
                 />
             </ul>
@@ -113,11 +113,17 @@ pub fn ChatList(#[prop(into)] log: Signal<ChatLog>) -> impl IntoView {
     }
 }
 
-/// One `<li class="chat-message">`.
+/// One `<li class="chat-message">`, with `mine` for our own messages and
+/// `system` for the server's (whose sender reads "System").
 #[component]
 pub fn ChatItem(entry: Arc<ChatEntry>) -> impl IntoView {
     view! {
-        <li class="chat-message" class:mine=entry.mine data-id=entry.id.clone()>
+        <li
+            class="chat-message"
+            class:mine=entry.mine
+            class:system=entry.is_system()
+            data-id=entry.id.clone()
+        >
             <span class="sender">{entry.name.clone()}</span>
             " "
             <time class="time" datetime=iso_time(entry.shown_at_ms)>

@@ -2,3 +2,4 @@
 
 pub mod chat;
 pub mod conn_badge;
+pub mod toasts;

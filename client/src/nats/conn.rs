@@ -165,6 +165,12 @@ impl Conn {
         self.handlers.clear();
     }
 
+    /// Stops for good on purpose, and says so.
+    pub(super) fn close(&mut self, after: &mut After) {
+        self.stop();
+        self.set_state(ConnState::Closed, after);
+    }
+
     fn fail(&mut self, reason: &str, after: &mut After) {
         self.stop();
         self.set_state(ConnState::Failed(reason.to_string()), after);

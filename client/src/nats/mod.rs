@@ -45,6 +45,9 @@ pub enum ConnState {
     Reconnecting,
     /// Given up for good; the text is the user-facing reason.
     Failed(String),
+    /// Closed on purpose (the user left, or the session ended); never
+    /// reconnects.
+    Closed,
 }
 
 impl ConnState {
@@ -55,6 +58,7 @@ impl ConnState {
             Self::Connected => "connected",
             Self::Reconnecting => "reconnecting",
             Self::Failed(_) => "failed",
+            Self::Closed => "closed",
         }
     }
 
@@ -64,7 +68,7 @@ impl ConnState {
             Self::Connecting => "Connecting…",
             Self::Connected => "Connected",
             Self::Reconnecting => "Reconnecting…",
-            Self::Failed(_) => "Disconnected",
+            Self::Failed(_) | Self::Closed => "Disconnected",
         }
     }
 
@@ -188,6 +192,15 @@ impl NatsClient {
             }
             Err(_) => web_sys::console::error_1(&"nats: set_handler re-entered".into()),
         });
+    }
+
+    /// Closes the connection for good: the socket, timers and listeners go,
+    /// and nothing reconnects. Idempotent. Messages already received in
+    /// the same batch may still reach their handlers.
+    pub fn close(&self) {
+        if let Some(rc) = self.conn.try_get_value() {
+            with_conn(&Rc::downgrade(&rc), Conn::close);
+        }
     }
 
     /// Stops routing messages of `sub`.

@@ -1,5 +1,6 @@
 //! One component per screen.
 
 pub mod error;
+pub mod goodbye;
 pub mod loading;
 pub mod room;

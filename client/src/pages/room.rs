@@ -1,17 +1,21 @@
-//! The meeting room: header and chat. Video comes in a later issue.
+//! The meeting room: header (with Leave), chat and toasts. Video comes in a
+//! later issue.
 
 use leptos::prelude::*;
 
 use crate::components::chat::ChatPanel;
 use crate::components::conn_badge::ConnBadge;
+use crate::components::toasts::Toasts;
 use crate::nats::use_nats;
-use crate::state::session::use_session;
+use crate::pages::goodbye::Goodbye;
+use crate::state::session::{use_session, use_session_end};
 
 /// `<main id="room-page">`.
 #[component]
 pub fn RoomPage() -> impl IntoView {
     let session = use_session();
     let nats = use_nats();
+    let end = use_session_end();
     let join = &session.join;
     view! {
         <main id="room-page" class="room">
@@ -24,6 +28,14 @@ pub fn RoomPage() -> impl IntoView {
                         .then(|| view! { <span id="my-role" class="badge badge-moderator">"moderator"</span> })}
                 </div>
                 <ConnBadge state=nats.state() />
+                <button
+                    id="leave"
+                    type="button"
+                    class="btn btn-danger"
+                    on:click=move |_| end.end(Goodbye::left())
+                >
+                    "Leave"
+                </button>
             </header>
             <div class="room-body">
                 <section class="stage" aria-label="Participants">
@@ -31,6 +43,7 @@ pub fn RoomPage() -> impl IntoView {
                 </section>
                 <ChatPanel />
             </div>
+            <Toasts />
         </main>
     }
 }

@@ -1,6 +1,7 @@
 //! Public chat: the pure message log (de-duplication, arrival order, size
 //! cap), validation of received messages, and the context that ties the
-//! log to NATS.
+//! log to NATS. System messages (`broadcastToRoom`) join the same log
+//! through [`ChatContext::add`].
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -24,13 +25,23 @@ const MAX_ID_LEN: usize = 128;
 /// for display: clocks drift and peers can lie.
 const MAX_CLOCK_SKEW_MS: u64 = 60 * 60 * 1000;
 
+/// Who sent a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sender {
+    /// A participant, taken from the chat subject.
+    User(UserId),
+    /// The server or the integrator, on a system-event subject that only
+    /// the server may publish to.
+    System,
+}
+
 /// One message as shown in the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatEntry {
     /// The sender's unique id for this message.
     pub id: String,
     /// Who sent it, taken from the subject (never from the payload).
-    pub sender: UserId,
+    pub sender: Sender,
     /// Display name from the payload.
     pub name: String,
     /// The text, at most [`MAX_CHAT_LEN`] bytes.
@@ -41,11 +52,25 @@ pub struct ChatEntry {
     pub mine: bool,
 }
 
-/// Messages in arrival order, each id at most once.
+impl ChatEntry {
+    /// Sent by the server or integrator rather than a participant.
+    pub fn is_system(&self) -> bool {
+        self.sender == Sender::System
+    }
+
+    /// What de-duplicates (and keys the rendered list): the id, with system
+    /// and participant ids apart, so a peer cannot suppress a system
+    /// message by sending its id first.
+    pub fn key(&self) -> (bool, String) {
+        (self.is_system(), self.id.clone())
+    }
+}
+
+/// Messages in arrival order, each [`ChatEntry::key`] at most once.
 #[derive(Debug, Clone)]
 pub struct ChatLog {
     entries: VecDeque<Arc<ChatEntry>>,
-    seen: HashSet<String>,
+    seen: HashSet<(bool, String)>,
     cap: usize,
     revision: u64,
 }
@@ -76,12 +101,12 @@ impl ChatLog {
     /// are shown on send and come back through the subscription; a
     /// reconnect can replay too). Returns whether it was added.
     pub fn push(&mut self, entry: ChatEntry) -> bool {
-        if !self.seen.insert(entry.id.clone()) {
+        if !self.seen.insert(entry.key()) {
             return false;
         }
         if self.entries.len() == self.cap {
             if let Some(old) = self.entries.pop_front() {
-                self.seen.remove(&old.id);
+                self.seen.remove(&old.key());
             }
         }
         self.entries.push_back(Arc::new(entry));
@@ -148,7 +173,7 @@ pub fn accept_incoming(
         return Err(IncomingChatError::OtherRoom(msg_room));
     }
     let msg = ChatMessage::decode(payload)?;
-    if msg.id.is_empty() || msg.id.len() > MAX_ID_LEN {
+    if !valid_id(&msg.id) {
         return Err(IncomingChatError::BadId);
     }
     let name = match msg.name.trim() {
@@ -158,15 +183,26 @@ pub fn accept_incoming(
     Ok(ChatEntry {
         id: msg.id,
         mine: &sender == me,
-        sender,
+        sender: Sender::User(sender),
         name,
         text: msg.text,
-        shown_at_ms: if msg.sent_at_ms.abs_diff(now_ms) <= MAX_CLOCK_SKEW_MS {
-            msg.sent_at_ms
-        } else {
-            now_ms
-        },
+        shown_at_ms: shown_at(msg.sent_at_ms, now_ms),
     })
+}
+
+/// Whether `id` is usable as a message id: not empty, not absurdly long.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_LEN
+}
+
+/// The time to display for a message stamped `sent_at_ms`: ours instead
+/// when the sender's clock is too far off.
+pub fn shown_at(sent_at_ms: u64, now_ms: u64) -> u64 {
+    if sent_at_ms.abs_diff(now_ms) <= MAX_CLOCK_SKEW_MS {
+        sent_at_ms
+    } else {
+        now_ms
+    }
 }
 
 /// 16 random bytes as 32 lowercase hex characters.
@@ -248,7 +284,7 @@ impl ChatContext {
         self.log.maybe_update(|log| {
             log.push(ChatEntry {
                 id: msg.id,
-                sender: join.user_id.clone(),
+                sender: Sender::User(join.user_id.clone()),
                 name: msg.name,
                 text: msg.text,
                 shown_at_ms: msg.sent_at_ms,
@@ -256,6 +292,17 @@ impl ChatContext {
             })
         });
         Ok(())
+    }
+
+    /// Adds a received entry (e.g. a system message) unless its key is
+    /// already present. Returns whether it was added.
+    pub fn add(&self, entry: ChatEntry) -> bool {
+        let mut added = false;
+        self.log.maybe_update(|log| {
+            added = log.push(entry);
+            added
+        });
+        added
     }
 }
 

@@ -28,7 +28,7 @@ fn participant_info(p: &ParticipantState) -> ParticipantInfo {
         state: match p.presence {
             Presence::Invited => "JOINING",
             Presence::Online => "ACTIVE",
-            Presence::Offline => "DISCONNECTED",
+            Presence::Disconnected | Presence::Offline => "DISCONNECTED",
         }
         .into(),
         metadata: json!({

@@ -191,6 +191,8 @@ pub async fn join_token(
             && waiting_room
             && existing.as_ref().is_none_or(|p| p.wait_for_approval),
         presence: existing.as_ref().map_or(Presence::Invited, |p| p.presence),
+        hand_raised: existing.as_ref().is_some_and(|p| p.hand_raised),
+        presence_since: existing.as_ref().map_or(0, |p| p.presence_since),
         conn: existing.and_then(|p| p.conn),
     };
     st.rooms
@@ -218,7 +220,7 @@ fn generated_user_id() -> Result<UserId, ApiError> {
     UserId::parse(format!("u{}", uuid::Uuid::new_v4().simple())).map_err(ApiError::internal)
 }
 
-fn merge_locks(base: &mut LockSettings, over: &LockSettings) {
+pub(crate) fn merge_locks(base: &mut LockSettings, over: &LockSettings) {
     macro_rules! take {
         ($($f:ident),*) => { $( if over.$f.is_some() { base.$f = over.$f; } )* };
     }

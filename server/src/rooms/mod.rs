@@ -13,6 +13,7 @@ use bytes::Bytes;
 pub mod analytics;
 pub mod service;
 pub mod stream;
+pub mod worker;
 
 use quorum_shared::api::{LockSettings, RoomMetadata};
 use quorum_shared::ids::{RoomId, UserId};
@@ -84,8 +85,25 @@ pub enum Presence {
     Invited,
     /// Connected to NATS now.
     Online,
+    /// The connection dropped; within the grace period it may come back.
+    Disconnected,
     /// Was connected, is not now.
     Offline,
+}
+
+/// What we know about one NATS connection of a participant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnInfo {
+    /// The room.
+    pub room_id: RoomId,
+    /// The user.
+    pub user_id: UserId,
+    /// nats-server's client id, from the connect advisory (for kicks).
+    #[serde(default)]
+    pub cid: Option<u64>,
+    /// The server holding the connection, from the connect advisory.
+    #[serde(default)]
+    pub server_id: Option<String>,
 }
 
 /// One participant of a room session.
@@ -109,6 +127,12 @@ pub struct ParticipantState {
     pub presence: Presence,
     /// The user nkey of the current NATS connection, if online.
     pub conn: Option<String>,
+    /// Hand raised.
+    #[serde(default)]
+    pub hand_raised: bool,
+    /// When the presence last changed (unix seconds), for the grace timers.
+    #[serde(default)]
+    pub presence_since: i64,
 }
 
 /// Handle to the three buckets. Cheap to clone.
@@ -305,6 +329,14 @@ impl Rooms {
         self.rooms.purge(room.to_string()).await.map_err(kv_err)
     }
 
+    /// Forgets a participant (removed or turned away).
+    pub async fn remove_participant(&self, room: &RoomId, user: &UserId) -> Result<(), RoomsError> {
+        self.participants
+            .purge(pkey(room, user))
+            .await
+            .map_err(kv_err)
+    }
+
     /// Stores a participant.
     pub async fn put_participant(&self, p: &ParticipantState) -> Result<(), RoomsError> {
         self.participants
@@ -339,17 +371,55 @@ impl Rooms {
             return Ok(None);
         };
         p.presence = Presence::Online;
+        p.presence_since = crate::tokens::now_secs() as i64;
         p.conn = Some(conn.to_owned());
-        self.conns
-            .put(conn, Bytes::from(pkey(room, user)))
-            .await
-            .map_err(kv_err)?;
+        let info = ConnInfo {
+            room_id: room.clone(),
+            user_id: user.clone(),
+            cid: None,
+            server_id: None,
+        };
+        self.conns.put(conn, encode(&info)).await.map_err(kv_err)?;
         self.put_participant(&p).await?;
         Ok(Some(p))
     }
 
-    /// Marks offline whoever was on connection `conn`, unless that user has
-    /// since reconnected on another connection. Returns who went offline.
+    /// Records nats-server's client id and server for connection `conn`
+    /// (from the connect advisory), so the server can kick it later.
+    pub async fn record_connect(
+        &self,
+        conn: &str,
+        cid: u64,
+        server_id: &str,
+    ) -> Result<(), RoomsError> {
+        for _ in 0..10 {
+            let Some(entry) = self.conns.entry(conn).await.map_err(kv_err)? else {
+                return Ok(());
+            };
+            let Ok(mut info) = decode::<ConnInfo>(conn, &entry.value) else {
+                return Ok(());
+            };
+            info.cid = Some(cid);
+            info.server_id = Some(server_id.to_owned());
+            match self.conns.update(conn, encode(&info), entry.revision).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
+                Err(e) => return Err(kv_err(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// What we know about connection `conn`.
+    pub async fn conn_info(&self, conn: &str) -> Result<Option<ConnInfo>, RoomsError> {
+        match self.conns.get(conn).await.map_err(kv_err)? {
+            Some(b) => decode(conn, &b).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Marks "disconnected" whoever was on connection `conn`, unless that
+    /// user has since reconnected on another connection.
     pub async fn set_offline_by_conn(
         &self,
         conn: &str,
@@ -371,17 +441,14 @@ impl Rooms {
             Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => return Ok(None),
             Err(e) => return Err(kv_err(e)),
         }
-        let v = entry.value;
-        let Some((room, user)) = std::str::from_utf8(&v).ok().and_then(|s| s.split_once('.'))
-        else {
+        let Ok(info) = decode::<ConnInfo>(conn, &entry.value) else {
             return Ok(None);
         };
-        let (Ok(room), Ok(user)) = (RoomId::parse(room), UserId::parse(user)) else {
-            return Ok(None);
-        };
-        if let Some(mut p) = self.participant(&room, &user).await? {
+        if let Some(mut p) = self.participant(&info.room_id, &info.user_id).await? {
             if p.conn.as_deref() == Some(conn) {
-                p.presence = Presence::Offline;
+                // Not offline yet: the grace timer decides (see service).
+                p.presence = Presence::Disconnected;
+                p.presence_since = crate::tokens::now_secs() as i64;
                 p.conn = None;
                 self.put_participant(&p).await?;
                 return Ok(Some(p));

@@ -8,7 +8,7 @@
 use std::ops::Deref;
 use std::time::Duration;
 
-use quorum_shared::events::{EndReason, SystemEvent};
+use quorum_shared::events::{EndReason, PresenceState, SystemEvent};
 use quorum_shared::ids::{RoomId, UserId};
 use quorum_shared::subjects;
 use quorum_shared::webhook::{EventName, WebhookEvent, WebhookParticipant, WebhookRoom};
@@ -37,6 +37,11 @@ pub struct RoomService {
     pub analytics: Analytics,
     /// JetStream, for the per-room streams.
     pub js: async_nats::jetstream::Context,
+    /// System-account connection, to kick connections (absent in external
+    /// mode without system credentials).
+    pub system: Option<async_nats::Client>,
+    /// Seconds a dropped connection stays "disconnected" before "offline".
+    pub offline_grace_secs: i64,
 }
 
 impl Deref for RoomService {
@@ -111,9 +116,15 @@ impl RoomService {
     pub async fn joined(&self, room: &RoomId, user: &UserId, conn: &str) -> Result<(), RoomsError> {
         // Cheap when it exists; recreates it if it was lost.
         self.ensure_stream(room).await?;
+        let previous = self.kv.participant(room, user).await?.and_then(|p| p.conn);
         let Some(p) = self.kv.set_online(room, user, conn).await? else {
             return Ok(());
         };
+        // A second login of the same user replaces the first cleanly.
+        if let Some(old) = previous.filter(|old| old != conn) {
+            self.kick(&old).await;
+        }
+        self.announce_presence(&p, PresenceState::Online).await;
         let online = self.online_count(room).await?;
         let mut first_start = false;
         let Some(r) = self
@@ -137,18 +148,71 @@ impl RoomService {
         Ok(())
     }
 
-    /// The NATS connection `conn` closed.
+    /// The NATS connection `conn` closed: the participant is "disconnected"
+    /// now and goes offline after the grace period unless it comes back.
     pub async fn left(&self, conn: &str) -> Result<(), RoomsError> {
-        let Some(p) = self.kv.set_offline_by_conn(conn).await? else {
-            return Ok(());
+        if let Some(p) = self.kv.set_offline_by_conn(conn).await? {
+            self.announce_presence(&p, PresenceState::Disconnected)
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Publishes a presence change to the room.
+    async fn announce_presence(&self, p: &ParticipantState, state: PresenceState) {
+        let ev = SystemEvent::Presence {
+            user_id: p.user_id.to_string(),
+            name: p.name.clone(),
+            is_admin: p.is_admin,
+            state,
         };
+        self.publish(&subjects::public(&p.room_id), &ev).await;
+    }
+
+    /// Publishes a system event (never fails the caller; logged).
+    pub async fn publish(&self, subject: &str, ev: &SystemEvent) {
+        if let Err(e) = self
+            .nats
+            .publish(subject.to_owned(), ev.encode().into())
+            .await
+        {
+            tracing::warn!(error = %e, subject, "cannot publish system event");
+        }
+    }
+
+    /// Drops NATS connection `conn` (nats-server's KICK), e.g. so that it
+    /// reconnects under new permissions, or because it was replaced.
+    pub async fn kick(&self, conn: &str) {
+        let Some(sys) = &self.system else {
+            return tracing::warn!("no system connection: cannot kick");
+        };
+        let info = match self.kv.conn_info(conn).await {
+            Ok(Some(i)) => i,
+            _ => return,
+        };
+        let (Some(cid), Some(server)) = (info.cid, info.server_id) else {
+            return tracing::warn!(user = %info.user_id, "connection not yet known to kick");
+        };
+        let body = serde_json::json!({ "id": cid }).to_string();
+        let subject = format!("$SYS.REQ.SERVER.{server}.KICK");
+        match sys.request(subject, body.into()).await {
+            Ok(_) => tracing::info!(user = %info.user_id, cid, "connection kicked"),
+            Err(e) => tracing::warn!(error = %e, cid, "kick failed"),
+        }
+    }
+
+    /// A disconnected participant's grace ran out: offline for real.
+    async fn went_offline(&self, mut p: ParticipantState, now: i64) -> Result<(), RoomsError> {
+        p.presence = Presence::Offline;
+        p.presence_since = now;
+        self.kv.put_participant(&p).await?;
+        self.announce_presence(&p, PresenceState::Offline).await;
         let online = self.online_count(&p.room_id).await?;
-        let t = now();
         let r = self
             .kv
             .update_room(&p.room_id, |r| {
                 if online == 0 && r.empty_since.is_none() {
-                    r.empty_since = Some(t);
+                    r.empty_since = Some(now);
                     return true;
                 }
                 false
@@ -229,6 +293,14 @@ impl RoomService {
         for r in self.kv.list_rooms().await? {
             if let Some(reason) = Self::due(&r, t) {
                 self.end_room(&r.room_id, reason).await?;
+                continue;
+            }
+            for p in self.kv.participants_of(&r.room_id).await? {
+                if p.presence == Presence::Disconnected
+                    && t - p.presence_since >= self.offline_grace_secs
+                {
+                    self.went_offline(p, t).await?;
+                }
             }
         }
         Ok(())

@@ -487,9 +487,17 @@ impl TestServer {
 
 /// The next message on `conn` as JSON with its subject, `None` when nothing
 /// arrives within `timeout`.
+/// The next JSON message within `timeout`, skipping presence events (which
+/// every join and leave publishes to the room and most tests don't watch).
 pub(crate) async fn next_json(conn: &mut RawNats, timeout: Duration) -> Option<(String, Value)> {
-    let m = conn.next_msg(timeout).await.expect("connection")?;
-    let v = serde_json::from_slice(&m.payload)
-        .unwrap_or_else(|e| panic!("payload on {} is not JSON: {e}", m.subject));
-    Some((m.subject, v))
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let m = conn.next_msg(left).await.expect("connection")?;
+        let v: Value = serde_json::from_slice(&m.payload)
+            .unwrap_or_else(|e| panic!("payload on {} is not JSON: {e}", m.subject));
+        if v["type"] != "presence" {
+            return Some((m.subject, v));
+        }
+    }
 }

@@ -1,0 +1,104 @@
+//! The toast region: notifications that dismiss themselves after a while
+//! (paused while hovered or focused) or with their close button.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use crate::state::toasts::{use_toasts, Toast, ToastQueue, TOAST_TTL};
+
+/// The session's toasts, from context.
+#[component]
+pub fn Toasts() -> impl IntoView {
+    let toasts = use_toasts();
+    let on_dismiss = Callback::new(move |id: String| toasts.dismiss(&id));
+    view! { <ToastRegion toasts=toasts.queue() on_dismiss=on_dismiss /> }
+}
+
+/// `<div id="toasts" aria-live="polite">`, present even when empty so that
+/// screen readers announce what appears in it.
+#[component]
+pub fn ToastRegion(
+    #[prop(into)] toasts: Signal<ToastQueue>,
+    /// Called with a toast's id when it times out or is closed.
+    on_dismiss: Callback<String>,
+    /// How long each toast stays up.
+    #[prop(default = TOAST_TTL)]
+    ttl: Duration,
+) -> impl IntoView {
+    view! {
+        <div id="toasts" class="toasts" aria-live="polite" aria-label="Notifications">
+            <For
+                each=move || toasts.with(|q| q.toasts().cloned().collect::<Vec<_>>())
+                key=|t| t.id.clone()
+                children=move |t| view! { <ToastItem toast=t ttl=ttl on_dismiss=on_dismiss /> }
+            />
+        </div>
+    }
+}
+
+/// One `<div class="toast toast-{kind}">` with its own timer, cleared when
+/// it goes away.
+#[component]
+fn ToastItem(toast: Arc<Toast>, ttl: Duration, on_dismiss: Callback<String>) -> impl IntoView {
+    // -- signals -- //
+    let id = StoredValue::new(toast.id.clone());
+    let timer = StoredValue::new(None::<TimeoutHandle>);
+    // Hovered, focused: either one holds the toast up.
+    let held = StoredValue::new((false, false));
+
+    // -- actions -- //
+    let disarm = move || {
+        if let Some(h) = timer.try_get_value().flatten() {
+            h.clear();
+        }
+        timer.try_set_value(None);
+    };
+    let arm = move || {
+        disarm();
+        let handle = set_timeout_with_handle(
+            move || {
+                timer.try_set_value(None);
+                if let Some(id) = id.try_get_value() {
+                    on_dismiss.run(id);
+                }
+            },
+            ttl,
+        );
+        timer.try_set_value(handle.ok());
+    };
+    let hold = move |hover: Option<bool>, focus: Option<bool>| {
+        let (h, f) = held.get_value();
+        let now = (hover.unwrap_or(h), focus.unwrap_or(f));
+        held.set_value(now);
+        if now == (false, false) {
+            arm();
+        } else {
+            disarm();
+        }
+    };
+    arm();
+    on_cleanup(disarm);
+
+    view! {
+        <div
+            class=toast.class()
+            data-id=toast.id.clone()
+            on:mouseenter=move |_| hold(Some(true), None)
+            on:mouseleave=move |_| hold(Some(false), None)
+            on:focusin=move |_| hold(None, Some(true))
+            on:focusout=move |_| hold(None, Some(false))
+        >
+            <p class="toast-text">{toast.text.clone()}</p>
+            <button
+                type="button"
+                class="toast-close"
+                aria-label="Dismiss notification"
+                on:click=move |_| on_dismiss.run(id.get_value())
+            >
+                <span aria-hidden="true">"×"</span>
+            </button>
+        </div>
+    }
+}

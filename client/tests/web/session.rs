@@ -1,0 +1,123 @@
+//! The end of a session: the goodbye page, Leave, and the notification
+//! beep that must never fail.
+
+use std::sync::{Arc, Mutex};
+
+use leptos::prelude::*;
+use leptos::task::tick;
+use quorum_client::nats::provide_nats_context;
+use quorum_client::pages::goodbye::{Goodbye, GoodbyePage};
+use quorum_client::pages::room::RoomPage;
+use quorum_client::sound::Beeper;
+use quorum_client::state::chat::provide_chat_context;
+use quorum_client::state::session::{provide_session_context, provide_session_end};
+use quorum_client::state::toasts::provide_toasts_context;
+use quorum_client::verify::{parse_verify_response, JoinToken, Session};
+use quorum_shared::events::EndReason;
+use wasm_bindgen_test::*;
+
+use super::container;
+use super::events::{attr, click, sleep, text};
+
+/// Polls `css`'s `name` attribute for up to 5 s until it is `want`.
+async fn wait_attr(root: &web_sys::Element, css: &str, name: &str, want: &str) -> bool {
+    for _ in 0..100 {
+        if attr(root, css, name).as_deref() == Some(want) {
+            return true;
+        }
+        sleep(50).await;
+    }
+    false
+}
+
+#[wasm_bindgen_test]
+async fn goodbye_page_says_why() {
+    let root = container();
+    let _app = mount_to(root.clone(), move || {
+        view! { <GoodbyePage goodbye=Goodbye::ended(EndReason::DurationExceeded) /> }
+    });
+    tick().await;
+    let root: web_sys::Element = root.into();
+    let title = "#goodbye-page h1.goodbye-title";
+    assert_eq!(text(&root, title).as_deref(), Some("The meeting has ended"));
+    assert_eq!(
+        text(&root, "#goodbye-page p.goodbye-reason").as_deref(),
+        Some(EndReason::DurationExceeded.describe())
+    );
+    let focused = super::document().active_element().unwrap();
+    assert_eq!(
+        focused.class_name(),
+        "goodbye-title",
+        "the title takes focus"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn beeping_never_fails_even_without_a_gesture() {
+    let b = Beeper::new();
+    b.beep();
+    b.beep();
+    sleep(50).await;
+    b.close();
+    b.close();
+    b.beep();
+    drop(b);
+}
+
+fn offline_session() -> Arc<Session> {
+    // Port 9 (discard) refuses: the connection keeps trying to reconnect.
+    let body = r#"{"status":true,"msg":"ok","status_code":"SUCCESS","session":{
+        "nats_ws_urls":["ws://127.0.0.1:9/"],
+        "subjects":{"chat_publish":"qr.r.chat.u","chat_subscribe":"qr.r.chat.*",
+            "public":"qr.r.public","private":"qr.r.private.u","worker":"qr.r.worker.u",
+            "inbox_prefix":"_INBOX.r.u","direct_get":"$JS.API.DIRECT.GET.QR_r"},
+        "room_id":"r","room_sid":"sid","room_title":"Standup","user_id":"u","name":"Ann",
+        "is_admin":false,"e2ee_self_key":false,"server_version":"0"}}"#;
+    Arc::new(Session {
+        token: JoinToken::new("t").unwrap(),
+        join: parse_verify_response(200, body).unwrap(),
+    })
+}
+
+#[wasm_bindgen_test]
+async fn leave_closes_the_connection_for_good_and_says_goodbye() {
+    let over = Arc::new(Mutex::new(Vec::<Goodbye>::new()));
+    let sink = over.clone();
+    let on_over = Callback::new(move |g: Goodbye| sink.lock().unwrap().push(g));
+    let session = offline_session();
+    let root = container();
+    let _app = mount_to(root.clone(), move || {
+        provide_session_context(session.clone());
+        let nats = provide_nats_context(session.clone());
+        provide_chat_context(session, nats);
+        provide_toasts_context();
+        provide_session_end(nats, on_over);
+        view! { <RoomPage /> }
+    });
+    let root: web_sys::Element = root.into();
+    assert!(wait_attr(&root, "#conn-state", "data-state", "reconnecting").await);
+    assert!(root
+        .query_selector("#toasts[aria-live=polite]")
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        attr(&root, "button#leave", "type").as_deref(),
+        Some("button")
+    );
+
+    click(&root, "#leave");
+    tick().await;
+    assert_eq!(*over.lock().unwrap(), [Goodbye::left()]);
+    assert_eq!(
+        attr(&root, "#conn-state", "data-state").as_deref(),
+        Some("closed")
+    );
+    // Past several backoff delays: still closed, nothing reconnected.
+    sleep(1500).await;
+    assert_eq!(
+        attr(&root, "#conn-state", "data-state").as_deref(),
+        Some("closed")
+    );
+    assert_eq!(Goodbye::left().title, "You left the meeting");
+    assert_eq!(Goodbye::left().reason, "You can close this tab.");
+}

@@ -1,0 +1,235 @@
+//! Requests participants send over NATS (`qr.{room}.worker.{user}`): token
+//! renewal, hands, and moderator actions. The caller's identity is the
+//! subject's `{room}.{user}`, which nats-server only lets that user publish
+//! on; ids in the request name the target, never the caller.
+
+use futures::StreamExt;
+use quorum_shared::api::LockSettings;
+use quorum_shared::events::SystemEvent;
+use quorum_shared::ids::{RoomId, UserId};
+use quorum_shared::subjects;
+use quorum_shared::worker::{WorkerReply, WorkerRequest, RENEW_GRACE_SECS};
+
+use super::service::RoomService;
+use super::ParticipantState;
+use crate::tokens::{JoinTokens, TokenSubject};
+
+/// Serves worker requests (queue group: one instance answers each).
+pub async fn run(svc: RoomService, tokens: JoinTokens) {
+    let mut sub = match svc
+        .nats
+        .queue_subscribe(subjects::WORKER_ALL, "quorum-worker".to_owned())
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return tracing::error!(error = %e, "cannot serve worker requests"),
+    };
+    while let Some(msg) = sub.next().await {
+        let (svc, tokens) = (svc.clone(), tokens.clone());
+        tokio::spawn(async move {
+            let Some((room, caller)) = subjects::parse_worker(msg.subject.as_str()) else {
+                return;
+            };
+            let reply = match serde_json::from_slice::<WorkerRequest>(&msg.payload) {
+                Ok(req) => handle(&svc, &tokens, &room, &caller, req).await,
+                Err(e) => WorkerReply::refused(format!("malformed request: {e}")),
+            };
+            if let Some(to) = msg.reply {
+                let body = serde_json::to_vec(&reply).unwrap_or_default();
+                if let Err(e) = svc.nats.publish(to, body.into()).await {
+                    tracing::warn!(error = %e, "cannot answer worker request");
+                }
+            }
+        });
+    }
+}
+
+async fn participant(
+    svc: &RoomService,
+    room: &RoomId,
+    user: &UserId,
+) -> Result<ParticipantState, WorkerReply> {
+    match svc.kv.participant(room, user).await {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(WorkerReply::refused(format!("{user} is not in this room"))),
+        Err(e) => {
+            tracing::error!(error = %e, "worker lookup failed");
+            Err(WorkerReply::refused("internal error"))
+        }
+    }
+}
+
+/// Carries out one request from `caller` in `room`.
+pub async fn handle(
+    svc: &RoomService,
+    tokens: &JoinTokens,
+    room: &RoomId,
+    caller: &UserId,
+    req: WorkerRequest,
+) -> WorkerReply {
+    match run_request(svc, tokens, room, caller, req).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn run_request(
+    svc: &RoomService,
+    tokens: &JoinTokens,
+    room: &RoomId,
+    caller: &UserId,
+    req: WorkerRequest,
+) -> Result<WorkerReply, WorkerReply> {
+    let me = participant(svc, room, caller).await?;
+    let moderator_only = |what: &str| {
+        if me.is_admin {
+            Ok(())
+        } else {
+            tracing::info!(%room, %caller, what, "refused: moderators only");
+            Err(WorkerReply::refused(format!("only moderators may {what}")))
+        }
+    };
+    let internal = |e: super::RoomsError| {
+        tracing::error!(error = %e, "worker request failed");
+        WorkerReply::refused("internal error")
+    };
+    match req {
+        WorkerRequest::RenewToken { token } => {
+            let claims = tokens
+                .verify_for_renewal(&token, RENEW_GRACE_SECS)
+                .map_err(|e| WorkerReply::refused(e.to_string()))?;
+            // Bound to the connection's own identity: a token for anyone
+            // else is refused even if it is genuine.
+            if &claims.room_id != room || &claims.user_id != caller {
+                tracing::warn!(%room, %caller, "renewal of another identity's token refused");
+                return Err(WorkerReply::refused(
+                    "token does not belong to this connection",
+                ));
+            }
+            let fresh = tokens
+                .issue(&TokenSubject {
+                    room_id: room,
+                    user_id: caller,
+                    name: &me.name,
+                    is_admin: me.is_admin,
+                    is_hidden: me.is_hidden,
+                })
+                .map_err(|_| WorkerReply::refused("internal error"))?;
+            Ok(WorkerReply {
+                ok: true,
+                error: None,
+                token: Some(fresh),
+            })
+        }
+        WorkerRequest::RaiseHand => set_hand(svc, me, true).await.map_err(internal),
+        WorkerRequest::LowerHand { user_id } => {
+            if &user_id != caller {
+                moderator_only("lower someone else's hand")?;
+            }
+            let target = participant(svc, room, &user_id).await?;
+            set_hand(svc, target, false).await.map_err(internal)
+        }
+        WorkerRequest::SetLocks { user_id, locks } => {
+            moderator_only("change locks")?;
+            let mut target = participant(svc, room, &user_id).await?;
+            if target.is_admin {
+                return Err(WorkerReply::refused("moderators can't be locked"));
+            }
+            merge(&mut target.lock_settings, &locks);
+            svc.kv.put_participant(&target).await.map_err(internal)?;
+            let chat_locked = target.lock_settings.lock_chat == Some(true)
+                || target.lock_settings.lock_chat_send_message == Some(true);
+            let ev = SystemEvent::LocksChanged { chat_locked };
+            svc.publish(&subjects::private(room, &user_id), &ev).await;
+            // nats-server enforces the new allow-list only on a new
+            // connection: drop the old one; the client reconnects.
+            if let Some(c) = &target.conn {
+                svc.kick(c).await;
+            }
+            Ok(WorkerReply::ok())
+        }
+        WorkerRequest::Approve { user_id } => {
+            moderator_only("approve participants")?;
+            let mut target = participant(svc, room, &user_id).await?;
+            target.wait_for_approval = false;
+            svc.kv.put_participant(&target).await.map_err(internal)?;
+            let token = tokens
+                .issue(&TokenSubject {
+                    room_id: room,
+                    user_id: &user_id,
+                    name: &target.name,
+                    is_admin: target.is_admin,
+                    is_hidden: target.is_hidden,
+                })
+                .map_err(|_| WorkerReply::refused("internal error"))?;
+            svc.publish(
+                &subjects::private(room, &user_id),
+                &SystemEvent::Approved { token },
+            )
+            .await;
+            if let Some(c) = &target.conn {
+                svc.kick(c).await;
+            }
+            Ok(WorkerReply::ok())
+        }
+        WorkerRequest::Reject { user_id } => {
+            moderator_only("turn participants away")?;
+            remove(svc, room, &user_id, false).await.map_err(internal)
+        }
+        WorkerRequest::Remove { user_id, block } => {
+            moderator_only("remove participants")?;
+            if &user_id == caller {
+                return Err(WorkerReply::refused("you can't remove yourself"));
+            }
+            remove(svc, room, &user_id, block).await.map_err(internal)
+        }
+    }
+}
+
+async fn set_hand(
+    svc: &RoomService,
+    mut p: ParticipantState,
+    raised: bool,
+) -> Result<WorkerReply, super::RoomsError> {
+    p.hand_raised = raised;
+    svc.kv.put_participant(&p).await?;
+    let ev = SystemEvent::Hand {
+        user_id: p.user_id.to_string(),
+        raised,
+    };
+    svc.publish(&subjects::public(&p.room_id), &ev).await;
+    Ok(WorkerReply::ok())
+}
+
+async fn remove(
+    svc: &RoomService,
+    room: &RoomId,
+    user: &UserId,
+    block: bool,
+) -> Result<WorkerReply, super::RoomsError> {
+    if block {
+        svc.kv
+            .update_room(room, |r| {
+                if r.blocked.contains(user) {
+                    return false;
+                }
+                r.blocked.push(user.clone());
+                true
+            })
+            .await?;
+    }
+    let target = svc.kv.participant(room, user).await?;
+    svc.publish(
+        &subjects::private(room, user),
+        &SystemEvent::Removed { blocked: block },
+    )
+    .await;
+    svc.kv.remove_participant(room, user).await?;
+    if let Some(c) = target.and_then(|t| t.conn) {
+        svc.kick(&c).await;
+    }
+    Ok(WorkerReply::ok())
+}
+
+fn merge(base: &mut LockSettings, over: &LockSettings) {
+    crate::api::rooms::merge_locks(base, over);
+}
