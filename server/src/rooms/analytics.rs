@@ -24,7 +24,7 @@ pub struct UserCounts {
     pub leaves: u32,
     /// Public chat messages sent.
     pub messages_sent: u32,
-    /// Hands raised (no hand raising yet: always 0).
+    /// Hands raised.
     pub hands_raised: u32,
     /// Seconds of talking (no media yet: always 0).
     pub talk_time_secs: u64,
@@ -111,6 +111,11 @@ impl Analytics {
     /// Counts a leave.
     pub async fn record_leave(&self, r: &RoomState, user: &UserId) {
         self.bump(r, user, |c| c.leaves += 1).await;
+    }
+
+    /// Counts a raised hand.
+    pub async fn record_hand(&self, r: &RoomState, user: &UserId) {
+        self.bump(r, user, |c| c.hands_raised += 1).await;
     }
 
     /// Counts a chat message.

@@ -193,10 +193,17 @@ impl RoomService {
         let (Some(cid), Some(server)) = (info.cid, info.server_id) else {
             return tracing::warn!(user = %info.user_id, "connection not yet known to kick");
         };
-        let body = serde_json::json!({ "id": cid }).to_string();
+        // nats-server's KickClientReq is `{"cid": …}`; it answers with an
+        // `error` object (not a NATS error) when the id is unknown.
+        let body = serde_json::json!({ "cid": cid }).to_string();
         let subject = format!("$SYS.REQ.SERVER.{server}.KICK");
         match sys.request(subject, body.into()).await {
-            Ok(_) => tracing::info!(user = %info.user_id, cid, "connection kicked"),
+            Ok(m) => match serde_json::from_slice::<serde_json::Value>(&m.payload) {
+                Ok(v) if !v["error"].is_null() => {
+                    tracing::info!(user = %info.user_id, cid, error = %v["error"], "kick refused")
+                }
+                _ => tracing::info!(user = %info.user_id, cid, "connection kicked"),
+            },
             Err(e) => tracing::warn!(error = %e, cid, "kick failed"),
         }
     }

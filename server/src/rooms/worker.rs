@@ -190,8 +190,14 @@ async fn set_hand(
     mut p: ParticipantState,
     raised: bool,
 ) -> Result<WorkerReply, super::RoomsError> {
+    let was_raised = p.hand_raised;
     p.hand_raised = raised;
     svc.kv.put_participant(&p).await?;
+    if raised && !was_raised {
+        if let Some(r) = svc.kv.room(&p.room_id).await? {
+            svc.analytics.record_hand(&r, &p.user_id).await;
+        }
+    }
     let ev = SystemEvent::Hand {
         user_id: p.user_id.to_string(),
         raised,
