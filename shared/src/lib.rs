@@ -4,6 +4,7 @@
 //! native server and `wasm32-unknown-unknown`, and is tested natively.
 
 pub mod api;
+pub mod e2ee;
 pub mod events;
 pub mod ids;
 pub mod nats_proto;
