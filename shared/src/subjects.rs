@@ -52,10 +52,32 @@ pub fn room_stream(room: &RoomId) -> String {
     format!("QR_{room}")
 }
 
-/// Subject of JetStream's read-only "direct get" on the room's stream: the
-/// only JetStream API a participant may call.
+/// Subject of JetStream's read-only "direct get" on the room's stream.
+/// Only the server calls it, forwarding participants' [`history`] requests:
+/// JetStream answers on whatever reply subject a request names, so a
+/// participant allowed to call it could have stored messages republished
+/// onto any subject (another user's chat, the room's events, the worker).
 pub fn direct_get(room: &RoomId) -> String {
     format!("$JS.API.DIRECT.GET.{}", room_stream(room))
+}
+
+/// Where `user` sends direct-get requests (JetStream's JSON) for the room's
+/// history; the server forwards each to [`direct_get`] with the caller's
+/// own reply inbox, and JetStream answers there.
+pub fn history(room: &RoomId, user: &UserId) -> String {
+    format!("{ROOT}.{room}.history.{user}")
+}
+
+/// Wildcard the server subscribes to for every user's history requests.
+pub const HISTORY_ALL: &str = "qr.*.history.*";
+
+/// Whether `reply` is a reply subject under `user`'s own inbox: the only
+/// place the server sends (or has JetStream send) answers to.
+pub fn owns_inbox(room: &RoomId, user: &UserId, reply: &str) -> bool {
+    reply
+        .strip_prefix(&inbox_prefix(room, user))
+        .and_then(|rest| rest.strip_prefix('.'))
+        .is_some_and(|rest| !rest.is_empty())
 }
 
 /// Subjects captured by the room stream.
@@ -84,6 +106,11 @@ pub fn parse_worker(subject: &str) -> Option<(RoomId, UserId)> {
     parse_user_subject(subject, "worker")
 }
 
+/// Splits a history subject into its room and sender.
+pub fn parse_history(subject: &str) -> Option<(RoomId, UserId)> {
+    parse_user_subject(subject, "history")
+}
+
 fn parse_user_subject(subject: &str, kind: &str) -> Option<(RoomId, UserId)> {
     let mut it = subject.split('.');
     let (root, room, k, user) = (it.next()?, it.next()?, it.next()?, it.next()?);
@@ -109,7 +136,8 @@ pub struct UserSubjects {
     pub worker: String,
     /// Prefix for this user's reply inboxes.
     pub inbox_prefix: String,
-    /// Where to send JetStream direct-get requests for the room's history.
+    /// Where to send JetStream direct-get requests (with a reply subject
+    /// under `inbox_prefix`) for the room's history; see [`history`].
     pub direct_get: String,
 }
 
@@ -123,7 +151,7 @@ impl UserSubjects {
             private: private(room, user),
             worker: worker(room, user),
             inbox_prefix: inbox_prefix(room, user),
-            direct_get: direct_get(room),
+            direct_get: history(room, user),
         }
     }
 
@@ -137,6 +165,17 @@ impl UserSubjects {
             out.push(self.chat_publish.clone());
         }
         out
+    }
+
+    /// Subjects this user may not publish to. nats-server reads an empty
+    /// allow-list as "no restriction", so a user who may publish nothing
+    /// (waiting) needs an explicit deny-all.
+    pub fn publish_deny(&self, access: Access) -> Vec<String> {
+        if self.publish_allow(access).is_empty() {
+            vec![">".to_owned()]
+        } else {
+            Vec::new()
+        }
     }
 
     /// Subjects this user may subscribe to.
@@ -167,7 +206,20 @@ mod tests {
         let (r, u) = ids();
         assert_eq!(chat(&r, &u), "qr.r1.chat.u1");
         assert_eq!(parse_chat("qr.r1.chat.u1"), Some((r.clone(), u.clone())));
-        assert_eq!(parse_worker(&worker(&r, &u)), Some((r, u)));
+        assert_eq!(parse_worker(&worker(&r, &u)), Some((r.clone(), u.clone())));
+        assert_eq!(
+            parse_history(&history(&r, &u)),
+            Some((r.clone(), u.clone()))
+        );
+        assert!(owns_inbox(&r, &u, "_INBOX.r1.u1.7"));
+        for reply in [
+            "_INBOX.r1.u1",
+            "_INBOX.r1.u1.",
+            "_INBOX.r1.u10.7",
+            "qr.r1.public",
+        ] {
+            assert!(!owns_inbox(&r, &u, reply), "{reply}");
+        }
     }
 
     #[test]
@@ -190,11 +242,7 @@ mod tests {
         let full = Access::default();
         assert_eq!(
             s.publish_allow(full),
-            vec![
-                "qr.r1.worker.u1",
-                "$JS.API.DIRECT.GET.QR_r1",
-                "qr.r1.chat.u1"
-            ]
+            vec!["qr.r1.worker.u1", "qr.r1.history.u1", "qr.r1.chat.u1"]
         );
         let locked = Access {
             chat_locked: true,
@@ -206,6 +254,8 @@ mod tests {
             ..full
         };
         assert!(s.publish_allow(waiting).is_empty());
+        assert_eq!(s.publish_deny(waiting), vec![">"]);
+        assert!(s.publish_deny(full).is_empty() && s.publish_deny(locked).is_empty());
         assert_eq!(
             s.subscribe_allow(waiting),
             vec!["qr.r1.private.u1", "_INBOX.r1.u1.>"]

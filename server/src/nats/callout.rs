@@ -122,6 +122,13 @@ impl Callout {
             .tokens
             .verify(&req.connect_opts.auth_token)
             .map_err(|e| e.to_string())?;
+        // `verify` allows a few seconds of clock leeway, but nats-server
+        // refuses a user JWT whose `exp` has passed *after* we have marked
+        // the user online, which would leave a phantom "online" participant
+        // that can never rejoin. Refuse it here instead.
+        if claims.exp <= now_secs() {
+            return Err(crate::tokens::TokenError::Expired.to_string());
+        }
         let (room, user) = (&claims.room_id, &claims.user_id);
         let room_state = self.rooms.room(room).await.map_err(|e| e.to_string())?;
         let Some(room_state) = room_state else {
@@ -161,7 +168,7 @@ impl Callout {
             nats: UserNats {
                 publish: Permission {
                     allow: subjects.publish_allow(access),
-                    deny: Vec::new(),
+                    deny: subjects.publish_deny(access),
                 },
                 subscribe: Permission {
                     allow: subjects.subscribe_allow(access),

@@ -424,23 +424,31 @@ impl Rooms {
         &self,
         conn: &str,
     ) -> Result<Option<ParticipantState>, RoomsError> {
-        let Some(entry) = self.conns.entry(conn).await.map_err(kv_err)? else {
-            return Ok(None);
+        // Only the caller whose compare-and-set purge wins handles a
+        // disconnect, so a leave counts once. A lost race is re-read: the
+        // entry may have been purged (handled elsewhere), or only updated by
+        // the connect advisory (`record_connect`, possibly on another
+        // instance), in which case the disconnect is still ours.
+        let mut attempts = 0;
+        let entry = loop {
+            let Some(entry) = self.conns.entry(conn).await.map_err(kv_err)? else {
+                return Ok(None);
+            };
+            if entry.operation != kv::Operation::Put {
+                return Ok(None);
+            }
+            match self
+                .conns
+                .purge_expect_revision(conn, Some(entry.revision))
+                .await
+            {
+                Ok(()) => break entry,
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision && attempts < 10 => {
+                    attempts += 1;
+                }
+                Err(e) => return Err(kv_err(e)),
+            }
         };
-        if entry.operation != kv::Operation::Put {
-            return Ok(None);
-        }
-        // Every instance sees each disconnect advisory: only the one whose
-        // compare-and-set purge wins handles it, so a leave counts once.
-        match self
-            .conns
-            .purge_expect_revision(conn, Some(entry.revision))
-            .await
-        {
-            Ok(()) => {}
-            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => return Ok(None),
-            Err(e) => return Err(kv_err(e)),
-        }
         let Ok(info) = decode::<ConnInfo>(conn, &entry.value) else {
             return Ok(None);
         };

@@ -30,15 +30,23 @@ pub async fn run(svc: RoomService, tokens: JoinTokens) {
             let Some((room, caller)) = subjects::parse_worker(msg.subject.as_str()) else {
                 return;
             };
+            // Only requests answered on the caller's own inbox are served:
+            // otherwise a caller could have us publish onto someone else's
+            // subject, and a message reflected onto this subject by a third
+            // party (it carries no such reply) would act as the caller.
+            let Some(to) = msg
+                .reply
+                .filter(|r| subjects::owns_inbox(&room, &caller, r.as_str()))
+            else {
+                return tracing::warn!(%room, %caller, "worker request without the caller's inbox dropped");
+            };
             let reply = match serde_json::from_slice::<WorkerRequest>(&msg.payload) {
                 Ok(req) => handle(&svc, &tokens, &room, &caller, req).await,
                 Err(e) => WorkerReply::refused(format!("malformed request: {e}")),
             };
-            if let Some(to) = msg.reply {
-                let body = serde_json::to_vec(&reply).unwrap_or_default();
-                if let Err(e) = svc.nats.publish(to, body.into()).await {
-                    tracing::warn!(error = %e, "cannot answer worker request");
-                }
+            let body = serde_json::to_vec(&reply).unwrap_or_default();
+            if let Err(e) = svc.nats.publish(to, body.into()).await {
+                tracing::warn!(error = %e, "cannot answer worker request");
             }
         });
     }

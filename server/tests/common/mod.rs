@@ -501,3 +501,99 @@ pub(crate) async fn next_json(conn: &mut RawNats, timeout: Duration) -> Option<(
         }
     }
 }
+
+// ---- Helpers for the real-time tests: worker requests, kicks, presence
+// (additive) ----
+
+impl TestServer {
+    /// Creates room `room_id` with `metadata` (a plugNmeet metadata object);
+    /// returns its session id.
+    pub(crate) async fn create_room_with(&self, room_id: &str, metadata: Value) -> String {
+        let (code, v) = self
+            .signed_post(
+                "/auth/room/create",
+                &json!({ "room_id": room_id, "metadata": metadata }),
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{v}");
+        assert_eq!(v["status"], true, "{v}");
+        v["room_info"]["sid"]
+            .as_str()
+            .expect("room_info.sid")
+            .to_owned()
+    }
+
+    /// The participant as stored in KV.
+    pub(crate) async fn participant(
+        &self,
+        room: &str,
+        user: &str,
+    ) -> Option<quorum_server::rooms::ParticipantState> {
+        self.state
+            .rooms
+            .participant(&rid(room), &uid(user))
+            .await
+            .expect("participant lookup")
+    }
+
+    /// Waits until `user`'s presence in KV is `want`; false on timeout.
+    pub(crate) async fn wait_presence(
+        &self,
+        room: &str,
+        user: &str,
+        want: quorum_server::rooms::Presence,
+    ) -> bool {
+        eventually(STEP, || async {
+            self.participant(room, user)
+                .await
+                .is_some_and(|p| p.presence == want)
+        })
+        .await
+    }
+
+    /// Waits until the server knows nats-server's client id of `user`'s
+    /// current connection (from the connect advisory), i.e. until it can
+    /// kick that connection.
+    pub(crate) async fn wait_kickable(&self, room: &str, user: &str) {
+        let ok = eventually(STEP, || async {
+            let Some(conn) = self.participant(room, user).await.and_then(|p| p.conn) else {
+                return false;
+            };
+            self.state
+                .rooms
+                .conn_info(&conn)
+                .await
+                .expect("conn lookup")
+                .is_some_and(|c| c.cid.is_some() && c.server_id.is_some())
+        })
+        .await;
+        assert!(ok, "{room}/{user}: connection never recorded for kicks");
+    }
+}
+
+/// Sends `req` as `user` on `qr.{room}.worker.{user}` and decodes the reply.
+/// `Err` carries nats-server's refusal (or a missing reply).
+pub(crate) async fn worker_request(
+    conn: &mut RawNats,
+    room: &str,
+    user: &str,
+    req: &quorum_shared::worker::WorkerRequest,
+) -> Result<quorum_shared::worker::WorkerReply, String> {
+    let body = serde_json::to_vec(req).expect("request JSON");
+    let m = conn
+        .request(&format!("qr.{room}.worker.{user}"), &body, STEP)
+        .await?;
+    Ok(serde_json::from_slice(&m.payload)
+        .unwrap_or_else(|e| panic!("reply is not a WorkerReply: {e}: {:?}", m.payload)))
+}
+
+/// The next message on `conn` as JSON (presence events included).
+pub(crate) async fn next_json_raw(
+    conn: &mut RawNats,
+    timeout: Duration,
+) -> Option<(String, Value)> {
+    let m = conn.next_msg(timeout).await.expect("connection")?;
+    let v: Value = serde_json::from_slice(&m.payload)
+        .unwrap_or_else(|e| panic!("payload on {} is not JSON: {e}", m.subject));
+    Some((m.subject, v))
+}

@@ -83,6 +83,12 @@ pub(crate) struct RawNats {
     /// Messages that arrived while we waited for something else.
     inbox: VecDeque<Message>,
     next_sid: u64,
+    /// `_INBOX.{room}.{user}` from the token's claims, for [`RawNats::request`].
+    inbox_prefix: Option<String>,
+    /// The sid of the wildcard subscription on `{inbox_prefix}.>`, once made.
+    inbox_sid: Option<u64>,
+    /// Counter making each request's reply subject unique.
+    next_request: u64,
 }
 
 impl RawNats {
@@ -112,6 +118,9 @@ impl RawNats {
             dec: Decoder::new(),
             inbox: VecDeque::new(),
             next_sid: 1,
+            inbox_prefix: token.and_then(inbox_prefix_of),
+            inbox_sid: None,
+            next_request: 1,
         };
         let opts = ConnectOptions {
             name: Some("quorum-test".into()),
@@ -232,8 +241,117 @@ impl RawNats {
         }
     }
 
+    /// A PING answered by a PONG: the connection is alive and usable.
+    pub(crate) async fn ping(&mut self) -> Result<(), String> {
+        self.send(&[ClientOp::Ping]).await?;
+        self.until_pong().await
+    }
+
+    /// Publishes `payload` to `subject` with `reply_to`. `Err` carries
+    /// nats-server's refusal.
+    pub(crate) async fn publish_with_reply(
+        &mut self,
+        subject: &str,
+        reply_to: &str,
+        payload: &[u8],
+    ) -> Result<(), String> {
+        self.send(&[
+            ClientOp::Pub {
+                subject,
+                reply_to: Some(reply_to),
+                payload,
+            },
+            ClientOp::Ping,
+        ])
+        .await?;
+        self.until_pong().await
+    }
+
+    /// Request/reply the way a browser does it: the reply subject lies under
+    /// this user's own inbox `_INBOX.{room}.{user}.` (taken from the token's
+    /// claims), subscribed once with a wildcard. `Err` carries nats-server's
+    /// refusal of the SUB or PUB, or says that no reply came in `timeout`.
+    /// Messages on other subjects are kept for [`RawNats::next_msg`].
+    pub(crate) async fn request(
+        &mut self,
+        subject: &str,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> Result<Message, String> {
+        let prefix = self
+            .inbox_prefix
+            .clone()
+            .ok_or("no room/user in the token: no inbox to reply to")?;
+        if self.inbox_sid.is_none() {
+            let sid = self.next_sid;
+            self.sub(&format!("{prefix}.>")).await?;
+            self.inbox_sid = Some(sid);
+        }
+        let reply = format!("{prefix}.r{}", self.next_request);
+        self.next_request += 1;
+        self.publish_with_reply(subject, &reply, payload).await?;
+        self.next_msg_on(&reply, timeout)
+            .await?
+            .ok_or_else(|| format!("no reply on {reply} within {timeout:?}"))
+    }
+
+    /// The next message delivered on exactly `subject`, `Ok(None)` if none
+    /// arrives in `timeout`. Other messages are kept, in order, for
+    /// [`RawNats::next_msg`].
+    pub(crate) async fn next_msg_on(
+        &mut self,
+        subject: &str,
+        timeout: Duration,
+    ) -> Result<Option<Message>, String> {
+        if let Some(i) = self.inbox.iter().position(|m| m.subject == subject) {
+            return Ok(self.inbox.remove(i));
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.next_op(deadline).await? {
+                None => return Ok(None),
+                Some(ServerOp::Msg(m)) if m.subject == subject => return Ok(Some(m)),
+                Some(ServerOp::Msg(m)) => self.inbox.push_back(m),
+                Some(ServerOp::Err(e)) => return Err(e),
+                Some(_) => continue,
+            }
+        }
+    }
+
+    /// Waits until the server closes this connection. `Some(reason)` if it
+    /// did within `timeout`: the last `-ERR` it sent (e.g. "User
+    /// Authentication Expired"), or how the transport ended. `None` if the
+    /// connection is still open. Messages arriving meanwhile are kept for
+    /// [`RawNats::next_msg`].
+    pub(crate) async fn closed_within(&mut self, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        let mut last_err: Option<String> = None;
+        loop {
+            match self.next_op(deadline).await {
+                Ok(None) => return None,
+                Ok(Some(ServerOp::Msg(m))) => self.inbox.push_back(m),
+                Ok(Some(ServerOp::Err(e))) => last_err = Some(e),
+                Ok(Some(_)) => {}
+                Err(closed) => return Some(last_err.unwrap_or(closed)),
+            }
+        }
+    }
+
     /// Closes the connection.
     pub(crate) async fn close(mut self) {
         self.io.close().await;
     }
+}
+
+/// `_INBOX.{room}.{user}` for a join token, from its (unverified) claims.
+fn inbox_prefix_of(token: &str) -> Option<String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
+    let payload = B64.decode(token.split('.').nth(1)?).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    Some(format!(
+        "_INBOX.{}.{}",
+        claims["room_id"].as_str()?,
+        claims["user_id"].as_str()?
+    ))
 }

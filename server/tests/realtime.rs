@@ -1,0 +1,325 @@
+//! Integration tests of the real-time layer's life cycle on a real
+//! nats-server: NATS user JWTs expiring with the join token (and a token
+//! already expired refused without leaving a phantom), a second login
+//! replacing the first, presence (online → disconnected → offline, and
+//! reconnecting within the grace period), and, with two server instances,
+//! worker requests answered once and no disconnect lost.
+//! Run: `cargo test -p quorum-server --test realtime`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::raw_nats::RawNats;
+use common::{next_json, worker_request, TestServer, STEP};
+use futures::StreamExt;
+use quorum_server::config::Config;
+use quorum_server::rooms::Presence;
+use quorum_shared::worker::WorkerRequest;
+use serde_json::{json, Value};
+
+/// A kicked connection must close within this.
+const KICKED_WITHIN: Duration = Duration::from_secs(5);
+
+async fn connect(ts: &TestServer, token: &str, who: &str) -> RawNats {
+    ts.nats_connect(Some(token))
+        .await
+        .unwrap_or_else(|e| panic!("{who} connects: {e}"))
+}
+
+/// The next event on a service subscription, presence included.
+async fn next_event(sub: &mut async_nats::Subscriber, within: Duration) -> Option<Value> {
+    let m = tokio::time::timeout(within, sub.next()).await.ok()??;
+    Some(serde_json::from_slice(&m.payload).expect("event JSON"))
+}
+
+/// The presence event `user` (a non-moderator named "User {user}") in `state`.
+fn presence(user: &str, state: &str) -> Value {
+    json!({ "type": "presence", "user_id": user, "name": format!("User {user}"),
+        "is_admin": false, "state": state })
+}
+
+fn fast_presence(secs: u64) -> impl FnOnce(&mut Config) {
+    move |c| {
+        c.lifecycle_tick_ms = 100;
+        c.presence_offline_secs = secs;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_connection_ends_when_the_join_token_expires() {
+    let ts = TestServer::start_with(|c| c.token_ttl_secs = 3).await;
+    ts.create_room("e1").await;
+    let token = ts.join_token("e1", "alice", false).await;
+    let exp = common::token_claims(&token)["exp"].as_u64().expect("exp");
+    let started = Instant::now();
+    let mut alice = connect(&ts, &token, "alice").await;
+    alice.sub("qr.e1.chat.*").await.expect("usable at first");
+
+    let why = alice
+        .closed_within(Duration::from_secs(10))
+        .await
+        .expect("connection outlived its token");
+    let after = started.elapsed();
+    assert_eq!(why, "User Authentication Expired");
+    assert!(
+        after >= Duration::from_secs(1) && after <= Duration::from_secs(8),
+        "closed after {after:?}"
+    );
+    assert!(common::now() + 1 >= exp, "closed before exp");
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_just_expired_token_leaves_no_phantom_presence() {
+    let ts = TestServer::start().await;
+    ts.create_room("e2").await;
+    ts.join_token("e2", "alice", false).await;
+    // Expired 2 s ago: inside the join-token clock leeway, but nats-server
+    // would refuse a user JWT with that `exp`.
+    let t = common::now();
+    let stale = ts.craft_token(&ts.api_secret(), "e2", "alice", t - 60, t - 2);
+    let err = ts.nats_connect(Some(&stale)).await.err();
+    assert_eq!(err.as_deref(), Some("Authorization Violation"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let p = ts.participant("e2", "alice").await.unwrap();
+    assert_eq!((p.presence, p.conn), (Presence::Invited, None));
+    // So she is not locked out as "already in this meeting".
+    let fresh = ts.join_token("e2", "alice", false).await;
+    let (code, v) = ts.verify(&fresh).await;
+    assert_eq!((code.as_u16(), &v["status"]), (200, &json!(true)), "{v}");
+    connect(&ts, &fresh, "alice").await.close().await;
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_login_replaces_the_first() {
+    let ts = TestServer::start_with(fast_presence(1)).await;
+    ts.create_room("d1").await;
+    let token = ts.join_token("d1", "alice", false).await;
+    let mut public = ts.service_subscribe("qr.d1.public".into()).await;
+
+    let mut first = connect(&ts, &token, "first login").await;
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(presence("alice", "online"))
+    );
+    ts.wait_kickable("d1", "alice").await;
+    let first_conn = ts.participant("d1", "alice").await.unwrap().conn;
+
+    let mut second = connect(&ts, &token, "second login").await;
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(presence("alice", "online"))
+    );
+    let why = first.closed_within(KICKED_WITHIN).await;
+    // A kick is a plain close: no -ERR first.
+    assert_eq!(
+        why.as_deref(),
+        Some("connection closed by the server"),
+        "first connection survived the second login"
+    );
+
+    // The new connection works, and the old one's disconnect does not make
+    // alice "disconnected" or offline (grace is 1 s; wait past it).
+    second.sub("qr.d1.chat.*").await.expect("second sub");
+    second
+        .publish("qr.d1.chat.alice", b"still here")
+        .await
+        .expect("second publish");
+    let echo = second.next_msg(STEP).await.unwrap().expect("echo");
+    assert_eq!(echo.payload, b"still here");
+    assert_eq!(
+        next_event(&mut public, Duration::from_millis(2500)).await,
+        None
+    );
+    let p = ts.participant("d1", "alice").await.unwrap();
+    assert_eq!(p.presence, Presence::Online);
+    assert!(p.conn.is_some() && p.conn != first_conn, "{p:?}");
+    second.ping().await.expect("second still connected");
+
+    second.close().await;
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_goes_online_disconnected_offline() {
+    let ts = TestServer::start_with(fast_presence(1)).await;
+    ts.create_room("p1").await;
+    let token = ts.join_token("p1", "alice", false).await;
+    assert_eq!(
+        ts.participant("p1", "alice").await.unwrap().presence,
+        Presence::Invited
+    );
+    let mut public = ts.service_subscribe("qr.p1.public".into()).await;
+
+    let alice = connect(&ts, &token, "alice").await;
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(presence("alice", "online"))
+    );
+    assert_eq!(
+        ts.participant("p1", "alice").await.unwrap().presence,
+        Presence::Online
+    );
+
+    alice.close().await;
+    let closed = Instant::now();
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(presence("alice", "disconnected"))
+    );
+    let p = ts.participant("p1", "alice").await.unwrap();
+    assert_eq!((p.presence, p.conn), (Presence::Disconnected, None));
+
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(presence("alice", "offline"))
+    );
+    assert!(
+        closed.elapsed() < Duration::from_secs(5),
+        "offline after {:?}",
+        closed.elapsed()
+    );
+    assert_eq!(
+        ts.participant("p1", "alice").await.unwrap().presence,
+        Presence::Offline
+    );
+    // Nothing more.
+    assert_eq!(
+        next_event(&mut public, Duration::from_millis(500)).await,
+        None
+    );
+
+    // Coming back after going offline is an ordinary join.
+    let alice = connect(&ts, &token, "alice again").await;
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(presence("alice", "online"))
+    );
+    assert!(ts.wait_presence("p1", "alice", Presence::Online).await);
+    alice.close().await;
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnecting_within_the_grace_period_stays_online() {
+    // Grace in whole seconds: 3 s means offline 2–3 s after the drop.
+    let ts = TestServer::start_with(fast_presence(3)).await;
+    ts.create_room("p2").await;
+    let token = ts.join_token("p2", "alice", false).await;
+    let mut public = ts.service_subscribe("qr.p2.public".into()).await;
+
+    let alice = connect(&ts, &token, "alice").await;
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(presence("alice", "online"))
+    );
+    alice.close().await;
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(presence("alice", "disconnected"))
+    );
+    let mut alice = connect(&ts, &token, "alice back").await;
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(presence("alice", "online"))
+    );
+    assert_eq!(
+        ts.participant("p2", "alice").await.unwrap().presence,
+        Presence::Online
+    );
+    // Past the grace period: never offline.
+    assert_eq!(next_event(&mut public, Duration::from_secs(4)).await, None);
+    let p = ts.participant("p2", "alice").await.unwrap();
+    assert_eq!(p.presence, Presence::Online);
+    assert!(p.conn.is_some());
+    alice.ping().await.expect("still connected");
+
+    alice.close().await;
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_answer_each_worker_request_once() {
+    let a = TestServer::start().await;
+    let (nats, data) = (a.external_nats_config(), a.data_dir());
+    let b = TestServer::start_with(move |c| {
+        c.nats = nats;
+        c.data_dir = data;
+    })
+    .await;
+    assert!(b.state.nats.embedded.is_none());
+
+    a.create_room("q1").await;
+    let bob_t = b.join_token("q1", "bob", false).await;
+    let watcher_t = a.join_token("q1", "watcher", false).await;
+    let mut watcher = connect(&a, &watcher_t, "watcher").await;
+    watcher.sub("qr.q1.public").await.expect("public");
+    let mut bob = connect(&a, &bob_t, "bob").await;
+
+    const ROUNDS: usize = 6;
+    for i in 0..ROUNDS {
+        let raise = i % 2 == 0;
+        let req = if raise {
+            WorkerRequest::RaiseHand
+        } else {
+            WorkerRequest::LowerHand {
+                user_id: common::uid("bob"),
+            }
+        };
+        let r = worker_request(&mut bob, "q1", "bob", &req)
+            .await
+            .unwrap_or_else(|e| panic!("round {i}: {e}"));
+        assert!(r.ok, "round {i}: {r:?}");
+        let (_, ev) = next_json(&mut watcher, STEP)
+            .await
+            .unwrap_or_else(|| panic!("round {i}: no hand event"));
+        assert_eq!(
+            ev,
+            json!({ "type": "hand", "user_id": "bob", "raised": raise }),
+            "round {i}"
+        );
+    }
+    // No second reply (it would land in bob's inbox) and no second event.
+    let quiet = Duration::from_secs(1);
+    if let Some(m) = bob.next_msg(quiet).await.expect("bob's connection") {
+        panic!("bob got a second reply on {}: {:?}", m.subject, m.payload);
+    }
+    if let Some((s, ev)) = next_json(&mut watcher, quiet).await {
+        panic!("second event on {s}: {ev}");
+    }
+
+    bob.close().await;
+    watcher.close().await;
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_never_lose_a_quick_disconnect() {
+    // Connect and drop at once: the connect advisory (recording the client
+    // id) and the disconnect advisory are then handled concurrently, often
+    // by different instances, on the same connection record.
+    let a = TestServer::start().await;
+    let (nats, data) = (a.external_nats_config(), a.data_dir());
+    let b = TestServer::start_with(move |c| {
+        c.nats = nats;
+        c.data_dir = data;
+    })
+    .await;
+    a.create_room("q2").await;
+    for i in 0..15 {
+        let user = format!("u{i}");
+        let token = b.join_token("q2", &user, false).await;
+        connect(&a, &token, &user).await.close().await;
+        assert!(
+            a.wait_presence("q2", &user, Presence::Disconnected).await
+                || a.wait_presence("q2", &user, Presence::Offline).await,
+            "{user}: disconnect lost: {:?}",
+            a.participant("q2", &user).await
+        );
+    }
+    b.stop().await;
+    a.stop().await;
+}
