@@ -142,9 +142,15 @@ pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppS
     });
     if let Some(sys) = nats.system.clone() {
         tokio::spawn(nats::presence::run(
+            sys.clone(),
+            cfg.nats.account.clone(),
+            rooms.clone(),
+        ));
+        tokio::spawn(nats::presence::reconcile(
             sys,
             cfg.nats.account.clone(),
             rooms.clone(),
+            std::time::Duration::from_secs(60),
         ));
     }
 

@@ -412,15 +412,12 @@ async fn two_instances_end_a_room_exactly_once() {
     a.stop().await;
 }
 
-/// Known gap (not fixed here, see the report): disconnects that happen while
-/// no instance is running are never seen, so after a restart of the
-/// embedded nats-server a participant who was online stays `Online` in KV.
-/// The room then never counts as empty (its empty timeout never fires) and
-/// that user's rejoin is refused by verifyToken as "already in this
-/// meeting". Fixing it needs a presence reconciliation at start-up (e.g.
-/// from `$SYS.REQ.ACCOUNT.PING.CONNZ`), outside `rooms/`.
+/// Disconnects that happen while no instance is running are never seen as
+/// advisories; after a restart, presence is reconciled against the
+/// connections nats-server still holds (CONNZ), so a participant who was
+/// online is not stuck "online" (which would block the empty timeout and
+/// the user's own rejoin).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known gap: presence is not reconciled after a restart"]
 async fn restart_forgets_connections_that_died_with_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");

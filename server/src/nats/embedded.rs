@@ -65,14 +65,26 @@ fn free_port_or(port: u16) -> Result<u16, NatsError> {
         .port())
 }
 
-fn render_config(cfg: &Config, s: &Secrets, dir: &Path, port: u16, ws_port: u16) -> String {
+/// A configured port, or -1 ("any free one", chosen by nats-server itself,
+/// which unlike probing first can't race another process for it).
+fn port_setting(port: u16) -> i32 {
+    if port == 0 {
+        -1
+    } else {
+        i32::from(port)
+    }
+}
+
+fn render_config(cfg: &Config, s: &Secrets, dir: &Path, port: i32, ws_port: i32) -> String {
     let issuer = s.issuer().map(|k| k.public_key()).unwrap_or_default();
     let xkey = s.xkey().map(|k| k.public_key()).unwrap_or_default();
     let account = &cfg.nats.account;
     format!(
         r#"# Written by quorum at every start; edits are overwritten.
 server_name: quorum
-listen: "127.0.0.1:{port}"
+host: "127.0.0.1"
+port: {port}
+ports_file_dir: "{ports_dir}"
 max_payload: 1MB
 ping_interval: "10s"
 jetstream {{
@@ -81,7 +93,8 @@ jetstream {{
   max_file_store: 4GB
 }}
 websocket {{
-  listen: "{ws_host}:{ws_port}"
+  host: "{ws_host}"
+  port: {ws_port}
   no_tls: true
   compression: true
 }}
@@ -105,6 +118,7 @@ authorization {{
 }}
 "#,
         store = dir.join("jetstream").display(),
+        ports_dir = dir.display(),
         ws_host = cfg.nats.ws_host,
         svc = SERVICE_USER,
         svc_pw = s.service_password,
@@ -120,19 +134,31 @@ impl EmbeddedNats {
         let binary = find_binary(&cfg.nats.binary)?;
         let dir = cfg.data_dir.join("nats");
         std::fs::create_dir_all(&dir).map_err(|e| NatsError::Io(e.to_string()))?;
-        let port = free_port_or(cfg.nats.port)?;
-        let ws_port = free_port_or(cfg.nats.ws_port)?;
+        // Explicit ports are checked up front for a clear error.
+        for p in [cfg.nats.port, cfg.nats.ws_port] {
+            if p != 0 {
+                free_port_or(p)?;
+            }
+        }
         let conf = dir.join("nats.conf");
-        std::fs::write(&conf, render_config(cfg, secrets, &dir, port, ws_port))
-            .map_err(|e| NatsError::Io(e.to_string()))?;
+        let write = |port: i32, ws_port: i32| {
+            std::fs::write(&conf, render_config(cfg, secrets, &dir, port, ws_port))
+                .map_err(|e| NatsError::Io(e.to_string()))
+        };
+        write(port_setting(cfg.nats.port), port_setting(cfg.nats.ws_port))?;
 
         let child = spawn(&binary, &conf)?;
+        let pid = child.id().unwrap_or_default();
+        let child = Arc::new(Mutex::new(Some(child)));
+        let (port, ws_port) = read_ports(&dir, pid, &child).await?;
+        // Restarts must come back on the same ports: clients reconnect there.
+        write(i32::from(port), i32::from(ws_port))?;
         let (stop, stop_rx) = watch::channel(false);
         let me = Self {
             client_url: format!("nats://127.0.0.1:{port}"),
             ws_port,
             stop,
-            child: Arc::new(Mutex::new(Some(child))),
+            child,
         };
         wait_ready(port, &me.child).await?;
         tokio::spawn(supervise(binary, conf, port, me.child.clone(), stop_rx));
@@ -161,6 +187,49 @@ impl EmbeddedNats {
             tracing::info!("embedded nats-server stopped");
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct PortsFile {
+    #[serde(default)]
+    nats: Vec<String>,
+    #[serde(default)]
+    websocket: Vec<String>,
+}
+
+fn port_of(urls: &[String]) -> Option<u16> {
+    urls.first()?
+        .rsplit(':')
+        .next()?
+        .trim_end_matches('/')
+        .parse()
+        .ok()
+}
+
+/// Waits for the ports file nats-server writes once it listens, and returns
+/// the client and WebSocket ports it chose.
+async fn read_ports(
+    dir: &Path,
+    pid: u32,
+    child: &Mutex<Option<Child>>,
+) -> Result<(u16, u16), NatsError> {
+    let path = dir.join(format!("nats-server_{pid}.ports"));
+    for _ in 0..200 {
+        if let Some(c) = child.lock().await.as_mut() {
+            if let Ok(Some(status)) = c.try_wait() {
+                return Err(NatsError::Exited(status.to_string()));
+            }
+        }
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            if let Ok(p) = serde_json::from_str::<PortsFile>(&text) {
+                if let (Some(a), Some(b)) = (port_of(&p.nats), port_of(&p.websocket)) {
+                    return Ok((a, b));
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(NatsError::Timeout)
 }
 
 fn spawn(binary: &Path, conf: &Path) -> Result<Child, NatsError> {

@@ -62,3 +62,115 @@ pub async fn run(system: async_nats::Client, account: String, rooms: RoomService
         }
     }
 }
+
+#[derive(Deserialize)]
+struct ConnzReply {
+    #[serde(default)]
+    data: ConnzData,
+}
+
+#[derive(Deserialize, Default)]
+struct ConnzData {
+    #[serde(default)]
+    connections: Vec<ConnzConn>,
+    #[serde(default)]
+    total: usize,
+}
+
+#[derive(Deserialize)]
+struct ConnzConn {
+    /// The user JWT's name: the one-off user nkey we signed.
+    #[serde(default)]
+    authorized_user: String,
+}
+
+/// Names of every live connection of `account`, across all servers that
+/// answer within a moment. `None` if no server answered (then nothing must
+/// be concluded from silence).
+async fn live_users(
+    system: &async_nats::Client,
+    account: &str,
+) -> Option<std::collections::HashSet<String>> {
+    let inbox = system.new_inbox();
+    let mut replies = system.subscribe(inbox.clone()).await.ok()?;
+    let filter = serde_json::json!({ "account": account, "auth": true, "limit": 100_000 });
+    system
+        .publish_with_reply(
+            "$SYS.REQ.SERVER.PING.CONNZ",
+            inbox,
+            filter.to_string().into(),
+        )
+        .await
+        .ok()?;
+    let mut live = std::collections::HashSet::new();
+    let mut answered = false;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(750);
+    while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, replies.next()).await {
+        let Ok(r) = serde_json::from_slice::<ConnzReply>(&msg.payload) else {
+            continue;
+        };
+        answered = true;
+        if r.data.total > r.data.connections.len() {
+            // A partial list would wrongly declare people gone.
+            return None;
+        }
+        live.extend(r.data.connections.into_iter().map(|c| c.authorized_user));
+    }
+    answered.then_some(live)
+}
+
+/// Marks "disconnected" every participant recorded online whose connection
+/// no server knows any more: disconnects that happened while no instance
+/// was listening (all app servers down, or a restart) would otherwise leave
+/// them online forever. Runs at start and then every `every`.
+pub async fn reconcile(
+    system: async_nats::Client,
+    account: String,
+    rooms: RoomService,
+    every: std::time::Duration,
+) {
+    let mut first = true;
+    loop {
+        // Connections made after the snapshot was asked for are missing from
+        // it; only participants online since before then are judged.
+        let asked_at = crate::tokens::now_secs() as i64;
+        if let Some(live) = live_users(&system, &account).await {
+            if let Err(e) = reconcile_once(&rooms, &live, asked_at).await {
+                tracing::warn!(error = %e, "presence reconciliation failed");
+            }
+        }
+        // Soon after start a second pass catches participants who were
+        // marked online in the second before the first snapshot.
+        let wait = if first {
+            std::time::Duration::from_secs(3)
+        } else {
+            every
+        };
+        first = false;
+        tokio::time::sleep(wait).await;
+    }
+}
+
+async fn reconcile_once(
+    rooms: &RoomService,
+    live: &std::collections::HashSet<String>,
+    asked_at: i64,
+) -> Result<(), crate::rooms::RoomsError> {
+    for r in rooms.list_rooms().await? {
+        for p in rooms.participants_of(&r.room_id).await? {
+            let Some(conn) = p.conn.as_deref() else {
+                continue;
+            };
+            // Whole seconds: leave a second's margin around the snapshot.
+            let before_snapshot = p.presence_since + 1 < asked_at;
+            if p.presence == crate::rooms::Presence::Online
+                && before_snapshot
+                && !live.contains(conn)
+            {
+                tracing::info!(room = %r.room_id, user = %p.user_id, "stale presence: connection gone");
+                rooms.left(conn).await?;
+            }
+        }
+    }
+    Ok(())
+}
