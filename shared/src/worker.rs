@@ -47,6 +47,14 @@ pub enum WorkerRequest {
         /// Who.
         user_id: UserId,
     },
+    /// The room's server-generated E2EE secret, delivered only to a verified,
+    /// admitted participant over its own reply inbox.
+    RoomKey,
+    /// Moderators only: start a server-side feature.
+    Start {
+        /// Which.
+        feature: Feature,
+    },
     /// Moderators only: remove a participant, optionally for good.
     Remove {
         /// Who.
@@ -55,6 +63,20 @@ pub enum WorkerRequest {
         #[serde(default)]
         block: bool,
     },
+}
+
+/// Server-side features that need plaintext media or chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feature {
+    /// Cloud recording.
+    CloudRecording,
+    /// RTMP broadcasting.
+    Rtmp,
+    /// SIP dial-in.
+    Sip,
+    /// Transcription and summaries.
+    Transcription,
 }
 
 /// The server's answer.
@@ -68,6 +90,9 @@ pub struct WorkerReply {
     /// The renewed token, for `renew_token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// The room secret, for `room_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 impl WorkerReply {
@@ -84,7 +109,7 @@ impl WorkerReply {
         Self {
             ok: false,
             error: Some(why.into()),
-            token: None,
+            ..Self::default()
         }
     }
 }

@@ -67,9 +67,9 @@ pub async fn verify_token(
         .room_features
         .end_to_end_encryption_features
         .as_ref();
-    let self_key = e2ee.is_some_and(|e| {
-        e.is_enabled == Some(true) && e.enabled_self_insert_encryption_key == Some(true)
-    });
+    let e2ee_on = e2ee.is_some_and(|e| e.is_enabled == Some(true));
+    let self_key =
+        e2ee_on && e2ee.is_some_and(|e| e.enabled_self_insert_encryption_key == Some(true));
     Ok(Json(VerifyTokenRes {
         envelope: Envelope::success("token is valid"),
         session: Some(JoinSession {
@@ -81,6 +81,7 @@ pub async fn verify_token(
             user_id: claims.user_id,
             name: claims.name,
             is_admin: claims.is_admin,
+            e2ee: e2ee_on,
             e2ee_self_key: self_key,
             server_version: crate::VERSION.to_owned(),
         }),

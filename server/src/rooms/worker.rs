@@ -8,7 +8,7 @@ use quorum_shared::api::LockSettings;
 use quorum_shared::events::SystemEvent;
 use quorum_shared::ids::{RoomId, UserId};
 use quorum_shared::subjects;
-use quorum_shared::worker::{WorkerReply, WorkerRequest, RENEW_GRACE_SECS};
+use quorum_shared::worker::{Feature, WorkerReply, WorkerRequest, RENEW_GRACE_SECS};
 
 use super::service::RoomService;
 use super::ParticipantState;
@@ -124,8 +124,8 @@ async fn run_request(
                 .map_err(|_| WorkerReply::refused("internal error"))?;
             Ok(WorkerReply {
                 ok: true,
-                error: None,
                 token: Some(fresh),
+                ..WorkerReply::default()
             })
         }
         WorkerRequest::RaiseHand => set_hand(svc, me, true).await.map_err(internal),
@@ -178,6 +178,55 @@ async fn run_request(
                 svc.kick(c).await;
             }
             Ok(WorkerReply::ok())
+        }
+        WorkerRequest::RoomKey => {
+            if me.wait_for_approval {
+                return Err(WorkerReply::refused("not admitted yet"));
+            }
+            let room_state = svc
+                .kv
+                .room(room)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| WorkerReply::refused("room is not active"))?;
+            let f = &room_state.metadata.room_features;
+            if crate::api::features::self_key(f) {
+                return Err(WorkerReply::refused(
+                    "this room's key is known only to participants",
+                ));
+            }
+            let key = svc
+                .kv
+                .room_secret(&room_state.sid)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| WorkerReply::refused("this room is not end-to-end encrypted"))?;
+            Ok(WorkerReply {
+                ok: true,
+                key: Some(key),
+                ..WorkerReply::default()
+            })
+        }
+        WorkerRequest::Start { feature } => {
+            moderator_only("start recording, streaming or dial-in")?;
+            let f = svc
+                .kv
+                .room(room)
+                .await
+                .map_err(internal)?
+                .map(|r| r.metadata.room_features)
+                .unwrap_or_default();
+            // Refused by the server itself, not just hidden in the UI: with
+            // a key only participants know, nothing here can see plaintext.
+            let needs_plaintext = crate::api::features::self_key(&f)
+                || (feature == Feature::Sip && crate::api::features::e2ee_enabled(&f));
+            if needs_plaintext {
+                tracing::info!(%room, ?feature, "refused: needs plaintext in an E2EE room");
+                return Err(WorkerReply::refused(
+                    "disabled: this needs plaintext and the room is end-to-end encrypted",
+                ));
+            }
+            Err(WorkerReply::refused("not available on this server yet"))
         }
         WorkerRequest::Reject { user_id } => {
             moderator_only("turn participants away")?;

@@ -90,7 +90,11 @@ pub struct JoinSession {
     pub name: String,
     /// This user is a moderator.
     pub is_admin: bool,
-    /// The room wants every participant to type the E2EE key.
+    /// The room is end-to-end encrypted.
+    #[serde(default)]
+    pub e2ee: bool,
+    /// The room wants every participant to type the E2EE key (otherwise the
+    /// server delivers its secret on request: `WorkerRequest::RoomKey`).
     pub e2ee_self_key: bool,
     /// Server version, for diagnostics.
     pub server_version: String,
