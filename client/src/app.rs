@@ -2,26 +2,27 @@
 //!
 //! ```text
 //! Checking ──verify ok──▶ Joined ─┬─ Connecting…  (loading page)
-//!    │  ▲                         └─ Room         (after the first attempt)
-//!    ▼  └─Retry (network errors)      │
-//!  Error ◀── refused link, no token,  │ SessionEnded event, or Leave
-//!            or NATS "Authorization   ▼
-//!            Violation"              Over (goodbye page; final)
+//!    │  ▲                         ├─ Waiting      (waiting room)
+//!    │  │                         └─ Room         (after the first attempt)
+//!    ▼  └─Retry / Reload              │
+//!  Error ◀── refused link, no token,  │ SessionEnded, Removed, or Leave
+//!            NATS "Authorization      ▼
+//!            Violation", or lost     Over (goodbye page; final)
+//!            for too long
 //! ```
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use crate::nats::{provide_nats_context, ConnState};
+use crate::nats::ConnState;
 use crate::pages::error::{ErrorPage, PageError};
 use crate::pages::goodbye::{Goodbye, GoodbyePage};
 use crate::pages::loading::LoadingPage;
 use crate::pages::room::RoomPage;
-use crate::state::chat::provide_chat_context;
-use crate::state::events::{handle_system_events, EventSinks};
-use crate::state::session::{provide_session_context, provide_session_end};
-use crate::state::toasts::provide_toasts_context;
+use crate::pages::waiting::WaitingPage;
+use crate::state::session::provide_session_state;
+use crate::state::token::provide_token_context;
 use crate::verify::{take_token_from_location, verify_token, JoinError, JoinToken, Session};
 
 /// Which screen is up.
@@ -67,9 +68,11 @@ pub fn on_session_over(goodbye: Goodbye, over: RwSignal<Option<Goodbye>>) {
 #[component]
 pub fn App() -> impl IntoView {
     // -- signals -- //
-    // Read exactly once: it leaves the address bar right away, and Retry
-    // reuses this copy.
+    // Read exactly once: it leaves the address bar right away. Renewals
+    // replace it in the token context, and Retry uses the newest one.
     let token = take_token_from_location();
+    let tokens = provide_token_context(token.clone());
+    let has_token = token.is_some();
     // Set when the session dies for good after verification.
     let fatal = RwSignal::new(None::<PageError>);
     // Set when the session is over (ended or left); final.
@@ -80,16 +83,13 @@ pub fn App() -> impl IntoView {
         let t = t.clone();
         async move { verify_token(t).await.map(Arc::new) }
     });
-    if let Some(t) = &token {
-        verify.dispatch_local(t.clone());
+    if let Some(t) = token {
+        verify.dispatch_local(t);
     }
-    let retry = Callback::new({
-        let token = token.clone();
-        move |()| {
-            fatal.set(None);
-            if let Some(t) = &token {
-                verify.dispatch_local(t.clone());
-            }
+    let retry = Callback::new(move |()| {
+        fatal.set(None);
+        if let Some(t) = tokens.get() {
+            verify.dispatch_local(t);
         }
     });
     let on_fatal = Callback::new(move |e: PageError| fatal.set(Some(e)));
@@ -103,7 +103,7 @@ pub fn App() -> impl IntoView {
         if let Some(e) = fatal.get() {
             return Page::Error(e);
         }
-        if token.is_none() {
+        if !has_token {
             return Page::Error((&JoinError::NoToken).into());
         }
         if verify.pending().get() {
@@ -127,30 +127,17 @@ pub fn App() -> impl IntoView {
 }
 
 /// Owns everything that lives as long as one verified session: contexts,
-/// the NATS connection, the chat log, the toasts and the system events.
-/// Unmounting it disconnects.
+/// the NATS connection, the chat log, the participants, the toasts, the
+/// system events and the token renewal. Unmounting it disconnects.
 #[component]
 fn JoinedSession(
     session: Arc<Session>,
     on_fatal: Callback<PageError>,
     on_over: Callback<Goodbye>,
 ) -> impl IntoView {
-    provide_session_context(session.clone());
-    let nats = provide_nats_context(session.clone());
-    let chat = provide_chat_context(session, nats);
-    let toasts = provide_toasts_context();
-    let end = provide_session_end(nats, on_over);
-    handle_system_events(
-        nats,
-        EventSinks {
-            chat: Callback::new(move |entry| {
-                chat.add(entry);
-            }),
-            toast: Callback::new(move |toast| toasts.show(toast)),
-            end: Callback::new(move |goodbye| end.end(goodbye)),
-        },
-    );
+    let nats = provide_session_state(session, on_over).nats;
     let state = nats.state();
+    let waiting = nats.waiting();
 
     // -- effects -- //
     Effect::new(move || {
@@ -167,11 +154,9 @@ fn JoinedSession(
             || matches!(state.get(), ConnState::Connected | ConnState::Reconnecting)
     });
 
-    move || {
-        if entered.get() {
-            view! { <RoomPage /> }.into_any()
-        } else {
-            view! { <LoadingPage message="Connecting…" /> }.into_any()
-        }
+    move || match (entered.get(), waiting.get()) {
+        (false, _) => view! { <LoadingPage message="Connecting…" /> }.into_any(),
+        (true, true) => view! { <WaitingPage /> }.into_any(),
+        (true, false) => view! { <RoomPage /> }.into_any(),
     }
 }

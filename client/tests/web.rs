@@ -36,6 +36,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 mod events;
 #[path = "web/session.rs"]
 mod session;
+// Reconnects, the queue, history, token renewal, participants.
+#[path = "web/reconnect.rs"]
+mod reconnect;
+#[path = "web/room.rs"]
+mod room;
 
 // ---------- helpers ---------- //
 

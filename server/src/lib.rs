@@ -150,7 +150,7 @@ pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppS
             sys,
             cfg.nats.account.clone(),
             rooms.clone(),
-            std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs(15),
         ));
     }
 

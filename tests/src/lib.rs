@@ -35,7 +35,7 @@ pub struct Quorum {
     pub moderator_link: String,
     /// The printed participant link.
     pub participant_link: String,
-    data: tempfile::TempDir,
+    data: Arc<tempfile::TempDir>,
 }
 
 fn binary() -> PathBuf {
@@ -53,6 +53,12 @@ impl Quorum {
     /// step), on free ports with a fresh data directory, and waits for the
     /// two printed join links.
     pub fn start() -> Self {
+        Self::start_with(Arc::new(tempfile::tempdir().expect("temp dir")), &[])
+    }
+
+    /// Like [`Quorum::start`], in the data directory `data` (which several
+    /// instances may share), with extra environment settings.
+    pub fn start_with(data: Arc<tempfile::TempDir>, env: &[(&str, String)]) -> Self {
         let bin = binary();
         assert!(
             bin.is_file(),
@@ -64,12 +70,14 @@ impl Quorum {
             dist.join("index.html").is_file(),
             "dist/index.html is missing: run `trunk build --release` first"
         );
-        let data = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(&bin)
+        let mut cmd = Command::new(&bin);
+        // Free ports unless the caller pins them.
+        cmd.env("QUORUM_NATS_PORT", "0")
+            .env("QUORUM_NATS_WS_PORT", "0");
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
+        let mut child = cmd
             .env("QUORUM_DATA_DIR", data.path())
             .env("QUORUM_LISTEN", format!("127.0.0.1:{}", free_port()))
-            .env("QUORUM_NATS_PORT", "0")
-            .env("QUORUM_NATS_WS_PORT", "0")
             .env("QUORUM_CLIENT_DIR", &dist)
             .env("QUORUM_LOG", "debug")
             .stdout(Stdio::piped())
@@ -127,6 +135,16 @@ impl Quorum {
             participant_link: participant.unwrap_or_default(),
             data,
         }
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// The shared handle to the data directory, for a second instance.
+    pub fn data_handle(&self) -> Arc<tempfile::TempDir> {
+        self.data.clone()
     }
 
     /// The base URL (the links without their query).
@@ -235,6 +253,8 @@ impl Drop for Quorum {
         let _ = self.child.wait();
     }
 }
+
+pub mod cluster;
 
 /// A chromedriver process; each [`Chromedriver::browser`] is an isolated
 /// headless Chromium with its own profile.

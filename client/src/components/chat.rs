@@ -1,4 +1,5 @@
-//! The chat panel: message list and composer.
+//! The chat panel: message list and composer. Messages typed while
+//! offline are shown at once, marked pending, and sent on reconnect.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use quorum_shared::peer::MAX_CHAT_LEN;
 use wasm_bindgen::JsValue;
 
 use crate::nats::{use_nats, ConnState};
-use crate::state::chat::{use_chat, ChatContext, ChatEntry, ChatLog, SendChatError};
+use crate::state::chat::{use_chat, ChatContext, ChatEntry, ChatLog, SendChatError, Sent};
 
 /// Distance from the bottom (px) within which the list keeps following new
 /// messages; further up, the user is reading history and is left alone.
@@ -106,22 +107,33 @@ pub fn ChatList(#[prop(into)] log: Signal<ChatLog>) -> impl IntoView {
                 <For
                     each=move || log.with(|l| l.entries().cloned().collect::<Vec<_>>())
                     key=|e| e.key()
-                    children=|e| view! { <ChatItem entry=e /> }
+                    children=move |e| {
+                        let key = e.key();
+                        let pending = Signal::derive(move || log.with(|l| l.is_pending(&key)));
+                        view! { <ChatItem entry=e pending=pending /> }
+                    }
                 />
             </ul>
         </div>
     }
 }
 
-/// One `<li class="chat-message">`, with `mine` for our own messages and
-/// `system` for the server's (whose sender reads "System").
+/// One `<li class="chat-message">`, with `mine` for our own messages,
+/// `system` for the server's (whose sender reads "System"), and `pending`
+/// while one of ours is not confirmed by the server yet.
 #[component]
-pub fn ChatItem(entry: Arc<ChatEntry>) -> impl IntoView {
+pub fn ChatItem(
+    entry: Arc<ChatEntry>,
+    /// Ours and not yet confirmed.
+    #[prop(optional, into)]
+    pending: Signal<bool>,
+) -> impl IntoView {
     view! {
         <li
             class="chat-message"
             class:mine=entry.mine
             class:system=entry.is_system()
+            class:pending=move || pending.get()
             data-id=entry.id.clone()
         >
             <span class="sender">{entry.name.clone()}</span>
@@ -130,44 +142,62 @@ pub fn ChatItem(entry: Arc<ChatEntry>) -> impl IntoView {
                 {format_hhmm(entry.shown_at_ms)}
             </time>
             <p class="text">{entry.text.clone()}</p>
+            <Show when=move || pending.get()>
+                <span class="pending-mark" aria-label="Not sent yet">"Sending…"</span>
+            </Show>
         </li>
     }
 }
 
-/// The message box. Typing stays possible while disconnected; only sending
-/// waits, and unsent text is never thrown away.
+/// Shown while the connection is down and messages wait to be sent.
+const OFFLINE_NOTICE: &str = "You're offline. Messages are sent when the connection is back.";
+/// Shown while a moderator has locked the chat for us.
+pub const LOCKED_NOTICE: &str = "Chat is locked by a moderator";
+
+/// The message box. Typing and sending stay possible while disconnected
+/// (messages are queued); a chat lock disables it.
 #[component]
 pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> impl IntoView {
     // -- signals -- //
     let draft = RwSignal::new(String::new());
     let notice = RwSignal::new(None::<String>);
     let connected = Memo::new(move |_| state.with(ConnState::is_connected));
-    let can_send = move || connected.get() && draft.with(|d| !d.trim().is_empty());
+    let locked = chat.locked();
+    let can_send = move || !locked.get() && draft.with(|d| !d.trim().is_empty());
 
     // -- actions -- //
     let send = move || match chat.send(&draft.get_untracked()) {
-        Ok(()) => {
+        Ok(sent) => {
             draft.set(String::new());
-            notice.set(None);
+            notice.set((sent == Sent::Queued).then(|| OFFLINE_NOTICE.to_string()));
         }
-        Err(SendChatError::Empty) => {}
+        // Nothing to send, or the lock notice already says why.
+        Err(SendChatError::Empty | SendChatError::Locked) => {}
         Err(SendChatError::TooLong) => notice.set(Some(format!(
             "Messages are limited to {MAX_CHAT_LEN} bytes; please shorten it."
         ))),
-        Err(SendChatError::NotConnected) => notice.set(Some(
-            "Not connected right now. Your message is kept; send it once reconnected.".into(),
-        )),
-        Err(SendChatError::Publish(e)) => {
-            web_sys::console::warn_1(&format!("chat: send failed: {e}").into());
-            notice.set(Some(
-                "Could not send. Your message is kept; try again.".into(),
-            ));
+    };
+
+    // -- effects -- //
+    // Back online: the queue is going out, so the offline notice is moot.
+    Effect::new(move || {
+        if connected.get() && notice.with_untracked(|n| n.as_deref() == Some(OFFLINE_NOTICE)) {
+            notice.set(None);
+        }
+    });
+
+    let shown_notice = move || {
+        if locked.get() {
+            Some(LOCKED_NOTICE.to_string())
+        } else {
+            notice.get()
         }
     };
 
     view! {
         <form
             class="composer"
+            class:locked=move || locked.get()
             on:submit=move |ev| {
                 ev.prevent_default();
                 send();
@@ -181,8 +211,15 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
                 rows="2"
                 maxlength=MAX_CHAT_LEN.to_string()
                 aria-describedby="chat-notice"
+                disabled=move || locked.get()
                 placeholder=move || {
-                    if connected.get() { "Write a message…" } else { "Reconnecting…" }
+                    if locked.get() {
+                        LOCKED_NOTICE
+                    } else if connected.get() {
+                        "Write a message…"
+                    } else {
+                        "Offline: messages are sent on reconnect…"
+                    }
                 }
                 prop:value=move || draft.get()
                 on:input:target=move |ev| {
@@ -202,7 +239,7 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
                 "Send"
             </button>
             <p id="chat-notice" class="chat-notice" aria-live="polite">
-                {move || notice.get()}
+                {shown_notice}
             </p>
         </form>
     }

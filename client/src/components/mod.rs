@@ -2,4 +2,5 @@
 
 pub mod chat;
 pub mod conn_badge;
+pub mod participants;
 pub mod toasts;

@@ -1,48 +1,61 @@
-//! The connection state machine behind [`super::NatsClient`]: one socket
-//! at a time, handshake, keep-alive, and reconnect with backoff.
+//! The connection state machine behind [`super::NatsClient`]: handshake,
+//! keep-alive, reconnect with backoff until giving up, and token swaps
+//! without a visible reconnect.
+//!
+//! Normally there is one socket (the primary [`Link`]). To swap tokens, a
+//! standby link is opened with the new token; once the server has accepted
+//! its CONNECT and SUBs, it becomes the primary and the old one is closed,
+//! so the user never sees "Reconnecting…". Messages arriving on either
+//! socket meanwhile are delivered (receivers de-duplicate), and the history
+//! catch-up after every switch fills any gap.
 //!
 //! It lives in an `Rc<RefCell<Conn>>`; every JS callback (socket events,
 //! timers, window listeners) holds only a `Weak` and enters through
-//! [`with_conn`], so dropping the owner frees everything.
+//! [`with_conn`], so dropping the owner frees everything. This file is its
+//! life cycle; `wire.rs` is what it reads from and writes to the sockets.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Weak;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
+use std::time::Duration;
 
 use leptos::prelude::*;
-use quorum_shared::nats_proto::{encode, ClientOp, ConnectOptions, Decoder, Message, ServerOp};
+use quorum_shared::nats_proto::Message;
 
-use super::ws::{WsEvent, WsTransport};
-use super::{
-    backoff_delay, is_auth_violation, ConnState, PublishError, Sub, MAX_MISSED_PONGS,
-    NOT_AUTHORIZED, PING_INTERVAL,
-};
-use crate::verify::Session;
+use super::inbox::Inbox;
+use super::link::Link;
+use super::policy::{backoff_delay, should_give_up, PING_INTERVAL};
+use super::{ConnState, Ready, CONNECTION_LOST};
+use crate::verify::{JoinToken, Session};
 
 /// A message handler registered through [`super::NatsClient::set_handler`].
-pub(super) type Handler = std::rc::Rc<dyn Fn(Message)>;
+pub(super) type Handler = Rc<dyn Fn(Message)>;
+/// Called whenever a socket becomes the usable one.
+pub(super) type ReadyHook = Rc<dyn Fn(Ready)>;
+/// Called with every non-fatal `-ERR` text.
+pub(super) type ErrorHook = Rc<dyn Fn(String)>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Phase {
-    /// No socket; a reconnect may be scheduled.
-    Idle,
-    /// Socket opening; waiting for the server's INFO.
-    Opening,
-    /// CONNECT, SUBs and PING sent; the PONG confirms all of them.
-    AwaitingPong,
-    /// Usable.
-    Ready,
+/// A failed token swap is retried this much later, while the old socket
+/// still works.
+const SWAP_RETRY: Duration = Duration::from_secs(5);
+
+/// Work to do once the `RefCell` borrow is released, in order: it runs
+/// Leptos and component code, which may call back into the connection
+/// (e.g. a chat handler publishing, or a state change unmounting us). The
+/// order matters: a socket's "ready" must reach the app before the
+/// messages that followed it on the wire.
+pub(super) enum Action {
+    State(WriteSignal<ConnState>, ConnState),
+    Waiting(WriteSignal<bool>, bool),
+    Deliver(Handler, Message),
+    Ready(ReadyHook, Ready),
+    Error(ErrorHook, String),
 }
 
-/// Work to do once the `RefCell` borrow is released: it runs Leptos and
-/// component code, which may call back into the connection (e.g. a chat
-/// handler publishing, or a state change unmounting us).
+/// See [`Action`].
 #[derive(Default)]
-pub(super) struct After {
-    state: Option<(WriteSignal<ConnState>, ConnState)>,
-    deliver: Vec<(Handler, Message)>,
-}
+pub(super) struct After(pub(super) Vec<Action>);
 
 /// Runs `f` on the connection, then the deferred work.
 pub(super) fn with_conn(weak: &Weak<RefCell<Conn>>, f: impl FnOnce(&mut Conn, &mut After)) {
@@ -60,67 +73,100 @@ pub(super) fn with_conn(weak: &Weak<RefCell<Conn>>, f: impl FnOnce(&mut Conn, &m
         }
     }
     drop(rc);
-    if let Some((signal, value)) = after.state {
-        signal.try_set(value);
-    }
-    for (handler, msg) in after.deliver {
-        handler(msg);
+    for action in after.0 {
+        match action {
+            Action::State(s, v) => {
+                s.try_set(v);
+            }
+            Action::Waiting(s, v) => {
+                s.try_set(v);
+            }
+            Action::Deliver(h, m) => h(m),
+            Action::Ready(h, r) => h(r),
+            Action::Error(h, e) => h(e),
+        }
     }
 }
 
 /// One session's connection, across all its sockets.
 pub(super) struct Conn {
-    me: Weak<RefCell<Conn>>,
-    session: Arc<Session>,
-    state: WriteSignal<ConnState>,
-    /// Mirror of `state`, so transitions can be compared without reading
-    /// the signal inside the borrow.
-    current: ConnState,
-    ws: Option<WsTransport>,
-    /// Bumped for every socket, so a late event of a replaced one is ignored.
-    generation: u64,
-    decoder: Decoder,
-    pub(super) phase: Phase,
-    missed_pongs: u8,
-    attempt: u32,
-    next_url: usize,
-    reconnect_timer: Option<TimeoutHandle>,
-    keepalive: Option<IntervalHandle>,
-    net_listeners: Vec<WindowListenerHandle>,
+    pub(super) me: Weak<RefCell<Conn>>,
+    pub(super) session: Arc<Session>,
+    /// The newest join token; every CONNECT uses it.
+    pub(super) token: JoinToken,
+    pub(super) state: WriteSignal<ConnState>,
+    pub(super) waiting: WriteSignal<bool>,
+    /// Mirrors of the signals, so transitions can be compared without
+    /// reading them inside the borrow.
+    pub(super) current: ConnState,
+    pub(super) waiting_now: bool,
+    pub(super) primary: Option<Link>,
+    pub(super) standby: Option<Link>,
+    pub(super) generation: u64,
+    /// Bumped whenever a socket becomes the usable one.
+    pub(super) epoch: u64,
+    pub(super) attempt: u32,
+    pub(super) next_url: usize,
+    pub(super) give_up: Duration,
+    pub(super) lost_since: Option<f64>,
+    pub(super) reconnect_timer: Option<TimeoutHandle>,
+    pub(super) swap_timer: Option<TimeoutHandle>,
+    pub(super) give_up_timer: Option<TimeoutHandle>,
+    pub(super) keepalive: Option<IntervalHandle>,
+    pub(super) net_listeners: Vec<WindowListenerHandle>,
     pub(super) handlers: HashMap<u64, Handler>,
-    stopped: bool,
+    pub(super) on_ready: Option<ReadyHook>,
+    pub(super) on_error: Option<ErrorHook>,
+    pub(super) inbox: Inbox,
+    pub(super) stopped: bool,
+    /// Some socket passed its handshake this session.
+    pub(super) ever_ready: bool,
+    /// Consecutive refusals of our credentials since the last success.
+    pub(super) auth_refusals: u32,
 }
 
 impl Conn {
     pub(super) fn new(
         me: Weak<RefCell<Conn>>,
         session: Arc<Session>,
-        state: WriteSignal<ConnState>,
+        signals: (WriteSignal<ConnState>, WriteSignal<bool>),
+        give_up: Duration,
     ) -> Self {
         Self {
             me,
+            token: session.token.clone(),
+            inbox: Inbox::new(&session.join.subjects.inbox_prefix),
             session,
-            state,
+            state: signals.0,
+            waiting: signals.1,
             current: ConnState::Connecting,
-            ws: None,
+            waiting_now: false,
+            primary: None,
+            standby: None,
             generation: 0,
-            decoder: Decoder::new(),
-            phase: Phase::Idle,
-            missed_pongs: 0,
+            epoch: 0,
             attempt: 0,
             next_url: 0,
+            give_up,
+            lost_since: None,
             reconnect_timer: None,
+            swap_timer: None,
+            give_up_timer: None,
             keepalive: None,
             net_listeners: Vec::new(),
             handlers: HashMap::new(),
+            on_ready: None,
+            on_error: None,
             stopped: false,
+            ever_ready: false,
+            auth_refusals: 0,
         }
     }
 
-    fn set_state(&mut self, s: ConnState, after: &mut After) {
+    pub(super) fn set_state(&mut self, s: ConnState, after: &mut After) {
         if self.current != s {
             self.current = s.clone();
-            after.state = Some((self.state, s));
+            after.0.push(Action::State(self.state, s));
         }
     }
 
@@ -135,7 +181,7 @@ impl Conn {
         self.net_listeners
             .push(window_event_listener(leptos::ev::offline, move |_| {
                 with_conn(&me, |c, after| {
-                    if c.ws.is_some() {
+                    if c.primary.is_some() || c.standby.is_some() {
                         c.lost("the browser went offline", after);
                     }
                 })
@@ -148,12 +194,20 @@ impl Conn {
         self.open(after);
     }
 
-    /// Stops for good: socket, timers and listeners are released.
+    /// Stops for good: sockets, timers and listeners are released, and
+    /// requests in flight end.
     pub(super) fn stop(&mut self) {
         self.stopped = true;
-        self.ws = None;
-        self.phase = Phase::Idle;
-        if let Some(t) = self.reconnect_timer.take() {
+        self.primary = None;
+        self.standby = None;
+        for t in [
+            self.reconnect_timer.take(),
+            self.swap_timer.take(),
+            self.give_up_timer.take(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             t.clear();
         }
         if let Some(t) = self.keepalive.take() {
@@ -163,6 +217,9 @@ impl Conn {
             l.remove();
         }
         self.handlers.clear();
+        self.on_ready = None;
+        self.on_error = None;
+        self.inbox.clear();
     }
 
     /// Stops for good on purpose, and says so.
@@ -171,11 +228,17 @@ impl Conn {
         self.set_state(ConnState::Closed, after);
     }
 
-    fn fail(&mut self, reason: &str, after: &mut After) {
+    pub(super) fn fail(&mut self, reason: &str, after: &mut After) {
         self.stop();
         self.set_state(ConnState::Failed(reason.to_string()), after);
     }
 
+    /// Uses `token` for every later CONNECT.
+    pub(super) fn set_token(&mut self, token: JoinToken) {
+        self.token = token;
+    }
+
+    /// Opens a new primary socket on the next URL.
     fn open(&mut self, after: &mut After) {
         if self.stopped {
             return;
@@ -186,19 +249,11 @@ impl Conn {
             return self.fail("Can't connect to the meeting", after);
         }
         // Rotate through the listed servers, one per attempt.
-        let url = urls[self.next_url % urls.len()].clone();
+        let index = self.next_url % urls.len();
+        let url = urls[index].clone();
         self.generation += 1;
-        self.decoder = Decoder::new();
-        self.missed_pongs = 0;
-        let (me, generation) = (self.me.clone(), self.generation);
-        let connected = WsTransport::connect(&url, move |ev| {
-            with_conn(&me, |c, after| c.on_event(generation, ev, after))
-        });
-        match connected {
-            Ok(ws) => {
-                self.ws = Some(ws);
-                self.phase = Phase::Opening;
-            }
+        match Link::open(&self.me, &url, index, self.generation) {
+            Ok(link) => self.primary = Some(link),
             Err(e) => {
                 web_sys::console::error_2(&format!("nats: cannot open {url}").into(), &e);
                 self.lost("could not open the WebSocket", after);
@@ -206,15 +261,63 @@ impl Conn {
         }
     }
 
-    /// The connection is gone: show it and schedule the next attempt.
+    /// Swaps to the current token without dropping the connection: opens a
+    /// standby socket and switches once the server accepted it. Without a
+    /// usable socket, reconnects now instead.
+    pub(super) fn swap(&mut self, after: &mut After) {
+        if self.stopped || self.standby.is_some() {
+            return;
+        }
+        if let Some(t) = self.swap_timer.take() {
+            t.clear();
+        }
+        let Some(index) = self.primary.as_ref().map(|p| p.url_index) else {
+            return self.retry_now(after);
+        };
+        let url = self.session.join.nats_ws_urls[index].clone();
+        self.generation += 1;
+        match Link::open(&self.me, &url, index, self.generation) {
+            Ok(link) => self.standby = Some(link),
+            Err(_) => self.schedule_swap_retry(),
+        }
+    }
+
+    fn schedule_swap_retry(&mut self) {
+        let me = self.me.clone();
+        let retry = move || {
+            with_conn(&me, |c, after| {
+                c.swap_timer = None;
+                c.swap(after);
+            })
+        };
+        self.swap_timer = set_timeout_with_handle(retry, SWAP_RETRY).ok();
+    }
+
+    /// Every socket is gone: show it, and schedule the next attempt unless
+    /// it has been down for too long.
     fn lost(&mut self, why: &str, after: &mut After) {
-        self.ws = None;
-        self.phase = Phase::Idle;
+        self.primary = None;
+        self.standby = None;
+        self.inbox.clear();
         if self.stopped {
             return;
         }
         web_sys::console::warn_1(&format!("nats: connection lost: {why}").into());
         self.set_state(ConnState::Reconnecting, after);
+        let now = js_sys::Date::now();
+        let since = *self.lost_since.get_or_insert(now);
+        // The timer below is the normal path; this check covers a
+        // background tab whose timers the browser throttled.
+        if should_give_up(since, now, self.give_up) {
+            return self.fail(CONNECTION_LOST, after);
+        }
+        if self.give_up_timer.is_none() {
+            let me = self.me.clone();
+            let left =
+                Duration::from_millis((since + self.give_up.as_millis() as f64 - now) as u64);
+            let give_up = move || with_conn(&me, |c, after| c.fail(CONNECTION_LOST, after));
+            self.give_up_timer = set_timeout_with_handle(give_up, left).ok();
+        }
         if self.reconnect_timer.is_some() {
             return;
         }
@@ -222,21 +325,18 @@ impl Conn {
         self.attempt = self.attempt.saturating_add(1);
         self.next_url = self.next_url.wrapping_add(1);
         let me = self.me.clone();
-        self.reconnect_timer = set_timeout_with_handle(
-            move || {
-                with_conn(&me, |c, after| {
-                    c.reconnect_timer = None;
-                    c.open(after);
-                })
-            },
-            delay,
-        )
-        .ok();
+        let reconnect = move || {
+            with_conn(&me, |c, after| {
+                c.reconnect_timer = None;
+                c.open(after);
+            })
+        };
+        self.reconnect_timer = set_timeout_with_handle(reconnect, delay).ok();
     }
 
     /// Skips the backoff wait, e.g. when the network comes back.
-    fn retry_now(&mut self, after: &mut After) {
-        if self.stopped || self.ws.is_some() {
+    pub(super) fn retry_now(&mut self, after: &mut After) {
+        if self.stopped || self.primary.is_some() {
             return;
         }
         if let Some(t) = self.reconnect_timer.take() {
@@ -246,124 +346,41 @@ impl Conn {
         self.open(after);
     }
 
-    fn on_event(&mut self, generation: u64, ev: WsEvent, after: &mut After) {
-        if generation != self.generation || self.ws.is_none() {
-            return;
-        }
-        match ev {
-            WsEvent::Data(bytes) => self.feed(&bytes, after),
-            WsEvent::Closed { code, reason } => {
-                self.lost(&format!("socket closed ({code} {reason})"), after)
-            }
-        }
+    pub(super) fn is_primary(&self, generation: u64) -> bool {
+        self.primary
+            .as_ref()
+            .is_some_and(|l| l.generation == generation)
     }
 
-    fn feed(&mut self, bytes: &[u8], after: &mut After) {
-        self.decoder.push(bytes);
-        // Stop as soon as an op ends this socket; its remaining bytes are moot.
-        while self.ws.is_some() {
-            match self.decoder.next_op() {
-                Ok(Some(op)) => self.handle(op, after),
-                Ok(None) => break,
-                Err(e) => {
-                    web_sys::console::error_1(&format!("nats: protocol error: {e}").into());
-                    self.lost("protocol error", after);
-                }
-            }
-        }
+    pub(super) fn link_mut(&mut self, generation: u64) -> Option<&mut Link> {
+        [self.primary.as_mut(), self.standby.as_mut()]
+            .into_iter()
+            .flatten()
+            .find(|l| l.generation == generation)
     }
 
-    fn handle(&mut self, op: ServerOp, after: &mut After) {
-        match op {
-            ServerOp::Info(_) if self.phase == Phase::Opening => self.handshake(after),
-            // Later INFOs announce cluster changes; we connect by URL list.
-            ServerOp::Info(_) | ServerOp::Ok => {}
-            ServerOp::Ping => self.write_op(&ClientOp::Pong, after),
-            ServerOp::Pong => {
-                self.missed_pongs = 0;
-                if self.phase == Phase::AwaitingPong {
-                    self.phase = Phase::Ready;
-                    self.attempt = 0;
-                    self.set_state(ConnState::Connected, after);
-                }
+    /// Socket `generation` is dead.
+    pub(super) fn link_failed(&mut self, generation: u64, why: &str, after: &mut After) {
+        if self.is_primary(generation) {
+            self.primary = None;
+            self.inbox.drop_generation(generation);
+            if self.standby.is_none() {
+                return self.lost(why, after);
             }
-            ServerOp::Err(text) if is_auth_violation(&text) => {
-                web_sys::console::error_1(&format!("nats: {text}").into());
-                self.fail(NOT_AUTHORIZED, after);
+            // E.g. the server dropped the old socket as soon as the new one
+            // authenticated; the standby carries on.
+            web_sys::console::info_1(&format!("nats: old socket closed: {why}").into());
+        } else if self
+            .standby
+            .as_ref()
+            .is_some_and(|l| l.generation == generation)
+        {
+            self.standby = None;
+            if self.primary.is_none() {
+                return self.lost(why, after);
             }
-            // E.g. a "Permissions Violation" for one subject: the connection
-            // stays up, and the server closes it itself when an error is fatal.
-            ServerOp::Err(text) => web_sys::console::warn_1(&format!("nats: -ERR {text}").into()),
-            ServerOp::Msg(m) => {
-                if let Some(h) = self.handlers.get(&m.sid) {
-                    after.deliver.push((h.clone(), m));
-                }
-            }
+            web_sys::console::warn_1(&format!("nats: token swap failed: {why}").into());
+            self.schedule_swap_retry();
         }
-    }
-
-    fn handshake(&mut self, after: &mut After) {
-        let session = self.session.clone();
-        let join = &session.join;
-        let opts = ConnectOptions {
-            auth_token: Some(session.token.expose().to_string()),
-            name: Some(format!("{}/{}", join.room_id, join.user_id)),
-            lang: "quorum-web".to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            headers: true,
-            echo: true,
-            ..ConnectOptions::default()
-        };
-        let mut ops = vec![ClientOp::Connect(&opts)];
-        ops.extend(Sub::ALL.map(|sub| ClientOp::Sub {
-            subject: sub.subject(&join.subjects),
-            queue_group: None,
-            sid: sub.sid(),
-        }));
-        // The PONG to this PING proves CONNECT and every SUB were accepted.
-        ops.push(ClientOp::Ping);
-        let mut frame = Vec::new();
-        for op in &ops {
-            if let Err(e) = encode(op, &mut frame) {
-                // Our own subjects are unusable: retrying cannot help.
-                web_sys::console::error_1(&format!("nats: bad handshake: {e}").into());
-                return self.fail("Can't connect to the meeting", after);
-            }
-        }
-        if self.write(&frame, after).is_ok() {
-            self.phase = Phase::AwaitingPong;
-        }
-    }
-
-    fn keepalive_tick(&mut self, after: &mut After) {
-        match self.phase {
-            Phase::Idle => {}
-            _ if self.missed_pongs >= MAX_MISSED_PONGS => self.lost("keep-alive timed out", after),
-            // No INFO yet: nothing to ping, but a hung opening must time out too.
-            Phase::Opening => self.missed_pongs += 1,
-            Phase::AwaitingPong | Phase::Ready => {
-                self.missed_pongs += 1;
-                self.write_op(&ClientOp::Ping, after);
-            }
-        }
-    }
-
-    fn write_op(&mut self, op: &ClientOp<'_>, after: &mut After) {
-        let mut frame = Vec::new();
-        match encode(op, &mut frame) {
-            Ok(()) => {
-                let _ = self.write(&frame, after);
-            }
-            Err(e) => web_sys::console::error_1(&format!("nats: cannot encode: {e}").into()),
-        }
-    }
-
-    pub(super) fn write(&mut self, frame: &[u8], after: &mut After) -> Result<(), PublishError> {
-        let ws = self.ws.as_ref().ok_or(PublishError::NotConnected)?;
-        ws.send(frame).map_err(|e| {
-            let text = crate::verify::js_error_text(&e);
-            self.lost(&format!("send failed: {text}"), after);
-            PublishError::Send(text)
-        })
     }
 }

@@ -1,38 +1,46 @@
 //! NATS over WebSocket for the browser: handshake, keep-alive, reconnect
-//! with backoff, and the [`NatsClient`] context components use.
+//! with backoff, token swaps, request/reply, and the [`NatsClient`]
+//! context components use.
 //!
 //! The protocol itself is `quorum_shared::nats_proto` (sans-IO); `ws`
-//! moves its bytes; `conn` is the state machine between them. This file is
-//! the public face: connection state, subscriptions, backoff policy and the
-//! context handle.
+//! moves its bytes; `link` is one socket's handshake; `conn` is the state
+//! machine between them (`wire` its socket-facing half); `inbox` routes
+//! replies; `policy` holds the pure timing rules. This file is the public face: connection state,
+//! subscriptions and the context handle.
 
 mod conn;
+mod inbox;
+mod link;
+mod policy;
+mod wire;
 mod ws;
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::channel::mpsc::UnboundedReceiver;
+use futures::future::{select, Either};
+use futures::StreamExt;
 use leptos::prelude::*;
 use quorum_shared::nats_proto::{encode, ClientOp, Message, ProtoError};
 use quorum_shared::subjects::UserSubjects;
 use send_wrapper::SendWrapper;
 
-use crate::verify::Session;
-use conn::{with_conn, Conn, Handler, Phase};
+use crate::verify::{JoinToken, Session};
+use conn::{with_conn, Conn, Handler};
+pub use inbox::{RequestError, Sleep};
+pub use policy::{
+    backoff_delay, give_up_after, give_up_after_from, is_auth_violation, is_pub_denied,
+    is_sub_denied, should_give_up, AUTH_RETRIES, BACKOFF_MAX, BACKOFF_MIN, GIVE_UP_AFTER,
+    GIVE_UP_PARAM, MAX_MISSED_PONGS, PING_INTERVAL,
+};
 
-/// Keep-alive period. The server pings too, but only every few minutes;
-/// ours notices a dead path (sleeping laptop, NAT timeout) within ~30 s.
-pub const PING_INTERVAL: Duration = Duration::from_secs(10);
-/// PINGs that may go unanswered before the connection is declared dead.
-pub const MAX_MISSED_PONGS: u8 = 2;
-/// Shortest reconnect delay.
-pub const BACKOFF_MIN: Duration = Duration::from_millis(500);
-/// Longest reconnect delay.
-pub const BACKOFF_MAX: Duration = Duration::from_secs(10);
 /// Title of the error page when the server refuses our credentials.
 pub const NOT_AUTHORIZED: &str = "Not authorized to join this meeting";
+/// Title of the error page after giving up reconnecting.
+pub const CONNECTION_LOST: &str = "Connection lost";
 
 /// Connection state as the user sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,11 +96,13 @@ pub enum Sub {
     Public,
     /// This user's private system events.
     Private,
+    /// Replies to this user's requests (`{inbox_prefix}.>`).
+    Inbox,
 }
 
 impl Sub {
     /// Every subscription, in the order they are sent.
-    pub const ALL: [Sub; 3] = [Sub::Chat, Sub::Public, Sub::Private];
+    pub const ALL: [Sub; 4] = [Sub::Chat, Sub::Public, Sub::Private, Sub::Inbox];
 
     /// The subscription id used on the wire.
     pub fn sid(self) -> u64 {
@@ -100,35 +110,30 @@ impl Sub {
             Self::Chat => 1,
             Self::Public => 2,
             Self::Private => 3,
+            Self::Inbox => 4,
         }
     }
 
-    /// The subject this subscription listens on.
+    /// The subject this subscription listens on (for [`Sub::Inbox`], the
+    /// prefix: the SUB itself adds `.>`).
     pub fn subject(self, s: &UserSubjects) -> &str {
         match self {
             Self::Chat => &s.chat_subscribe,
             Self::Public => &s.public,
             Self::Private => &s.private,
+            Self::Inbox => &s.inbox_prefix,
         }
     }
 }
 
-/// Delay before reconnect attempt number `attempt` (0-based): doubling from
-/// [`BACKOFF_MIN`] up to [`BACKOFF_MAX`], then scaled by 50–100 % with
-/// `jitter` in `[0, 1)`, so that everybody dropped by one server restart
-/// does not come back in the same instant.
-pub fn backoff_delay(attempt: u32, jitter: f64) -> Duration {
-    let min = BACKOFF_MIN.as_millis() as f64;
-    let max = BACKOFF_MAX.as_millis() as f64;
-    let exp = (min * 2f64.powi(attempt.min(16) as i32)).min(max);
-    let ms = exp * (0.5 + 0.5 * jitter.clamp(0.0, 1.0));
-    Duration::from_millis(ms.clamp(min, max) as u64)
-}
-
-/// nats-server's wording when the auth callout refuses a CONNECT. Retrying
-/// with the same token cannot succeed, unlike every other `-ERR`.
-pub fn is_auth_violation(err: &str) -> bool {
-    err.to_ascii_lowercase().contains("authorization violation")
+/// A socket became the one in use, with its subscriptions in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ready {
+    /// Increases with every such switch (reconnects and token swaps).
+    pub epoch: u64,
+    /// The server refused the chat subscription: the participant is in
+    /// the waiting room.
+    pub waiting: bool,
 }
 
 /// Why a publish did not go out.
@@ -149,6 +154,7 @@ pub enum PublishError {
 #[derive(Clone, Copy)]
 pub struct NatsClient {
     state: ReadSignal<ConnState>,
+    waiting: ReadSignal<bool>,
     conn: StoredValue<Rc<RefCell<Conn>>, LocalStorage>,
 }
 
@@ -158,29 +164,112 @@ impl NatsClient {
         self.state
     }
 
+    /// Whether the socket in use was refused the chat: the participant is
+    /// in the waiting room.
+    pub fn waiting(&self) -> ReadSignal<bool> {
+        self.waiting
+    }
+
+    fn weak(&self) -> Option<Weak<RefCell<Conn>>> {
+        self.conn.try_with_value(Rc::downgrade)
+    }
+
     /// Publishes `payload` on `subject`; fails fast when not connected
-    /// rather than queueing, so the UI can keep the unsent text.
+    /// rather than queueing (the chat keeps its own queue).
     pub fn publish(&self, subject: &str, payload: &[u8]) -> Result<(), PublishError> {
         let mut frame = Vec::new();
-        encode(
-            &ClientOp::Pub {
-                subject,
-                reply_to: None,
-                payload,
-            },
-            &mut frame,
-        )?;
-        let rc = self
-            .conn
-            .try_get_value()
-            .ok_or(PublishError::NotConnected)?;
+        let op = ClientOp::Pub {
+            subject,
+            reply_to: None,
+            payload,
+        };
+        encode(&op, &mut frame)?;
+        let weak = self.weak().ok_or(PublishError::NotConnected)?;
         let mut result = Err(PublishError::NotConnected);
-        with_conn(&Rc::downgrade(&rc), |c, after| {
-            if c.phase == Phase::Ready {
-                result = c.write(&frame, after);
-            }
+        with_conn(&weak, |c, after| result = c.write(&frame, after));
+        result
+    }
+
+    /// Sends a request whose replies (one or many) come back through the
+    /// returned [`Replies`].
+    pub fn request_many(&self, subject: &str, payload: &[u8]) -> Result<Replies, RequestError> {
+        let weak = self.weak().ok_or(RequestError::NotConnected)?;
+        let mut result = Err(RequestError::NotConnected);
+        with_conn(&weak, |c, after| {
+            let Some(generation) = c.ready_generation() else {
+                return;
+            };
+            let (reply_to, rx) = c.inbox.register(generation);
+            let mut frame = Vec::new();
+            let op = ClientOp::Pub {
+                subject,
+                reply_to: Some(&reply_to),
+                payload,
+            };
+            let sent = encode(&op, &mut frame)
+                .map_err(RequestError::from)
+                .and_then(|()| {
+                    c.write(&frame, after)
+                        .map_err(|_| RequestError::NotConnected)
+                });
+            result = match sent {
+                Ok(()) => Ok(Replies {
+                    rx,
+                    reply_to,
+                    conn: weak.clone(),
+                }),
+                Err(e) => {
+                    c.inbox.forget(&reply_to);
+                    Err(e)
+                }
+            };
         });
         result
+    }
+
+    /// Sends a request and waits up to `timeout` for its one reply.
+    pub async fn request(
+        &self,
+        subject: &str,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> Result<Message, RequestError> {
+        self.request_many(subject, payload)?.next(timeout).await
+    }
+
+    /// Uses `token` for every later CONNECT.
+    pub fn set_token(&self, token: JoinToken) {
+        if let Some(weak) = self.weak() {
+            with_conn(&weak, |c, _| c.set_token(token));
+        }
+    }
+
+    /// Moves to the current token without a visible reconnect (or
+    /// reconnects now if there is no connection to keep).
+    pub fn swap(&self) {
+        if let Some(weak) = self.weak() {
+            with_conn(&weak, Conn::swap);
+        }
+    }
+
+    /// Calls `hook` whenever a socket becomes the one in use, before any
+    /// message that arrived on it after its subscriptions took effect.
+    pub fn on_ready(&self, hook: impl Fn(Ready) + 'static) {
+        self.conn.try_with_value(|rc| {
+            if let Ok(mut c) = rc.try_borrow_mut() {
+                c.on_ready = Some(Rc::new(hook));
+            }
+        });
+    }
+
+    /// Calls `hook` with the text of every non-fatal `-ERR` (e.g. a
+    /// refused publish).
+    pub fn on_error(&self, hook: impl Fn(String) + 'static) {
+        self.conn.try_with_value(|rc| {
+            if let Ok(mut c) = rc.try_borrow_mut() {
+                c.on_error = Some(Rc::new(hook));
+            }
+        });
     }
 
     /// Routes messages of `sub` to `handler`, replacing any previous one.
@@ -194,15 +283,6 @@ impl NatsClient {
         });
     }
 
-    /// Closes the connection for good: the socket, timers and listeners go,
-    /// and nothing reconnects. Idempotent. Messages already received in
-    /// the same batch may still reach their handlers.
-    pub fn close(&self) {
-        if let Some(rc) = self.conn.try_get_value() {
-            with_conn(&Rc::downgrade(&rc), Conn::close);
-        }
-    }
-
     /// Stops routing messages of `sub`.
     pub fn clear_handler(&self, sub: Sub) {
         self.conn.try_with_value(|rc| {
@@ -211,17 +291,69 @@ impl NatsClient {
             }
         });
     }
+
+    /// Closes the connection for good: the sockets, timers and listeners
+    /// go, and nothing reconnects. Idempotent. Messages already received
+    /// in the same batch may still reach their handlers.
+    pub fn close(&self) {
+        if let Some(weak) = self.weak() {
+            with_conn(&weak, Conn::close);
+        }
+    }
+}
+
+/// The replies to one request, in arrival order.
+pub struct Replies {
+    rx: UnboundedReceiver<Message>,
+    reply_to: String,
+    conn: Weak<RefCell<Conn>>,
+}
+
+impl Replies {
+    /// The next reply, waiting at most `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Result<Message, RequestError> {
+        match select(self.rx.next(), Sleep::new(timeout)).await {
+            Either::Left((Some(m), _)) if inbox::is_no_responders(&m) => {
+                Err(RequestError::NoResponders)
+            }
+            Either::Left((Some(m), _)) => Ok(m),
+            Either::Left((None, _)) => Err(RequestError::ConnectionLost),
+            Either::Right(_) => Err(RequestError::Timeout),
+        }
+    }
+}
+
+impl Drop for Replies {
+    fn drop(&mut self) {
+        // Not through `with_conn`: a drop may happen while the connection
+        // is busy, and then the socket's loss cleans up instead.
+        if let Some(rc) = self.conn.upgrade() {
+            if let Ok(mut c) = rc.try_borrow_mut() {
+                c.inbox.forget(&self.reply_to);
+            }
+        }
+    }
 }
 
 /// Starts connecting for `session` and provides the client to descendants.
-/// Everything (socket, timers, window listeners) stops when the calling
+/// Everything (sockets, timers, window listeners) stops when the calling
 /// component is unmounted.
 pub fn provide_nats_context(session: Arc<Session>) -> NatsClient {
     let (state, set_state) = signal(ConnState::Connecting);
-    let rc = Rc::new_cyclic(|me| RefCell::new(Conn::new(me.clone(), session, set_state)));
+    let (waiting, set_waiting) = signal(false);
+    let give_up = give_up_after();
+    let rc = Rc::new_cyclic(|me| {
+        RefCell::new(Conn::new(
+            me.clone(),
+            session,
+            (set_state, set_waiting),
+            give_up,
+        ))
+    });
     with_conn(&Rc::downgrade(&rc), Conn::start);
     let client = NatsClient {
         state,
+        waiting,
         conn: StoredValue::new_local(rc.clone()),
     };
     // Cleanups must be Send; the Rc never leaves this thread.

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::nats::NOT_AUTHORIZED;
+use crate::nats::{CONNECTION_LOST, NOT_AUTHORIZED};
 use crate::verify::JoinError;
 
 /// What the error page says, and whether a retry can help.
@@ -14,6 +14,8 @@ pub struct PageError {
     pub reason: String,
     /// Show a Retry button.
     pub retry: bool,
+    /// Show a Reload button (starts the session over).
+    pub reload: bool,
 }
 
 impl From<&JoinError> for PageError {
@@ -22,32 +24,43 @@ impl From<&JoinError> for PageError {
             title: e.title().to_string(),
             reason: e.reason(),
             retry: e.retryable(),
+            reload: false,
         }
     }
 }
 
 impl PageError {
-    /// The real-time connection was refused for good.
+    /// The real-time connection failed for good (refused, or lost for
+    /// longer than the client keeps trying).
     pub fn connection_failed(title: &str) -> Self {
-        let reason = if title == NOT_AUTHORIZED {
-            "The server refused the connection for this link. \
-             Ask the organiser for a new link."
-        } else {
-            "The meeting's real-time connection could not be set up."
+        let reason = match title {
+            NOT_AUTHORIZED => {
+                "The server refused the connection for this link. \
+                 Ask the organiser for a new link."
+            }
+            CONNECTION_LOST => {
+                "The connection to the meeting was lost and could not be \
+                 restored. Check your network, then reload."
+            }
+            _ => "The meeting's real-time connection could not be set up.",
         };
         Self {
             title: title.to_string(),
             reason: reason.to_string(),
             retry: false,
+            reload: title == CONNECTION_LOST,
         }
     }
 }
 
-/// `<main id="error-page">` with the title, the reason and maybe Retry.
+/// `<main id="error-page">` with the title, the reason and maybe a Retry
+/// (`#retry`) or Reload (`#reload`) button.
 #[component]
 pub fn ErrorPage(
     error: PageError,
-    /// Called by the Retry button (shown only if `error.retry`).
+    /// Called by the Retry or Reload button (shown only if `error.retry`
+    /// or `error.reload`). Both start over with the newest token: a real
+    /// page reload would lose it, since it left the address bar.
     #[prop(into)]
     on_retry: Callback<()>,
 ) -> impl IntoView {
@@ -67,6 +80,20 @@ pub fn ErrorPage(
                                 on:click=move |_| on_retry.run(())
                             >
                                 "Retry"
+                            </button>
+                        }
+                    })}
+                {error
+                    .reload
+                    .then(|| {
+                        view! {
+                            <button
+                                id="reload"
+                                type="button"
+                                class="btn btn-primary"
+                                on:click=move |_| on_retry.run(())
+                            >
+                                "Reload"
                             </button>
                         }
                     })}

@@ -22,6 +22,20 @@ impl Goodbye {
         }
     }
 
+    /// A moderator removed us (or turned us away from the waiting room);
+    /// `blocked` if we may not come back.
+    pub fn removed(blocked: bool) -> Self {
+        let reason = if blocked {
+            "A moderator removed you. You can't rejoin this meeting."
+        } else {
+            "A moderator removed you from this meeting."
+        };
+        Self {
+            title: "You were removed from the meeting".to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
     /// The user pressed Leave.
     pub fn left() -> Self {
         Self {

@@ -4,3 +4,4 @@ pub mod error;
 pub mod goodbye;
 pub mod loading;
 pub mod room;
+pub mod waiting;

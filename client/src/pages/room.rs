@@ -1,10 +1,11 @@
-//! The meeting room: header (with Leave), chat and toasts. Video comes in a
-//! later issue.
+//! The meeting room: header (with the hand toggle and Leave), the
+//! participants, chat and toasts. Video comes in a later issue.
 
 use leptos::prelude::*;
 
 use crate::components::chat::ChatPanel;
 use crate::components::conn_badge::ConnBadge;
+use crate::components::participants::{HandButton, ParticipantsPanel};
 use crate::components::toasts::Toasts;
 use crate::nats::use_nats;
 use crate::pages::goodbye::Goodbye;
@@ -28,6 +29,7 @@ pub fn RoomPage() -> impl IntoView {
                         .then(|| view! { <span id="my-role" class="badge badge-moderator">"moderator"</span> })}
                 </div>
                 <ConnBadge state=nats.state() />
+                <HandButton />
                 <button
                     id="leave"
                     type="button"
@@ -38,7 +40,8 @@ pub fn RoomPage() -> impl IntoView {
                 </button>
             </header>
             <div class="room-body">
-                <section class="stage" aria-label="Participants">
+                <ParticipantsPanel />
+                <section class="stage" aria-label="Stage">
                     <p class="stage-placeholder">"Video is coming soon. Chat is open."</p>
                 </section>
                 <ChatPanel />

@@ -1,9 +1,8 @@
-//! Public chat: the pure message log (de-duplication, arrival order, size
-//! cap), validation of received messages, and the context that ties the
-//! log to NATS. System messages (`broadcastToRoom`) join the same log
-//! through [`ChatContext::add`].
+//! Public chat: validation of received messages, and the context that
+//! ties the log ([`ChatLog`]) and the queue of unconfirmed messages
+//! ([`Outbox`]) to NATS. System messages (`broadcastToRoom`) join the same
+//! log through [`ChatContext::add`].
 
-use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use leptos::prelude::*;
@@ -11,12 +10,10 @@ use quorum_shared::ids::{RoomId, UserId};
 use quorum_shared::peer::{ChatDecodeError, ChatMessage, MAX_CHAT_LEN};
 use quorum_shared::subjects;
 
-use crate::nats::{NatsClient, PublishError, Sub};
+use crate::nats::{is_pub_denied, NatsClient, Sub};
+pub use crate::state::chat_log::{ChatEntry, ChatLog, EntryKey, Sender, MAX_LOG};
+use crate::state::outbox::Outbox;
 use crate::verify::Session;
-
-/// Messages kept (and rendered). A long meeting must not grow the DOM and
-/// memory without bound; the oldest messages go first.
-pub const MAX_LOG: usize = 1000;
 
 /// Longest message id we accept; ids are ours (32 hex chars) or a peer's.
 const MAX_ID_LEN: usize = 128;
@@ -24,122 +21,6 @@ const MAX_ID_LEN: usize = 128;
 /// A sender's timestamp further than this from our clock is not trusted
 /// for display: clocks drift and peers can lie.
 const MAX_CLOCK_SKEW_MS: u64 = 60 * 60 * 1000;
-
-/// Who sent a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sender {
-    /// A participant, taken from the chat subject.
-    User(UserId),
-    /// The server or the integrator, on a system-event subject that only
-    /// the server may publish to.
-    System,
-}
-
-/// One message as shown in the list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChatEntry {
-    /// The sender's unique id for this message.
-    pub id: String,
-    /// Who sent it, taken from the subject (never from the payload).
-    pub sender: Sender,
-    /// Display name from the payload.
-    pub name: String,
-    /// The text, at most [`MAX_CHAT_LEN`] bytes.
-    pub text: String,
-    /// When to display it as sent, unix ms.
-    pub shown_at_ms: u64,
-    /// Sent by this user.
-    pub mine: bool,
-}
-
-impl ChatEntry {
-    /// Sent by the server or integrator rather than a participant.
-    pub fn is_system(&self) -> bool {
-        self.sender == Sender::System
-    }
-
-    /// What de-duplicates (and keys the rendered list): the id, with system
-    /// and participant ids apart, so a peer cannot suppress a system
-    /// message by sending its id first.
-    pub fn key(&self) -> (bool, String) {
-        (self.is_system(), self.id.clone())
-    }
-}
-
-/// Messages in arrival order, each [`ChatEntry::key`] at most once.
-#[derive(Debug, Clone)]
-pub struct ChatLog {
-    entries: VecDeque<Arc<ChatEntry>>,
-    seen: HashSet<(bool, String)>,
-    cap: usize,
-    revision: u64,
-}
-
-impl Default for ChatLog {
-    fn default() -> Self {
-        Self::with_cap(MAX_LOG)
-    }
-}
-
-impl ChatLog {
-    /// An empty log holding at most [`MAX_LOG`] messages.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// An empty log holding at most `cap` (≥ 1) messages.
-    pub fn with_cap(cap: usize) -> Self {
-        Self {
-            entries: VecDeque::new(),
-            seen: HashSet::new(),
-            cap: cap.max(1),
-            revision: 0,
-        }
-    }
-
-    /// Appends `entry` unless its id is already present (our own messages
-    /// are shown on send and come back through the subscription; a
-    /// reconnect can replay too). Returns whether it was added.
-    pub fn push(&mut self, entry: ChatEntry) -> bool {
-        if !self.seen.insert(entry.key()) {
-            return false;
-        }
-        if self.entries.len() == self.cap {
-            if let Some(old) = self.entries.pop_front() {
-                self.seen.remove(&old.key());
-            }
-        }
-        self.entries.push_back(Arc::new(entry));
-        self.revision += 1;
-        true
-    }
-
-    /// The messages, oldest first.
-    pub fn entries(&self) -> impl ExactSizeIterator<Item = &Arc<ChatEntry>> {
-        self.entries.iter()
-    }
-
-    /// The newest message.
-    pub fn last(&self) -> Option<&Arc<ChatEntry>> {
-        self.entries.back()
-    }
-
-    /// Number of messages held.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether there are no messages.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Increases with every added message (the length stops changing once
-    /// the cap is reached), e.g. to trigger scrolling.
-    pub fn revision(&self) -> u64 {
-        self.revision
-    }
-}
 
 /// Why a received chat message was dropped.
 #[derive(Debug, thiserror::Error)]
@@ -235,12 +116,18 @@ pub enum SendChatError {
     /// Over [`MAX_CHAT_LEN`] bytes.
     #[error("the message is too long")]
     TooLong,
-    /// The connection is down or not ready yet.
-    #[error("not connected")]
-    NotConnected,
-    /// The publish failed.
-    #[error(transparent)]
-    Publish(#[from] PublishError),
+    /// A moderator locked the chat for this participant.
+    #[error("chat is locked")]
+    Locked,
+}
+
+/// How a message was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Written to the connection; shown pending until echoed.
+    Now,
+    /// Queued until the connection is back; shown pending meanwhile.
+    Queued,
 }
 
 /// The chat, shared through context.
@@ -249,6 +136,14 @@ pub struct ChatContext {
     log: RwSignal<ChatLog>,
     nats: NatsClient,
     session: StoredValue<Arc<Session>>,
+    outbox: StoredValue<Outbox>,
+    /// The connection (epoch) whose catch-up is done, so queued messages
+    /// may go out on it; `None` while (re)connecting or catching up.
+    live: StoredValue<Option<u64>>,
+    locked: RwSignal<bool>,
+    /// An unlock waiting for the next socket: the current one still has
+    /// the old permissions, and a refused publish on it would lock again.
+    unlock_next: StoredValue<bool>,
 }
 
 impl ChatContext {
@@ -257,8 +152,34 @@ impl ChatContext {
         self.log.read_only()
     }
 
-    /// Publishes `text` and shows it at once.
-    pub fn send(&self, text: &str) -> Result<(), SendChatError> {
+    /// Whether a moderator locked the chat for us.
+    pub fn locked(&self) -> ReadSignal<bool> {
+        self.locked.read_only()
+    }
+
+    /// Locks or unlocks sending (the server enforces it either way).
+    pub fn set_locked(&self, locked: bool) {
+        self.locked.try_set(locked);
+    }
+
+    /// A moderator changed our lock (the server then moves us to a new
+    /// socket with the new permissions). A lock applies now; an unlock
+    /// once the new socket is in use.
+    pub fn lock_changed(&self, locked: bool) {
+        self.unlock_next.try_set_value(!locked);
+        if locked {
+            self.set_locked(true);
+        }
+    }
+
+    /// Number of our messages the server has not confirmed yet.
+    pub fn unconfirmed(&self) -> usize {
+        self.outbox.with_value(Outbox::len)
+    }
+
+    /// Shows `text` at once (pending) and sends it now, or as soon as the
+    /// connection is back; queued messages go out in the order typed.
+    pub fn send(&self, text: &str) -> Result<Sent, SendChatError> {
         // Surrounding blank lines are accidents; leading spaces may be
         // deliberate indentation.
         let text = text.trim_end().trim_start_matches(['\r', '\n']);
@@ -268,8 +189,8 @@ impl ChatContext {
         if text.len() > MAX_CHAT_LEN {
             return Err(SendChatError::TooLong);
         }
-        if !self.nats.state().get_untracked().is_connected() {
-            return Err(SendChatError::NotConnected);
+        if self.locked.get_untracked() {
+            return Err(SendChatError::Locked);
         }
         let session = self.session.get_value();
         let join = &session.join;
@@ -279,51 +200,117 @@ impl ChatContext {
             text: text.to_string(),
             sent_at_ms: now_ms(),
         };
-        self.nats
-            .publish(&join.subjects.chat_publish, &msg.encode())?;
-        self.log.maybe_update(|log| {
-            log.push(ChatEntry {
-                id: msg.id,
+        self.log.update(|log| {
+            log.push_pending(ChatEntry {
+                id: msg.id.clone(),
                 sender: Sender::User(join.user_id.clone()),
-                name: msg.name,
-                text: msg.text,
+                name: msg.name.clone(),
+                text: msg.text.clone(),
                 shown_at_ms: msg.sent_at_ms,
                 mine: true,
-            })
+            });
         });
-        Ok(())
+        let id = msg.id.clone();
+        self.outbox.update_value(|o| o.push(msg));
+        self.flush_due();
+        // Still queued but no longer due on the live connection: written.
+        let written = self.live.get_value().is_some_and(|epoch| {
+            self.outbox
+                .with_value(|o| o.due(epoch).iter().all(|m| m.id != id))
+        });
+        Ok(if written { Sent::Now } else { Sent::Queued })
     }
 
-    /// Adds a received entry (e.g. a system message) unless its key is
-    /// already present. Returns whether it was added.
-    pub fn add(&self, entry: ChatEntry) -> bool {
-        let mut added = false;
+    /// Adds a received entry: live (`seq` `None`) or from the room's
+    /// history. A copy of one of ours confirms it. Returns whether
+    /// anything visible changed.
+    pub fn receive(&self, entry: ChatEntry, seq: Option<u64>) -> bool {
+        if entry.mine {
+            self.outbox.try_update_value(|o| o.confirm(&entry.id));
+        }
+        let mut changed = false;
         self.log.maybe_update(|log| {
-            added = log.push(entry);
-            added
+            changed = log.insert(entry, seq);
+            changed
         });
-        added
+        changed
+    }
+
+    /// Adds a received live entry (e.g. a system message) unless its key
+    /// is already present. Returns whether it was added.
+    pub fn add(&self, entry: ChatEntry) -> bool {
+        self.receive(entry, None)
+    }
+
+    /// A new connection is catching up: hold queued messages until
+    /// [`Self::resume`], so that what it fetches can confirm them first.
+    pub fn pause(&self) {
+        self.live.try_set_value(None);
+        if self.unlock_next.try_update_value(std::mem::take) == Some(true) {
+            self.set_locked(false);
+        }
+    }
+
+    /// Connection `epoch` has caught up: send what is queued, in order.
+    pub fn resume(&self, epoch: u64) {
+        self.live.try_set_value(Some(epoch));
+        self.flush_due();
+    }
+
+    fn flush_due(&self) {
+        let Some(Some(epoch)) = self.live.try_get_value() else {
+            return;
+        };
+        if self.locked.get_untracked() {
+            return;
+        }
+        let subject = self
+            .session
+            .with_value(|s| s.join.subjects.chat_publish.clone());
+        for msg in self.outbox.with_value(|o| o.due(epoch)) {
+            match self.nats.publish(&subject, &msg.encode()) {
+                Ok(()) => self.outbox.update_value(|o| o.mark_sent(&msg.id, epoch)),
+                // Keep the order: nothing after a failed one goes out.
+                Err(e) => {
+                    web_sys::console::warn_1(&format!("chat: held back: {e}").into());
+                    break;
+                }
+            }
+        }
     }
 }
 
 /// Starts collecting the room's chat into a log that outlives any single
 /// chat widget, so nothing is missed between connecting and rendering.
 pub fn provide_chat_context(session: Arc<Session>, nats: NatsClient) -> ChatContext {
-    let log = RwSignal::new(ChatLog::new());
+    let ctx = ChatContext {
+        log: RwSignal::new(ChatLog::new()),
+        nats,
+        session: StoredValue::new(session.clone()),
+        outbox: StoredValue::new(Outbox::new()),
+        live: StoredValue::new(None),
+        locked: RwSignal::new(false),
+        unlock_next: StoredValue::new(false),
+    };
     let (room, me) = (session.join.room_id.clone(), session.join.user_id.clone());
     nats.set_handler(Sub::Chat, move |m| {
         match accept_incoming(&room, &me, &m.subject, &m.payload, now_ms()) {
-            // Only notify the view when something was actually added.
-            Ok(entry) => log.maybe_update(|l| l.push(entry)),
+            Ok(entry) => {
+                ctx.receive(entry, None);
+            }
             Err(e) => web_sys::console::warn_1(&format!("chat: dropped a message: {e}").into()),
         }
     });
+    // A chat-locked participant learns it from the refused publish when
+    // the LocksChanged event was missed (e.g. locked before joining).
+    let chat_subject = session.join.subjects.chat_publish.clone();
+    nats.on_error(move |text| {
+        let unlocking = ctx.unlock_next.try_get_value().unwrap_or(false);
+        if is_pub_denied(&text, &chat_subject) && !unlocking {
+            ctx.set_locked(true);
+        }
+    });
     on_cleanup(move || nats.clear_handler(Sub::Chat));
-    let ctx = ChatContext {
-        log,
-        nats,
-        session: StoredValue::new(session),
-    };
     provide_context(ctx);
     ctx
 }

@@ -1,6 +1,8 @@
 //! System events from the server, on the room-wide public subject and this
-//! user's private one: decoding, routing each to the chat, the toasts or
-//! the end of the session, and the wiring to NATS.
+//! user's private one: decoding, and routing each to the chat, the toasts,
+//! the participant list, the session (end, removal, approval, locks). The
+//! public subject is wired up in `sync.rs` (it is also replayed from the
+//! room's history); the private one here.
 //!
 //! Only the server may publish on these subjects (nats-server enforces
 //! it), so events are trusted; they are still validated, and a malformed
@@ -12,7 +14,9 @@ use quorum_shared::events::SystemEvent;
 use crate::nats::{NatsClient, Sub};
 use crate::pages::goodbye::Goodbye;
 use crate::state::chat::{now_ms, shown_at, valid_id, ChatEntry, Sender};
+use crate::state::participants::RosterEvent;
 use crate::state::toasts::Toast;
+use crate::verify::JoinToken;
 
 /// The name shown for system messages in the chat.
 pub const SYSTEM_NAME: &str = "System";
@@ -26,8 +30,14 @@ pub enum Routed {
     Chat(ChatEntry),
     /// A notification for the toasts.
     Toast(Toast),
-    /// A valid event this client does not act on (yet).
-    Unhandled,
+    /// A change to the participant list.
+    Roster(RosterEvent),
+    /// We were let in from the waiting room, with a new token.
+    Approved(JoinToken),
+    /// We were removed (or turned away); `true` if for good.
+    Removed(bool),
+    /// Our chat lock changed; `true` if locked.
+    Locks(bool),
 }
 
 /// Why an event was dropped.
@@ -39,6 +49,9 @@ pub enum EventError {
     /// The event id is empty or absurdly long.
     #[error("bad event id")]
     BadId,
+    /// An approval without a token.
+    #[error("approval without a token")]
+    NoToken,
 }
 
 /// Decodes `payload` and decides where it goes. Pure.
@@ -78,9 +91,27 @@ pub fn route_event(payload: &[u8], now_ms: u64) -> Result<Routed, EventError> {
                 with_sound,
             })
         }
-        // Presence, hands, the waiting room, locks: later issues. Never
-        // logged in full: some carry credentials (e.g. a fresh join token).
-        _ => Routed::Unhandled,
+        SystemEvent::Presence {
+            user_id,
+            name,
+            is_admin,
+            state,
+        } => Routed::Roster(RosterEvent::Presence {
+            user_id,
+            name,
+            is_admin,
+            state,
+        }),
+        SystemEvent::Hand { user_id, raised } => {
+            Routed::Roster(RosterEvent::Hand { user_id, raised })
+        }
+        // Never logged: the token is a credential (`JoinToken`'s Debug
+        // is redacted).
+        SystemEvent::Approved { token } => {
+            Routed::Approved(JoinToken::new(token).ok_or(EventError::NoToken)?)
+        }
+        SystemEvent::Removed { blocked } => Routed::Removed(blocked),
+        SystemEvent::LocksChanged { chat_locked } => Routed::Locks(chat_locked),
     })
 }
 
@@ -93,6 +124,12 @@ pub struct EventSinks {
     pub toast: Callback<Toast>,
     /// Ends the session.
     pub end: Callback<Goodbye>,
+    /// Updates the participant list.
+    pub roster: Callback<RosterEvent>,
+    /// Switches to the token we were approved with.
+    pub approved: Callback<JoinToken>,
+    /// Applies a new chat lock.
+    pub locks: Callback<bool>,
 }
 
 /// Routes one received event to `sinks`; a bad one is logged and dropped,
@@ -103,7 +140,10 @@ pub fn deliver(sinks: &EventSinks, subject: &str, payload: &[u8], now_ms: u64) {
         Ok(Routed::End(goodbye)) => sinks.end.try_run(goodbye),
         Ok(Routed::Chat(entry)) => sinks.chat.try_run(entry),
         Ok(Routed::Toast(toast)) => sinks.toast.try_run(toast),
-        Ok(Routed::Unhandled) => Some(()),
+        Ok(Routed::Roster(ev)) => sinks.roster.try_run(ev),
+        Ok(Routed::Approved(token)) => sinks.approved.try_run(token),
+        Ok(Routed::Removed(blocked)) => sinks.end.try_run(Goodbye::removed(blocked)),
+        Ok(Routed::Locks(locked)) => sinks.locks.try_run(locked),
         Err(e) => {
             let text = format!("events: dropped one on {subject}: {e}");
             return web_sys::console::warn_1(&text.into());
@@ -114,13 +154,11 @@ pub fn deliver(sinks: &EventSinks, subject: &str, payload: &[u8], now_ms: u64) {
     }
 }
 
-/// Handles the public and private subjects until the calling component
-/// is unmounted.
-pub fn handle_system_events(nats: NatsClient, sinks: EventSinks) {
-    for sub in [Sub::Public, Sub::Private] {
-        nats.set_handler(sub, move |m| {
-            deliver(&sinks, &m.subject, &m.payload, now_ms())
-        });
-        on_cleanup(move || nats.clear_handler(sub));
-    }
+/// Handles this user's private subject until the calling component is
+/// unmounted.
+pub fn handle_private_events(nats: NatsClient, sinks: EventSinks) {
+    nats.set_handler(Sub::Private, move |m| {
+        deliver(&sinks, &m.subject, &m.payload, now_ms())
+    });
+    on_cleanup(move || nats.clear_handler(Sub::Private));
 }

@@ -1,7 +1,14 @@
-//! Session-wide state shared through context: who we are, the chat log,
-//! the toasts, and the system events that feed them.
+//! Session-wide state shared through context: who we are, the token, the
+//! chat log and its queue, the participants, the toasts, and the system
+//! events and history that feed them.
 
 pub mod chat;
+pub mod chat_log;
 pub mod events;
+pub mod history;
+pub mod outbox;
+pub mod participants;
 pub mod session;
+pub mod sync;
 pub mod toasts;
+pub mod token;

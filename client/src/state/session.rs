@@ -1,12 +1,18 @@
-//! The verified session, available to every component below the room, and
-//! the one way to end it.
+//! The verified session, available to every component below the room, the
+//! one way to end it, and the wiring of everything a session runs on.
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use crate::nats::NatsClient;
+use crate::nats::{provide_nats_context, NatsClient};
 use crate::pages::goodbye::Goodbye;
+use crate::state::chat::{provide_chat_context, ChatContext};
+use crate::state::events::{handle_private_events, EventSinks};
+use crate::state::participants::{provide_roster_context, RosterContext};
+use crate::state::sync::start_room_sync;
+use crate::state::toasts::{provide_toasts_context, ToastContext};
+use crate::state::token::{start_token_renewal, use_token, TokenRenewal};
 use crate::verify::Session;
 
 /// Newtype so the context cannot be confused with another `Arc<Session>`.
@@ -50,4 +56,60 @@ pub fn provide_session_end(nats: NatsClient, on_over: Callback<Goodbye>) -> Sess
 /// The [`SessionEnd`] provided by [`provide_session_end`].
 pub fn use_session_end() -> SessionEnd {
     expect_context::<SessionEnd>()
+}
+
+/// Everything one verified session runs on, wired together.
+#[derive(Clone, Copy)]
+pub struct SessionState {
+    /// The connection.
+    pub nats: NatsClient,
+    /// The chat log and its queue.
+    pub chat: ChatContext,
+    /// The participant list.
+    pub roster: RosterContext,
+    /// The notifications.
+    pub toasts: ToastContext,
+    /// Ends the session.
+    pub end: SessionEnd,
+    /// Keeps the token fresh.
+    pub renewal: TokenRenewal,
+}
+
+/// Provides every session context (session, NATS, chat, participants,
+/// toasts, end) and starts what feeds them: room events and history, the
+/// private events, token renewal. All of it stops when the calling
+/// component is unmounted. `on_over` receives the goodbye.
+pub fn provide_session_state(session: Arc<Session>, on_over: Callback<Goodbye>) -> SessionState {
+    provide_session_context(session.clone());
+    let nats = provide_nats_context(session.clone());
+    let chat = provide_chat_context(session.clone(), nats);
+    let roster = provide_roster_context(&session);
+    let toasts = provide_toasts_context();
+    let end = provide_session_end(nats, on_over);
+    let renewal = start_token_renewal(nats, &session, use_token());
+    let sinks = EventSinks {
+        chat: Callback::new(move |entry| {
+            chat.add(entry);
+        }),
+        toast: Callback::new(move |toast| toasts.show(toast)),
+        end: Callback::new(move |goodbye| end.end(goodbye)),
+        roster: Callback::new(move |ev| roster.apply(ev)),
+        approved: Callback::new(move |token| renewal.adopt(token)),
+        locks: Callback::new(move |locked| {
+            chat.lock_changed(locked);
+            // The server drops our socket so that the new permissions
+            // apply; moving to a new one first spares a visible reconnect.
+            nats.swap();
+        }),
+    };
+    start_room_sync(nats, session, chat, sinks);
+    handle_private_events(nats, sinks);
+    SessionState {
+        nats,
+        chat,
+        roster,
+        toasts,
+        end,
+        renewal,
+    }
 }

@@ -10,8 +10,10 @@ use quorum_client::components::toasts::ToastRegion;
 use quorum_client::pages::goodbye::Goodbye;
 use quorum_client::state::chat::{ChatLog, Sender};
 use quorum_client::state::events::{deliver, route_event, EventSinks, Routed};
+use quorum_client::state::participants::RosterEvent;
 use quorum_client::state::toasts::{Toast, ToastQueue, MAX_TOASTS};
-use quorum_shared::events::{EndReason, NotificationType, SystemEvent};
+use quorum_client::verify::JoinToken;
+use quorum_shared::events::{EndReason, NotificationType, PresenceState, SystemEvent};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -107,9 +109,37 @@ fn events_route_to_goodbye_chat_and_toasts() {
     };
     assert_eq!((t.class(), t.with_sound), ("toast toast-warning", true));
 
-    // Known to the protocol but not acted on here: ignored, not an error.
+    // Hands, presence, approval, removal and locks each have their place.
     let hand = br#"{"type":"hand","user_id":"bob","raised":true}"#;
-    assert_eq!(route_event(hand, NOW).unwrap(), Routed::Unhandled);
+    assert_eq!(
+        route_event(hand, NOW).unwrap(),
+        Routed::Roster(RosterEvent::Hand {
+            user_id: "bob".into(),
+            raised: true
+        })
+    );
+    let presence =
+        br#"{"type":"presence","user_id":"bob","name":"Bob","is_admin":false,"state":"disconnected"}"#;
+    assert!(matches!(
+        route_event(presence, NOW).unwrap(),
+        Routed::Roster(RosterEvent::Presence {
+            state: PresenceState::Disconnected,
+            ..
+        })
+    ));
+    let approved = br#"{"type":"approved","token":"a.b.c"}"#;
+    let Ok(Routed::Approved(t)) = route_event(approved, NOW) else {
+        panic!("not an approval");
+    };
+    assert_eq!(t.expose(), "a.b.c");
+    assert!(
+        !format!("{:?}", Routed::Approved(t)).contains("a.b.c"),
+        "the token must not show in logs"
+    );
+    let removed = br#"{"type":"removed","blocked":true}"#;
+    assert_eq!(route_event(removed, NOW).unwrap(), Routed::Removed(true));
+    let locks = br#"{"type":"locks_changed","chat_locked":true}"#;
+    assert_eq!(route_event(locks, NOW).unwrap(), Routed::Locks(true));
 
     let long_id = format!(
         r#"{{"type":"system_chat","id":"{}","message":"m","sent_at_ms":0}}"#,
@@ -122,6 +152,7 @@ fn events_route_to_goodbye_chat_and_toasts() {
         br#"{"type":"session_ended","reason":"bored"}"#,
         br#"{"type":"system_chat","id":"","message":"m","sent_at_ms":0}"#,
         br#"{"type":"notification","id":"","text":"t"}"#,
+        br#"{"type":"approved","token":"  "}"#,
         long_id.as_bytes(),
     ] {
         assert!(
@@ -136,6 +167,7 @@ fn events_route_to_goodbye_chat_and_toasts() {
 fn deliver_hands_each_event_to_one_sink_and_drops_bad_ones() {
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let (a, b, c) = (seen.clone(), seen.clone(), seen.clone());
+    let (d, e, f) = (seen.clone(), seen.clone(), seen.clone());
     let owner = Owner::new();
     owner.with(|| {
         let sinks = EventSinks {
@@ -146,6 +178,11 @@ fn deliver_hands_each_event_to_one_sink_and_drops_bad_ones() {
             end: Callback::new(move |g: Goodbye| {
                 c.lock().unwrap().push(format!("end {}", g.title))
             }),
+            roster: Callback::new(move |ev: RosterEvent| d.lock().unwrap().push(format!("{ev:?}"))),
+            approved: Callback::new(move |t: JoinToken| {
+                e.lock().unwrap().push(format!("approved {}", t.expose()))
+            }),
+            locks: Callback::new(move |l: bool| f.lock().unwrap().push(format!("locked {l}"))),
         };
         let s = "qr.r.public";
         deliver(&sinks, s, &system_chat("c1"), NOW);
@@ -162,10 +199,33 @@ fn deliver_hands_each_event_to_one_sink_and_drops_bad_ones() {
             br#"{"type":"session_ended","reason":"empty_timeout"}"#,
             NOW,
         );
+        let p = "qr.r.private.u";
+        deliver(
+            &sinks,
+            s,
+            br#"{"type":"hand","user_id":"u","raised":false}"#,
+            NOW,
+        );
+        deliver(&sinks, p, br#"{"type":"approved","token":"t2"}"#, NOW);
+        deliver(
+            &sinks,
+            p,
+            br#"{"type":"locks_changed","chat_locked":false}"#,
+            NOW,
+        );
+        deliver(&sinks, p, br#"{"type":"removed","blocked":false}"#, NOW);
     });
     assert_eq!(
         *seen.lock().unwrap(),
-        ["chat c1", "toast t1", "end The meeting has ended"]
+        [
+            "chat c1",
+            "toast t1",
+            "end The meeting has ended",
+            "Hand { user_id: \"u\", raised: false }",
+            "approved t2",
+            "locked false",
+            "end You were removed from the meeting",
+        ]
     );
 }
 

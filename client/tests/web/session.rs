@@ -5,13 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use leptos::prelude::*;
 use leptos::task::tick;
-use quorum_client::nats::provide_nats_context;
 use quorum_client::pages::goodbye::{Goodbye, GoodbyePage};
 use quorum_client::pages::room::RoomPage;
 use quorum_client::sound::Beeper;
-use quorum_client::state::chat::provide_chat_context;
-use quorum_client::state::session::{provide_session_context, provide_session_end};
-use quorum_client::state::toasts::provide_toasts_context;
+use quorum_client::state::session::provide_session_state;
 use quorum_client::verify::{parse_verify_response, JoinToken, Session};
 use quorum_shared::events::EndReason;
 use wasm_bindgen_test::*;
@@ -20,7 +17,7 @@ use super::container;
 use super::events::{attr, click, sleep, text};
 
 /// Polls `css`'s `name` attribute for up to 5 s until it is `want`.
-async fn wait_attr(root: &web_sys::Element, css: &str, name: &str, want: &str) -> bool {
+pub(crate) async fn wait_attr(root: &web_sys::Element, css: &str, name: &str, want: &str) -> bool {
     for _ in 0..100 {
         if attr(root, css, name).as_deref() == Some(want) {
             return true;
@@ -64,7 +61,7 @@ async fn beeping_never_fails_even_without_a_gesture() {
     drop(b);
 }
 
-fn offline_session() -> Arc<Session> {
+pub(crate) fn offline_session() -> Arc<Session> {
     // Port 9 (discard) refuses: the connection keeps trying to reconnect.
     let body = r#"{"status":true,"msg":"ok","status_code":"SUCCESS","session":{
         "nats_ws_urls":["ws://127.0.0.1:9/"],
@@ -87,11 +84,7 @@ async fn leave_closes_the_connection_for_good_and_says_goodbye() {
     let session = offline_session();
     let root = container();
     let _app = mount_to(root.clone(), move || {
-        provide_session_context(session.clone());
-        let nats = provide_nats_context(session.clone());
-        provide_chat_context(session, nats);
-        provide_toasts_context();
-        provide_session_end(nats, on_over);
+        provide_session_state(session, on_over);
         view! { <RoomPage /> }
     });
     let root: web_sys::Element = root.into();

@@ -1,0 +1,212 @@
+//! The chat log as shown: messages from the live subscription and from the
+//! room stream's history, merged in stream order and de-duplicated by id,
+//! with our own unconfirmed messages marked pending. Pure: no NATS, no DOM.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+
+use quorum_shared::ids::UserId;
+
+/// Messages kept (and rendered). A long meeting must not grow the DOM and
+/// memory without bound; the oldest messages go first.
+pub const MAX_LOG: usize = 1000;
+
+/// Who sent a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sender {
+    /// A participant, taken from the chat subject.
+    User(UserId),
+    /// The server or the integrator, on a system-event subject that only
+    /// the server may publish to.
+    System,
+}
+
+/// One message as shown in the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatEntry {
+    /// The sender's unique id for this message.
+    pub id: String,
+    /// Who sent it, taken from the subject (never from the payload).
+    pub sender: Sender,
+    /// Display name from the payload.
+    pub name: String,
+    /// The text, at most `MAX_CHAT_LEN` bytes.
+    pub text: String,
+    /// When to display it as sent, unix ms.
+    pub shown_at_ms: u64,
+    /// Sent by this user.
+    pub mine: bool,
+}
+
+/// What de-duplicates an entry (and keys the rendered list).
+pub type EntryKey = (bool, String);
+
+impl ChatEntry {
+    /// Sent by the server or integrator rather than a participant.
+    pub fn is_system(&self) -> bool {
+        self.sender == Sender::System
+    }
+
+    /// What de-duplicates (and keys the rendered list): the id, with system
+    /// and participant ids apart, so a peer cannot suppress a system
+    /// message by sending its id first.
+    pub fn key(&self) -> EntryKey {
+        (self.is_system(), self.id.clone())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    entry: Arc<ChatEntry>,
+    /// Position in the room stream, once known (history tells it; live
+    /// delivery does not).
+    seq: Option<u64>,
+}
+
+/// Messages in stream order, each [`ChatEntry::key`] at most once.
+///
+/// Entries with a stream sequence are kept in sequence order; live ones
+/// (sequence unknown) stay where they arrived. A history entry goes right
+/// after the last entry with a smaller sequence, so older history lands
+/// before whatever arrived live meanwhile, and a gap filled after a
+/// reconnect lands before what was typed or received since.
+#[derive(Debug, Clone)]
+pub struct ChatLog {
+    slots: VecDeque<Slot>,
+    seen: HashSet<EntryKey>,
+    pending: HashSet<EntryKey>,
+    cap: usize,
+    revision: u64,
+}
+
+impl Default for ChatLog {
+    fn default() -> Self {
+        Self::with_cap(MAX_LOG)
+    }
+}
+
+impl ChatLog {
+    /// An empty log holding at most [`MAX_LOG`] messages.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty log holding at most `cap` (≥ 1) messages.
+    pub fn with_cap(cap: usize) -> Self {
+        Self {
+            slots: VecDeque::new(),
+            seen: HashSet::new(),
+            pending: HashSet::new(),
+            cap: cap.max(1),
+            revision: 0,
+        }
+    }
+
+    /// Appends a live `entry` unless its key is already present (our own
+    /// messages are shown on send and come back through the subscription;
+    /// a reconnect can replay too). Returns whether it was added.
+    pub fn push(&mut self, entry: ChatEntry) -> bool {
+        self.insert(entry, None)
+    }
+
+    /// Shows our own `entry` at once, marked pending until the server
+    /// echoes it back. Returns whether it was added.
+    pub fn push_pending(&mut self, entry: ChatEntry) -> bool {
+        let key = entry.key();
+        let added = self.insert(entry, None);
+        if added {
+            self.pending.insert(key);
+        }
+        added
+    }
+
+    /// Adds `entry`, received live (`seq` `None`) or from history. A copy
+    /// of a known entry adds nothing, but confirms it if it was pending and
+    /// records its sequence. Returns whether anything visible changed.
+    pub fn insert(&mut self, entry: ChatEntry, seq: Option<u64>) -> bool {
+        let key = entry.key();
+        if self.seen.contains(&key) {
+            if let Some(s) = seq {
+                if let Some(slot) = self.slots.iter_mut().find(|x| x.entry.key() == key) {
+                    slot.seq.get_or_insert(s);
+                }
+            }
+            let confirmed = self.pending.remove(&key);
+            if confirmed {
+                self.revision += 1;
+            }
+            return confirmed;
+        }
+        let at = match seq {
+            None => self.slots.len(),
+            Some(s) => self.position_for(s),
+        };
+        if self.slots.len() == self.cap && at == 0 {
+            // Older than everything kept in a full log: it would be the
+            // first to go.
+            return false;
+        }
+        self.seen.insert(key);
+        let slot = Slot {
+            entry: Arc::new(entry),
+            seq,
+        };
+        self.slots.insert(at, slot);
+        if self.slots.len() > self.cap {
+            if let Some(old) = self.slots.pop_front() {
+                let old_key = old.entry.key();
+                self.seen.remove(&old_key);
+                self.pending.remove(&old_key);
+            }
+        }
+        self.revision += 1;
+        true
+    }
+
+    /// Index right after the last entry with a sequence below `seq`.
+    fn position_for(&self, seq: u64) -> usize {
+        self.slots
+            .iter()
+            .rposition(|x| x.seq.is_some_and(|t| t < seq))
+            .map_or(0, |i| i + 1)
+    }
+
+    /// Whether the entry with `key` is ours and not yet confirmed.
+    pub fn is_pending(&self, key: &EntryKey) -> bool {
+        self.pending.contains(key)
+    }
+
+    /// The messages, in order.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = &Arc<ChatEntry>> {
+        self.slots.iter().map(|s| &s.entry)
+    }
+
+    /// The stream sequence of the entry with `key`, if known.
+    pub fn seq_of(&self, key: &EntryKey) -> Option<u64> {
+        self.slots
+            .iter()
+            .find(|s| &s.entry.key() == key)
+            .and_then(|s| s.seq)
+    }
+
+    /// The newest message.
+    pub fn last(&self) -> Option<&Arc<ChatEntry>> {
+        self.slots.back().map(|s| &s.entry)
+    }
+
+    /// Number of messages held.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether there are no messages.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Increases with every visible change (the length stops changing once
+    /// the cap is reached), e.g. to trigger scrolling.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+}

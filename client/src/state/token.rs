@@ -1,0 +1,222 @@
+//! The current join token and its renewal.
+//!
+//! nats-server closes the connection exactly when the token's `exp` passes
+//! (the user JWT the callout signs expires with it), so the token is
+//! renewed over the worker subject well before that, and the connection
+//! swaps to the new one without a visible reconnect. The newest token is
+//! kept in a context at the app level, where Retry (and, later, the
+//! session cache) pick it up.
+
+use std::time::Duration;
+
+use base64::Engine;
+use leptos::prelude::*;
+use quorum_shared::worker::{WorkerReply, WorkerRequest};
+use serde::Deserialize;
+
+use crate::nats::{NatsClient, RequestError};
+use crate::verify::{JoinToken, Session};
+
+/// Never renew sooner than this after the last attempt: protects the
+/// server from a tight loop when the local clock is far off.
+pub const MIN_RENEW_DELAY: Duration = Duration::from_secs(5);
+/// Wait before trying again after a failed renewal.
+pub const RENEW_RETRY: Duration = Duration::from_secs(15);
+/// How long to wait for the server's answer.
+const RENEW_TIMEOUT: Duration = Duration::from_secs(10);
+/// `setTimeout` takes an `i32` of milliseconds; a longer-lived token is
+/// simply looked at again after a day.
+const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
+
+/// The validity window of a token, unix seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct TokenTimes {
+    /// Not before (when it was issued), if present.
+    #[serde(default)]
+    pub nbf: Option<u64>,
+    /// Expiry.
+    pub exp: u64,
+}
+
+/// Reads `nbf`/`exp` from a JWT's payload. The signature is not checked:
+/// the server does that; this only decides when to renew.
+pub fn token_times(token: &str) -> Option<TokenTimes> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// How long to wait before renewing: two thirds of the remaining
+/// lifetime. `fresh` means the server issued it just now, so its whole
+/// lifetime (`exp - nbf`) is left whatever our clock says; otherwise the
+/// remaining time is `exp - now` by our clock (a link may be opened long
+/// after it was issued).
+pub fn renew_delay(now_s: f64, times: TokenTimes, fresh: bool) -> Duration {
+    let lifetime = times.nbf.map(|nbf| times.exp.saturating_sub(nbf) as f64);
+    let by_clock = times.exp as f64 - now_s;
+    let remaining = match (fresh, lifetime) {
+        (true, Some(l)) => l,
+        (_, Some(l)) => by_clock.min(l),
+        (_, None) => by_clock,
+    };
+    let secs = (remaining * 2.0 / 3.0).max(0.0);
+    Duration::from_secs_f64(secs).clamp(MIN_RENEW_DELAY, MAX_DELAY)
+}
+
+/// The newest join token, shared through context by the app.
+#[derive(Clone, Copy)]
+pub struct TokenContext(RwSignal<Option<JoinToken>>);
+
+impl TokenContext {
+    /// The newest token.
+    pub fn get(&self) -> Option<JoinToken> {
+        self.0.get_untracked()
+    }
+
+    /// Replaces it.
+    pub fn set(&self, token: JoinToken) {
+        self.0.try_set(Some(token));
+    }
+}
+
+/// Provides the token from the link as the current one.
+pub fn provide_token_context(initial: Option<JoinToken>) -> TokenContext {
+    let ctx = TokenContext(RwSignal::new(initial));
+    provide_context(ctx);
+    ctx
+}
+
+/// The token provided by [`provide_token_context`], if any (tests mount
+/// parts of the app without it).
+pub fn use_token() -> Option<TokenContext> {
+    use_context::<TokenContext>()
+}
+
+/// Keeps the session's token fresh; see the module docs.
+#[derive(Clone, Copy)]
+pub struct TokenRenewal {
+    nats: NatsClient,
+    worker: StoredValue<String>,
+    current: StoredValue<JoinToken>,
+    shared: Option<TokenContext>,
+    timer: StoredValue<Option<TimeoutHandle>>,
+}
+
+impl TokenRenewal {
+    /// Adopts `token` (renewed, or handed over on approval): later
+    /// connects use it, the connection swaps to it without a visible
+    /// reconnect, and the next renewal is planned from it.
+    pub fn adopt(&self, token: JoinToken) {
+        self.current.set_value(token.clone());
+        if let Some(shared) = self.shared {
+            shared.set(token.clone());
+        }
+        self.nats.set_token(token.clone());
+        self.nats.swap();
+        self.plan(&token, true);
+    }
+
+    fn plan(&self, token: &JoinToken, fresh: bool) {
+        let delay = match token_times(token.expose()) {
+            Some(times) => renew_delay(js_sys::Date::now() / 1000.0, times, fresh),
+            None => {
+                // Not a JWT we can read (e.g. a test token): nothing to plan.
+                web_sys::console::warn_1(&"token: no readable expiry; not renewing".into());
+                return;
+            }
+        };
+        self.schedule(delay);
+    }
+
+    fn schedule(&self, delay: Duration) {
+        let this = *self;
+        let handle = set_timeout_with_handle(
+            move || {
+                this.timer.try_set_value(None);
+                wasm_bindgen_futures::spawn_local(async move { this.renew().await });
+            },
+            delay,
+        )
+        .ok();
+        if let Some(Some(previous)) = self
+            .timer
+            .try_update_value(|t| std::mem::replace(t, handle))
+        {
+            previous.clear();
+        } else if self.timer.is_disposed() {
+            // Unmounted meanwhile: nobody would clear it later.
+            if let Some(h) = handle {
+                h.clear();
+            }
+        }
+    }
+
+    async fn renew(self) {
+        let Some(token) = self.current.try_get_value() else {
+            return;
+        };
+        if self.nats.waiting().try_get_untracked().unwrap_or(false) {
+            // The waiting room may not publish, not even to the worker;
+            // approval brings a fresh token anyway.
+            return self.schedule(RENEW_RETRY);
+        }
+        let Some(worker) = self.worker.try_get_value() else {
+            return;
+        };
+        let req = WorkerRequest::RenewToken {
+            token: token.expose().to_string(),
+        };
+        let body = serde_json::to_vec(&req).unwrap_or_default();
+        let res = self.nats.request(&worker, &body, RENEW_TIMEOUT).await;
+        let fresh = match res {
+            Ok(m) => match serde_json::from_slice::<WorkerReply>(&m.payload) {
+                Ok(WorkerReply {
+                    ok: true,
+                    token: Some(t),
+                    ..
+                }) => JoinToken::new(t).ok_or("empty token".to_string()),
+                Ok(r) => Err(r.error.unwrap_or_else(|| "refused".to_string())),
+                Err(e) => Err(format!("bad reply: {e}")),
+            },
+            Err(RequestError::NotConnected) => Err("not connected".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match fresh {
+            Ok(t) if !self.timer.is_disposed() => self.adopt(t),
+            Ok(_) => {}
+            Err(why) => {
+                web_sys::console::warn_1(&format!("token: renewal failed: {why}").into());
+                self.schedule(RENEW_RETRY);
+            }
+        }
+    }
+}
+
+/// Starts renewing `session`'s token until the calling component is
+/// unmounted; `shared` (if any) always holds the newest one.
+pub fn start_token_renewal(
+    nats: NatsClient,
+    session: &Session,
+    shared: Option<TokenContext>,
+) -> TokenRenewal {
+    let initial = shared
+        .and_then(|s| s.get())
+        .unwrap_or(session.token.clone());
+    let renewal = TokenRenewal {
+        nats,
+        worker: StoredValue::new(session.join.subjects.worker.clone()),
+        current: StoredValue::new(initial.clone()),
+        shared,
+        timer: StoredValue::new(None),
+    };
+    renewal.plan(&initial, false);
+    let timer = renewal.timer;
+    on_cleanup(move || {
+        if let Some(Some(h)) = timer.try_update_value(Option::take) {
+            h.clear();
+        }
+    });
+    renewal
+}

@@ -1,0 +1,241 @@
+//! Room widgets: participants, the hand toggle, pending and locked chat,
+//! the "Connection lost" page, and giving up on a dead server.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use leptos::prelude::*;
+use leptos::task::tick;
+use quorum_client::components::chat::{ChatList, LOCKED_NOTICE};
+use quorum_client::components::participants::ParticipantList;
+use quorum_client::nats::CONNECTION_LOST;
+use quorum_client::pages::error::{ErrorPage, PageError};
+use quorum_client::pages::goodbye::Goodbye;
+use quorum_client::pages::room::RoomPage;
+use quorum_client::state::chat::{ChatContext, ChatLog};
+use quorum_client::state::participants::{Roster, RosterEvent};
+use quorum_client::state::session::provide_session_state;
+use quorum_shared::events::PresenceState;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+use super::events::{attr, click, sleep, text};
+use super::session::{offline_session, wait_attr};
+use super::{container, entry};
+
+#[wasm_bindgen_test]
+async fn participants_show_state_role_hand_and_you() {
+    let mut r = Roster::new("me", "Me", false);
+    r.apply(RosterEvent::Presence {
+        user_id: "bob".into(),
+        name: "Bob".into(),
+        is_admin: true,
+        state: PresenceState::Online,
+    });
+    let roster = RwSignal::new(r);
+    let root = container();
+    let _app = mount_to(
+        root.clone(),
+        move || view! { <ParticipantList roster=roster /> },
+    );
+    let root: web_sys::Element = root.into();
+
+    let bob = "li.participant[data-user=bob]";
+    assert_eq!(attr(&root, bob, "data-state").as_deref(), Some("online"));
+    assert_eq!(attr(&root, bob, "data-hand").as_deref(), Some("down"));
+    assert_eq!(
+        text(&root, &format!("{bob} .badge-moderator")).as_deref(),
+        Some("moderator")
+    );
+    assert!(root
+        .query_selector("li.participant.me[data-user=me] .you")
+        .unwrap()
+        .is_some());
+    assert!(root
+        .query_selector("li[data-user=me] .badge-moderator")
+        .unwrap()
+        .is_none());
+
+    roster.update(|r| {
+        r.apply(RosterEvent::Hand {
+            user_id: "bob".into(),
+            raised: true,
+        });
+    });
+    tick().await;
+    assert_eq!(attr(&root, bob, "data-hand").as_deref(), Some("raised"));
+    assert!(root
+        .query_selector(&format!("{bob} .hand"))
+        .unwrap()
+        .is_some());
+
+    roster.update(|r| {
+        r.apply(RosterEvent::Presence {
+            user_id: "bob".into(),
+            name: "Bob".into(),
+            is_admin: true,
+            state: PresenceState::Disconnected,
+        });
+    });
+    tick().await;
+    assert_eq!(
+        attr(&root, bob, "data-state").as_deref(),
+        Some("disconnected")
+    );
+    assert_eq!(
+        root.query_selector_all("li.participant").unwrap().length(),
+        2
+    );
+}
+
+#[wasm_bindgen_test]
+async fn pending_messages_are_marked_until_confirmed() {
+    let log = RwSignal::new(ChatLog::new());
+    let root = container();
+    let _app = mount_to(root.clone(), move || view! { <ChatList log=log /> });
+    let root: web_sys::Element = root.into();
+    log.update(|l| {
+        l.push_pending(entry("p1", "alice", true));
+    });
+    tick().await;
+    assert_eq!(
+        attr(&root, "li[data-id=p1]", "class").as_deref(),
+        Some("chat-message mine pending")
+    );
+    log.update(|l| {
+        l.insert(entry("p1", "alice", true), None);
+    });
+    tick().await;
+    assert_eq!(
+        attr(&root, "li[data-id=p1]", "class").as_deref(),
+        Some("chat-message mine")
+    );
+    assert_eq!(
+        root.query_selector_all("li.chat-message").unwrap().length(),
+        1
+    );
+}
+
+#[wasm_bindgen_test]
+async fn connection_lost_offers_reload() {
+    let reloaded = Arc::new(AtomicUsize::new(0));
+    let counter = reloaded.clone();
+    let on_retry = Callback::new(move |()| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let error = PageError::connection_failed(CONNECTION_LOST);
+    let root = container();
+    let _app = mount_to(
+        root.clone(),
+        move || view! { <ErrorPage error=error on_retry=on_retry /> },
+    );
+    let root: web_sys::Element = root.into();
+    assert_eq!(
+        text(&root, "#error-page .error-title").as_deref(),
+        Some("Connection lost")
+    );
+    assert!(root.query_selector("#retry").unwrap().is_none());
+    click(&root, "#error-page button#reload");
+    assert_eq!(reloaded.load(Ordering::SeqCst), 1);
+}
+
+/// Mounts the room for a session whose server never answers. The handle
+/// unmounts it when dropped.
+fn offline_room(root: &web_sys::HtmlElement) -> (Box<dyn std::any::Any>, ChatContext) {
+    let on_over = Callback::new(|_: Goodbye| {});
+    let session = offline_session();
+    let chat = Arc::new(Mutex::new(None));
+    let slot = chat.clone();
+    let app = mount_to(root.clone(), move || {
+        let st = provide_session_state(session, on_over);
+        *slot.lock().unwrap() = Some(st.chat);
+        view! { <RoomPage /> }
+    });
+    let chat = chat.lock().unwrap().expect("mounted synchronously");
+    (Box::new(app), chat)
+}
+
+#[wasm_bindgen_test]
+async fn offline_chat_is_queued_and_shown_pending() {
+    let root = container();
+    let (_app, _) = offline_room(&root);
+    let root: web_sys::Element = root.into();
+    assert!(wait_attr(&root, "#conn-state", "data-state", "reconnecting").await);
+    assert!(
+        attr(&root, "#hand", "disabled").is_some(),
+        "no hand changes without a connection"
+    );
+
+    let input: web_sys::HtmlTextAreaElement = root
+        .query_selector("#chat-input")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    for text_in in ["first", "second"] {
+        input.set_value(text_in);
+        input
+            .dispatch_event(&web_sys::Event::new("input").unwrap())
+            .unwrap();
+        tick().await;
+        click(&root, "#chat-send");
+        tick().await;
+    }
+    let items = root
+        .query_selector_all("#chat-list li.chat-message.mine.pending")
+        .unwrap();
+    assert_eq!(items.length(), 2);
+    let texts: Vec<String> = (0..items.length())
+        .map(|i| {
+            let li: web_sys::Element = items.item(i).unwrap().unchecked_into();
+            li.query_selector(".text")
+                .unwrap()
+                .unwrap()
+                .text_content()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(texts, ["first", "second"]);
+    sleep(20).await;
+    assert!(text(&root, "#chat-notice").unwrap().contains("offline"));
+    assert_eq!(input.value(), "", "the draft went into the queue");
+}
+
+#[wasm_bindgen_test]
+async fn a_chat_lock_disables_the_composer() {
+    let root = container();
+    let (_app, chat) = offline_room(&root);
+    let root: web_sys::Element = root.into();
+    assert!(attr(&root, "#chat-input", "disabled").is_none());
+    // What a LocksChanged event (or a refused publish) does.
+    chat.set_locked(true);
+    tick().await;
+    assert!(attr(&root, "#chat-input", "disabled").is_some());
+    assert_eq!(text(&root, "#chat-notice").as_deref(), Some(LOCKED_NOTICE));
+    assert_eq!(LOCKED_NOTICE, "Chat is locked by a moderator");
+    assert!(chat.send("hi").is_err(), "nothing is queued while locked");
+    chat.set_locked(false);
+    tick().await;
+    assert!(attr(&root, "#chat-input", "disabled").is_none());
+    assert_eq!(text(&root, "#chat-notice").as_deref(), Some(""));
+}
+
+#[wasm_bindgen_test]
+async fn a_dead_server_ends_in_connection_lost() {
+    let window = web_sys::window().unwrap();
+    let history = window.history().unwrap();
+    let original = window.location().href().unwrap();
+    history
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("?give_up_secs=1"))
+        .unwrap();
+    let root = container();
+    let (_app, _) = offline_room(&root);
+    history
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&original))
+        .unwrap();
+    let root: web_sys::Element = root.into();
+    assert!(wait_attr(&root, "#conn-state", "data-state", "reconnecting").await);
+    assert!(
+        wait_attr(&root, "#conn-state", "data-state", "failed").await,
+        "never gave up"
+    );
+}
