@@ -369,3 +369,39 @@ pub async fn wait_gone(c: &Client, css: &str, timeout: Duration) -> bool {
     }
     false
 }
+
+/// How long a page may take to reach a state in the end-to-end tests.
+pub const PAGE_TIMEOUT: Duration = Duration::from_secs(40);
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Browser tests take turns within a test binary: two cores don't run
+/// several servers and browsers at once reliably.
+pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().await
+}
+
+/// Opens a join link and waits until the page is connected to NATS.
+pub async fn join(c: &Client, link: &str) {
+    c.goto(link).await.expect("open link");
+    assert!(
+        wait_for(c, "#conn-state[data-state=connected]", PAGE_TIMEOUT).await,
+        "never connected; page: {}",
+        c.source().await.unwrap_or_default()
+    );
+}
+
+/// Types `text` into the composer and presses Send.
+pub async fn send_chat(c: &Client, text: &str) {
+    let input = c
+        .find(Locator::Css("#chat-input"))
+        .await
+        .expect("chat input");
+    input.send_keys(text).await.expect("type");
+    c.find(Locator::Css("#chat-send"))
+        .await
+        .expect("send button")
+        .click()
+        .await
+        .expect("click send");
+}

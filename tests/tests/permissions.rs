@@ -7,39 +7,15 @@
 
 use std::time::Duration;
 
-use fantoccini::{Client, Locator};
-use quorum_e2e::{wait_for, wait_for_text, wait_gone, Chromedriver, Quorum};
+use fantoccini::Client;
+use quorum_e2e::{join, send_chat, wait_for, wait_for_text, wait_gone, Chromedriver, Quorum};
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(30);
 
-/// Each test runs a server and browsers; two cores do not take three at
-/// once, so they take turns.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-async fn join(c: &Client, link: &str) {
-    c.goto(link).await.expect("open link");
-    assert!(
-        wait_for(c, "#conn-state[data-state=connected]", T).await,
-        "never connected; page: {}",
-        c.source().await.unwrap_or_default()
-    );
-}
-
-async fn send_chat(c: &Client, text: &str) {
-    let input = c.find(Locator::Css("#chat-input")).await.expect("input");
-    input.send_keys(text).await.expect("type");
-    c.find(Locator::Css("#chat-send"))
-        .await
-        .expect("send button")
-        .click()
-        .await
-        .expect("click send");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chat_locked_participant_finds_the_composer_locked() {
-    let _turn = SERIAL.lock().await;
+    let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
     let res = quorum
         .api(
@@ -74,7 +50,7 @@ const WATCH_BADGE: &str = r#"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_is_renewed_without_a_visible_reconnect() {
-    let _turn = SERIAL.lock().await;
+    let _turn = quorum_e2e::serial().await;
     // nats-server drops a connection when its token expires: with 30 s
     // tokens, two renewals happen within the test. The variable is read
     // only by the spawned process; the test turn keeps others away.
@@ -170,7 +146,7 @@ async fn worker_request(c: &Client, token: &str, body: serde_json::Value) -> Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_waiting_room_lets_in_and_removes() {
-    let _turn = SERIAL.lock().await;
+    let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
     let res = quorum
         .api(

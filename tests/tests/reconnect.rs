@@ -14,33 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use quorum_e2e::{wait_for, wait_for_text, wait_gone, Chromedriver, Quorum};
+use quorum_e2e::{join, send_chat, wait_for, wait_for_text, wait_gone, Chromedriver, Quorum};
 
 const T: Duration = Duration::from_secs(30);
-
-/// Each test runs a server and browsers; two cores do not take three at
-/// once, so they take turns.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-async fn join(c: &Client, link: &str) {
-    c.goto(link).await.expect("open link");
-    assert!(
-        wait_for(c, "#conn-state[data-state=connected]", T).await,
-        "never connected; page: {}",
-        c.source().await.unwrap_or_default()
-    );
-}
-
-async fn send_chat(c: &Client, text: &str) {
-    let input = c.find(Locator::Css("#chat-input")).await.expect("input");
-    input.send_keys(text).await.expect("type");
-    c.find(Locator::Css("#chat-send"))
-        .await
-        .expect("send button")
-        .click()
-        .await
-        .expect("click send");
-}
 
 /// The texts of the chat list, in order.
 async fn chat_texts(c: &Client) -> Vec<String> {
@@ -95,7 +71,7 @@ fn keep_killing(parent: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_loses_nothing_and_sends_queued_chat_once() {
-    let _turn = SERIAL.lock().await;
+    let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
     let mut driver = Chromedriver::start();
     let host = driver.browser().await;
@@ -171,7 +147,7 @@ async fn an_outage_loses_nothing_and_sends_queued_chat_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_joiner_gets_the_chat_and_the_people() {
-    let _turn = SERIAL.lock().await;
+    let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
     let mut driver = Chromedriver::start();
     let host = driver.browser().await;
@@ -229,7 +205,7 @@ async fn a_late_joiner_gets_the_chat_and_the_people() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_server_ends_in_connection_lost() {
-    let _turn = SERIAL.lock().await;
+    let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
     let mut driver = Chromedriver::start();
     let c = driver.browser().await;

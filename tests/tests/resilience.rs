@@ -10,30 +10,13 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use quorum_e2e::cluster::ExternalNats;
-use quorum_e2e::{wait_for, wait_for_text, Chromedriver, Quorum};
+use quorum_e2e::{join, send_chat, wait_for, wait_for_text, Chromedriver, Quorum};
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(40);
 const MSG: &str = "#chat-list .chat-message .text";
 
 // Browser tests share two cores: run them one at a time.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-async fn join(c: &Client, link: &str) {
-    c.goto(link).await.expect("open link");
-    assert!(
-        wait_for(c, "#conn-state[data-state=connected]", T).await,
-        "never connected; page: {}",
-        c.source().await.unwrap_or_default()
-    );
-}
-
-async fn send_chat(c: &Client, text: &str) {
-    let input = c.find(Locator::Css("#chat-input")).await.expect("input");
-    input.send_keys(text).await.expect("type");
-    input.send_keys("\u{E007}").await.expect("enter");
-}
-
 async fn count(c: &Client, text: &str) -> usize {
     let mut n = 0;
     for e in c.find_all(Locator::Css(MSG)).await.unwrap_or_default() {
@@ -66,7 +49,7 @@ fn data() -> Arc<tempfile::TempDir> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn meeting_survives_a_nats_restart() {
-    let _one = SERIAL.lock().await;
+    let _one = quorum_e2e::serial().await;
     let data = data();
     let mut nats = ExternalNats::bootstrap(data.clone());
     let q = Quorum::start_with(data.clone(), &nats.env);
@@ -122,7 +105,7 @@ async fn meeting_survives_a_nats_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn meeting_survives_an_app_server_restart() {
-    let _one = SERIAL.lock().await;
+    let _one = quorum_e2e::serial().await;
     let data = data();
     let nats = ExternalNats::bootstrap(data.clone());
     let mut q = Quorum::start_with(data.clone(), &nats.env);
@@ -169,7 +152,7 @@ async fn meeting_survives_an_app_server_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_app_servers_act_as_one() {
-    let _one = SERIAL.lock().await;
+    let _one = quorum_e2e::serial().await;
     let data = data();
     let nats = ExternalNats::bootstrap(data.clone());
     let mut a = Quorum::start_with(data.clone(), &nats.env);

@@ -8,23 +8,10 @@ use std::time::Duration;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
-use quorum_e2e::{wait_for, wait_for_text, wait_gone, Chromedriver, Quorum};
+use quorum_e2e::{join, wait_for, wait_for_text, wait_gone, Chromedriver, Quorum};
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(30);
-
-/// Each test runs a server and browsers; two cores do not take three at
-/// once, so they take turns.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-async fn join(c: &Client, link: &str) {
-    c.goto(link).await.expect("open link");
-    assert!(
-        wait_for(c, "#conn-state[data-state=connected]", T).await,
-        "never connected; page: {}",
-        c.source().await.unwrap_or_default()
-    );
-}
 
 async fn present(c: &Client, css: &str) -> bool {
     c.find(Locator::Css(css)).await.is_ok()
@@ -36,7 +23,7 @@ fn assert_ok(res: &serde_json::Value, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcast_shows_system_chat_and_toasts() {
-    let _turn = SERIAL.lock().await;
+    let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
     let mut driver = Chromedriver::start();
     let host = driver.browser().await;
@@ -107,7 +94,7 @@ async fn broadcast_shows_system_chat_and_toasts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn end_room_says_goodbye_to_everybody() {
-    let _turn = SERIAL.lock().await;
+    let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
     let mut driver = Chromedriver::start();
     let host = driver.browser().await;
@@ -161,7 +148,7 @@ async fn end_room_says_goodbye_to_everybody() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leave_button_says_goodbye_and_frees_the_seat() {
-    let _turn = SERIAL.lock().await;
+    let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
     let mut driver = Chromedriver::start();
     let guest = driver.browser().await;

@@ -5,32 +5,14 @@
 
 use std::time::Duration;
 
-use fantoccini::{Client, Locator};
-use quorum_e2e::{wait_for, wait_for_text, Chromedriver, Quorum};
+use fantoccini::Client;
+use quorum_e2e::{join, send_chat, wait_for_text, Chromedriver, Quorum};
 
 const T: Duration = Duration::from_secs(30);
 
-async fn send_chat(c: &Client, text: &str) {
-    let input = c
-        .find(Locator::Css("#chat-input"))
-        .await
-        .expect("chat input");
-    input.send_keys(text).await.expect("type");
-    c.find(Locator::Css("#chat-send"))
-        .await
-        .expect("send button")
-        .click()
-        .await
-        .expect("click send");
-}
-
-async fn join(c: &Client, link: &str) {
-    c.goto(link).await.expect("open link");
-    assert!(
-        wait_for(c, "#conn-state[data-state=connected]", T).await,
-        "never connected; page: {}",
-        c.source().await.unwrap_or_default()
-    );
+/// Joins, and checks the token left the address bar.
+async fn join_clean(c: &Client, link: &str) {
+    join(c, link).await;
     let url = c.current_url().await.expect("url");
     assert!(
         !url.as_str().contains("access_token"),
@@ -45,8 +27,8 @@ async fn two_browsers_chat_through_nats() {
     let host = driver.browser().await;
     let guest = driver.browser().await;
 
-    join(&host, &quorum.moderator_link).await;
-    join(&guest, &quorum.participant_link).await;
+    join_clean(&host, &quorum.moderator_link).await;
+    join_clean(&guest, &quorum.participant_link).await;
 
     let marker = "hello-from-host-7f3a9c";
     send_chat(&host, marker).await;
