@@ -176,6 +176,8 @@ pub struct Config {
     /// Seconds a dropped participant shows as "disconnected" before it is
     /// offline (and the room may start counting as empty).
     pub presence_offline_secs: u64,
+    /// Seconds an offline participant stays listed before it is cleaned up.
+    pub presence_cleanup_secs: u64,
     /// Request-rate limits.
     pub rate_limit: RateLimitConfig,
     /// NATS settings.
@@ -203,6 +205,7 @@ impl Default for Config {
             max_body_bytes: 256 * 1024,
             lifecycle_tick_ms: 1000,
             presence_offline_secs: 5,
+            presence_cleanup_secs: 30,
             rate_limit: RateLimitConfig::default(),
             nats: NatsConfig::default(),
             livekit: LiveKitConfig::default(),
@@ -268,6 +271,7 @@ impl Config {
         );
         set!("QUORUM_MAX_BODY_BYTES", self.max_body_bytes);
         set!("QUORUM_PRESENCE_OFFLINE_SECS", self.presence_offline_secs);
+        set!("QUORUM_PRESENCE_CLEANUP_SECS", self.presence_cleanup_secs);
         set!(
             "QUORUM_RATE_LIMIT_PER_KEY_PER_SEC",
             self.rate_limit.per_key_per_sec

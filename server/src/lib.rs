@@ -119,6 +119,7 @@ pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppS
         js: js.clone(),
         system: nats.system.clone(),
         offline_grace_secs: cfg.presence_offline_secs as i64,
+        cleanup_secs: cfg.presence_cleanup_secs as i64,
     };
     rooms.clone().spawn_timers(std::time::Duration::from_millis(
         cfg.lifecycle_tick_ms.max(50),

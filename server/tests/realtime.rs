@@ -323,3 +323,41 @@ async fn two_instances_never_lose_a_quick_disconnect() {
     b.stop().await;
     a.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_participants_are_cleaned_up_later() {
+    let ts = TestServer::start_with(|c| {
+        c.lifecycle_tick_ms = 100;
+        c.presence_offline_secs = 1;
+        c.presence_cleanup_secs = 1;
+    })
+    .await;
+    ts.create_room("p9").await;
+    let token = ts.join_token("p9", "alice", false).await;
+    let mut public = ts.service_subscribe("qr.p9.public".into()).await;
+    let alice = connect(&ts, &token, "alice").await;
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(presence("alice", "online"))
+    );
+    alice.close().await;
+    for state in ["disconnected", "offline", "left"] {
+        assert_eq!(
+            next_event(&mut public, STEP).await,
+            Some(presence("alice", state)),
+            "expected {state}"
+        );
+    }
+    // Off the room's participant list, but may still come back.
+    let (_, info) = ts
+        .signed_post("/auth/room/getActiveRoomInfo", &json!({ "room_id": "p9" }))
+        .await;
+    assert_eq!(info["room"]["participants_info"], json!([]), "{info}");
+    let again = connect(&ts, &token, "alice again").await;
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(presence("alice", "online"))
+    );
+    again.close().await;
+    ts.stop().await;
+}

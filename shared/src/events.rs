@@ -53,6 +53,8 @@ pub enum PresenceState {
     Disconnected,
     /// Gone (after the grace period).
     Offline,
+    /// Cleaned up: offline long enough to leave the participant list.
+    Left,
 }
 
 /// A system event. The JSON carries a `type` tag.

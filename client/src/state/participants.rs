@@ -40,6 +40,7 @@ pub fn state_key(s: PresenceState) -> &'static str {
         PresenceState::Online => "online",
         PresenceState::Disconnected => "disconnected",
         PresenceState::Offline => "offline",
+        PresenceState::Left => "left",
     }
 }
 
@@ -107,6 +108,10 @@ impl Roster {
                     return false;
                 }
                 let me = user_id == self.me;
+                // Cleaned up by the server: off the list (never ourselves).
+                if state == PresenceState::Left {
+                    return !me && self.by_id.remove(&user_id).is_some();
+                }
                 let p = self
                     .by_id
                     .entry(user_id.clone())

@@ -366,4 +366,15 @@ fn the_participant_list_follows_presence_and_hands() {
     assert_eq!(r.get("zed").unwrap().name, "zed");
     assert!(!r.apply(presence("", "x", false, Online)));
     assert_eq!(r.len(), 4);
+
+    // Cleaned up by the server: off the list; never ourselves.
+    assert!(r.apply(presence("ann", "Ann", false, Left)));
+    assert!(r.get("ann").is_none());
+    assert!(
+        !r.apply(presence("ann", "Ann", false, Left)),
+        "already gone"
+    );
+    assert!(!r.apply(presence("me", "Me", false, Left)));
+    assert!(r.me().is_some());
+    assert_eq!(r.len(), 3);
 }

@@ -54,7 +54,11 @@ async fn active_room(st: &AppState, r: &RoomState) -> Result<ActiveRoom, ApiErro
     let online = ps.iter().filter(|p| p.presence == Presence::Online).count() as u32;
     Ok(ActiveRoom {
         room_info: room_info(r, online),
-        participants_info: ps.iter().map(participant_info).collect(),
+        participants_info: ps
+            .iter()
+            .filter(|p| !p.cleaned_up)
+            .map(participant_info)
+            .collect(),
     })
 }
 

@@ -193,6 +193,7 @@ pub async fn join_token(
         presence: existing.as_ref().map_or(Presence::Invited, |p| p.presence),
         hand_raised: existing.as_ref().is_some_and(|p| p.hand_raised),
         presence_since: existing.as_ref().map_or(0, |p| p.presence_since),
+        cleaned_up: existing.as_ref().is_some_and(|p| p.cleaned_up),
         conn: existing.and_then(|p| p.conn),
     };
     st.rooms

@@ -133,6 +133,9 @@ pub struct ParticipantState {
     /// When the presence last changed (unix seconds), for the grace timers.
     #[serde(default)]
     pub presence_since: i64,
+    /// Offline long enough to be dropped from the participant list.
+    #[serde(default)]
+    pub cleaned_up: bool,
 }
 
 /// Handle to the three buckets. Cheap to clone.
@@ -372,6 +375,7 @@ impl Rooms {
         };
         p.presence = Presence::Online;
         p.presence_since = crate::tokens::now_secs() as i64;
+        p.cleaned_up = false;
         p.conn = Some(conn.to_owned());
         let info = ConnInfo {
             room_id: room.clone(),

@@ -42,6 +42,8 @@ pub struct RoomService {
     pub system: Option<async_nats::Client>,
     /// Seconds a dropped connection stays "disconnected" before "offline".
     pub offline_grace_secs: i64,
+    /// Seconds an offline participant stays listed before it is cleaned up.
+    pub cleanup_secs: i64,
 }
 
 impl Deref for RoomService {
@@ -307,6 +309,14 @@ impl RoomService {
                     && t - p.presence_since >= self.offline_grace_secs
                 {
                     self.went_offline(p, t).await?;
+                } else if p.presence == Presence::Offline
+                    && !p.cleaned_up
+                    && t - p.presence_since >= self.cleanup_secs
+                {
+                    let mut p = p;
+                    p.cleaned_up = true;
+                    self.kv.put_participant(&p).await?;
+                    self.announce_presence(&p, PresenceState::Left).await;
                 }
             }
         }
