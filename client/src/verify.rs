@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use quorum_shared::api::{JoinSession, StatusCode, VerifyTokenRes};
+use quorum_shared::api::{JoinSession, RenewTokenRes, StatusCode, VerifyTokenRes};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, Request, RequestCache, RequestInit, Response, Url};
@@ -17,6 +17,9 @@ pub const TOKEN_PARAM: &str = "access_token";
 
 /// Where the browser API verifies tokens.
 pub const VERIFY_PATH: &str = "/api/verifyToken";
+
+/// Where a token is renewed when NATS can't carry the request.
+pub const RENEW_PATH: &str = "/api/renewToken";
 
 /// A stuck request should end in "Can't reach the server" with a Retry
 /// button rather than a spinner that never stops.
@@ -202,7 +205,7 @@ pub fn parse_verify_response(http_status: u16, body: &str) -> Result<JoinSession
 
 /// Exchanges the token for a session.
 pub async fn verify_token(token: JoinToken) -> Result<Session, JoinError> {
-    let (status, body) = post_verify(&token).await.map_err(|e| {
+    let (status, body) = post_with_token(VERIFY_PATH, &token).await.map_err(|e| {
         web_sys::console::warn_2(&"verifyToken request failed".into(), &e);
         JoinError::Network(js_error_text(&e))
     })?;
@@ -210,7 +213,23 @@ pub async fn verify_token(token: JoinToken) -> Result<Session, JoinError> {
     Ok(Session { token, join })
 }
 
-async fn post_verify(token: &JoinToken) -> Result<(u16, String), JsValue> {
+/// Renews `token` over HTTP, for the caller's own identity: used while the
+/// participant may not publish (waiting room) or has no connection (an
+/// outage, possibly longer than the token's lifetime).
+pub async fn renew_token_http(token: &JoinToken) -> Result<JoinToken, String> {
+    let (status, body) = post_with_token(RENEW_PATH, token)
+        .await
+        .map_err(|e| js_error_text(&e))?;
+    let res: RenewTokenRes =
+        serde_json::from_str(&body).map_err(|e| format!("HTTP {status}: {e}"))?;
+    match (res.envelope.status, res.token.and_then(JoinToken::new)) {
+        (true, Some(t)) => Ok(t),
+        (true, None) => Err("success without a token".to_string()),
+        (false, _) => Err(res.envelope.msg),
+    }
+}
+
+async fn post_with_token(path: &str, token: &JoinToken) -> Result<(u16, String), JsValue> {
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
     let headers = Headers::new()?;
     headers.set("Authorization", &format!("Bearer {}", token.expose()))?;
@@ -223,7 +242,7 @@ async fn post_verify(token: &JoinToken) -> Result<(u16, String), JsValue> {
     // A cached answer would be another user's session or a stale refusal.
     init.set_cache(RequestCache::NoStore);
     init.set_signal(Some(&AbortSignal::timeout_with_u32(VERIFY_TIMEOUT_MS)));
-    let request = Request::new_with_str_and_init(VERIFY_PATH, &init)?;
+    let request = Request::new_with_str_and_init(path, &init)?;
     let response: Response = JsFuture::from(window.fetch_with_request(&request))
         .await?
         .dyn_into()?;

@@ -127,6 +127,7 @@ pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppS
     tokio::spawn(analytics.count_chat(nats.client.clone(), kv));
     tokio::spawn(rooms::worker::run(rooms.clone(), tokens.clone()));
     tokio::spawn(rooms::stream::serve_history(nats.client.clone()));
+    tokio::spawn(rooms::stream::serve_private_history(nats.client.clone()));
 
     let callout = nats::callout::Callout {
         issuer: Arc::new(secrets.issuer()?),

@@ -1,4 +1,4 @@
-//! Integration tests of the browser API (`/api/verifyToken`), presence from
+//! Integration tests of the browser API (`/api/verifyToken`, `/api/renewToken`), presence from
 //! real NATS connections, security headers and `/healthz`, against a real
 //! server with a real nats-server. Run: `cargo test -p quorum-server --test verify_token`.
 
@@ -224,6 +224,76 @@ async fn security_headers_and_health() {
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(res.headers()["content-security-policy"], csp);
+
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_over_http_is_bound_to_the_token_and_presence() {
+    let ts = TestServer::start().await;
+    let token = ts.room_and_token("r1", "alice").await;
+    let grace = quorum_shared::worker::RENEW_GRACE_SECS;
+    let t = now();
+    let expired = ts.craft_token(&ts.api_secret(), "r1", "alice", t - 1200, t - 600);
+
+    // A valid token is renewed for the same identity (a waiting participant
+    // renews this way, since it may publish nothing).
+    let (code, v) = ts.renew(&token).await;
+    assert_eq!((code, &v["status"]), (StatusCode::OK, &true.into()), "{v}");
+    let fresh = v["token"].as_str().expect("token").to_owned();
+    let claims = ts.state.tokens.verify(&fresh).expect("a valid token");
+    assert_eq!(
+        (claims.room_id.as_str(), claims.user_id.as_str()),
+        ("r1", "alice")
+    );
+
+    // An expired one is not, for a user who never connected...
+    let got = ts.renew(&expired).await;
+    assert_failure(&got, StatusCode::UNAUTHORIZED, "INVALID_TOKEN_OR_SIGNATURE");
+    // ...nor while the user is connected (that renewal goes over NATS).
+    let conn = ts.nats_connect(Some(&token)).await.expect("connect");
+    let got = ts.renew(&expired).await;
+    assert_failure(&got, StatusCode::UNAUTHORIZED, "INVALID_TOKEN_OR_SIGNATURE");
+
+    // After a drop (an outage longer than the token's life), it is.
+    conn.close().await;
+    let dropped = eventually(Duration::from_secs(10), || async {
+        presence(&ts, "r1", "alice").await != Presence::Online
+    })
+    .await;
+    assert!(dropped, "alice still online");
+    let (code, v) = ts.renew(&expired).await;
+    assert_eq!((code, &v["status"]), (StatusCode::OK, &true.into()), "{v}");
+    let again = v["token"].as_str().expect("token");
+    ts.nats_connect(Some(again))
+        .await
+        .expect("reconnect with it")
+        .close()
+        .await;
+
+    // Never beyond the grace period, never a forged or foreign token.
+    let ancient = ts.craft_token(
+        &ts.api_secret(),
+        "r1",
+        "alice",
+        t - grace - 1200,
+        t - grace - 60,
+    );
+    let got = ts.renew(&ancient).await;
+    assert_failure(&got, StatusCode::UNAUTHORIZED, "INVALID_TOKEN_OR_SIGNATURE");
+    let forged = tamper_claims(&token, |c| {
+        c["user_id"] = "bob".into();
+        c["sub"] = "bob".into();
+    });
+    let got = ts.renew(&forged).await;
+    assert_failure(&got, StatusCode::UNAUTHORIZED, "INVALID_TOKEN_OR_SIGNATURE");
+    let foreign = ts.craft_token("not-the-secret", "r1", "alice", t, t + 600);
+    let got = ts.renew(&foreign).await;
+    assert_failure(&got, StatusCode::UNAUTHORIZED, "INVALID_TOKEN_OR_SIGNATURE");
+    // Nor for someone never invited.
+    let uninvited = ts.craft_token(&ts.api_secret(), "r1", "stranger", t, t + 600);
+    let got = ts.renew(&uninvited).await;
+    assert_failure(&got, StatusCode::OK, "USER_NOT_FOUND");
 
     ts.stop().await;
 }

@@ -71,6 +71,36 @@ pub fn history(room: &RoomId, user: &UserId) -> String {
 /// Wildcard the server subscribes to for every user's history requests.
 pub const HISTORY_ALL: &str = "qr.*.history.*";
 
+/// JetStream stream keeping each user's private system events (approval,
+/// removal, locks, messages to one user), so one missed during a drop is
+/// delivered after the reconnect. Apart from the room stream because a
+/// direct get can't filter "the room, but not other users' private
+/// subjects".
+pub fn private_stream(room: &RoomId) -> String {
+    format!("QRP_{room}")
+}
+
+/// Every user's private subject in a room (what [`private_stream`] keeps).
+pub fn private_all(room: &RoomId) -> String {
+    format!("{ROOT}.{room}.private.*")
+}
+
+/// Subject of JetStream's direct get on [`private_stream`]; server only.
+pub fn private_direct_get(room: &RoomId) -> String {
+    format!("$JS.API.DIRECT.GET.{}", private_stream(room))
+}
+
+/// Where `user` asks for its own missed private events. The server builds
+/// the direct get itself, always filtered to the caller's own private
+/// subject, and JetStream answers on the caller's inbox.
+pub fn private_history(room: &RoomId, user: &UserId) -> String {
+    format!("{ROOT}.{room}.mine.{user}")
+}
+
+/// Wildcard the server subscribes to for every user's private-history
+/// requests.
+pub const PRIVATE_HISTORY_ALL: &str = "qr.*.mine.*";
+
 /// Whether `reply` is a reply subject under `user`'s own inbox: the only
 /// place the server sends (or has JetStream send) answers to.
 pub fn owns_inbox(room: &RoomId, user: &UserId, reply: &str) -> bool {
@@ -111,6 +141,11 @@ pub fn parse_history(subject: &str) -> Option<(RoomId, UserId)> {
     parse_user_subject(subject, "history")
 }
 
+/// Splits a private-history subject into its room and sender.
+pub fn parse_private_history(subject: &str) -> Option<(RoomId, UserId)> {
+    parse_user_subject(subject, "mine")
+}
+
 fn parse_user_subject(subject: &str, kind: &str) -> Option<(RoomId, UserId)> {
     let mut it = subject.split('.');
     let (root, room, k, user) = (it.next()?, it.next()?, it.next()?, it.next()?);
@@ -139,6 +174,9 @@ pub struct UserSubjects {
     /// Where to send JetStream direct-get requests (with a reply subject
     /// under `inbox_prefix`) for the room's history; see [`history`].
     pub direct_get: String,
+    /// Where to ask for this user's own missed private events; see
+    /// [`private_history`].
+    pub private_history: String,
 }
 
 impl UserSubjects {
@@ -152,6 +190,7 @@ impl UserSubjects {
             worker: worker(room, user),
             inbox_prefix: inbox_prefix(room, user),
             direct_get: history(room, user),
+            private_history: private_history(room, user),
         }
     }
 
@@ -160,7 +199,11 @@ impl UserSubjects {
         if access.waiting {
             return Vec::new();
         }
-        let mut out = vec![self.worker.clone(), self.direct_get.clone()];
+        let mut out = vec![
+            self.worker.clone(),
+            self.direct_get.clone(),
+            self.private_history.clone(),
+        ];
         if !access.chat_locked {
             out.push(self.chat_publish.clone());
         }
@@ -211,6 +254,11 @@ mod tests {
             parse_history(&history(&r, &u)),
             Some((r.clone(), u.clone()))
         );
+        assert_eq!(
+            parse_private_history(&private_history(&r, &u)),
+            Some((r.clone(), u.clone()))
+        );
+        assert_eq!(parse_private_history("qr.r1.mine.u1.x"), None);
         assert!(owns_inbox(&r, &u, "_INBOX.r1.u1.7"));
         for reply in [
             "_INBOX.r1.u1",
@@ -242,7 +290,12 @@ mod tests {
         let full = Access::default();
         assert_eq!(
             s.publish_allow(full),
-            vec!["qr.r1.worker.u1", "qr.r1.history.u1", "qr.r1.chat.u1"]
+            vec![
+                "qr.r1.worker.u1",
+                "qr.r1.history.u1",
+                "qr.r1.mine.u1",
+                "qr.r1.chat.u1"
+            ]
         );
         let locked = Access {
             chat_locked: true,

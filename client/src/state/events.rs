@@ -11,9 +11,8 @@
 use leptos::prelude::*;
 use quorum_shared::events::SystemEvent;
 
-use crate::nats::{NatsClient, Sub};
 use crate::pages::goodbye::Goodbye;
-use crate::state::chat::{now_ms, shown_at, valid_id, ChatEntry, Sender};
+use crate::state::chat::{shown_at, valid_id, ChatEntry, Sender};
 use crate::state::participants::RosterEvent;
 use crate::state::toasts::Toast;
 use crate::verify::JoinToken;
@@ -152,13 +151,4 @@ pub fn deliver(sinks: &EventSinks, subject: &str, payload: &[u8], now_ms: u64) {
     if delivered.is_none() {
         web_sys::console::debug_1(&"events: session already gone; dropped one".into());
     }
-}
-
-/// Handles this user's private subject until the calling component is
-/// unmounted.
-pub fn handle_private_events(nats: NatsClient, sinks: EventSinks) {
-    nats.set_handler(Sub::Private, move |m| {
-        deliver(&sinks, &m.subject, &m.payload, now_ms())
-    });
-    on_cleanup(move || nats.clear_handler(Sub::Private));
 }

@@ -157,7 +157,7 @@ pub struct Source {
 
 impl Source {
     /// The stream's last sequence (0 when empty).
-    async fn last_seq(&self, nats: &NatsClient) -> Result<u64, HistoryError> {
+    pub(crate) async fn last_seq(&self, nats: &NatsClient) -> Result<u64, HistoryError> {
         let m = nats
             .request(&self.subject, &last_request(&self.all), REPLY_TIMEOUT)
             .await?;
@@ -187,7 +187,7 @@ impl Source {
     /// Hands every message matching `filter` from `start` on to `on`, in
     /// order, after skipping the first `skip`. Returns the last sequence
     /// seen (0 if none).
-    async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         nats: &NatsClient,
         start: u64,

@@ -8,6 +8,7 @@ pub mod events;
 pub mod history;
 pub mod outbox;
 pub mod participants;
+pub mod private;
 pub mod session;
 pub mod sync;
 pub mod toasts;

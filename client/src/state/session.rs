@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use crate::nats::{provide_nats_context, NatsClient};
 use crate::pages::goodbye::Goodbye;
 use crate::state::chat::{provide_chat_context, ChatContext};
-use crate::state::events::{handle_private_events, EventSinks};
+use crate::state::events::EventSinks;
 use crate::state::participants::{provide_roster_context, RosterContext};
+use crate::state::private::start_private_events;
 use crate::state::sync::start_room_sync;
 use crate::state::toasts::{provide_toasts_context, ToastContext};
 use crate::state::token::{start_token_renewal, use_token, TokenRenewal};
@@ -102,8 +103,8 @@ pub fn provide_session_state(session: Arc<Session>, on_over: Callback<Goodbye>) 
             nats.swap();
         }),
     };
+    start_private_events(nats, &session, sinks);
     start_room_sync(nats, session, chat, sinks);
-    handle_private_events(nats, sinks);
     SessionState {
         nats,
         chat,

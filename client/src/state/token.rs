@@ -3,7 +3,8 @@
 //! nats-server closes the connection exactly when the token's `exp` passes
 //! (the user JWT the callout signs expires with it), so the token is
 //! renewed over the worker subject well before that, and the connection
-//! swaps to the new one without a visible reconnect. The newest token is
+//! swaps to the new one without a visible reconnect. Without a usable
+//! connection (waiting room, outage) it is renewed over HTTP instead. The newest token is
 //! kept in a context at the app level, where Retry (and, later, the
 //! session cache) pick it up.
 
@@ -15,7 +16,7 @@ use quorum_shared::worker::{WorkerReply, WorkerRequest};
 use serde::Deserialize;
 
 use crate::nats::{NatsClient, RequestError};
-use crate::verify::{JoinToken, Session};
+use crate::verify::{renew_token_http, JoinToken, Session};
 
 /// Never renew sooner than this after the last attempt: protects the
 /// server from a tight loop when the local clock is far off.
@@ -157,31 +158,24 @@ impl TokenRenewal {
         let Some(token) = self.current.try_get_value() else {
             return;
         };
-        if self.nats.waiting().try_get_untracked().unwrap_or(false) {
-            // The waiting room may not publish, not even to the worker;
-            // approval brings a fresh token anyway.
-            return self.schedule(RENEW_RETRY);
-        }
-        let Some(worker) = self.worker.try_get_value() else {
-            return;
-        };
-        let req = WorkerRequest::RenewToken {
-            token: token.expose().to_string(),
-        };
-        let body = serde_json::to_vec(&req).unwrap_or_default();
-        let res = self.nats.request(&worker, &body, RENEW_TIMEOUT).await;
-        let fresh = match res {
-            Ok(m) => match serde_json::from_slice::<WorkerReply>(&m.payload) {
-                Ok(WorkerReply {
-                    ok: true,
-                    token: Some(t),
-                    ..
-                }) => JoinToken::new(t).ok_or("empty token".to_string()),
-                Ok(r) => Err(r.error.unwrap_or_else(|| "refused".to_string())),
-                Err(e) => Err(format!("bad reply: {e}")),
-            },
-            Err(RequestError::NotConnected) => Err("not connected".to_string()),
-            Err(e) => Err(e.to_string()),
+        let waiting = self.nats.waiting().try_get_untracked().unwrap_or(false);
+        let connected = self
+            .nats
+            .state()
+            .try_get_untracked()
+            .is_some_and(|s| s.is_connected());
+        // The waiting room may not publish, not even to the worker, and
+        // without a connection there is nothing to publish on: both renew
+        // over HTTP. The server accepts an expired token there only while
+        // its owner is disconnected, so an outage longer than the token's
+        // life still ends in a rejoin.
+        let fresh = if waiting || !connected {
+            renew_token_http(&token).await
+        } else {
+            match self.renew_over_nats(&token).await {
+                Err(RequestError::NotConnected) => renew_token_http(&token).await,
+                other => other.map_err(|e| e.to_string()).and_then(|r| r),
+            }
         };
         match fresh {
             Ok(t) if !self.timer.is_disposed() => self.adopt(t),
@@ -191,6 +185,31 @@ impl TokenRenewal {
                 self.schedule(RENEW_RETRY);
             }
         }
+    }
+}
+
+impl TokenRenewal {
+    /// Asks the worker for a fresh token; the outer error is the transport's,
+    /// the inner one the server's refusal.
+    async fn renew_over_nats(
+        &self,
+        token: &JoinToken,
+    ) -> Result<Result<JoinToken, String>, RequestError> {
+        let worker = self.worker.try_get_value().unwrap_or_default();
+        let req = WorkerRequest::RenewToken {
+            token: token.expose().to_string(),
+        };
+        let body = serde_json::to_vec(&req).unwrap_or_default();
+        let m = self.nats.request(&worker, &body, RENEW_TIMEOUT).await?;
+        Ok(match serde_json::from_slice::<WorkerReply>(&m.payload) {
+            Ok(WorkerReply {
+                ok: true,
+                token: Some(t),
+                ..
+            }) => JoinToken::new(t).ok_or("empty token".to_string()),
+            Ok(r) => Err(r.error.unwrap_or_else(|| "refused".to_string())),
+            Err(e) => Err(format!("bad reply: {e}")),
+        })
     }
 }
 

@@ -1,13 +1,15 @@
-//! The browser API: `/api/verifyToken`.
+//! The browser API: `/api/verifyToken` and `/api/renewToken`.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use quorum_shared::api::{Envelope, JoinSession, VerifyTokenRes};
+use quorum_shared::api::{Envelope, JoinSession, RenewTokenRes, VerifyTokenRes};
 use quorum_shared::subjects::UserSubjects;
+use quorum_shared::worker::RENEW_GRACE_SECS;
 
 use crate::error::ApiError;
 use crate::rooms::Presence;
+use crate::tokens::{now_secs, TokenSubject};
 use crate::AppState;
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
@@ -85,5 +87,60 @@ pub async fn verify_token(
             e2ee_self_key: self_key,
             server_version: crate::VERSION.to_owned(),
         }),
+    }))
+}
+
+/// `POST /api/renewToken`: a fresh token for the caller's own identity,
+/// for when NATS can't carry the renewal: a waiting participant may publish
+/// nothing, and after an outage longer than the token's lifetime the old
+/// token no longer opens a connection.
+///
+/// A still-valid token is renewed like a join. An expired one (within the
+/// same grace as the NATS renewal) only while its participant is
+/// disconnected or offline: someone who is connected renews over their
+/// connection, and a user who never connected has no session to keep.
+pub async fn renew_token(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<RenewTokenRes>, ApiError> {
+    let claims = st
+        .tokens
+        .verify_for_renewal(bearer(&headers)?, RENEW_GRACE_SECS)
+        .map_err(|e| ApiError::InvalidToken(e.to_string()))?;
+    let room = st
+        .rooms
+        .room(&claims.room_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::RoomNotActive(claims.room_id.to_string()))?;
+    if room.blocked.contains(&claims.user_id) {
+        return Err(ApiError::UserBlocked(claims.user_id.to_string()));
+    }
+    let p = st
+        .rooms
+        .participant(&claims.room_id, &claims.user_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::UserNotFound(claims.user_id.to_string()))?;
+    let expired = claims.exp < now_secs();
+    if expired && !matches!(p.presence, Presence::Disconnected | Presence::Offline) {
+        return Err(ApiError::InvalidToken(
+            "the join token has expired".to_owned(),
+        ));
+    }
+    let token = st
+        .tokens
+        .issue(&TokenSubject {
+            room_id: &claims.room_id,
+            user_id: &claims.user_id,
+            name: &p.name,
+            is_admin: p.is_admin,
+            is_hidden: p.is_hidden,
+        })
+        .map_err(ApiError::internal)?;
+    tracing::debug!(room = %claims.room_id, user = %claims.user_id, expired, "token renewed over HTTP");
+    Ok(Json(RenewTokenRes {
+        envelope: Envelope::success("token renewed"),
+        token: Some(token),
     }))
 }

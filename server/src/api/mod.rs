@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/room/broadcastToRoom", post(manage::broadcast))
         .route("/auth/{group}/{action}", post(unimplemented::not_yet))
         .route("/api/verifyToken", post(browser::verify_token))
+        .route("/api/renewToken", post(browser::renew_token))
         .route("/healthz", get(health))
 }
 

@@ -4,41 +4,57 @@
 //! may not call JetStream themselves (it answers on any reply subject named,
 //! so it would replay stored messages onto any subject): they send the
 //! direct-get request on `subjects::history`, and the server forwards it
-//! with their own reply inbox.
+//! with their own reply inbox. Private events are kept apart, in a second
+//! stream that only the server reads, each user's own subject at a time.
 
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 use futures::StreamExt;
-use quorum_shared::ids::RoomId;
+use quorum_shared::ids::{RoomId, UserId};
 use quorum_shared::subjects;
 
 use super::RoomsError;
 
-/// Creates the room's stream if it does not exist yet.
+/// Creates the room's streams (room-wide, and per-user private events) if
+/// they do not exist yet.
 pub async fn ensure(js: &jetstream::Context, room: &RoomId) -> Result<(), RoomsError> {
-    js.get_or_create_stream(stream::Config {
-        name: subjects::room_stream(room),
-        subjects: subjects::room_stream_subjects(room),
-        storage: stream::StorageType::File,
-        // Direct get lets clients read history without consumers.
-        allow_direct: true,
-        // Bounded like the room state: a day, and enough for a long meeting.
-        // No max_bytes: JetStream would reserve it from the server budget.
-        max_age: Duration::from_secs(24 * 3600),
-        max_messages: 100_000,
-        discard: stream::DiscardPolicy::Old,
-        ..Default::default()
-    })
-    .await
-    .map(drop)
-    .map_err(|e| RoomsError::Kv(format!("room stream: {e}")))
+    for (name, subjects) in [
+        (
+            subjects::room_stream(room),
+            subjects::room_stream_subjects(room),
+        ),
+        (
+            subjects::private_stream(room),
+            vec![subjects::private_all(room)],
+        ),
+    ] {
+        js.get_or_create_stream(stream::Config {
+            name,
+            subjects,
+            storage: stream::StorageType::File,
+            // Direct get lets clients read history without consumers.
+            allow_direct: true,
+            // Bounded like the room state: a day, and enough for a long
+            // meeting. No max_bytes: JetStream would reserve it from the
+            // server budget.
+            max_age: Duration::from_secs(24 * 3600),
+            max_messages: 100_000,
+            discard: stream::DiscardPolicy::Old,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| RoomsError::Kv(format!("room stream: {e}")))?;
+    }
+    Ok(())
 }
 
-/// Deletes the room's stream at the end of the session.
+/// Deletes the room's streams at the end of the session.
 pub async fn remove(js: &jetstream::Context, room: &RoomId) {
-    if let Err(e) = js.delete_stream(subjects::room_stream(room)).await {
-        tracing::debug!(error = %e, %room, "room stream not deleted");
+    for name in [subjects::room_stream(room), subjects::private_stream(room)] {
+        if let Err(e) = js.delete_stream(&name).await {
+            tracing::debug!(error = %e, %room, %name, "room stream not deleted");
+        }
     }
 }
 
@@ -71,5 +87,93 @@ pub async fn serve_history(nats: async_nats::Client) {
         {
             tracing::warn!(error = %e, %room, "cannot forward history request");
         }
+    }
+}
+
+/// Most messages one private-history batch returns.
+const PRIVATE_BATCH: u64 = 256;
+
+/// The direct get a private-history request becomes: built here from the
+/// few fields that make sense, always filtered to the caller's own private
+/// subject, so no request can read another user's events. `None` for a
+/// body that is not a JSON object.
+pub fn private_request(room: &RoomId, user: &UserId, body: &[u8]) -> Option<Vec<u8>> {
+    let req: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body).ok()?;
+    let own = subjects::private(room, user);
+    let out = if req.contains_key("last_by_subj") {
+        serde_json::json!({ "last_by_subj": own })
+    } else {
+        let seq = req.get("seq").and_then(|v| v.as_u64()).unwrap_or(1).max(1);
+        let batch = req
+            .get("batch")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(1)
+            .clamp(1, PRIVATE_BATCH);
+        serde_json::json!({ "seq": seq, "batch": batch, "next_by_subj": own })
+    };
+    Some(out.to_string().into_bytes())
+}
+
+/// Answers private-history requests (`qr.{room}.mine.{user}`): each becomes
+/// a direct get on the private stream, see [`private_request`], answered on
+/// the caller's own inbox. Queue group: one instance answers each.
+pub async fn serve_private_history(nats: async_nats::Client) {
+    let mut sub = match nats
+        .queue_subscribe(
+            subjects::PRIVATE_HISTORY_ALL,
+            "quorum-private-history".to_owned(),
+        )
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return tracing::error!(error = %e, "cannot serve private history requests"),
+    };
+    while let Some(msg) = sub.next().await {
+        let Some((room, user)) = subjects::parse_private_history(msg.subject.as_str()) else {
+            continue;
+        };
+        let Some(reply) = msg
+            .reply
+            .filter(|r| subjects::owns_inbox(&room, &user, r.as_str()))
+        else {
+            tracing::warn!(%room, %user, "private history request without the caller's inbox dropped");
+            continue;
+        };
+        let Some(body) = private_request(&room, &user, &msg.payload) else {
+            tracing::debug!(%room, %user, "malformed private history request dropped");
+            continue;
+        };
+        if let Err(e) = nats
+            .publish_with_reply(subjects::private_direct_get(&room), reply, body.into())
+            .await
+        {
+            tracing::warn!(error = %e, %room, "cannot forward private history request");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_requests_only_ever_read_the_callers_subject() {
+        let (r, u) = (RoomId::parse("r1").unwrap(), UserId::parse("u1").unwrap());
+        let parse = |b: &str| -> serde_json::Value {
+            serde_json::from_slice(&private_request(&r, &u, b.as_bytes()).unwrap()).unwrap()
+        };
+        let v = parse(r#"{"seq":5,"batch":100000,"next_by_subj":"qr.r1.private.u2"}"#);
+        assert_eq!(
+            v,
+            serde_json::json!({"seq":5,"batch":PRIVATE_BATCH,"next_by_subj":"qr.r1.private.u1"})
+        );
+        let v = parse(r#"{"last_by_subj":"qr.r1.private.*"}"#);
+        assert_eq!(v, serde_json::json!({"last_by_subj":"qr.r1.private.u1"}));
+        // Other direct-get forms are reduced to a filtered batch.
+        let v = parse(r#"{"multi_last":["qr.r1.private.u2"],"seq":0}"#);
+        assert_eq!(v["next_by_subj"], "qr.r1.private.u1");
+        assert_eq!(v["seq"], 1);
+        assert!(private_request(&r, &u, b"not json").is_none());
+        assert!(private_request(&r, &u, b"[1]").is_none());
     }
 }

@@ -246,6 +246,19 @@ impl TestServer {
         self.verify_raw(Some(&format!("Bearer {token}"))).await
     }
 
+    /// `POST /api/renewToken` with `Authorization: Bearer {token}`.
+    pub(crate) async fn renew(&self, token: &str) -> (StatusCode, Value) {
+        let req = self
+            .http
+            .post(format!("{}/api/renewToken", self.base_url))
+            .header("Authorization", format!("Bearer {token}"));
+        let res = tokio::time::timeout(STEP, req.send())
+            .await
+            .expect("request timed out")
+            .expect("request");
+        read_json(res).await
+    }
+
     /// GET `path`, returning the whole response.
     pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         tokio::time::timeout(

@@ -60,6 +60,10 @@ pub struct GenerateTokenRes {
     pub token: Option<String>,
 }
 
+/// Response of `POST /api/renewToken`: the same envelope and token as
+/// `getJoinToken`, for the caller's own identity.
+pub type RenewTokenRes = GenerateTokenRes;
+
 /// What the browser needs to connect, returned by `POST /api/verifyToken`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyTokenRes {

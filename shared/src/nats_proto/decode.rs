@@ -87,7 +87,9 @@ impl Decoder {
             let avail = &self.buf[self.pos..];
             let Some(i) = avail[self.scanned..].iter().position(|&b| b == b'\n') else {
                 self.scanned = avail.len();
-                if avail.len() > MAX_CONTROL_LINE {
+                // One byte of slack: a full-length line's `\r` may arrive
+                // before its `\n`; the complete line is checked below.
+                if avail.len() > MAX_CONTROL_LINE + 1 {
                     return Err(ProtoError::ControlLineTooLong);
                 }
                 return Ok(None);

@@ -258,11 +258,31 @@ fn endless_control_line_is_bounded() {
         d.push(&junk);
         assert_eq!(d.next_op(), Ok(None));
     }
+    // One byte over may still be the line's `\r`; two can't be.
+    d.push(b"a");
+    assert_eq!(d.next_op(), Ok(None));
     d.push(b"a");
     assert_eq!(d.next_op(), Err(ProtoError::ControlLineTooLong));
     let mut long = vec![b'a'; MAX_CONTROL_LINE + 1];
     long.extend_from_slice(b"\r\n");
     assert!(matches!(first_err(&long), ProtoError::ControlLineTooLong));
+}
+
+#[test]
+fn full_length_line_is_accepted_however_it_is_split() {
+    // Found by the fuzzer: a line of exactly the limit whose `\r` came in
+    // a chunk before its `\n` was refused.
+    let mut line = b"-ERR '".to_vec();
+    line.resize(MAX_CONTROL_LINE - 1, b'x');
+    line.push(b'\'');
+    assert_eq!(line.len(), MAX_CONTROL_LINE);
+    let mut d = Decoder::new();
+    d.push(&line);
+    assert_eq!(d.next_op(), Ok(None));
+    d.push(b"\r");
+    assert_eq!(d.next_op(), Ok(None));
+    d.push(b"\n");
+    assert!(matches!(d.next_op(), Ok(Some(ServerOp::Err(_)))));
 }
 
 #[test]
