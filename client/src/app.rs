@@ -1,7 +1,8 @@
 //! The top component and its page state machine:
 //!
 //! ```text
-//! Checking ──verify ok──▶ Joined ─┬─ Connecting…  (loading page)
+//! Checking ──verify ok──▶ Joined ─┬─ Meeting key   (self-key E2EE rooms)
+//!    │                            ├─ Connecting…  (loading page)
 //!    │  ▲                         ├─ Waiting      (waiting room)
 //!    │  │                         └─ Room         (after the first attempt)
 //!    ▼  └─Retry / Reload              │
@@ -15,9 +16,11 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use crate::crypto::RoomKey;
 use crate::nats::ConnState;
 use crate::pages::error::{ErrorPage, PageError};
 use crate::pages::goodbye::{Goodbye, GoodbyePage};
+use crate::pages::key_prompt::KeyPromptPage;
 use crate::pages::loading::LoadingPage;
 use crate::pages::room::RoomPage;
 use crate::pages::waiting::WaitingPage;
@@ -120,9 +123,40 @@ pub fn App() -> impl IntoView {
         Page::Checking => view! { <LoadingPage message="Checking your link…" /> }.into_any(),
         Page::Error(error) => view! { <ErrorPage error=error on_retry=retry /> }.into_any(),
         Page::Joined(session) => {
-            view! { <JoinedSession session=session on_fatal=on_fatal on_over=on_over /> }.into_any()
+            view! { <KeyGate session=session on_fatal=on_fatal on_over=on_over /> }.into_any()
         }
         Page::Over(goodbye) => view! { <GoodbyePage goodbye=goodbye /> }.into_any(),
+    }
+}
+
+/// In a self-key E2EE room, asks for the meeting key before anything
+/// connects; otherwise goes straight on.
+#[component]
+fn KeyGate(
+    session: Arc<Session>,
+    on_fatal: Callback<PageError>,
+    on_over: Callback<Goodbye>,
+) -> impl IntoView {
+    let key = RwSignal::new_local(None::<RoomKey>);
+    let ask = session.join.e2ee_self_key;
+    let asking = Memo::new(move |_| ask && key.with(Option::is_none));
+    move || {
+        if asking.get() {
+            let join = &session.join;
+            view! {
+                <KeyPromptPage
+                    room_title=join.room_title.clone()
+                    room_sid=join.room_sid.clone()
+                    on_key=move |k| key.set(Some(k))
+                />
+            }
+            .into_any()
+        } else {
+            let session = session.clone();
+            let key = key.get_untracked();
+            view! { <JoinedSession session=session key=key on_fatal=on_fatal on_over=on_over /> }
+                .into_any()
+        }
     }
 }
 
@@ -132,10 +166,11 @@ pub fn App() -> impl IntoView {
 #[component]
 fn JoinedSession(
     session: Arc<Session>,
+    key: Option<RoomKey>,
     on_fatal: Callback<PageError>,
     on_over: Callback<Goodbye>,
 ) -> impl IntoView {
-    let nats = provide_session_state(session, on_over).nats;
+    let nats = provide_session_state(session, key, on_over).nats;
     let state = nats.state();
     let waiting = nats.waiting();
 

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod components;
+pub mod crypto;
 pub mod nats;
 pub mod pages;
 pub mod sound;

@@ -31,6 +31,8 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+#[path = "web/crypto.rs"]
+mod crypto;
 // System events and toasts; goodbye and Leave.
 #[path = "web/events.rs"]
 mod events;
@@ -63,6 +65,7 @@ fn entry(id: &str, sender: &str, mine: bool) -> ChatEntry {
         text: format!("text {id}"),
         shown_at_ms: 0,
         mine,
+        private_to: None,
     }
 }
 
@@ -129,7 +132,8 @@ fn verify_response_body_decides_not_http_status() {
         "nats_ws_urls":["ws://h/ws"],
         "subjects":{"chat_publish":"qr.r.chat.u","chat_subscribe":"qr.r.chat.*",
             "public":"qr.r.public","private":"qr.r.private.u","worker":"qr.r.worker.u",
-            "inbox_prefix":"_INBOX.r.u","direct_get":"$JS.API.DIRECT.GET.QR_r"},
+            "inbox_prefix":"_INBOX.r.u","direct_get":"qr.r.history.u",
+            "private_history":"qr.r.mine.u","dm_publish":"qr.r.dm.*.u","dm_subscribe":"qr.r.dm.u.*"},
         "room_id":"r","room_sid":"sid","room_title":"T","user_id":"u","name":"U",
         "is_admin":true,"e2ee_self_key":false,"server_version":"0"}}"#;
     let s = parse_verify_response(200, ok).unwrap();

@@ -148,3 +148,73 @@ async fn missed_private_events_are_replayed_to_their_owner_only() {
     bob.close().await;
     ts.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_chat_is_bound_to_its_sender_and_recipient() {
+    let ts = TestServer::start().await;
+    ts.create_room_with(
+        "p2",
+        json!({ "room_title": "DMs", "room_features": {
+            "waiting_room_features": { "is_active": true } } }),
+    )
+    .await;
+    let alice_t = ts.join_token("p2", "alice", true).await;
+    let bob_t = ts.join_token("p2", "bob", true).await;
+    let walt_t = ts.join_token("p2", "walt", false).await;
+    let mut alice = ts.nats_connect(Some(&alice_t)).await.expect("alice");
+    let mut bob = ts.nats_connect(Some(&bob_t)).await.expect("bob");
+    bob.sub("qr.p2.dm.bob.*")
+        .await
+        .expect("bob's own private chat");
+
+    // Alice writes to bob as herself: delivered, sender in the subject.
+    alice
+        .publish("qr.p2.dm.bob.alice", b"hi bob")
+        .await
+        .expect("her own sender token");
+    let m = bob
+        .next_msg(STEP)
+        .await
+        .expect("connection")
+        .expect("the DM");
+    assert_eq!(
+        (m.subject.as_str(), m.payload.as_slice()),
+        ("qr.p2.dm.bob.alice", &b"hi bob"[..])
+    );
+
+    // She can't speak as someone else, nor read anyone else's.
+    for subject in ["qr.p2.dm.bob.walt", "qr.p2.dm.bob.*", "qr.p3.dm.bob.alice"] {
+        assert_eq!(
+            alice.publish(subject, b"x").await,
+            Err(format!(
+                "Permissions Violation for Publish to \"{subject}\""
+            )),
+            "{subject}"
+        );
+    }
+    for subject in ["qr.p2.dm.bob.*", "qr.p2.dm.*.*", "qr.p2.dm.>"] {
+        assert_eq!(
+            alice.sub(subject).await,
+            Err(format!(
+                "Permissions Violation for Subscription to \"{subject}\""
+            )),
+            "{subject}"
+        );
+    }
+
+    // A waiting participant may neither send nor receive private chat.
+    let mut walt = ts.nats_connect(Some(&walt_t)).await.expect("walt waits");
+    assert_eq!(
+        walt.publish("qr.p2.dm.bob.walt", b"let me in").await,
+        Err("Permissions Violation for Publish to \"qr.p2.dm.bob.walt\"".to_owned())
+    );
+    assert_eq!(
+        walt.sub("qr.p2.dm.walt.*").await,
+        Err("Permissions Violation for Subscription to \"qr.p2.dm.walt.*\"".to_owned())
+    );
+
+    for c in [alice, bob, walt] {
+        c.close().await;
+    }
+    ts.stop().await;
+}

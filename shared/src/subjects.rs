@@ -33,6 +33,38 @@ pub fn private(room: &RoomId, user: &UserId) -> String {
     format!("{ROOT}.{room}.private.{user}")
 }
 
+/// A private chat message from `from` to `to`. Peers publish these
+/// directly; nats-server only lets `from` use its own last token, so the
+/// receiver takes the sender from the subject as with public chat.
+pub fn dm(room: &RoomId, to: &UserId, from: &UserId) -> String {
+    format!("{ROOT}.{room}.dm.{to}.{from}")
+}
+
+/// What `user` may publish private chat on: to anyone, as itself.
+pub fn dm_from(room: &RoomId, user: &UserId) -> String {
+    format!("{ROOT}.{room}.dm.*.{user}")
+}
+
+/// Where `user` receives private chat: from anyone, to itself.
+pub fn dm_to(room: &RoomId, user: &UserId) -> String {
+    format!("{ROOT}.{room}.dm.{user}.*")
+}
+
+/// Splits a private chat subject into room, recipient and sender. `None`
+/// for anything else, including tokens that are not valid ids.
+pub fn parse_dm(subject: &str) -> Option<(RoomId, UserId, UserId)> {
+    let mut it = subject.split('.');
+    let (root, room, k, to, from) = (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+    if root != ROOT || k != "dm" || it.next().is_some() {
+        return None;
+    }
+    Some((
+        RoomId::parse(room).ok()?,
+        UserId::parse(to).ok()?,
+        UserId::parse(from).ok()?,
+    ))
+}
+
 /// Requests from `user` to the server (the server listens on `worker_all`).
 pub fn worker(room: &RoomId, user: &UserId) -> String {
     format!("{ROOT}.{room}.worker.{user}")
@@ -177,6 +209,11 @@ pub struct UserSubjects {
     /// Where to ask for this user's own missed private events; see
     /// [`private_history`].
     pub private_history: String,
+    /// Private chat this user may send (`qr.{room}.dm.*.{user}`; the
+    /// recipient replaces the `*`).
+    pub dm_publish: String,
+    /// Private chat this user receives (`qr.{room}.dm.{user}.*`).
+    pub dm_subscribe: String,
 }
 
 impl UserSubjects {
@@ -191,6 +228,8 @@ impl UserSubjects {
             inbox_prefix: inbox_prefix(room, user),
             direct_get: history(room, user),
             private_history: private_history(room, user),
+            dm_publish: dm_from(room, user),
+            dm_subscribe: dm_to(room, user),
         }
     }
 
@@ -206,6 +245,7 @@ impl UserSubjects {
         ];
         if !access.chat_locked {
             out.push(self.chat_publish.clone());
+            out.push(self.dm_publish.clone());
         }
         out
     }
@@ -231,6 +271,7 @@ impl UserSubjects {
             self.chat_subscribe.clone(),
             self.public.clone(),
             self.private.clone(),
+            self.dm_subscribe.clone(),
             inbox,
         ]
     }
@@ -259,6 +300,12 @@ mod tests {
             Some((r.clone(), u.clone()))
         );
         assert_eq!(parse_private_history("qr.r1.mine.u1.x"), None);
+        let to = UserId::parse("u2").unwrap();
+        assert_eq!(dm(&r, &to, &u), "qr.r1.dm.u2.u1");
+        assert_eq!(parse_dm("qr.r1.dm.u2.u1"), Some((r.clone(), to, u.clone())));
+        assert_eq!(parse_dm("qr.r1.dm.u2"), None);
+        assert_eq!(parse_dm("qr.r1.dm.u2.u1.x"), None);
+        assert_eq!(parse_dm("qr.r1.dm.*.u1"), None);
         assert!(owns_inbox(&r, &u, "_INBOX.r1.u1.7"));
         for reply in [
             "_INBOX.r1.u1",
@@ -294,7 +341,8 @@ mod tests {
                 "qr.r1.worker.u1",
                 "qr.r1.history.u1",
                 "qr.r1.mine.u1",
-                "qr.r1.chat.u1"
+                "qr.r1.chat.u1",
+                "qr.r1.dm.*.u1"
             ]
         );
         let locked = Access {
@@ -302,6 +350,7 @@ mod tests {
             ..full
         };
         assert!(!s.publish_allow(locked).contains(&s.chat_publish));
+        assert!(!s.publish_allow(locked).contains(&s.dm_publish));
         let waiting = Access {
             waiting: true,
             ..full

@@ -38,7 +38,8 @@ impl ExternalNats {
         let mut first = Quorum::start_with(data.clone(), &[]);
         assert!(
             first.signal_and_wait("TERM"),
-            "bootstrap quorum did not stop"
+            "bootstrap quorum did not stop cleanly: {}",
+            first.output()
         );
         let dir = data.path();
         let conf = dir.join("nats/nats.conf");

@@ -10,6 +10,9 @@ use wasm_bindgen::JsValue;
 
 use crate::nats::{use_nats, ConnState};
 use crate::state::chat::{use_chat, ChatContext, ChatEntry, ChatLog, SendChatError, Sent};
+use crate::state::participants::use_roster_opt;
+use crate::state::private_chat::send_private;
+use quorum_shared::ids::UserId;
 
 /// Distance from the bottom (px) within which the list keeps following new
 /// messages; further up, the user is reading history and is left alone.
@@ -134,9 +137,14 @@ pub fn ChatItem(
             class:mine=entry.mine
             class:system=entry.is_system()
             class:pending=move || pending.get()
+            class:private=entry.private_to.is_some()
             data-id=entry.id.clone()
         >
             <span class="sender">{entry.name.clone()}</span>
+            {entry
+                .private_to
+                .clone()
+                .map(|to| view! { <span class="private-tag">" (private to " {to} ")"</span> })}
             " "
             <time class="time" datetime=iso_time(entry.shown_at_ms)>
                 {format_hhmm(entry.shown_at_ms)}
@@ -165,17 +173,36 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
     let locked = chat.locked();
     let can_send = move || !locked.get() && draft.with(|d| !d.trim().is_empty());
 
+    // Empty: everyone; otherwise the user id of a private recipient.
+    let to = RwSignal::new(String::new());
+
     // -- actions -- //
-    let send = move || match chat.send(&draft.get_untracked()) {
-        Ok(sent) => {
-            draft.set(String::new());
-            notice.set((sent == Sent::Queued).then(|| OFFLINE_NOTICE.to_string()));
+    let send = move || {
+        let text = draft.get_untracked();
+        let result = match to.get_untracked() {
+            t if t.is_empty() => chat.send(&text),
+            t => match UserId::parse(&t) {
+                Ok(user) => {
+                    let name = recipient_name(&t);
+                    send_private(chat, &user, &name, &text).map(|()| Sent::Now)
+                }
+                Err(_) => return to.set(String::new()),
+            },
+        };
+        match result {
+            Ok(sent) => {
+                draft.set(String::new());
+                notice.set((sent == Sent::Queued).then(|| OFFLINE_NOTICE.to_string()));
+            }
+            // Nothing to send, or the lock notice already says why.
+            Err(SendChatError::Empty | SendChatError::Locked) => {}
+            Err(SendChatError::TooLong) => notice.set(Some(format!(
+                "Messages are limited to {MAX_CHAT_LEN} bytes; please shorten it."
+            ))),
+            Err(SendChatError::Offline) => notice.set(Some(
+                "Private messages need a connection; try again when it is back.".to_string(),
+            )),
         }
-        // Nothing to send, or the lock notice already says why.
-        Err(SendChatError::Empty | SendChatError::Locked) => {}
-        Err(SendChatError::TooLong) => notice.set(Some(format!(
-            "Messages are limited to {MAX_CHAT_LEN} bytes; please shorten it."
-        ))),
     };
 
     // -- effects -- //
@@ -203,6 +230,7 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
                 send();
             }
         >
+            <RecipientPicker to=to />
             <label for="chat-input" class="visually-hidden">
                 "Message"
             </label>
@@ -243,4 +271,55 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
             </p>
         </form>
     }
+}
+
+/// The display name of participant `user_id`, or the id itself.
+fn recipient_name(user_id: &str) -> String {
+    use_roster_opt()
+        .and_then(|r| {
+            r.roster()
+                .with_untracked(|r| r.get(user_id).map(|p| p.name.clone()))
+        })
+        .unwrap_or_else(|| user_id.to_string())
+}
+
+/// `<select id="chat-to">`: everyone, or one other participant privately.
+/// Absent where there is no participant list (widget tests).
+#[component]
+fn RecipientPicker(to: RwSignal<String>) -> impl IntoView {
+    use_roster_opt().map(|roster| {
+        let roster = roster.roster();
+        let others = move || {
+            roster.with(|r| {
+                r.sorted()
+                    .into_iter()
+                    .filter(|p| !p.me)
+                    .map(|p| (p.id, p.name))
+                    .collect::<Vec<_>>()
+            })
+        };
+        view! {
+            <label for="chat-to" class="visually-hidden">"Send to"</label>
+            <select
+                id="chat-to"
+                class="chat-to"
+                prop:value=move || to.get()
+                on:change:target=move |ev| to.set(ev.target().value())
+            >
+                <option value="">"Everyone"</option>
+                <For
+                    each=others
+                    key=|(id, name)| (id.clone(), name.clone())
+                    children=move |(id, name)| {
+                        let selected = id.clone();
+                        view! {
+                            <option value=id selected=move || to.get() == selected>
+                                "Privately to " {name}
+                            </option>
+                        }
+                    }
+                />
+            </select>
+        }
+    })
 }

@@ -2,5 +2,6 @@
 
 pub mod chat;
 pub mod conn_badge;
+pub mod e2ee_badge;
 pub mod participants;
 pub mod toasts;

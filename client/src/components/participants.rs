@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use quorum_shared::events::{NotificationType, PresenceState};
 use quorum_shared::worker::{WorkerReply, WorkerRequest};
 
+use crate::components::e2ee_badge::KeyMismatch;
 use crate::nats::{use_nats, NatsClient};
 use crate::state::chat::random_id;
 use crate::state::participants::{state_key, use_roster, Participant, Roster};
@@ -62,6 +63,7 @@ fn ParticipantItem(p: Participant) -> impl IntoView {
             {p.me.then(|| view! { <span class="you">" (you)"</span> })}
             {p.is_admin.then(|| view! { <span class="badge badge-moderator">"moderator"</span> })}
             {hand.then(|| view! { <span class="hand" role="img" aria-label="Hand raised">"✋"</span> })}
+            <KeyMismatch user=p.id.clone() />
         </li>
     }
 }

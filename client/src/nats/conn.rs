@@ -115,8 +115,8 @@ pub(super) struct Conn {
     pub(super) keepalive: Option<IntervalHandle>,
     pub(super) net_listeners: Vec<WindowListenerHandle>,
     pub(super) handlers: HashMap<u64, Handler>,
-    pub(super) on_ready: Option<ReadyHook>,
-    pub(super) on_error: Option<ErrorHook>,
+    pub(super) on_ready: Vec<ReadyHook>,
+    pub(super) on_error: Vec<ErrorHook>,
     pub(super) inbox: Inbox,
     pub(super) stopped: bool,
     /// Some socket passed its handshake this session.
@@ -155,8 +155,8 @@ impl Conn {
             keepalive: None,
             net_listeners: Vec::new(),
             handlers: HashMap::new(),
-            on_ready: None,
-            on_error: None,
+            on_ready: Vec::new(),
+            on_error: Vec::new(),
             stopped: false,
             ever_ready: false,
             auth_refusals: 0,
@@ -217,8 +217,8 @@ impl Conn {
             l.remove();
         }
         self.handlers.clear();
-        self.on_ready = None;
-        self.on_error = None;
+        self.on_ready.clear();
+        self.on_error.clear();
         self.inbox.clear();
     }
 

@@ -98,11 +98,13 @@ pub enum Sub {
     Private,
     /// Replies to this user's requests (`{inbox_prefix}.>`).
     Inbox,
+    /// Private chat to this user.
+    Dm,
 }
 
 impl Sub {
     /// Every subscription, in the order they are sent.
-    pub const ALL: [Sub; 4] = [Sub::Chat, Sub::Public, Sub::Private, Sub::Inbox];
+    pub const ALL: [Sub; 5] = [Sub::Chat, Sub::Public, Sub::Private, Sub::Inbox, Sub::Dm];
 
     /// The subscription id used on the wire.
     pub fn sid(self) -> u64 {
@@ -111,6 +113,7 @@ impl Sub {
             Self::Public => 2,
             Self::Private => 3,
             Self::Inbox => 4,
+            Self::Dm => 5,
         }
     }
 
@@ -122,6 +125,7 @@ impl Sub {
             Self::Public => &s.public,
             Self::Private => &s.private,
             Self::Inbox => &s.inbox_prefix,
+            Self::Dm => &s.dm_subscribe,
         }
     }
 }
@@ -252,22 +256,23 @@ impl NatsClient {
         }
     }
 
-    /// Calls `hook` whenever a socket becomes the one in use, before any
-    /// message that arrived on it after its subscriptions took effect.
+    /// Also calls `hook` whenever a socket becomes the one in use, before
+    /// any message that arrived on it after its subscriptions took effect.
+    /// Hooks run in the order added, and live as long as the connection.
     pub fn on_ready(&self, hook: impl Fn(Ready) + 'static) {
         self.conn.try_with_value(|rc| {
             if let Ok(mut c) = rc.try_borrow_mut() {
-                c.on_ready = Some(Rc::new(hook));
+                c.on_ready.push(Rc::new(hook));
             }
         });
     }
 
-    /// Calls `hook` with the text of every non-fatal `-ERR` (e.g. a
+    /// Also calls `hook` with the text of every non-fatal `-ERR` (e.g. a
     /// refused publish).
     pub fn on_error(&self, hook: impl Fn(String) + 'static) {
         self.conn.try_with_value(|rc| {
             if let Ok(mut c) = rc.try_borrow_mut() {
-                c.on_error = Some(Rc::new(hook));
+                c.on_error.push(Rc::new(hook));
             }
         });
     }

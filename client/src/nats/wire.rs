@@ -85,12 +85,19 @@ impl Conn {
                     link.chat_denied = true;
                 }
             }
+            ServerOp::Err(text)
+                if phase == Phase::AwaitingPong
+                    && is_sub_denied(&text, &self.session.join.subjects.dm_subscribe) =>
+            {
+                // Private chat is refused in the waiting room too; the
+                // chat refusal above already marks the socket as waiting.
+            }
             ServerOp::Err(text) => {
                 // E.g. a "Permissions Violation" for one subject: the socket
                 // stays up, and the server closes it itself when fatal.
                 web_sys::console::warn_1(&format!("nats: -ERR {text}").into());
-                if let Some(h) = &self.on_error {
-                    after.0.push(Action::Error(h.clone(), text));
+                for h in &self.on_error {
+                    after.0.push(Action::Error(h.clone(), text.clone()));
                 }
             }
             ServerOp::Msg(m) if m.sid == Sub::Inbox.sid() => self.inbox.route(generation, m),
@@ -124,11 +131,11 @@ impl Conn {
             self.waiting_now = waiting;
             after.0.push(Action::Waiting(self.waiting, waiting));
         }
-        if let Some(h) = &self.on_ready {
-            let ready = Ready {
-                epoch: self.epoch,
-                waiting,
-            };
+        let ready = Ready {
+            epoch: self.epoch,
+            waiting,
+        };
+        for h in &self.on_ready {
             after.0.push(Action::Ready(h.clone(), ready));
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod goodbye;
+pub mod key_prompt;
 pub mod loading;
 pub mod room;
 pub mod waiting;

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::chat::ChatPanel;
 use crate::components::conn_badge::ConnBadge;
+use crate::components::e2ee_badge::E2eeBadge;
 use crate::components::participants::{HandButton, ParticipantsPanel};
 use crate::components::toasts::Toasts;
 use crate::nats::use_nats;
@@ -29,6 +30,7 @@ pub fn RoomPage() -> impl IntoView {
                         .then(|| view! { <span id="my-role" class="badge badge-moderator">"moderator"</span> })}
                 </div>
                 <ConnBadge state=nats.state() />
+                <E2eeBadge />
                 <HandButton />
                 <button
                     id="leave"

@@ -6,12 +6,14 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use quorum_shared::e2ee::Kind;
 use quorum_shared::ids::{RoomId, UserId};
 use quorum_shared::peer::{ChatDecodeError, ChatMessage, MAX_CHAT_LEN};
 use quorum_shared::subjects;
 
 use crate::nats::{is_pub_denied, NatsClient, Sub};
 pub use crate::state::chat_log::{ChatEntry, ChatLog, EntryKey, Sender, MAX_LOG};
+use crate::state::e2ee::E2eeContext;
 use crate::state::outbox::Outbox;
 use crate::verify::Session;
 
@@ -53,6 +55,24 @@ pub fn accept_incoming(
     if &msg_room != room {
         return Err(IncomingChatError::OtherRoom(msg_room));
     }
+    let mut entry = entry_from(sender, payload, now_ms)?;
+    entry.mine = matches!(&entry.sender, Sender::User(u) if u == me);
+    Ok(entry)
+}
+
+/// Validates a private message to us from `sender` (taken from the
+/// subject, which only the sender may publish on).
+pub fn accept_incoming_private(
+    sender: &UserId,
+    payload: &[u8],
+    now_ms: u64,
+) -> Result<ChatEntry, IncomingChatError> {
+    let mut entry = entry_from(sender.clone(), payload, now_ms)?;
+    entry.private_to = Some("you".to_string());
+    Ok(entry)
+}
+
+fn entry_from(sender: UserId, payload: &[u8], now_ms: u64) -> Result<ChatEntry, IncomingChatError> {
     let msg = ChatMessage::decode(payload)?;
     if !valid_id(&msg.id) {
         return Err(IncomingChatError::BadId);
@@ -63,7 +83,8 @@ pub fn accept_incoming(
     };
     Ok(ChatEntry {
         id: msg.id,
-        mine: &sender == me,
+        mine: false,
+        private_to: None,
         sender: Sender::User(sender),
         name,
         text: msg.text,
@@ -119,6 +140,26 @@ pub enum SendChatError {
     /// A moderator locked the chat for this participant.
     #[error("chat is locked")]
     Locked,
+    /// Private messages are not queued: they need a connection now.
+    #[error("not connected")]
+    Offline,
+}
+
+/// The text to send, trimmed, or why it can't be sent.
+pub(crate) fn checked_text(text: &str, locked: bool) -> Result<&str, SendChatError> {
+    // Surrounding blank lines are accidents; leading spaces may be
+    // deliberate indentation.
+    let text = text.trim_end().trim_start_matches(['\r', '\n']);
+    if text.is_empty() {
+        return Err(SendChatError::Empty);
+    }
+    if text.len() > MAX_CHAT_LEN {
+        return Err(SendChatError::TooLong);
+    }
+    if locked {
+        return Err(SendChatError::Locked);
+    }
+    Ok(text)
 }
 
 /// How a message was taken.
@@ -144,6 +185,18 @@ pub struct ChatContext {
     /// An unlock waiting for the next socket: the current one still has
     /// the old permissions, and a refused publish on it would lock again.
     unlock_next: StoredValue<bool>,
+    /// Encryption, in an E2EE room.
+    crypt: Option<ChatCrypt>,
+}
+
+/// What the chat needs in an E2EE room: the keys, and whom to tell when a
+/// sender's message does not open.
+#[derive(Clone, Copy)]
+pub struct ChatCrypt {
+    /// The session's encryption.
+    pub e2ee: E2eeContext,
+    /// Called with the sender of a message that did not decrypt.
+    pub undecryptable: Callback<UserId>,
 }
 
 impl ChatContext {
@@ -172,6 +225,21 @@ impl ChatContext {
         }
     }
 
+    /// The session this chat belongs to.
+    pub(crate) fn session(&self) -> Arc<Session> {
+        self.session.get_value()
+    }
+
+    /// The connection it sends on.
+    pub(crate) fn nats(&self) -> NatsClient {
+        self.nats
+    }
+
+    /// Encryption, in an E2EE room.
+    pub(crate) fn crypt(&self) -> Option<ChatCrypt> {
+        self.crypt
+    }
+
     /// Number of our messages the server has not confirmed yet.
     pub fn unconfirmed(&self) -> usize {
         self.outbox.with_value(Outbox::len)
@@ -180,18 +248,7 @@ impl ChatContext {
     /// Shows `text` at once (pending) and sends it now, or as soon as the
     /// connection is back; queued messages go out in the order typed.
     pub fn send(&self, text: &str) -> Result<Sent, SendChatError> {
-        // Surrounding blank lines are accidents; leading spaces may be
-        // deliberate indentation.
-        let text = text.trim_end().trim_start_matches(['\r', '\n']);
-        if text.is_empty() {
-            return Err(SendChatError::Empty);
-        }
-        if text.len() > MAX_CHAT_LEN {
-            return Err(SendChatError::TooLong);
-        }
-        if self.locked.get_untracked() {
-            return Err(SendChatError::Locked);
-        }
+        let text = checked_text(text, self.locked.get_untracked())?;
         let session = self.session.get_value();
         let join = &session.join;
         let msg = ChatMessage {
@@ -208,10 +265,30 @@ impl ChatContext {
                 text: msg.text.clone(),
                 shown_at_ms: msg.sent_at_ms,
                 mine: true,
+                private_to: None,
             });
         });
         let id = msg.id.clone();
-        self.outbox.update_value(|o| o.push(msg));
+        match self.crypt {
+            None => self.outbox.update_value(|o| o.push(msg)),
+            Some(c) => {
+                // Shown and queued now; goes out once sealed, in order.
+                let me = join.user_id.clone();
+                self.outbox.update_value(|o| o.push_unsealed(msg.clone()));
+                let this = *self;
+                wasm_bindgen_futures::spawn_local(async move {
+                    match c.e2ee.seal(&me, Kind::Chat, &msg.encode()).await {
+                        Ok(wire) => {
+                            this.outbox.try_update_value(|o| o.sealed(&msg.id, wire));
+                            this.flush_due();
+                        }
+                        Err(e) => web_sys::console::error_1(
+                            &format!("chat: could not encrypt: {e}").into(),
+                        ),
+                    }
+                });
+            }
+        }
         self.flush_due();
         // Still queued but no longer due on the live connection: written.
         let written = self.live.get_value().is_some_and(|epoch| {
@@ -234,6 +311,44 @@ impl ChatContext {
             changed
         });
         changed
+    }
+
+    /// Takes a chat message as received on `subject` (live, or stored
+    /// with `seq`): decrypted first in an E2EE room, with the sender from
+    /// the subject in the AAD.
+    pub fn receive_wire(&self, subject: &str, payload: &[u8], seq: Option<u64>) {
+        let (room, me) = self
+            .session
+            .with_value(|s| (s.join.room_id.clone(), s.join.user_id.clone()));
+        let Some(c) = self.crypt else {
+            return self.accept(&room, &me, subject, payload, seq);
+        };
+        let Some((_, sender)) = subjects::parse_chat(subject) else {
+            return web_sys::console::warn_1(
+                &format!("chat: not a chat subject: {subject}").into(),
+            );
+        };
+        let (this, subject) = (*self, subject.to_string());
+        c.e2ee.open(
+            sender.clone(),
+            Kind::Chat,
+            payload.to_vec(),
+            move |plain| match plain {
+                Some(p) => this.accept(&room, &me, &subject, &p, seq),
+                None => {
+                    c.undecryptable.try_run(sender);
+                }
+            },
+        );
+    }
+
+    fn accept(&self, room: &RoomId, me: &UserId, subject: &str, payload: &[u8], seq: Option<u64>) {
+        match accept_incoming(room, me, subject, payload, now_ms()) {
+            Ok(entry) => {
+                self.receive(entry, seq);
+            }
+            Err(e) => web_sys::console::warn_1(&format!("chat: dropped a message: {e}").into()),
+        }
     }
 
     /// Adds a received live entry (e.g. a system message) unless its key
@@ -267,9 +382,9 @@ impl ChatContext {
         let subject = self
             .session
             .with_value(|s| s.join.subjects.chat_publish.clone());
-        for msg in self.outbox.with_value(|o| o.due(epoch)) {
-            match self.nats.publish(&subject, &msg.encode()) {
-                Ok(()) => self.outbox.update_value(|o| o.mark_sent(&msg.id, epoch)),
+        for (id, wire) in self.outbox.with_value(|o| o.due_wire(epoch)) {
+            match self.nats.publish(&subject, &wire) {
+                Ok(()) => self.outbox.update_value(|o| o.mark_sent(&id, epoch)),
                 // Keep the order: nothing after a failed one goes out.
                 Err(e) => {
                     web_sys::console::warn_1(&format!("chat: held back: {e}").into());
@@ -282,7 +397,11 @@ impl ChatContext {
 
 /// Starts collecting the room's chat into a log that outlives any single
 /// chat widget, so nothing is missed between connecting and rendering.
-pub fn provide_chat_context(session: Arc<Session>, nats: NatsClient) -> ChatContext {
+pub fn provide_chat_context(
+    session: Arc<Session>,
+    nats: NatsClient,
+    crypt: Option<ChatCrypt>,
+) -> ChatContext {
     let ctx = ChatContext {
         log: RwSignal::new(ChatLog::new()),
         nats,
@@ -291,15 +410,10 @@ pub fn provide_chat_context(session: Arc<Session>, nats: NatsClient) -> ChatCont
         live: StoredValue::new(None),
         locked: RwSignal::new(false),
         unlock_next: StoredValue::new(false),
+        crypt,
     };
-    let (room, me) = (session.join.room_id.clone(), session.join.user_id.clone());
     nats.set_handler(Sub::Chat, move |m| {
-        match accept_incoming(&room, &me, &m.subject, &m.payload, now_ms()) {
-            Ok(entry) => {
-                ctx.receive(entry, None);
-            }
-            Err(e) => web_sys::console::warn_1(&format!("chat: dropped a message: {e}").into()),
-        }
+        ctx.receive_wire(&m.subject, &m.payload, None)
     });
     // A chat-locked participant learns it from the refused publish when
     // the LocksChanged event was missed (e.g. locked before joining).

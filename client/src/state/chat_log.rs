@@ -36,6 +36,9 @@ pub struct ChatEntry {
     pub shown_at_ms: u64,
     /// Sent by this user.
     pub mine: bool,
+    /// A private message: the recipient's name as shown ("you" for one to
+    /// us); `None` for the room's public chat.
+    pub private_to: Option<String>,
 }
 
 /// What de-duplicates an entry (and keys the rendered list).

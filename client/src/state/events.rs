@@ -72,6 +72,7 @@ pub fn route_event(payload: &[u8], now_ms: u64) -> Result<Routed, EventError> {
                 text: message,
                 shown_at_ms: shown_at(sent_at_ms, now_ms),
                 mine: false,
+                private_to: None,
             })
         }
         SystemEvent::Notification {

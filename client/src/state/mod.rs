@@ -4,11 +4,13 @@
 
 pub mod chat;
 pub mod chat_log;
+pub mod e2ee;
 pub mod events;
 pub mod history;
 pub mod outbox;
 pub mod participants;
 pub mod private;
+pub mod private_chat;
 pub mod session;
 pub mod sync;
 pub mod toasts;

@@ -14,6 +14,8 @@ use quorum_shared::peer::ChatMessage;
 #[derive(Debug, Clone)]
 struct Queued {
     msg: ChatMessage,
+    /// The bytes to publish; `None` while still being encrypted.
+    wire: Option<Vec<u8>>,
     /// The connection (epoch) it was last written to.
     sent_in: Option<u64>,
 }
@@ -30,9 +32,31 @@ impl Outbox {
         Self::default()
     }
 
-    /// Queues `msg` behind the others.
+    /// Queues `msg` behind the others, sent as plain JSON.
     pub fn push(&mut self, msg: ChatMessage) {
-        self.items.push_back(Queued { msg, sent_in: None });
+        let wire = Some(msg.encode());
+        self.items.push_back(Queued {
+            msg,
+            wire,
+            sent_in: None,
+        });
+    }
+
+    /// Queues `msg` behind the others; it waits (and so does everything
+    /// behind it) until [`Outbox::sealed`] gives its encrypted bytes.
+    pub fn push_unsealed(&mut self, msg: ChatMessage) {
+        self.items.push_back(Queued {
+            msg,
+            wire: None,
+            sent_in: None,
+        });
+    }
+
+    /// The encrypted bytes of `id` are ready.
+    pub fn sealed(&mut self, id: &str, wire: Vec<u8>) {
+        if let Some(q) = self.items.iter_mut().find(|q| q.msg.id == id) {
+            q.wire = Some(wire);
+        }
     }
 
     /// The server has `id`: forget it. Returns whether it was queued.
@@ -49,6 +73,17 @@ impl Outbox {
             .iter()
             .filter(|q| q.sent_in != Some(epoch))
             .map(|q| q.msg.clone())
+            .collect()
+    }
+
+    /// What to write on connection `epoch`, oldest first, as (id, bytes):
+    /// those not yet written on it, up to the first still being encrypted,
+    /// so that messages never overtake each other.
+    pub fn due_wire(&self, epoch: u64) -> Vec<(String, Vec<u8>)> {
+        self.items
+            .iter()
+            .filter(|q| q.sent_in != Some(epoch))
+            .map_while(|q| Some((q.msg.id.clone(), q.wire.clone()?)))
             .collect()
     }
 

@@ -226,7 +226,13 @@ pub fn provide_roster_context(session: &Arc<Session>) -> RosterContext {
     ctx
 }
 
-/// The list provided by [`provide_roster_context`].
+/// The list provided by [`provide_roster_context`], if any (widget tests
+/// mount parts of the room without it).
+pub fn use_roster_opt() -> Option<RosterContext> {
+    use_context::<RosterContext>()
+}
+
+/// The participants provided by [`provide_roster_context`].
 pub fn use_roster() -> RosterContext {
     expect_context::<RosterContext>()
 }

@@ -5,12 +5,15 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use crate::crypto::RoomKey;
 use crate::nats::{provide_nats_context, NatsClient};
 use crate::pages::goodbye::Goodbye;
-use crate::state::chat::{provide_chat_context, ChatContext};
+use crate::state::chat::{now_ms, provide_chat_context, ChatContext, ChatCrypt};
+use crate::state::e2ee::{fetch_room_key, provide_e2ee_context, E2eeContext};
 use crate::state::events::EventSinks;
 use crate::state::participants::{provide_roster_context, RosterContext};
 use crate::state::private::start_private_events;
+use crate::state::private_chat::start_private_chat;
 use crate::state::sync::start_room_sync;
 use crate::state::toasts::{provide_toasts_context, ToastContext};
 use crate::state::token::{start_token_renewal, use_token, TokenRenewal};
@@ -74,18 +77,38 @@ pub struct SessionState {
     pub end: SessionEnd,
     /// Keeps the token fresh.
     pub renewal: TokenRenewal,
+    /// Encryption, in an E2EE room.
+    pub e2ee: Option<E2eeContext>,
 }
 
 /// Provides every session context (session, NATS, chat, participants,
 /// toasts, end) and starts what feeds them: room events and history, the
 /// private events, token renewal. All of it stops when the calling
 /// component is unmounted. `on_over` receives the goodbye.
-pub fn provide_session_state(session: Arc<Session>, on_over: Callback<Goodbye>) -> SessionState {
+pub fn provide_session_state(
+    session: Arc<Session>,
+    key: Option<RoomKey>,
+    on_over: Callback<Goodbye>,
+) -> SessionState {
     provide_session_context(session.clone());
     let nats = provide_nats_context(session.clone());
-    let chat = provide_chat_context(session.clone(), nats);
     let roster = provide_roster_context(&session);
     let toasts = provide_toasts_context();
+    let e2ee = provide_e2ee_context(&session, key);
+    let crypt = e2ee.map(|e2ee| ChatCrypt {
+        e2ee,
+        undecryptable: Callback::new(move |sender: quorum_shared::ids::UserId| {
+            let name = roster
+                .roster()
+                .with_untracked(|r| r.get(sender.as_str()).map(|p| p.name.clone()))
+                .unwrap_or_else(|| sender.to_string());
+            e2ee.undecryptable(&sender, &name, toasts, now_ms());
+        }),
+    });
+    if let Some(e2ee) = e2ee {
+        fetch_room_key(nats, &session, e2ee);
+    }
+    let chat = provide_chat_context(session.clone(), nats, crypt);
     let end = provide_session_end(nats, on_over);
     let renewal = start_token_renewal(nats, &session, use_token());
     let sinks = EventSinks {
@@ -104,6 +127,7 @@ pub fn provide_session_state(session: Arc<Session>, on_over: Callback<Goodbye>) 
         }),
     };
     start_private_events(nats, &session, sinks);
+    start_private_chat(chat);
     start_room_sync(nats, session, chat, sinks);
     SessionState {
         nats,
@@ -112,5 +136,6 @@ pub fn provide_session_state(session: Arc<Session>, on_over: Callback<Goodbye>) 
         toasts,
         end,
         renewal,
+        e2ee,
     }
 }

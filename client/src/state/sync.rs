@@ -17,7 +17,7 @@ use quorum_shared::nats_proto::Message;
 use quorum_shared::subjects;
 
 use crate::nats::{NatsClient, Ready, Sub};
-use crate::state::chat::{accept_incoming, now_ms, ChatContext};
+use crate::state::chat::{now_ms, ChatContext};
 use crate::state::events::{deliver, route_event, EventSinks, Routed};
 use crate::state::history::{Source, Stored};
 use crate::verify::Session;
@@ -49,13 +49,7 @@ fn apply_stored(t: &Targets, session: &Session, s: Stored, initial: bool) {
     let join = &session.join;
     let now = now_ms();
     if subjects::parse_chat(&s.subject).is_some() {
-        match accept_incoming(&join.room_id, &join.user_id, &s.subject, &s.payload, now) {
-            Ok(entry) => {
-                t.chat.receive(entry, Some(s.seq));
-            }
-            Err(e) => web_sys::console::warn_1(&format!("history: dropped chat: {e}").into()),
-        }
-        return;
+        return t.chat.receive_wire(&s.subject, &s.payload, Some(s.seq));
     }
     if s.subject != join.subjects.public {
         return;

@@ -159,6 +159,34 @@ fn queued_chat_goes_out_in_order_once_per_connection_until_confirmed() {
     assert!(o.is_empty());
 }
 
+#[wasm_bindgen_test]
+fn messages_being_encrypted_hold_back_those_behind_them() {
+    let mut o = Outbox::new();
+    for id in ["a", "b", "c"] {
+        o.push_unsealed(msg(id));
+    }
+    assert!(o.due_wire(1).is_empty(), "nothing goes out unencrypted");
+    // "b" finished first: it still waits for "a".
+    o.sealed("b", b"B".to_vec());
+    assert!(o.due_wire(1).is_empty());
+    o.sealed("a", b"A".to_vec());
+    assert_eq!(
+        o.due_wire(1),
+        [
+            ("a".to_string(), b"A".to_vec()),
+            ("b".to_string(), b"B".to_vec())
+        ]
+    );
+    o.mark_sent("a", 1);
+    o.mark_sent("b", 1);
+    o.sealed("c", b"C".to_vec());
+    assert_eq!(o.due_wire(1), [("c".to_string(), b"C".to_vec())]);
+    // Plain rooms: sent as the message's JSON.
+    let mut plain = Outbox::new();
+    plain.push(msg("p"));
+    assert_eq!(plain.due_wire(1), [("p".to_string(), msg("p").encode())]);
+}
+
 // ---------- history ---------- //
 
 fn order(log: &ChatLog) -> Vec<String> {

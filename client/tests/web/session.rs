@@ -67,7 +67,8 @@ pub(crate) fn offline_session() -> Arc<Session> {
         "nats_ws_urls":["ws://127.0.0.1:9/"],
         "subjects":{"chat_publish":"qr.r.chat.u","chat_subscribe":"qr.r.chat.*",
             "public":"qr.r.public","private":"qr.r.private.u","worker":"qr.r.worker.u",
-            "inbox_prefix":"_INBOX.r.u","direct_get":"$JS.API.DIRECT.GET.QR_r"},
+            "inbox_prefix":"_INBOX.r.u","direct_get":"qr.r.history.u",
+            "private_history":"qr.r.mine.u","dm_publish":"qr.r.dm.*.u","dm_subscribe":"qr.r.dm.u.*"},
         "room_id":"r","room_sid":"sid","room_title":"Standup","user_id":"u","name":"Ann",
         "is_admin":false,"e2ee_self_key":false,"server_version":"0"}}"#;
     Arc::new(Session {
@@ -84,7 +85,7 @@ async fn leave_closes_the_connection_for_good_and_says_goodbye() {
     let session = offline_session();
     let root = container();
     let _app = mount_to(root.clone(), move || {
-        provide_session_state(session, on_over);
+        provide_session_state(session, None, on_over);
         view! { <RoomPage /> }
     });
     let root: web_sys::Element = root.into();

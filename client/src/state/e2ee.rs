@@ -1,0 +1,279 @@
+//! End-to-end encryption of the session's peer payloads.
+//!
+//! In an E2EE room every payload a participant sends another through NATS
+//! is sealed with the room key ([`crate::crypto::RoomKey`]) into the shared
+//! envelope, with the AAD `room_sid | sender | kind`. The sender in the AAD
+//! always comes from the authenticated NATS subject, never from the
+//! plaintext, so nobody in between can re-attribute or re-route a
+//! ciphertext. The key is either typed by each participant (self-key rooms,
+//! before connecting) or the room's server-generated secret, fetched over
+//! the worker subject once admitted, and derived the same way.
+//!
+//! Until the key is there, sending waits (messages show as pending) and
+//! received messages wait in order. A message that does not open is
+//! dropped, the sender is marked, and a notice names them at most once per
+//! [`NOTICE_EVERY_MS`].
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::channel::{mpsc, oneshot};
+use futures::StreamExt;
+use leptos::prelude::*;
+use quorum_shared::e2ee::{aad, Kind, PBKDF2_ITERATIONS};
+use quorum_shared::events::NotificationType;
+use quorum_shared::ids::UserId;
+use quorum_shared::worker::{WorkerReply, WorkerRequest};
+
+use crate::crypto::{CryptoError, RoomKey};
+use crate::nats::{NatsClient, Ready};
+use crate::state::toasts::{Toast, ToastContext};
+use crate::verify::Session;
+
+/// At most one "can't decrypt" notice per sender this often.
+pub const NOTICE_EVERY_MS: u64 = 30_000;
+/// How long to wait for the server's answer to a key request.
+const KEY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Wait before asking again after a failed key request.
+const KEY_RETRY: Duration = Duration::from_secs(5);
+
+/// Where the room key stands, for the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Being fetched or derived.
+    Pending,
+    /// In use; the fingerprint participants compare aloud.
+    Ready(String),
+    /// Could not be obtained; the text says why.
+    Failed(String),
+}
+
+/// A payload waiting to be opened.
+struct Sealed {
+    sender: UserId,
+    kind: Kind,
+    payload: Vec<u8>,
+    done: Box<dyn FnOnce(Option<Vec<u8>>)>,
+}
+
+/// The session's encryption, shared through context (E2EE rooms only).
+#[derive(Clone, Copy)]
+pub struct E2eeContext {
+    room_sid: StoredValue<Arc<str>>,
+    key: StoredValue<Option<RoomKey>, LocalStorage>,
+    waiters: StoredValue<Vec<oneshot::Sender<RoomKey>>, LocalStorage>,
+    status: RwSignal<KeyStatus>,
+    /// Senders whose messages did not open.
+    mismatched: RwSignal<BTreeSet<String>>,
+    opener: StoredValue<mpsc::UnboundedSender<Sealed>, LocalStorage>,
+}
+
+impl E2eeContext {
+    /// Where the key stands.
+    pub fn status(&self) -> ReadSignal<KeyStatus> {
+        self.status.read_only()
+    }
+
+    /// User ids whose messages could not be decrypted.
+    pub fn mismatched(&self) -> ReadSignal<BTreeSet<String>> {
+        self.mismatched.read_only()
+    }
+
+    /// Starts using `key`: everything waiting for it proceeds.
+    pub fn set_key(&self, key: RoomKey) {
+        self.status.try_set(KeyStatus::Ready(key.fingerprint()));
+        self.key.try_set_value(Some(key.clone()));
+        for w in self
+            .waiters
+            .try_update_value(std::mem::take)
+            .unwrap_or_default()
+        {
+            let _ = w.send(key.clone());
+        }
+    }
+
+    /// The key, once there; `None` if the session ended first.
+    pub async fn key(&self) -> Option<RoomKey> {
+        if let Some(k) = self.key.try_get_value().flatten() {
+            return Some(k);
+        }
+        let (tx, rx) = oneshot::channel();
+        self.waiters.try_update_value(|w| w.push(tx))?;
+        rx.await.ok()
+    }
+
+    fn aad(&self, sender: &UserId, kind: Kind) -> Vec<u8> {
+        let sid = self.room_sid.get_value();
+        aad(&sid, sender.as_str(), kind)
+    }
+
+    /// Seals `plaintext` as `sender`'s (our own) payload of `kind`, waiting
+    /// for the key if need be.
+    pub async fn seal(
+        &self,
+        sender: &UserId,
+        kind: Kind,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let key = self
+            .key()
+            .await
+            .ok_or_else(|| CryptoError::Failed("session over".into()))?;
+        key.seal(plaintext, &self.aad(sender, kind)).await
+    }
+
+    /// Opens `payload` from `sender` (taken from the NATS subject) and
+    /// hands the plaintext to `done`, or `None` if it does not open. Calls
+    /// complete in the order made, so chat keeps its order.
+    pub fn open(
+        &self,
+        sender: UserId,
+        kind: Kind,
+        payload: Vec<u8>,
+        done: impl FnOnce(Option<Vec<u8>>) + 'static,
+    ) {
+        let item = Sealed {
+            sender,
+            kind,
+            payload,
+            done: Box::new(done),
+        };
+        self.opener.with_value(|tx| {
+            let _ = tx.unbounded_send(item);
+        });
+    }
+
+    /// Records that `sender`'s message did not open and, at most once per
+    /// [`NOTICE_EVERY_MS`], says so by name.
+    pub fn undecryptable(&self, sender: &UserId, name: &str, toasts: ToastContext, now_ms: u64) {
+        self.mismatched.try_update(|m| {
+            m.insert(sender.to_string());
+        });
+        // The id repeats within a window, so the toast queue's own
+        // de-duplication does the rate limiting.
+        toasts.show(Toast {
+            id: format!("e2ee-{sender}-{}", now_ms / NOTICE_EVERY_MS),
+            text: format!("Messages from {name} can't be decrypted: different key?"),
+            kind: NotificationType::Warning,
+            with_sound: false,
+        });
+    }
+}
+
+/// Opens queued payloads one at a time, in order, as soon as the key is
+/// there. Ends with the session (the sender side is dropped).
+async fn run_opener(ctx: E2eeContext, mut rx: mpsc::UnboundedReceiver<Sealed>) {
+    while let Some(item) = rx.next().await {
+        let Some(key) = ctx.key().await else { return };
+        let aad = ctx.aad(&item.sender, item.kind);
+        let plain = key.open(&item.payload, &aad).await.ok();
+        (item.done)(plain);
+    }
+}
+
+/// Provides encryption for an E2EE session (`None` otherwise), with
+/// `key` already derived in a self-key room.
+pub fn provide_e2ee_context(session: &Session, key: Option<RoomKey>) -> Option<E2eeContext> {
+    if !session.join.e2ee {
+        return None;
+    }
+    let (tx, rx) = mpsc::unbounded();
+    let ctx = E2eeContext {
+        room_sid: StoredValue::new(Arc::from(session.join.room_sid.as_str())),
+        key: StoredValue::new_local(None),
+        waiters: StoredValue::new_local(Vec::new()),
+        status: RwSignal::new(KeyStatus::Pending),
+        mismatched: RwSignal::new(BTreeSet::new()),
+        opener: StoredValue::new_local(tx),
+    };
+    if let Some(k) = key {
+        ctx.set_key(k);
+    }
+    wasm_bindgen_futures::spawn_local(run_opener(ctx, rx));
+    provide_context(ctx);
+    Some(ctx)
+}
+
+/// The session's encryption, in an E2EE room.
+pub fn use_e2ee() -> Option<E2eeContext> {
+    use_context::<E2eeContext>()
+}
+
+/// In a room with a server-generated key: once admitted, asks the server
+/// for the room secret over our own worker subject (the answer comes on
+/// our own inbox) and derives the key from it exactly as from a typed one.
+pub fn fetch_room_key(nats: NatsClient, session: &Session, ctx: E2eeContext) {
+    if session.join.e2ee_self_key {
+        return;
+    }
+    let fetch = KeyFetch {
+        nats,
+        ctx,
+        worker: StoredValue::new(session.join.subjects.worker.clone()),
+        sid: StoredValue::new(session.join.room_sid.clone()),
+        busy: StoredValue::new(false),
+    };
+    nats.on_ready(move |ready: Ready| {
+        if !ready.waiting {
+            fetch.start();
+        }
+    });
+}
+
+#[derive(Clone, Copy)]
+struct KeyFetch {
+    nats: NatsClient,
+    ctx: E2eeContext,
+    worker: StoredValue<String>,
+    sid: StoredValue<String>,
+    busy: StoredValue<bool>,
+}
+
+impl KeyFetch {
+    /// Asks unless the key is there or a request is under way; retries
+    /// until it succeeds or the session ends.
+    fn start(self) {
+        let have = self.ctx.key.try_with_value(Option::is_some).unwrap_or(true);
+        if have || self.busy.try_get_value().unwrap_or(true) {
+            return;
+        }
+        self.busy.set_value(true);
+        wasm_bindgen_futures::spawn_local(async move {
+            let (Some(worker), Some(sid)) = (self.worker.try_get_value(), self.sid.try_get_value())
+            else {
+                return;
+            };
+            let result = request_key(self.nats, &worker, &sid).await;
+            self.busy.try_set_value(false);
+            match result {
+                Ok(key) => self.ctx.set_key(key),
+                Err(why) => {
+                    web_sys::console::warn_1(&format!("e2ee: no room key yet: {why}").into());
+                    self.ctx.status.try_set(KeyStatus::Failed(why));
+                    let _ = set_timeout_with_handle(move || self.start(), KEY_RETRY);
+                }
+            }
+        });
+    }
+}
+
+async fn request_key(nats: NatsClient, worker: &str, sid: &str) -> Result<RoomKey, String> {
+    let body = serde_json::to_vec(&WorkerRequest::RoomKey).unwrap_or_default();
+    let reply = nats
+        .request(worker, &body, KEY_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let secret = match serde_json::from_slice::<WorkerReply>(&reply.payload) {
+        Ok(WorkerReply {
+            ok: true,
+            key: Some(k),
+            ..
+        }) => k,
+        Ok(r) => return Err(r.error.unwrap_or_else(|| "refused".into())),
+        Err(e) => return Err(format!("bad reply: {e}")),
+    };
+    RoomKey::derive(&secret, sid, PBKDF2_ITERATIONS)
+        .await
+        .map_err(|e| e.to_string())
+}
