@@ -12,21 +12,33 @@
 //!            for too long
 //! ```
 
+use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use leptos::prelude::*;
+use quorum_shared::api::StatusCode;
 
+use crate::cache::SessionCache;
 use crate::crypto::RoomKey;
-use crate::nats::ConnState;
+use crate::nats::{ConnState, Sleep};
 use crate::pages::error::{ErrorPage, PageError};
 use crate::pages::goodbye::{Goodbye, GoodbyePage};
 use crate::pages::key_prompt::KeyPromptPage;
 use crate::pages::loading::LoadingPage;
 use crate::pages::room::RoomPage;
 use crate::pages::waiting::WaitingPage;
+use crate::state::persist::{cleanup_at_startup, find_session, forget, open_for, Stored};
 use crate::state::session::provide_session_state;
-use crate::state::token::provide_token_context;
-use crate::verify::{take_token_from_location, verify_token, JoinError, JoinToken, Session};
+use crate::state::token::{provide_token_context, still_valid};
+use crate::verify::{
+    renew_token_http, take_token_from_location, verify_token, JoinError, JoinToken, Session,
+};
+
+/// Conflicts ("already in this meeting") tolerated when resuming after a
+/// reload, a second apart: the old page's connection takes a moment to be
+/// seen gone.
+const CONFLICT_RETRIES: u32 = 8;
 
 /// Which screen is up.
 #[derive(Debug, Clone)]
@@ -56,14 +68,29 @@ impl PartialEq for Page {
 }
 
 /// The session is over for good: the server ended it, or the user left
-/// (the NATS connection is already closed). The one place to tidy up
-/// before saying goodbye; for now it only switches to the goodbye page.
-/// The first goodbye wins.
-// TODO(session cache): delete the IndexedDB session cache here, then show
-// the page once that is done.
+/// (the NATS connection is already closed). The first goodbye wins.
 pub fn on_session_over(goodbye: Goodbye, over: RwSignal<Option<Goodbye>>) {
     if over.with_untracked(Option::is_none) {
         over.set(Some(goodbye));
+    }
+}
+
+/// Verifies `token`; one restored from the cache right after a reload may
+/// meet our own previous connection still counted online for a moment,
+/// so a conflict is retried briefly before it counts.
+async fn verify_resumed(token: JoinToken, resumed: bool) -> Result<Session, JoinError> {
+    let mut tries = if resumed { CONFLICT_RETRIES } else { 0 };
+    loop {
+        match verify_token(token.clone()).await {
+            Err(JoinError::Rejected {
+                code: StatusCode::Conflict,
+                ..
+            }) if tries > 0 => {
+                tries -= 1;
+                Sleep::new(Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
     }
 }
 
@@ -73,22 +100,58 @@ pub fn App() -> impl IntoView {
     // -- signals -- //
     // Read exactly once: it leaves the address bar right away. Renewals
     // replace it in the token context, and Retry uses the newest one.
-    let token = take_token_from_location();
-    let tokens = provide_token_context(token.clone());
-    let has_token = token.is_some();
+    let url_token = take_token_from_location();
+    let tokens = provide_token_context(url_token.clone());
+    // Until the startup cleanup and the cache lookup are done.
+    let started = RwSignal::new(false);
+    let has_token = RwSignal::new(false);
     // Set when the session dies for good after verification.
     let fatal = RwSignal::new(None::<PageError>);
     // Set when the session is over (ended or left); final.
     let over = RwSignal::new(None::<Goodbye>);
+    // This tab's cached session, if a reload found one; then what the
+    // cache holds for the verified session, taken by the room.
+    let found = StoredValue::new_local(None::<Rc<SessionCache>>);
+    let stored = StoredValue::new_local(None::<Stored>);
+    let resumed = StoredValue::new(false);
 
     // -- actions -- //
-    let verify = Action::new_local(|t: &JoinToken| {
+    let verify = Action::new_local(move |t: &JoinToken| {
         let t = t.clone();
-        async move { verify_token(t).await.map(Arc::new) }
+        async move {
+            let session = Arc::new(verify_resumed(t, resumed.get_value()).await?);
+            let cache = found.try_update_value(Option::take).flatten();
+            stored.try_set_value(Some(open_for(&session, cache).await));
+            Ok::<_, JoinError>(session)
+        }
     });
-    if let Some(t) = token {
-        verify.dispatch_local(t);
-    }
+    // Startup: stale sessions go first, then this tab's session (if a
+    // reload or a reopened tab left one) supplies the token when the
+    // link's has expired or is gone.
+    wasm_bindgen_futures::spawn_local(async move {
+        cleanup_at_startup().await;
+        let cached = find_session(url_token.as_ref()).await;
+        let now = js_sys::Date::now() / 1000.0;
+        let chosen = match (url_token, cached.as_ref().and_then(|c| c.token.clone())) {
+            (Some(u), _) if still_valid(&u, now) => Some(u),
+            (_, Some(c)) => {
+                resumed.set_value(true);
+                if still_valid(&c, now) {
+                    Some(c)
+                } else {
+                    Some(renew_token_http(&c).await.unwrap_or(c))
+                }
+            }
+            (u, None) => u,
+        };
+        found.try_set_value(cached.map(|c| c.cache));
+        if let Some(t) = chosen {
+            tokens.set(t.clone());
+            has_token.try_set(true);
+            verify.dispatch_local(t);
+        }
+        started.try_set(true);
+    });
     let retry = Callback::new(move |()| {
         fatal.set(None);
         if let Some(t) = tokens.get() {
@@ -106,7 +169,10 @@ pub fn App() -> impl IntoView {
         if let Some(e) = fatal.get() {
             return Page::Error(e);
         }
-        if !has_token {
+        if !started.get() {
+            return Page::Checking;
+        }
+        if !has_token.get() {
             return Page::Error((&JoinError::NoToken).into());
         }
         if verify.pending().get() {
@@ -123,7 +189,13 @@ pub fn App() -> impl IntoView {
         Page::Checking => view! { <LoadingPage message="Checking your link…" /> }.into_any(),
         Page::Error(error) => view! { <ErrorPage error=error on_retry=retry /> }.into_any(),
         Page::Joined(session) => {
-            view! { <KeyGate session=session on_fatal=on_fatal on_over=on_over /> }.into_any()
+            let stored = stored
+                .try_update_value(Option::take)
+                .flatten()
+                .unwrap_or_default();
+            let stored = StoredValue::new_local(Some(stored));
+            view! { <KeyGate session=session stored=stored on_fatal=on_fatal on_over=on_over /> }
+                .into_any()
         }
         Page::Over(goodbye) => view! { <GoodbyePage goodbye=goodbye /> }.into_any(),
     }
@@ -134,6 +206,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn KeyGate(
     session: Arc<Session>,
+    stored: StoredValue<Option<Stored>, LocalStorage>,
     on_fatal: Callback<PageError>,
     on_over: Callback<Goodbye>,
 ) -> impl IntoView {
@@ -154,8 +227,14 @@ fn KeyGate(
         } else {
             let session = session.clone();
             let key = key.get_untracked();
-            view! { <JoinedSession session=session key=key on_fatal=on_fatal on_over=on_over /> }
-                .into_any()
+            let stored = stored
+                .try_update_value(Option::take)
+                .flatten()
+                .unwrap_or_default();
+            view! {
+                <JoinedSession session=session key=key stored=stored on_fatal=on_fatal on_over=on_over />
+            }
+            .into_any()
         }
     }
 }
@@ -167,10 +246,23 @@ fn KeyGate(
 fn JoinedSession(
     session: Arc<Session>,
     key: Option<RoomKey>,
+    stored: Stored,
     on_fatal: Callback<PageError>,
     on_over: Callback<Goodbye>,
 ) -> impl IntoView {
-    let nats = provide_session_state(session, key, on_over).nats;
+    // Leaving, removal or the end: the cache goes before the goodbye shows.
+    let (sid, user) = (
+        session.join.room_sid.clone(),
+        session.join.user_id.to_string(),
+    );
+    let over_then = Callback::new(move |g: Goodbye| {
+        let (sid, user) = (sid.clone(), user.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            forget(&sid, &user).await;
+            on_over.run(g);
+        });
+    });
+    let nats = provide_session_state(session, key, stored, over_then).nats;
     let state = nats.state();
     let waiting = nats.waiting();
 

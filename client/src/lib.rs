@@ -7,6 +7,7 @@
 //! Modules are public so that `tests/web.rs` can drive them in a browser.
 
 pub mod app;
+pub mod cache;
 pub mod components;
 pub mod crypto;
 pub mod nats;

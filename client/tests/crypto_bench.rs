@@ -5,7 +5,7 @@
 //!
 //! It takes about a second, so it also runs with the other browser tests
 //! (as a smoke test; the runner hides its output there). For figures, run
-//! `scripts/bench-crypto.sh`: release mode, printed in the terminal.
+//! `scripts/bench-browser.sh`: release mode, printed in the terminal.
 
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use quorum_client::crypto::RoomKey;

@@ -31,6 +31,8 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+#[path = "web/cache.rs"]
+mod cache;
 #[path = "web/crypto.rs"]
 mod crypto;
 // System events and toasts; goodbye and Leave.

@@ -190,6 +190,11 @@ async fn online_user_conflicts_until_disconnected() {
 async fn security_headers_and_health() {
     let ts = TestServer::start().await;
 
+    let res = ts.get("/api/config").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(v, serde_json::json!({ "cache_max_age_secs": 6 * 3600 }));
+
     let res = ts.get("/healthz").await;
     assert_eq!(res.status(), StatusCode::OK);
     let h = res.headers().clone();

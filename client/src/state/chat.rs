@@ -1,5 +1,4 @@
-//! Public chat: validation of received messages, and the context that
-//! ties the log ([`ChatLog`]) and the queue of unconfirmed messages
+//! Public chat: the context that ties the log ([`ChatLog`]) and the queue of unconfirmed messages
 //! ([`Outbox`]) to NATS. System messages (`broadcastToRoom`) join the same
 //! log through [`ChatContext::add`].
 
@@ -8,125 +7,20 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use quorum_shared::e2ee::Kind;
 use quorum_shared::ids::{RoomId, UserId};
-use quorum_shared::peer::{ChatDecodeError, ChatMessage, MAX_CHAT_LEN};
+use quorum_shared::peer::{ChatMessage, MAX_CHAT_LEN};
 use quorum_shared::subjects;
 
+use crate::cache::ChatRecord;
 use crate::nats::{is_pub_denied, NatsClient, Sub};
+pub use crate::state::chat_in::{
+    accept_incoming, accept_incoming_private, now_ms, random_id, shown_at, valid_id,
+    IncomingChatError,
+};
 pub use crate::state::chat_log::{ChatEntry, ChatLog, EntryKey, Sender, MAX_LOG};
 use crate::state::e2ee::E2eeContext;
 use crate::state::outbox::Outbox;
+use crate::state::persist::PersistContext;
 use crate::verify::Session;
-
-/// Longest message id we accept; ids are ours (32 hex chars) or a peer's.
-const MAX_ID_LEN: usize = 128;
-
-/// A sender's timestamp further than this from our clock is not trusted
-/// for display: clocks drift and peers can lie.
-const MAX_CLOCK_SKEW_MS: u64 = 60 * 60 * 1000;
-
-/// Why a received chat message was dropped.
-#[derive(Debug, thiserror::Error)]
-pub enum IncomingChatError {
-    /// The subject is not a chat subject with valid ids.
-    #[error("not a chat subject: {0:?}")]
-    NotChat(String),
-    /// The subject belongs to another room.
-    #[error("chat from another room: {0}")]
-    OtherRoom(RoomId),
-    /// The payload is malformed or too long.
-    #[error(transparent)]
-    Decode(#[from] ChatDecodeError),
-    /// The message id is empty or absurdly long.
-    #[error("bad message id")]
-    BadId,
-}
-
-/// Validates a message received on the chat subscription. The sender comes
-/// from the subject, which nats-server only lets the real sender use.
-pub fn accept_incoming(
-    room: &RoomId,
-    me: &UserId,
-    subject: &str,
-    payload: &[u8],
-    now_ms: u64,
-) -> Result<ChatEntry, IncomingChatError> {
-    let (msg_room, sender) =
-        subjects::parse_chat(subject).ok_or_else(|| IncomingChatError::NotChat(subject.into()))?;
-    if &msg_room != room {
-        return Err(IncomingChatError::OtherRoom(msg_room));
-    }
-    let mut entry = entry_from(sender, payload, now_ms)?;
-    entry.mine = matches!(&entry.sender, Sender::User(u) if u == me);
-    Ok(entry)
-}
-
-/// Validates a private message to us from `sender` (taken from the
-/// subject, which only the sender may publish on).
-pub fn accept_incoming_private(
-    sender: &UserId,
-    payload: &[u8],
-    now_ms: u64,
-) -> Result<ChatEntry, IncomingChatError> {
-    let mut entry = entry_from(sender.clone(), payload, now_ms)?;
-    entry.private_to = Some("you".to_string());
-    Ok(entry)
-}
-
-fn entry_from(sender: UserId, payload: &[u8], now_ms: u64) -> Result<ChatEntry, IncomingChatError> {
-    let msg = ChatMessage::decode(payload)?;
-    if !valid_id(&msg.id) {
-        return Err(IncomingChatError::BadId);
-    }
-    let name = match msg.name.trim() {
-        "" => sender.to_string(),
-        n => n.to_string(),
-    };
-    Ok(ChatEntry {
-        id: msg.id,
-        mine: false,
-        private_to: None,
-        sender: Sender::User(sender),
-        name,
-        text: msg.text,
-        shown_at_ms: shown_at(msg.sent_at_ms, now_ms),
-    })
-}
-
-/// Whether `id` is usable as a message id: not empty, not absurdly long.
-pub fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_ID_LEN
-}
-
-/// The time to display for a message stamped `sent_at_ms`: ours instead
-/// when the sender's clock is too far off.
-pub fn shown_at(sent_at_ms: u64, now_ms: u64) -> u64 {
-    if sent_at_ms.abs_diff(now_ms) <= MAX_CLOCK_SKEW_MS {
-        sent_at_ms
-    } else {
-        now_ms
-    }
-}
-
-/// 16 random bytes as 32 lowercase hex characters.
-pub fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    let filled = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
-    if !filled {
-        // Ids only need to be unique, not secret; this path is for
-        // exotic environments without Web Crypto.
-        for b in &mut bytes {
-            *b = (js_sys::Math::random() * 256.0) as u8;
-        }
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Now, unix milliseconds.
-pub fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
-}
 
 /// Why a message could not be sent. The composer keeps the text.
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +81,8 @@ pub struct ChatContext {
     unlock_next: StoredValue<bool>,
     /// Encryption, in an E2EE room.
     crypt: Option<ChatCrypt>,
+    /// The session cache, if there is one.
+    persist: Option<PersistContext>,
 }
 
 /// What the chat needs in an E2EE room: the keys, and whom to tell when a
@@ -238,6 +134,11 @@ impl ChatContext {
     /// Encryption, in an E2EE room.
     pub(crate) fn crypt(&self) -> Option<ChatCrypt> {
         self.crypt
+    }
+
+    /// The session cache, if there is one.
+    pub(crate) fn persist(&self) -> Option<PersistContext> {
+        self.persist
     }
 
     /// Number of our messages the server has not confirmed yet.
@@ -317,11 +218,22 @@ impl ChatContext {
     /// with `seq`): decrypted first in an E2EE room, with the sender from
     /// the subject in the AAD.
     pub fn receive_wire(&self, subject: &str, payload: &[u8], seq: Option<u64>) {
+        self.take_wire(subject, payload, seq, true);
+    }
+
+    /// Like [`Self::receive_wire`], for a message restored from the
+    /// session cache (so not written back to it).
+    pub fn restore_wire(&self, subject: &str, payload: &[u8], seq: Option<u64>) {
+        self.take_wire(subject, payload, seq, false);
+    }
+
+    fn take_wire(&self, subject: &str, payload: &[u8], seq: Option<u64>, keep: bool) {
         let (room, me) = self
             .session
             .with_value(|s| (s.join.room_id.clone(), s.join.user_id.clone()));
+        let wire = payload.to_vec();
         let Some(c) = self.crypt else {
-            return self.accept(&room, &me, subject, payload, seq);
+            return self.accept(&room, &me, subject, payload, seq, keep.then_some(wire));
         };
         let Some((_, sender)) = subjects::parse_chat(subject) else {
             return web_sys::console::warn_1(
@@ -332,9 +244,9 @@ impl ChatContext {
         c.e2ee.open(
             sender.clone(),
             Kind::Chat,
-            payload.to_vec(),
+            wire.clone(),
             move |plain| match plain {
-                Some(p) => this.accept(&room, &me, &subject, &p, seq),
+                Some(p) => this.accept(&room, &me, &subject, &p, seq, keep.then_some(wire)),
                 None => {
                     c.undecryptable.try_run(sender);
                 }
@@ -342,9 +254,28 @@ impl ChatContext {
         );
     }
 
-    fn accept(&self, room: &RoomId, me: &UserId, subject: &str, payload: &[u8], seq: Option<u64>) {
+    /// Shows an opened message and, given its `wire` bytes, keeps them in
+    /// the session cache (ciphertext in an E2EE room, never the plaintext).
+    fn accept(
+        &self,
+        room: &RoomId,
+        me: &UserId,
+        subject: &str,
+        payload: &[u8],
+        seq: Option<u64>,
+        wire: Option<Vec<u8>>,
+    ) {
         match accept_incoming(room, me, subject, payload, now_ms()) {
             Ok(entry) => {
+                if let (Some(p), Some(wire)) = (self.persist, wire) {
+                    p.record_chat(ChatRecord {
+                        id: entry.id.clone(),
+                        seq,
+                        subject: subject.to_string(),
+                        payload: wire,
+                        received_ms: now_ms(),
+                    });
+                }
                 self.receive(entry, seq);
             }
             Err(e) => web_sys::console::warn_1(&format!("chat: dropped a message: {e}").into()),
@@ -401,6 +332,7 @@ pub fn provide_chat_context(
     session: Arc<Session>,
     nats: NatsClient,
     crypt: Option<ChatCrypt>,
+    persist: Option<PersistContext>,
 ) -> ChatContext {
     let ctx = ChatContext {
         log: RwSignal::new(ChatLog::new()),
@@ -411,6 +343,7 @@ pub fn provide_chat_context(
         locked: RwSignal::new(false),
         unlock_next: StoredValue::new(false),
         crypt,
+        persist,
     };
     nats.set_handler(Sub::Chat, move |m| {
         ctx.receive_wire(&m.subject, &m.payload, None)

@@ -217,6 +217,28 @@ impl Source {
         }
     }
 
+    /// After a reload whose chat came from the session cache: every room
+    /// event again (the participant list is not cached), and only the chat
+    /// after `after`, the sequence of the last catch-up before the reload.
+    pub async fn restore(
+        &self,
+        nats: &NatsClient,
+        after: u64,
+        on: &mut impl FnMut(Stored, bool),
+    ) -> Result<Option<u64>, HistoryError> {
+        let last = self.last_seq(nats).await?;
+        if after > last {
+            // The stream was recreated meanwhile: start over.
+            return self.sync(nats, None, on).await;
+        }
+        let public = Some(self.public.as_str());
+        self.fetch(nats, 1, public, 0, &mut |s| on(s, true)).await?;
+        let chat = Some(self.chat.as_str());
+        self.fetch(nats, after + 1, chat, 0, &mut |s| on(s, false))
+            .await?;
+        Ok(Some(last))
+    }
+
     /// Brings the caller up to date: hands stored messages to `on` in
     /// stream order per kind (the flag says whether this is the initial
     /// load), and returns the new cursor.

@@ -3,12 +3,14 @@
 //! events and history that feed them.
 
 pub mod chat;
+pub mod chat_in;
 pub mod chat_log;
 pub mod e2ee;
 pub mod events;
 pub mod history;
 pub mod outbox;
 pub mod participants;
+pub mod persist;
 pub mod private;
 pub mod private_chat;
 pub mod session;

@@ -14,6 +14,7 @@ use quorum_shared::ids::UserId;
 use quorum_shared::peer::ChatMessage;
 use quorum_shared::subjects;
 
+use crate::cache::ChatRecord;
 use crate::nats::Sub;
 use crate::state::chat::{
     accept_incoming_private, checked_text, now_ms, random_id, ChatContext, ChatEntry,
@@ -51,14 +52,17 @@ pub fn send_private(
         private_to: Some(to_name.to_string()),
     });
     let Some(c) = chat.crypt() else {
+        let wire = msg.encode();
+        keep(chat, &msg.id, &subject, wire.clone());
         return nats
-            .publish(&subject, &msg.encode())
+            .publish(&subject, &wire)
             .map_err(|_| SendChatError::Offline);
     };
     let me = join.user_id.clone();
     wasm_bindgen_futures::spawn_local(async move {
         match c.e2ee.seal(&me, Kind::PrivateChat, &msg.encode()).await {
             Ok(wire) => {
+                keep(chat, &msg.id, &subject, wire.clone());
                 if let Err(e) = nats.publish(&subject, &wire) {
                     web_sys::console::warn_1(&format!("private chat: not sent: {e}").into());
                 }
@@ -71,42 +75,77 @@ pub fn send_private(
     Ok(())
 }
 
+/// Keeps a private message's wire bytes in the session cache.
+fn keep(chat: ChatContext, id: &str, subject: &str, wire: Vec<u8>) {
+    if let Some(p) = chat.persist() {
+        p.record_chat(ChatRecord {
+            id: id.to_string(),
+            seq: None,
+            subject: subject.to_string(),
+            payload: wire,
+            received_ms: now_ms(),
+        });
+    }
+}
+
 /// Receives private chat into the log until the calling component is
 /// unmounted.
 pub fn start_private_chat(chat: ChatContext) {
     let nats = chat.nats();
-    nats.set_handler(Sub::Dm, move |m| {
-        let session = chat.session();
-        let join = &session.join;
-        let Some((room, to, from)) = subjects::parse_dm(&m.subject) else {
-            return;
-        };
-        if room != join.room_id || to != join.user_id {
-            return;
-        }
-        let Some(c) = chat.crypt() else {
-            return accept(chat, &from, &m.payload);
-        };
-        c.e2ee.open(
-            from.clone(),
-            Kind::PrivateChat,
-            m.payload.clone(),
-            move |plain| match plain {
-                Some(p) => accept(chat, &from, &p),
-                None => {
-                    c.undecryptable.try_run(from);
-                }
-            },
-        );
-    });
+    nats.set_handler(Sub::Dm, move |m| take(chat, &m.subject, &m.payload, true));
     on_cleanup(move || nats.clear_handler(Sub::Dm));
 }
 
-fn accept(chat: ChatContext, from: &UserId, payload: &[u8]) {
-    match accept_incoming_private(from, payload, now_ms()) {
-        Ok(entry) => {
-            chat.add(entry);
-        }
-        Err(e) => web_sys::console::warn_1(&format!("private chat: dropped: {e}").into()),
+/// Shows a private message restored from the session cache: one to us, or
+/// one we sent.
+pub fn restore_private(chat: ChatContext, subject: &str, payload: &[u8]) {
+    take(chat, subject, payload, false);
+}
+
+fn take(chat: ChatContext, subject: &str, payload: &[u8], live: bool) {
+    let session = chat.session();
+    let join = &session.join;
+    let Some((room, to, from)) = subjects::parse_dm(subject) else {
+        return;
+    };
+    let me = &join.user_id;
+    if room != join.room_id || (&to != me && (live || &from != me)) {
+        return;
     }
+    let ours = &from == me && &to != me;
+    let sender = from.clone();
+    let (subject, wire) = (subject.to_string(), payload.to_vec());
+    let show = move |plain: &[u8]| {
+        let entry = accept_incoming_private(&from, plain, now_ms()).map(|mut e| {
+            if ours {
+                // Ours, from the cache: shown as sent, to its recipient.
+                e.mine = true;
+                e.private_to = Some(to.to_string());
+            }
+            e
+        });
+        match entry {
+            Ok(entry) => {
+                if live {
+                    keep(chat, &entry.id, &subject, wire.clone());
+                }
+                chat.add(entry);
+            }
+            Err(e) => web_sys::console::warn_1(&format!("private chat: dropped: {e}").into()),
+        }
+    };
+    let Some(c) = chat.crypt() else {
+        return show(payload);
+    };
+    c.e2ee.open(
+        sender.clone(),
+        Kind::PrivateChat,
+        payload.to_vec(),
+        move |plain| match plain {
+            Some(p) => show(&p),
+            None => {
+                c.undecryptable.try_run(sender);
+            }
+        },
+    );
 }

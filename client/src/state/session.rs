@@ -12,12 +12,15 @@ use crate::state::chat::{now_ms, provide_chat_context, ChatContext, ChatCrypt};
 use crate::state::e2ee::{fetch_room_key, provide_e2ee_context, E2eeContext};
 use crate::state::events::EventSinks;
 use crate::state::participants::{provide_roster_context, RosterContext};
+use crate::state::persist::{provide_persist_context, Stored};
 use crate::state::private::start_private_events;
-use crate::state::private_chat::start_private_chat;
+use crate::state::private_chat::{restore_private, start_private_chat};
 use crate::state::sync::start_room_sync;
-use crate::state::toasts::{provide_toasts_context, ToastContext};
+use crate::state::toasts::{provide_toasts_context, Toast, ToastContext};
 use crate::state::token::{start_token_renewal, use_token, TokenRenewal};
 use crate::verify::Session;
+use quorum_shared::events::NotificationType;
+use quorum_shared::subjects;
 
 /// Newtype so the context cannot be confused with another `Arc<Session>`.
 #[derive(Debug, Clone)]
@@ -88,6 +91,7 @@ pub struct SessionState {
 pub fn provide_session_state(
     session: Arc<Session>,
     key: Option<RoomKey>,
+    stored: Stored,
     on_over: Callback<Goodbye>,
 ) -> SessionState {
     provide_session_context(session.clone());
@@ -108,9 +112,29 @@ pub fn provide_session_state(
     if let Some(e2ee) = e2ee {
         fetch_room_key(nats, &session, e2ee);
     }
-    let chat = provide_chat_context(session.clone(), nats, crypt);
+    let persist = provide_persist_context(stored.cache);
+    if let Some(why) = stored.unavailable {
+        toasts.show(Toast {
+            id: "cache-unavailable".to_string(),
+            text: format!(
+                "This browser can't keep the meeting across a reload ({why}). \
+                 Everything else works."
+            ),
+            kind: NotificationType::Info,
+            with_sound: false,
+        });
+    }
+    let chat = provide_chat_context(session.clone(), nats, crypt, Some(persist));
+    // What the cache kept goes in before the room shows: no empty flash.
+    for r in stored.chat {
+        if subjects::parse_dm(&r.subject).is_some() {
+            restore_private(chat, &r.subject, &r.payload);
+        } else {
+            chat.restore_wire(&r.subject, &r.payload, r.seq);
+        }
+    }
     let end = provide_session_end(nats, on_over);
-    let renewal = start_token_renewal(nats, &session, use_token());
+    let renewal = start_token_renewal(nats, &session, use_token(), Some(persist));
     let sinks = EventSinks {
         chat: Callback::new(move |entry| {
             chat.add(entry);
@@ -128,7 +152,7 @@ pub fn provide_session_state(
     };
     start_private_events(nats, &session, sinks);
     start_private_chat(chat);
-    start_room_sync(nats, session, chat, sinks);
+    start_room_sync(nats, session, chat, sinks, stored.cursor);
     SessionState {
         nats,
         chat,

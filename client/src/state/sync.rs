@@ -32,6 +32,9 @@ struct SyncState {
     held: Vec<Message>,
     /// The socket in use.
     epoch: u64,
+    /// The cursor saved before a reload, while the chat came from the
+    /// session cache; used by the first catch-up only.
+    restored: Option<u64>,
 }
 
 /// Everything a stored message can go to.
@@ -81,8 +84,12 @@ pub fn start_room_sync(
     session: Arc<Session>,
     chat: ChatContext,
     sinks: EventSinks,
+    restored: Option<u64>,
 ) {
-    let state = StoredValue::new_local(SyncState::default());
+    let state = StoredValue::new_local(SyncState {
+        restored,
+        ..SyncState::default()
+    });
     let targets = Targets { chat, sinks };
     let join = &session.join;
     let source = Arc::new(Source {
@@ -117,11 +124,14 @@ pub fn start_room_sync(
         state.try_update_value(|s| s.syncing = Some(ready.epoch));
         let (source, session) = (source.clone(), session.clone());
         wasm_bindgen_futures::spawn_local(async move {
-            let Some(cursor) = state.try_with_value(|s| s.cursor) else {
+            let Some((cursor, restored)) = state.try_with_value(|s| (s.cursor, s.restored)) else {
                 return;
             };
             let mut on = |s: Stored, initial: bool| apply_stored(&targets, &session, s, initial);
-            let result = source.sync(&nats, cursor, &mut on).await;
+            let result = match (cursor, restored) {
+                (None, Some(after)) => source.restore(&nats, after, &mut on).await,
+                _ => source.sync(&nats, cursor, &mut on).await,
+            };
             finish(state, targets, ready.epoch, result);
         });
     });
@@ -147,7 +157,12 @@ fn finish(
     let held = state
         .try_update_value(|s| {
             match &result {
-                Ok(cursor) => s.cursor = *cursor,
+                Ok(cursor) => {
+                    s.cursor = *cursor;
+                    if let (Some(c), Some(p)) = (cursor, t.chat.persist()) {
+                        p.save_cursor(*c);
+                    }
+                }
                 Err(e) => {
                     web_sys::console::warn_1(&format!("history: catch-up failed: {e}").into())
                 }

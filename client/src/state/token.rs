@@ -16,6 +16,7 @@ use quorum_shared::worker::{WorkerReply, WorkerRequest};
 use serde::Deserialize;
 
 use crate::nats::{NatsClient, RequestError};
+use crate::state::persist::PersistContext;
 use crate::verify::{renew_token_http, JoinToken, Session};
 
 /// Never renew sooner than this after the last attempt: protects the
@@ -42,11 +43,24 @@ pub struct TokenTimes {
 /// Reads `nbf`/`exp` from a JWT's payload. The signature is not checked:
 /// the server does that; this only decides when to renew.
 pub fn token_times(token: &str) -> Option<TokenTimes> {
+    token_payload(token)
+}
+
+/// Reads claims from a JWT's payload without checking its signature:
+/// only for local decisions (when to renew, which cached session a link
+/// belongs to); the server verifies every token it is given.
+pub fn token_payload<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// Whether `token` is still valid by our clock (with a little margin), or
+/// unreadable (then the server decides).
+pub fn still_valid(token: &JoinToken, now_s: f64) -> bool {
+    token_times(token.expose()).is_none_or(|t| t.exp as f64 > now_s + 5.0)
 }
 
 /// How long to wait before renewing: two thirds of the remaining
@@ -102,6 +116,7 @@ pub struct TokenRenewal {
     worker: StoredValue<String>,
     current: StoredValue<JoinToken>,
     shared: Option<TokenContext>,
+    persist: Option<PersistContext>,
     timer: StoredValue<Option<TimeoutHandle>>,
 }
 
@@ -113,6 +128,10 @@ impl TokenRenewal {
         self.current.set_value(token.clone());
         if let Some(shared) = self.shared {
             shared.set(token.clone());
+        }
+        // A reload rejoins with it, even once the link's token expired.
+        if let Some(p) = self.persist {
+            p.save_token(token.clone());
         }
         self.nats.set_token(token.clone());
         self.nats.swap();
@@ -219,6 +238,7 @@ pub fn start_token_renewal(
     nats: NatsClient,
     session: &Session,
     shared: Option<TokenContext>,
+    persist: Option<PersistContext>,
 ) -> TokenRenewal {
     let initial = shared
         .and_then(|s| s.get())
@@ -228,6 +248,7 @@ pub fn start_token_renewal(
         worker: StoredValue::new(session.join.subjects.worker.clone()),
         current: StoredValue::new(initial.clone()),
         shared,
+        persist,
         timer: StoredValue::new(None),
     };
     renewal.plan(&initial, false);

@@ -147,7 +147,7 @@ fn offline_room(root: &web_sys::HtmlElement) -> (Box<dyn std::any::Any>, ChatCon
     let chat = Arc::new(Mutex::new(None));
     let slot = chat.clone();
     let app = mount_to(root.clone(), move || {
-        let st = provide_session_state(session, None, on_over);
+        let st = provide_session_state(session, None, Default::default(), on_over);
         *slot.lock().unwrap() = Some(st.chat);
         view! { <RoomPage /> }
     });

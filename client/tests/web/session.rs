@@ -85,7 +85,7 @@ async fn leave_closes_the_connection_for_good_and_says_goodbye() {
     let session = offline_session();
     let root = container();
     let _app = mount_to(root.clone(), move || {
-        provide_session_state(session, None, on_over);
+        provide_session_state(session, None, Default::default(), on_over);
         view! { <RoomPage /> }
     });
     let root: web_sys::Element = root.into();

@@ -1,9 +1,9 @@
-//! The browser API: `/api/verifyToken` and `/api/renewToken`.
+//! The browser API: `/api/config`, `/api/verifyToken` and `/api/renewToken`.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use quorum_shared::api::{Envelope, JoinSession, RenewTokenRes, VerifyTokenRes};
+use quorum_shared::api::{ClientConfig, Envelope, JoinSession, RenewTokenRes, VerifyTokenRes};
 use quorum_shared::subjects::UserSubjects;
 use quorum_shared::worker::RENEW_GRACE_SECS;
 
@@ -143,4 +143,11 @@ pub async fn renew_token(
         envelope: Envelope::success("token renewed"),
         token: Some(token),
     }))
+}
+
+/// `GET /api/config`: settings the browser applies before verifying.
+pub async fn client_config(State(st): State<AppState>) -> Json<ClientConfig> {
+    Json(ClientConfig {
+        cache_max_age_secs: st.config.cache_max_age_secs,
+    })
 }

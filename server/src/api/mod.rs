@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/{group}/{action}", post(unimplemented::not_yet))
         .route("/api/verifyToken", post(browser::verify_token))
         .route("/api/renewToken", post(browser::renew_token))
+        .route("/api/config", get(browser::client_config))
         .route("/healthz", get(health))
 }
 

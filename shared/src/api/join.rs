@@ -60,6 +60,14 @@ pub struct GenerateTokenRes {
     pub token: Option<String>,
 }
 
+/// `GET /api/config`: what the browser needs before anything else (the
+/// session-cache cleanup at startup runs before the link is verified).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientConfig {
+    /// Cached sessions not touched for longer than this are deleted.
+    pub cache_max_age_secs: u64,
+}
+
 /// Response of `POST /api/renewToken`: the same envelope and token as
 /// `getJoinToken`, for the caller's own identity.
 pub type RenewTokenRes = GenerateTokenRes;

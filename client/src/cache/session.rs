@@ -1,0 +1,321 @@
+//! One session's open database: typed reads and writes on its stores.
+//!
+//! Every write runs in one transaction together with the `lastAccessed`
+//! update, so the two commit or fail together and cleanup never ages out
+//! a database that was just written.
+
+use std::fmt;
+
+use rexie::{ObjectStore, Rexie, Transaction, TransactionMode, TransactionResult};
+use wasm_bindgen::JsValue;
+
+use super::cleanup::delete_named;
+use super::error::CacheError;
+use super::js::{chat_from_js, chat_to_js, js_to_json, js_to_u64, json_to_js};
+use super::{
+    db_name, KEY_TOKEN, LAST_ACCESSED, SCHEMA_VERSION, STORE_CHAT, STORE_METADATA,
+    STORE_NOTIFICATIONS, STORE_SESSION,
+};
+use crate::verify::JoinToken;
+
+/// Metadata key of the number of chat records written so far; each record
+/// carries its write number to keep same-millisecond arrivals in order.
+const CHAT_WRITES: &str = "chatWrites";
+
+/// Every store of the current schema.
+const STORES: [&str; 4] = [
+    STORE_METADATA,
+    STORE_SESSION,
+    STORE_CHAT,
+    STORE_NOTIFICATIONS,
+];
+
+/// One chat message as it came off the wire, kept opaque: in an E2EE room
+/// the payload is ciphertext and the app decrypts it again on restore, so
+/// the cache never holds plaintext the server did not see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatRecord {
+    /// The sender's message id (the store's key: a copy replaces).
+    pub id: String,
+    /// Position in the room stream, if known (history tells it; live
+    /// delivery does not).
+    pub seq: Option<u64>,
+    /// The NATS subject it arrived on, which names the sender.
+    pub subject: String,
+    /// The raw wire payload, stored as binary.
+    pub payload: Vec<u8>,
+    /// When it was received, unix ms; orders messages without a sequence.
+    pub received_ms: u64,
+}
+
+/// An open session database. Dropping it closes the connection, so a
+/// deletion elsewhere is not held up by a handle nobody uses.
+pub struct SessionCache {
+    /// `None` only once closed (in `delete` and `Drop`).
+    db: Option<Rexie>,
+    name: String,
+    /// Unix ms for `lastAccessed`; injected so tests can move time.
+    clock: Box<dyn Fn() -> u64>,
+}
+
+impl fmt::Debug for SessionCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionCache")
+            .field("name", &self.name)
+            .field("open", &self.db.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for SessionCache {
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            db.close();
+        }
+    }
+}
+
+impl SessionCache {
+    /// Opens (creating or upgrading) the database of the session of
+    /// `user_id` in `room_sid`, and marks it accessed now.
+    pub async fn open(room_sid: &str, user_id: &str) -> Result<Self, CacheError> {
+        Self::open_with_clock(room_sid, user_id, || js_sys::Date::now() as u64).await
+    }
+
+    /// [`SessionCache::open`], with `clock` (unix ms) stamping every write.
+    pub async fn open_with_clock(
+        room_sid: &str,
+        user_id: &str,
+        clock: impl Fn() -> u64 + 'static,
+    ) -> Result<Self, CacheError> {
+        let name = db_name(room_sid, user_id);
+        let db = open_schema(&name).await?;
+        let cache = Self {
+            db: Some(db),
+            name,
+            clock: Box::new(clock),
+        };
+        // Mark it in use at once: a database without `lastAccessed` is
+        // fair game for another tab's cleanup.
+        cache.touch().await?;
+        Ok(cache)
+    }
+
+    /// The database name ([`db_name`]).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Marks the database accessed now, without writing anything else.
+    pub async fn touch(&self) -> Result<(), CacheError> {
+        let tx = self.write_tx(&[STORE_METADATA])?;
+        self.commit(tx).await
+    }
+
+    /// When the database was last written, unix ms.
+    pub async fn last_accessed(&self) -> Result<Option<u64>, CacheError> {
+        let tx = self.read_tx(STORE_METADATA)?;
+        let v = tx
+            .store(STORE_METADATA)?
+            .get(JsValue::from_str(LAST_ACCESSED))
+            .await?;
+        Ok(v.as_ref().and_then(js_to_u64))
+    }
+
+    /// Stores `value` under `key` in the session store, replacing any.
+    pub async fn put_session(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), CacheError> {
+        let value = json_to_js(value)?;
+        let tx = self.write_tx(&[STORE_SESSION, STORE_METADATA])?;
+        tx.store(STORE_SESSION)?
+            .put(&value, Some(&JsValue::from_str(key)))
+            .await?;
+        self.commit(tx).await
+    }
+
+    /// The session value under `key`, if any.
+    pub async fn get_session(&self, key: &str) -> Result<Option<serde_json::Value>, CacheError> {
+        let tx = self.read_tx(STORE_SESSION)?;
+        let v = tx.store(STORE_SESSION)?.get(JsValue::from_str(key)).await?;
+        v.as_ref().map(js_to_json).transpose()
+    }
+
+    /// Stores the current (renewed) join token, so a reload can rejoin
+    /// after the link's own token has expired.
+    pub async fn put_token(&self, token: &JoinToken) -> Result<(), CacheError> {
+        let value = serde_json::Value::String(token.expose().to_string());
+        self.put_session(KEY_TOKEN, &value).await
+    }
+
+    /// The stored join token, if any (a blank or non-string one is none).
+    pub async fn token(&self) -> Result<Option<JoinToken>, CacheError> {
+        let v = self.get_session(KEY_TOKEN).await?;
+        Ok(v.as_ref()
+            .and_then(serde_json::Value::as_str)
+            .and_then(JoinToken::new))
+    }
+
+    /// Stores `records` (a copy of an id replaces it) in one transaction.
+    pub async fn put_chat(&self, records: &[ChatRecord]) -> Result<(), CacheError> {
+        let tx = self.write_tx(&[STORE_CHAT, STORE_METADATA])?;
+        let meta = tx.store(STORE_METADATA)?;
+        let counter = JsValue::from_str(CHAT_WRITES);
+        let first = meta
+            .get(counter.clone())
+            .await?
+            .as_ref()
+            .and_then(js_to_u64)
+            .unwrap_or(0);
+        let values = records
+            .iter()
+            .zip(first..)
+            .map(|(r, n)| chat_to_js(r, n).map(|v| (v, None)))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Issued back to back; only the last request is awaited.
+        tx.store(STORE_CHAT)?.put_all(values.into_iter()).await?;
+        let next = JsValue::from_f64((first + records.len() as u64) as f64);
+        meta.put(&next, Some(&counter)).await?;
+        self.commit(tx).await
+    }
+
+    /// Every chat record: those with a stream sequence first, by sequence
+    /// (the order history gives), then the rest by when they were received
+    /// (and written, within one millisecond). Fed in this order, the chat
+    /// log places each where it had it.
+    pub async fn all_chat(&self) -> Result<Vec<ChatRecord>, CacheError> {
+        let tx = self.read_tx(STORE_CHAT)?;
+        let values = tx.store(STORE_CHAT)?.get_all(None, None).await?;
+        // A record of another shape (a future version's) is skipped: one
+        // bad record should not cost the whole restore.
+        let mut rows: Vec<_> = values.iter().filter_map(|v| chat_from_js(v).ok()).collect();
+        rows.sort_by_key(|(r, n)| (r.seq.is_none(), r.seq, r.received_ms, *n));
+        Ok(rows.into_iter().map(|(r, _)| r).collect())
+    }
+
+    /// The number of chat records stored.
+    pub async fn chat_count(&self) -> Result<u32, CacheError> {
+        let tx = self.read_tx(STORE_CHAT)?;
+        Ok(tx.store(STORE_CHAT)?.count(None).await?)
+    }
+
+    /// Stores notification `value` under `id`, replacing any.
+    pub async fn put_notification(
+        &self,
+        id: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), CacheError> {
+        let value = json_to_js(value)?;
+        let tx = self.write_tx(&[STORE_NOTIFICATIONS, STORE_METADATA])?;
+        tx.store(STORE_NOTIFICATIONS)?
+            .put(&value, Some(&JsValue::from_str(id)))
+            .await?;
+        self.commit(tx).await
+    }
+
+    /// Removes the notification `id` (dismissed), if stored.
+    pub async fn delete_notification(&self, id: &str) -> Result<(), CacheError> {
+        let tx = self.write_tx(&[STORE_NOTIFICATIONS, STORE_METADATA])?;
+        tx.store(STORE_NOTIFICATIONS)?
+            .delete(JsValue::from_str(id))
+            .await?;
+        self.commit(tx).await
+    }
+
+    /// Every stored notification as `(id, value)`, in id order.
+    pub async fn notifications(&self) -> Result<Vec<(String, serde_json::Value)>, CacheError> {
+        let tx = self.read_tx(STORE_NOTIFICATIONS)?;
+        let pairs = tx
+            .store(STORE_NOTIFICATIONS)?
+            .scan(None, None, None, None)
+            .await?;
+        pairs
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_string()?, v)))
+            .map(|(k, v)| Ok((k, js_to_json(v)?)))
+            .collect()
+    }
+
+    /// Closes the connection and deletes the database (leaving the room),
+    /// waiting until it is gone or [`super::DELETE_TIMEOUT`] passes.
+    pub async fn delete(mut self) -> Result<(), CacheError> {
+        // Our own open handle would hold up the deletion.
+        if let Some(db) = self.db.take() {
+            db.close();
+        }
+        delete_named(&self.name).await
+    }
+
+    /// Closes the connection (as dropping does).
+    pub fn close(self) {}
+
+    fn db(&self) -> Result<&Rexie, CacheError> {
+        self.db.as_ref().ok_or_else(CacheError::closed)
+    }
+
+    fn read_tx(&self, store: &str) -> Result<Transaction, CacheError> {
+        Ok(self
+            .db()?
+            .transaction(&[store], TransactionMode::ReadOnly)?)
+    }
+
+    /// A read-write transaction; `stores` must include the metadata store,
+    /// which [`Self::commit`] writes.
+    fn write_tx(&self, stores: &[&str]) -> Result<Transaction, CacheError> {
+        Ok(self.db()?.transaction(stores, TransactionMode::ReadWrite)?)
+    }
+
+    /// Stamps `lastAccessed` in `tx` and waits for the transaction to
+    /// commit.
+    async fn commit(&self, tx: Transaction) -> Result<(), CacheError> {
+        let now = JsValue::from_f64((self.clock)() as f64);
+        tx.store(STORE_METADATA)?
+            .put(&now, Some(&JsValue::from_str(LAST_ACCESSED)))
+            .await?;
+        match tx.done().await? {
+            TransactionResult::Committed => Ok(()),
+            TransactionResult::Aborted => Err(CacheError::aborted()),
+        }
+    }
+}
+
+/// Opens `name` at [`SCHEMA_VERSION`]; the upgrade creates missing stores.
+async fn build(name: &str) -> Result<Rexie, CacheError> {
+    // The chat store keys records by their `id` field; the others take
+    // their key with each write.
+    Rexie::builder(name)
+        .version(SCHEMA_VERSION)
+        .add_object_store(ObjectStore::new(STORE_METADATA))
+        .add_object_store(ObjectStore::new(STORE_SESSION))
+        .add_object_store(ObjectStore::new(STORE_CHAT).key_path("id"))
+        .add_object_store(ObjectStore::new(STORE_NOTIFICATIONS))
+        .build()
+        .await
+        .map_err(CacheError::opening)
+}
+
+fn has_all_stores(db: &Rexie) -> bool {
+    let names = db.store_names();
+    STORES.iter().all(|s| names.iter().any(|n| n == s))
+}
+
+/// [`build`], starting over once if the database is at our version but
+/// lacks stores. That happens when cleanup's version-less open recreated
+/// it empty just as it was deleted; such a database holds nothing.
+async fn open_schema(name: &str) -> Result<Rexie, CacheError> {
+    let db = build(name).await?;
+    if has_all_stores(&db) {
+        return Ok(db);
+    }
+    db.close();
+    delete_named(name).await?;
+    let db = build(name).await?;
+    if has_all_stores(&db) {
+        Ok(db)
+    } else {
+        db.close();
+        Err(CacheError::Failed(format!("{name}: stores missing")))
+    }
+}

@@ -1,0 +1,301 @@
+//! The session cache ([`crate::cache`]) wired to the app, so that a
+//! refresh or a reopened tab never costs the meeting and leaving leaves
+//! nothing behind:
+//!
+//! - at start, before anything else, stale sessions are deleted
+//!   ([`cleanup_at_startup`], with the server's `cache_max_age_secs`);
+//! - this tab remembers which session it is in (`sessionStorage`, which a
+//!   refresh and a reopened tab keep), and a link whose token expired finds
+//!   its session by room and user; the cached, renewed token rejoins;
+//! - chat is kept as received on the wire (ciphertext in E2EE rooms) and
+//!   restored before the room shows; the history sync then fetches only
+//!   what came after the last catch-up;
+//! - leaving, removal and the end of the session delete the database
+//!   before the goodbye page shows ([`forget`]).
+//!
+//! Every failure is logged and the meeting goes on without the cache.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use quorum_shared::api::ClientConfig;
+use serde::Deserialize;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::cache::{self, ChatRecord, SessionCache, DB_PREFIX};
+use crate::state::token::token_payload;
+use crate::verify::{JoinToken, Session};
+
+/// `sessionStorage` key naming this tab's session database.
+const POINTER_KEY: &str = "quorum.session";
+/// The server's default, if `/api/config` can't be read.
+const DEFAULT_MAX_AGE_SECS: u64 = 6 * 3600;
+/// Received chat is written in batches at most this often.
+const FLUSH_EVERY: Duration = Duration::from_millis(300);
+/// Session-store keys of ours, beside the module's token key.
+const KEY_ROOM: &str = "room_id";
+const KEY_CURSOR: &str = "cursor";
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+async fn max_age_secs() -> u64 {
+    let fetched = async {
+        let window = web_sys::window()?;
+        let res = JsFuture::from(window.fetch_with_str("/api/config"))
+            .await
+            .ok()?;
+        let res: web_sys::Response = res.dyn_into().ok()?;
+        let text = JsFuture::from(res.text().ok()?).await.ok()?.as_string()?;
+        serde_json::from_str::<ClientConfig>(&text).ok()
+    };
+    fetched
+        .await
+        .map_or(DEFAULT_MAX_AGE_SECS, |c| c.cache_max_age_secs)
+}
+
+/// Deletes our databases not used within the server's maximum age.
+pub async fn cleanup_at_startup() {
+    let max = max_age_secs().await;
+    match cache::cleanup_stale(now_ms(), max.saturating_mul(1000)).await {
+        Ok(r) if !r.deleted.is_empty() || !r.failed.is_empty() => web_sys::console::info_1(
+            &format!("cache: deleted {:?}, failed {:?}", r.deleted, r.failed).into(),
+        ),
+        Ok(_) => {}
+        Err(e) => web_sys::console::info_1(&format!("cache: no cleanup: {e}").into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Who {
+    room_id: String,
+    user_id: String,
+}
+
+/// A session of this tab (or this link's room and user) found in the
+/// cache, with its newest token.
+pub struct Found {
+    /// The open database.
+    pub cache: Rc<SessionCache>,
+    /// The last token stored (renewed during the meeting).
+    pub token: Option<JoinToken>,
+}
+
+/// Looks for the session to resume: this tab's, or else the newest one
+/// for the room and user the link's token names. Never creates a database.
+pub async fn find_session(url_token: Option<&JoinToken>) -> Option<Found> {
+    let names = cache::database_names().await.ok()?;
+    let pointer = session_storage().and_then(|s| s.get_item(POINTER_KEY).ok().flatten());
+    let mut candidates: Vec<String> = pointer.into_iter().filter(|p| names.contains(p)).collect();
+    let who = url_token.and_then(|t| token_payload::<Who>(t.expose()));
+    if let Some(w) = &who {
+        let suffix = format!(":{}", w.user_id);
+        candidates.extend(
+            names
+                .iter()
+                .filter(|n| n.starts_with(DB_PREFIX) && n.ends_with(&suffix))
+                .cloned(),
+        );
+    }
+    let mut best: Option<(u64, SessionCache)> = None;
+    for name in candidates {
+        let Some((sid, user)) = name
+            .strip_prefix(DB_PREFIX)
+            .and_then(|r| r.rsplit_once(':'))
+        else {
+            continue;
+        };
+        let Ok(c) = SessionCache::open(sid, user).await else {
+            continue;
+        };
+        if let Some(w) = &who {
+            let room = c.get_session(KEY_ROOM).await.ok().flatten();
+            if user != w.user_id || room.as_ref().and_then(|v| v.as_str()) != Some(&w.room_id) {
+                continue;
+            }
+        }
+        let at = c.last_accessed().await.ok().flatten().unwrap_or(0);
+        if best.as_ref().is_none_or(|(b, _)| at > *b) {
+            best = Some((at, c));
+        }
+    }
+    let (_, cache) = best?;
+    let token = cache.token().await.ok().flatten();
+    Some(Found {
+        cache: Rc::new(cache),
+        token,
+    })
+}
+
+/// What the cache holds for a verified session, loaded before the room
+/// shows.
+#[derive(Default)]
+pub struct Stored {
+    /// The open database; `None` without IndexedDB.
+    pub cache: Option<Rc<SessionCache>>,
+    /// Chat as received, oldest first.
+    pub chat: Vec<ChatRecord>,
+    /// The room stream's sequence of the last catch-up.
+    pub cursor: Option<u64>,
+    /// Why there is no cache, to tell the user.
+    pub unavailable: Option<String>,
+}
+
+/// Opens (or reuses `found`) the database of `session`, marks it as this
+/// tab's, stores who it is and the token, and loads what it holds.
+pub async fn open_for(session: &Session, found: Option<Rc<SessionCache>>) -> Stored {
+    let join = &session.join;
+    let name = cache::db_name(&join.room_sid, join.user_id.as_str());
+    let opened = match found.filter(|c| c.name() == name) {
+        Some(c) => Ok(c),
+        None => SessionCache::open(&join.room_sid, join.user_id.as_str())
+            .await
+            .map(Rc::new),
+    };
+    let c = match opened {
+        Ok(c) => c,
+        Err(e) => {
+            web_sys::console::warn_1(&format!("cache: unavailable: {e}").into());
+            return Stored {
+                unavailable: Some(e.to_string()),
+                ..Stored::default()
+            };
+        }
+    };
+    if let Some(s) = session_storage() {
+        let _ = s.set_item(POINTER_KEY, &name);
+    }
+    let room = serde_json::Value::from(join.room_id.as_str());
+    let saved = async {
+        c.put_session(KEY_ROOM, &room).await?;
+        c.put_token(&session.token).await
+    };
+    if let Err(e) = saved.await {
+        web_sys::console::warn_1(&format!("cache: not saved: {e}").into());
+    }
+    let chat = c.all_chat().await.unwrap_or_default();
+    let cursor = c
+        .get_session(KEY_CURSOR)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|v| v.as_u64());
+    Stored {
+        cache: Some(c),
+        chat,
+        cursor,
+        unavailable: None,
+    }
+}
+
+/// Deletes the session's database and this tab's pointer to it: the
+/// meeting is over for this user.
+pub async fn forget(room_sid: &str, user_id: &str) {
+    if let Some(s) = session_storage() {
+        let _ = s.remove_item(POINTER_KEY);
+    }
+    if let Err(e) = cache::delete_session(room_sid, user_id).await {
+        web_sys::console::warn_1(&format!("cache: not deleted: {e}").into());
+    }
+}
+
+/// Writes to the session's database, shared through context.
+#[derive(Clone, Copy)]
+pub struct PersistContext {
+    cache: StoredValue<Option<Rc<SessionCache>>, LocalStorage>,
+    queue: StoredValue<Vec<ChatRecord>, LocalStorage>,
+    timer: StoredValue<Option<TimeoutHandle>>,
+}
+
+impl PersistContext {
+    /// Keeps a received chat message (its wire bytes) soon.
+    pub fn record_chat(&self, record: ChatRecord) {
+        if self.cache.with_value(Option::is_none) {
+            return;
+        }
+        self.queue.update_value(|q| q.push(record));
+        if self.timer.with_value(Option::is_none) {
+            let this = *self;
+            let handle = set_timeout_with_handle(move || this.flush(), FLUSH_EVERY).ok();
+            self.timer.set_value(handle);
+        }
+    }
+
+    fn flush(self) {
+        self.timer.try_set_value(None);
+        let batch = self
+            .queue
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        let Some(Some(c)) = self.cache.try_get_value() else {
+            return;
+        };
+        if batch.is_empty() {
+            return;
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = c.put_chat(&batch).await {
+                web_sys::console::warn_1(&format!("cache: chat not saved: {e}").into());
+            }
+        });
+    }
+
+    /// Keeps the newest token.
+    pub fn save_token(&self, token: JoinToken) {
+        self.write(move |c| Box::pin(async move { c.put_token(&token).await }));
+    }
+
+    /// Keeps the room stream's sequence of the last catch-up.
+    pub fn save_cursor(&self, seq: u64) {
+        let v = serde_json::Value::from(seq);
+        self.write(move |c| Box::pin(async move { c.put_session(KEY_CURSOR, &v).await }));
+    }
+
+    fn write(
+        &self,
+        f: impl FnOnce(
+                Rc<SessionCache>,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<(), cache::CacheError>>>,
+            > + 'static,
+    ) {
+        let Some(Some(c)) = self.cache.try_get_value() else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = f(c).await {
+                web_sys::console::warn_1(&format!("cache: not saved: {e}").into());
+            }
+        });
+    }
+}
+
+/// Provides the session's cache writer (a no-op without a cache).
+pub fn provide_persist_context(cache: Option<Rc<SessionCache>>) -> PersistContext {
+    let ctx = PersistContext {
+        cache: StoredValue::new_local(cache),
+        queue: StoredValue::new_local(Vec::new()),
+        timer: StoredValue::new(None),
+    };
+    on_cleanup(move || {
+        // Whatever is still queued goes out before the handle is dropped.
+        if let Some(Some(t)) = ctx.timer.try_update_value(Option::take) {
+            t.clear();
+        }
+        ctx.flush();
+    });
+    provide_context(ctx);
+    ctx
+}
+
+/// The session's cache writer, if any.
+pub fn use_persist() -> Option<PersistContext> {
+    use_context::<PersistContext>()
+}

@@ -1,0 +1,209 @@
+//! End to end, issue 6's acceptance (and issue 4's refresh after expiry):
+//! the IndexedDB session cache in headless Chromium. A refresh restores
+//! the chat and rejoins as the same user, even after the link's token
+//! expired; leaving or the end of the meeting deletes the database; in an
+//! E2EE room the cache holds no plaintext.
+//! Run with `cargo test -p quorum-e2e --test session_cache` after
+//! `trunk build --release` and `cargo build -p quorum-server`.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use quorum_e2e::{join, send_chat, wait_for, wait_for_text, Chromedriver, Quorum};
+use serde_json::json;
+
+const T: Duration = Duration::from_secs(40);
+const MSG: &str = "#chat-list .chat-message .text";
+
+/// Our databases (`quorum-session:…`) in this page's origin.
+async fn our_databases(c: &Client) -> Vec<String> {
+    let names = c
+        .execute_async(
+            "const done = arguments[0];
+             indexedDB.databases().then((d) => done(d.map((x) => x.name)), (e) => done(['error ' + e]));",
+            vec![],
+        )
+        .await
+        .expect("list databases");
+    names
+        .as_array()
+        .expect("names")
+        .iter()
+        .filter_map(|n| n.as_str())
+        .filter(|n| n.starts_with("quorum-session:") || n.starts_with("error"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits until the page's session database is gone (deletion is async).
+async fn wait_no_database(c: &Client) -> bool {
+    for _ in 0..50 {
+        if our_databases(c).await.is_empty() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Everything in every store of our databases, as text (binary payloads
+/// decoded byte for byte), to look for plaintext.
+const DUMP: &str = r#"
+    const done = arguments[0];
+    (async () => {
+        let out = '';
+        for (const { name } of await indexedDB.databases()) {
+            if (!name.startsWith('quorum-session:')) continue;
+            const db = await new Promise((ok, no) => {
+                const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error);
+            });
+            for (const store of db.objectStoreNames) {
+                const all = await new Promise((ok, no) => {
+                    const r = db.transaction(store).objectStore(store).getAll();
+                    r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error);
+                });
+                out += JSON.stringify(all, (k, v) =>
+                    v instanceof Uint8Array ? String.fromCharCode(...v) : v);
+            }
+            db.close();
+        }
+        done(out);
+    })().catch((e) => done('failed: ' + e));
+"#;
+
+async fn count(c: &Client, text: &str) -> usize {
+    let mut n = 0;
+    for e in c.find_all(Locator::Css(MSG)).await.unwrap_or_default() {
+        if e.text().await.is_ok_and(|t| t.contains(text)) {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_after_expiry_restores_the_meeting_and_leaving_erases_it() {
+    let _turn = quorum_e2e::serial().await;
+    // 30 s tokens: by the refresh, the link's token has long expired and
+    // only the renewed one in the cache can rejoin.
+    std::env::set_var("QUORUM_TOKEN_TTL_SECS", "30");
+    let q = Quorum::start();
+    std::env::remove_var("QUORUM_TOKEN_TTL_SECS");
+    let mut driver = Chromedriver::start();
+    let (host, guest) = (driver.browser().await, driver.browser().await);
+    join(&host, &q.moderator_link).await;
+    join(&guest, &q.participant_link).await;
+    send_chat(&host, "cache-marker-one").await;
+    assert!(wait_for_text(&guest, MSG, "cache-marker-one", T).await);
+    assert_eq!(our_databases(&guest).await.len(), 1, "one session database");
+
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    guest.refresh().await.expect("refresh");
+    assert!(
+        wait_for(&guest, "#conn-state[data-state=connected]", T).await,
+        "no rejoin after the refresh; page: {}",
+        guest.source().await.unwrap_or_default()
+    );
+    assert!(
+        wait_for_text(&guest, MSG, "cache-marker-one", T).await,
+        "chat not restored"
+    );
+    // The same identity: our name, and one of us in the list.
+    let name = guest.find(Locator::Css("#my-name")).await.expect("name");
+    assert_eq!(name.text().await.unwrap_or_default(), "Guest");
+    let me = guest
+        .find_all(Locator::Css("li.participant.me"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(me.len(), 1);
+    // The meeting goes on, and nothing shows twice.
+    send_chat(&host, "cache-marker-two").await;
+    assert!(wait_for_text(&guest, MSG, "cache-marker-two", T).await);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(count(&guest, "cache-marker-one").await, 1);
+    assert_eq!(count(&guest, "cache-marker-two").await, 1);
+
+    // Leave: the database is gone before the goodbye page shows.
+    guest
+        .find(Locator::Css("#leave"))
+        .await
+        .expect("leave")
+        .click()
+        .await
+        .expect("click");
+    assert!(wait_for(&guest, "#goodbye-page", T).await);
+    assert!(
+        our_databases(&guest).await.is_empty(),
+        "database left after leaving"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_the_meeting_erases_every_cache() {
+    let _turn = quorum_e2e::serial().await;
+    let q = Quorum::start();
+    let mut driver = Chromedriver::start();
+    let (host, guest) = (driver.browser().await, driver.browser().await);
+    join(&host, &q.moderator_link).await;
+    join(&guest, &q.participant_link).await;
+    for c in [&host, &guest] {
+        assert_eq!(our_databases(c).await.len(), 1);
+    }
+    let res = q
+        .api("/auth/room/endRoom", json!({ "room_id": "demo" }))
+        .await;
+    assert_eq!(res["status"], json!(true), "{res}");
+    for c in [&host, &guest] {
+        assert!(wait_for(c, "#goodbye-page", T).await, "no goodbye");
+        assert!(wait_no_database(c).await, "database left after the end");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_e2ee_room_caches_only_ciphertext() {
+    let _turn = quorum_e2e::serial().await;
+    let q = Quorum::start();
+    let res = q
+        .api(
+            "/auth/room/create",
+            json!({ "room_id": "cx", "metadata": { "room_title": "Secret",
+                "room_features": { "end_to_end_encryption_features": { "is_enabled": true } } } }),
+        )
+        .await;
+    assert_eq!(res["status"], json!(true), "{res}");
+    let res = q
+        .api(
+            "/auth/room/getJoinToken",
+            json!({ "room_id": "cx", "user_info": { "user_id": "ann", "name": "Ann" } }),
+        )
+        .await;
+    let link = format!(
+        "{}/?access_token={}",
+        q.base_url(),
+        res["token"].as_str().unwrap()
+    );
+    let mut driver = Chromedriver::start();
+    let page = driver.browser().await;
+    join(&page, &link).await;
+    assert!(wait_for(&page, "#e2ee-badge[data-state=ready]", T).await);
+    send_chat(&page, "cx-marker-plaintext").await;
+    assert!(wait_for_text(&page, MSG, "cx-marker-plaintext", T).await);
+    // The cache writes in batches: give it a moment.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let dump = page.execute_async(DUMP, vec![]).await.expect("dump");
+    let dump = dump.as_str().unwrap_or_default().to_owned();
+    assert!(!dump.starts_with("failed"), "{dump}");
+    assert!(
+        dump.contains("qr.cx.chat.ann"),
+        "the message was not cached: {dump}"
+    );
+    assert!(
+        !dump.contains("cx-marker"),
+        "plaintext in IndexedDB: {dump}"
+    );
+
+    // And it is decrypted again on restore.
+    page.refresh().await.expect("refresh");
+    assert!(wait_for(&page, "#conn-state[data-state=connected]", T).await);
+    assert!(wait_for_text(&page, MSG, "cx-marker-plaintext", T).await);
+}
