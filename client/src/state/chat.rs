@@ -65,6 +65,32 @@ pub enum Sent {
     Queued,
 }
 
+/// A new message of ours with `text`, and how we show it (to
+/// `private_to`, for a private one).
+pub(crate) fn own_message(
+    session: &Session,
+    text: &str,
+    private_to: Option<String>,
+) -> (ChatMessage, ChatEntry) {
+    let join = &session.join;
+    let msg = ChatMessage {
+        id: random_id(),
+        name: join.name.clone(),
+        text: text.to_string(),
+        sent_at_ms: now_ms(),
+    };
+    let entry = ChatEntry {
+        id: msg.id.clone(),
+        sender: Sender::User(join.user_id.clone()),
+        name: msg.name.clone(),
+        text: msg.text.clone(),
+        shown_at_ms: msg.sent_at_ms,
+        mine: true,
+        private_to,
+    };
+    (msg, entry)
+}
+
 /// The chat, shared through context.
 #[derive(Clone, Copy)]
 pub struct ChatContext {
@@ -152,22 +178,9 @@ impl ChatContext {
         let text = checked_text(text, self.locked.get_untracked())?;
         let session = self.session.get_value();
         let join = &session.join;
-        let msg = ChatMessage {
-            id: random_id(),
-            name: join.name.clone(),
-            text: text.to_string(),
-            sent_at_ms: now_ms(),
-        };
+        let (msg, entry) = own_message(&session, text, None);
         self.log.update(|log| {
-            log.push_pending(ChatEntry {
-                id: msg.id.clone(),
-                sender: Sender::User(join.user_id.clone()),
-                name: msg.name.clone(),
-                text: msg.text.clone(),
-                shown_at_ms: msg.sent_at_ms,
-                mine: true,
-                private_to: None,
-            });
+            log.push_pending(entry);
         });
         let id = msg.id.clone();
         match self.crypt {

@@ -11,14 +11,12 @@
 use leptos::prelude::*;
 use quorum_shared::e2ee::Kind;
 use quorum_shared::ids::UserId;
-use quorum_shared::peer::ChatMessage;
 use quorum_shared::subjects;
 
 use crate::cache::ChatRecord;
 use crate::nats::Sub;
 use crate::state::chat::{
-    accept_incoming_private, checked_text, now_ms, random_id, ChatContext, ChatEntry,
-    SendChatError, Sender,
+    accept_incoming_private, checked_text, now_ms, own_message, ChatContext, SendChatError,
 };
 
 /// Sends `text` to `to` (shown as `to_name`) and shows it in our log.
@@ -35,22 +33,9 @@ pub fn send_private(
     }
     let session = chat.session();
     let join = &session.join;
-    let msg = ChatMessage {
-        id: random_id(),
-        name: join.name.clone(),
-        text: text.to_string(),
-        sent_at_ms: now_ms(),
-    };
+    let (msg, entry) = own_message(&session, text, Some(to_name.to_string()));
     let subject = subjects::dm(&join.room_id, to, &join.user_id);
-    chat.add(ChatEntry {
-        id: msg.id.clone(),
-        sender: Sender::User(join.user_id.clone()),
-        name: msg.name.clone(),
-        text: msg.text.clone(),
-        shown_at_ms: msg.sent_at_ms,
-        mine: true,
-        private_to: Some(to_name.to_string()),
-    });
+    chat.add(entry);
     let Some(c) = chat.crypt() else {
         let wire = msg.encode();
         keep(chat, &msg.id, &subject, wire.clone());

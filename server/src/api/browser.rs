@@ -5,10 +5,11 @@ use axum::http::HeaderMap;
 use axum::Json;
 use quorum_shared::api::{ClientConfig, Envelope, JoinSession, RenewTokenRes, VerifyTokenRes};
 use quorum_shared::subjects::UserSubjects;
+use quorum_shared::token::JoinClaims;
 use quorum_shared::worker::RENEW_GRACE_SECS;
 
 use crate::error::ApiError;
-use crate::rooms::Presence;
+use crate::rooms::{ParticipantState, Presence, RoomState};
 use crate::tokens::{now_secs, TokenSubject};
 use crate::AppState;
 
@@ -24,15 +25,11 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     Ok(t)
 }
 
-/// `POST /api/verifyToken`: checks the token and says how to connect.
-pub async fn verify_token(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<VerifyTokenRes>, ApiError> {
-    let claims = st
-        .tokens
-        .verify(bearer(&headers)?)
-        .map_err(|e| ApiError::InvalidToken(e.to_string()))?;
+/// The running room a token names and its participant, unless blocked.
+async fn room_and_participant(
+    st: &AppState,
+    claims: &JoinClaims,
+) -> Result<(RoomState, ParticipantState), ApiError> {
     let room = st
         .rooms
         .room(&claims.room_id)
@@ -48,6 +45,19 @@ pub async fn verify_token(
     if room.blocked.contains(&claims.user_id) {
         return Err(ApiError::UserBlocked(claims.user_id.to_string()));
     }
+    Ok((room, p))
+}
+
+/// `POST /api/verifyToken`: checks the token and says how to connect.
+pub async fn verify_token(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<VerifyTokenRes>, ApiError> {
+    let claims = st
+        .tokens
+        .verify(bearer(&headers)?)
+        .map_err(|e| ApiError::InvalidToken(e.to_string()))?;
+    let (room, p) = room_and_participant(&st, &claims).await?;
     if p.presence == Presence::Online {
         return Err(ApiError::AlreadyOnline(claims.user_id.to_string()));
     }
@@ -107,21 +117,7 @@ pub async fn renew_token(
         .tokens
         .verify_for_renewal(bearer(&headers)?, RENEW_GRACE_SECS)
         .map_err(|e| ApiError::InvalidToken(e.to_string()))?;
-    let room = st
-        .rooms
-        .room(&claims.room_id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::RoomNotActive(claims.room_id.to_string()))?;
-    if room.blocked.contains(&claims.user_id) {
-        return Err(ApiError::UserBlocked(claims.user_id.to_string()));
-    }
-    let p = st
-        .rooms
-        .participant(&claims.room_id, &claims.user_id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::UserNotFound(claims.user_id.to_string()))?;
+    let (_, p) = room_and_participant(&st, &claims).await?;
     let expired = claims.exp < now_secs();
     if expired && !matches!(p.presence, Presence::Disconnected | Presence::Offline) {
         return Err(ApiError::InvalidToken(

@@ -63,29 +63,50 @@ pub async fn remove(js: &jetstream::Context, room: &RoomId) {
 /// requests naming any other reply subject are dropped. Queue group: one
 /// instance forwards each.
 pub async fn serve_history(nats: async_nats::Client) {
+    forward(
+        nats,
+        subjects::HISTORY_ALL,
+        "quorum-history",
+        subjects::parse_history,
+        |room, _, body| Some((subjects::direct_get(room), body.to_vec())),
+    )
+    .await
+}
+
+/// Relays each request on `wildcard` (parsed into room and caller by
+/// `parse`) to what `build` makes of it, with the reply going to the
+/// caller's own inbox only.
+async fn forward(
+    nats: async_nats::Client,
+    wildcard: &str,
+    queue: &str,
+    parse: fn(&str) -> Option<(RoomId, UserId)>,
+    build: impl Fn(&RoomId, &UserId, &[u8]) -> Option<(String, Vec<u8>)>,
+) {
     let mut sub = match nats
-        .queue_subscribe(subjects::HISTORY_ALL, "quorum-history".to_owned())
+        .queue_subscribe(wildcard.to_owned(), queue.to_owned())
         .await
     {
         Ok(s) => s,
-        Err(e) => return tracing::error!(error = %e, "cannot serve history requests"),
+        Err(e) => return tracing::error!(error = %e, wildcard, "cannot serve requests"),
     };
     while let Some(msg) = sub.next().await {
-        let Some((room, user)) = subjects::parse_history(msg.subject.as_str()) else {
+        let Some((room, user)) = parse(msg.subject.as_str()) else {
             continue;
         };
         let Some(reply) = msg
             .reply
             .filter(|r| subjects::owns_inbox(&room, &user, r.as_str()))
         else {
-            tracing::warn!(%room, %user, "history request without the caller's inbox dropped");
+            tracing::warn!(%room, %user, wildcard, "request without the caller's inbox dropped");
             continue;
         };
-        if let Err(e) = nats
-            .publish_with_reply(subjects::direct_get(&room), reply, msg.payload)
-            .await
-        {
-            tracing::warn!(error = %e, %room, "cannot forward history request");
+        let Some((subject, body)) = build(&room, &user, &msg.payload) else {
+            tracing::debug!(%room, %user, wildcard, "malformed request dropped");
+            continue;
+        };
+        if let Err(e) = nats.publish_with_reply(subject, reply, body.into()).await {
+            tracing::warn!(error = %e, %room, wildcard, "cannot forward request");
         }
     }
 }
@@ -118,38 +139,16 @@ pub fn private_request(room: &RoomId, user: &UserId, body: &[u8]) -> Option<Vec<
 /// a direct get on the private stream, see [`private_request`], answered on
 /// the caller's own inbox. Queue group: one instance answers each.
 pub async fn serve_private_history(nats: async_nats::Client) {
-    let mut sub = match nats
-        .queue_subscribe(
-            subjects::PRIVATE_HISTORY_ALL,
-            "quorum-private-history".to_owned(),
-        )
-        .await
-    {
-        Ok(s) => s,
-        Err(e) => return tracing::error!(error = %e, "cannot serve private history requests"),
-    };
-    while let Some(msg) = sub.next().await {
-        let Some((room, user)) = subjects::parse_private_history(msg.subject.as_str()) else {
-            continue;
-        };
-        let Some(reply) = msg
-            .reply
-            .filter(|r| subjects::owns_inbox(&room, &user, r.as_str()))
-        else {
-            tracing::warn!(%room, %user, "private history request without the caller's inbox dropped");
-            continue;
-        };
-        let Some(body) = private_request(&room, &user, &msg.payload) else {
-            tracing::debug!(%room, %user, "malformed private history request dropped");
-            continue;
-        };
-        if let Err(e) = nats
-            .publish_with_reply(subjects::private_direct_get(&room), reply, body.into())
-            .await
-        {
-            tracing::warn!(error = %e, %room, "cannot forward private history request");
-        }
-    }
+    forward(
+        nats,
+        subjects::PRIVATE_HISTORY_ALL,
+        "quorum-private-history",
+        subjects::parse_private_history,
+        |room, user, body| {
+            private_request(room, user, body).map(|b| (subjects::private_direct_get(room), b))
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
