@@ -28,7 +28,9 @@ use crate::pages::key_prompt::KeyPromptPage;
 use crate::pages::loading::LoadingPage;
 use crate::pages::room::RoomPage;
 use crate::pages::waiting::WaitingPage;
-use crate::state::persist::{cleanup_at_startup, find_session, forget, open_for, Stored};
+use crate::state::persist::{
+    cleanup_at_startup, find_session, forget, forget_found, open_for, Stored,
+};
 use crate::state::session::provide_session_state;
 use crate::state::token::{provide_token_context, still_valid};
 use crate::verify::{
@@ -94,6 +96,17 @@ async fn verify_resumed(token: JoinToken, resumed: bool) -> Result<Session, Join
     }
 }
 
+/// Whether a refusal means the session can never be resumed.
+fn is_final(e: &JoinError) -> bool {
+    matches!(
+        e,
+        JoinError::Rejected {
+            code: StatusCode::RoomNotActive | StatusCode::UserNotFound | StatusCode::UserBlocked,
+            ..
+        }
+    )
+}
+
 /// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
@@ -119,8 +132,18 @@ pub fn App() -> impl IntoView {
     let verify = Action::new_local(move |t: &JoinToken| {
         let t = t.clone();
         async move {
-            let session = Arc::new(verify_resumed(t, resumed.get_value()).await?);
+            let verified = verify_resumed(t, resumed.get_value()).await;
             let cache = found.try_update_value(Option::take).flatten();
+            let session = match verified {
+                Ok(s) => Arc::new(s),
+                Err(e) => {
+                    if is_final(&e) {
+                        // Ended, blocked or forgotten: nothing to resume.
+                        forget_found(cache).await;
+                    }
+                    return Err(e);
+                }
+            };
             stored.try_set_value(Some(open_for(&session, cache).await));
             Ok::<_, JoinError>(session)
         }

@@ -38,6 +38,12 @@ async fn run() -> Result<(), String> {
     }
     let cfg = Config::load(config_path.as_deref(), |k| std::env::var(k).ok())
         .map_err(|e| e.to_string())?;
+    // Installed before anything is printed: a SIGTERM right after the
+    // links appear must shut down cleanly, not hit the default action.
+    use tokio::signal::unix::{signal, SignalKind};
+    let term =
+        signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+    let int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
     let demo = cfg.demo_room;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -65,24 +71,19 @@ async fn run() -> Result<(), String> {
         }
     }
     println!("Press Ctrl-C to stop.");
-    quorum_server::serve(listener, state, shutdown_signal())
+    quorum_server::serve(listener, state, shutdown_signal(term, int))
         .await
         .map_err(|e| e.to_string())
 }
 
 /// Ctrl-C or SIGTERM (what `docker stop` sends).
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+async fn shutdown_signal(
+    mut term: tokio::signal::unix::Signal,
+    mut int: tokio::signal::unix::Signal,
+) {
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+        _ = int.recv() => {}
+        _ = term.recv() => {}
     }
     tracing::info!("shutting down");
 }

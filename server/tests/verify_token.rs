@@ -239,10 +239,19 @@ async fn renewal_over_http_is_bound_to_the_token_and_presence() {
     let token = ts.room_and_token("r1", "alice").await;
     let grace = quorum_shared::worker::RENEW_GRACE_SECS;
     let t = now();
-    let expired = ts.craft_token(&ts.api_secret(), "r1", "alice", t - 1200, t - 600);
+    // Expired moments ago (as after an outage), and long ago (an old link
+    // from the browser history).
+    let expired = ts.craft_token(&ts.api_secret(), "r1", "alice", t - 630, t - 30);
+    let stale = ts.craft_token(&ts.api_secret(), "r1", "alice", t - 1200, t - 600);
 
-    // A valid token is renewed for the same identity (a waiting participant
-    // renews this way, since it may publish nothing).
+    // A link nobody joined with yet is not renewed: that would only
+    // stretch a leaked link.
+    let got = ts.renew(&token).await;
+    assert_failure(&got, StatusCode::UNAUTHORIZED, "INVALID_TOKEN_OR_SIGNATURE");
+
+    // Once connected, a valid token is renewed for the same identity (a
+    // waiting participant renews this way, since it may publish nothing).
+    let conn = ts.nats_connect(Some(&token)).await.expect("connect");
     let (code, v) = ts.renew(&token).await;
     assert_eq!((code, &v["status"]), (StatusCode::OK, &true.into()), "{v}");
     let fresh = v["token"].as_str().expect("token").to_owned();
@@ -251,12 +260,8 @@ async fn renewal_over_http_is_bound_to_the_token_and_presence() {
         (claims.room_id.as_str(), claims.user_id.as_str()),
         ("r1", "alice")
     );
-
-    // An expired one is not, for a user who never connected...
-    let got = ts.renew(&expired).await;
-    assert_failure(&got, StatusCode::UNAUTHORIZED, "INVALID_TOKEN_OR_SIGNATURE");
-    // ...nor while the user is connected (that renewal goes over NATS).
-    let conn = ts.nats_connect(Some(&token)).await.expect("connect");
+    // An expired one is not while she is connected (that renewal goes
+    // over NATS).
     let got = ts.renew(&expired).await;
     assert_failure(&got, StatusCode::UNAUTHORIZED, "INVALID_TOKEN_OR_SIGNATURE");
 
@@ -275,6 +280,9 @@ async fn renewal_over_http_is_bound_to_the_token_and_presence() {
         .expect("reconnect with it")
         .close()
         .await;
+    // But not a token that had lapsed long before she dropped.
+    let got = ts.renew(&stale).await;
+    assert_failure(&got, StatusCode::UNAUTHORIZED, "INVALID_TOKEN_OR_SIGNATURE");
 
     // Never beyond the grace period, never a forged or foreign token.
     let ancient = ts.craft_token(

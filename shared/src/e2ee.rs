@@ -10,7 +10,8 @@
 //! keys aloud; it is derived apart from the encryption key, never from it.
 //!
 //! Envelope: `version (1) || IV (12) || ciphertext || tag (16)`, AES-256-GCM
-//! with AAD = `room_sid "|" sender "|" kind`. The receiver rebuilds the AAD
+//! with AAD = `room_sid "|" sender "|" kind` (for a private message the
+//! sender field is `from ">" to`, see [`dm_party`]). The receiver rebuilds the AAD
 //! from the authenticated subject, so a relay can neither re-attribute nor
 //! re-route a ciphertext. Ids can't contain `|`, so the AAD is unambiguous.
 
@@ -82,6 +83,13 @@ pub enum OpenError {
 /// and kind.
 pub fn aad(room_sid: &str, sender: &str, kind: Kind) -> Vec<u8> {
     format!("{room_sid}|{sender}|{}", kind.as_str()).into_bytes()
+}
+
+/// The AAD's sender field for a private message: sender and recipient,
+/// both from the subject, so a relay can't re-route a private message to
+/// someone else either. Ids can't contain `>`.
+pub fn dm_party(from: &str, to: &str) -> String {
+    format!("{from}>{to}")
 }
 
 /// Keys derived from a passphrase for one room session.

@@ -19,7 +19,7 @@ pub use crate::state::chat_in::{
 pub use crate::state::chat_log::{ChatEntry, ChatLog, EntryKey, Sender, MAX_LOG};
 use crate::state::e2ee::E2eeContext;
 use crate::state::outbox::Outbox;
-use crate::state::persist::PersistContext;
+use crate::state::persist::{chat_key, PersistContext};
 use crate::verify::Session;
 
 /// Why a message could not be sent. The composer keeps the text.
@@ -191,23 +191,32 @@ impl ChatContext {
                 self.outbox.update_value(|o| o.push_unsealed(msg.clone()));
                 let this = *self;
                 wasm_bindgen_futures::spawn_local(async move {
-                    match c.e2ee.seal(&me, Kind::Chat, &msg.encode()).await {
+                    match c.e2ee.seal(me.as_str(), Kind::Chat, &msg.encode()).await {
                         Ok(wire) => {
                             this.outbox.try_update_value(|o| o.sealed(&msg.id, wire));
                             this.flush_due();
                         }
-                        Err(e) => web_sys::console::error_1(
-                            &format!("chat: could not encrypt: {e}").into(),
-                        ),
+                        Err(e) => {
+                            // Never let one failure hold back the others.
+                            web_sys::console::error_1(
+                                &format!("chat: could not encrypt: {e}").into(),
+                            );
+                            this.outbox.try_update_value(|o| o.confirm(&msg.id));
+                            this.flush_due();
+                        }
                     }
                 });
             }
         }
         self.flush_due();
         // Still queued but no longer due on the live connection: written.
+        // In an E2EE room it goes out as soon as it is sealed, which is
+        // only a moment away when the connection is live.
         let written = self.live.get_value().is_some_and(|epoch| {
-            self.outbox
-                .with_value(|o| o.due(epoch).iter().all(|m| m.id != id))
+            self.crypt.is_some()
+                || self
+                    .outbox
+                    .with_value(|o| o.due(epoch).iter().all(|m| m.id != id))
         });
         Ok(if written { Sent::Now } else { Sent::Queued })
     }
@@ -255,7 +264,7 @@ impl ChatContext {
         };
         let (this, subject) = (*self, subject.to_string());
         c.e2ee.open(
-            sender.clone(),
+            sender.to_string(),
             Kind::Chat,
             wire.clone(),
             move |plain| match plain {
@@ -282,7 +291,7 @@ impl ChatContext {
             Ok(entry) => {
                 if let (Some(p), Some(wire)) = (self.persist, wire) {
                     p.record_chat(ChatRecord {
-                        id: entry.id.clone(),
+                        id: chat_key(subject, &entry.id),
                         seq,
                         subject: subject.to_string(),
                         payload: wire,

@@ -51,10 +51,17 @@ pub enum KeyStatus {
 
 /// A payload waiting to be opened.
 struct Sealed {
-    sender: UserId,
+    /// The AAD's sender field: a user id, or `from>to` for private chat.
+    party: String,
     kind: Kind,
     payload: Vec<u8>,
     done: Box<dyn FnOnce(Option<Vec<u8>>)>,
+}
+
+/// What the opener does next, in order.
+enum Job {
+    Open(Sealed),
+    Then(Box<dyn FnOnce()>),
 }
 
 /// The session's encryption, shared through context (E2EE rooms only).
@@ -66,7 +73,7 @@ pub struct E2eeContext {
     status: RwSignal<KeyStatus>,
     /// Senders whose messages did not open.
     mismatched: RwSignal<BTreeSet<String>>,
-    opener: StoredValue<mpsc::UnboundedSender<Sealed>, LocalStorage>,
+    opener: StoredValue<mpsc::UnboundedSender<Job>, LocalStorage>,
 }
 
 impl E2eeContext {
@@ -103,16 +110,17 @@ impl E2eeContext {
         rx.await.ok()
     }
 
-    fn aad(&self, sender: &UserId, kind: Kind) -> Vec<u8> {
+    fn aad(&self, party: &str, kind: Kind) -> Vec<u8> {
         let sid = self.room_sid.get_value();
-        aad(&sid, sender.as_str(), kind)
+        aad(&sid, party, kind)
     }
 
-    /// Seals `plaintext` as `sender`'s (our own) payload of `kind`, waiting
+    /// Seals `plaintext` as our own payload of `kind` (`party`: our user
+    /// id, or [`quorum_shared::e2ee::dm_party`] for private chat), waiting
     /// for the key if need be.
     pub async fn seal(
         &self,
-        sender: &UserId,
+        party: &str,
         kind: Kind,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
@@ -120,27 +128,34 @@ impl E2eeContext {
             .key()
             .await
             .ok_or_else(|| CryptoError::Failed("session over".into()))?;
-        key.seal(plaintext, &self.aad(sender, kind)).await
+        key.seal(plaintext, &self.aad(party, kind)).await
     }
 
-    /// Opens `payload` from `sender` (taken from the NATS subject) and
+    /// Opens `payload` from `party` (taken from the NATS subject) and
     /// hands the plaintext to `done`, or `None` if it does not open. Calls
     /// complete in the order made, so chat keeps its order.
     pub fn open(
         &self,
-        sender: UserId,
+        party: String,
         kind: Kind,
         payload: Vec<u8>,
         done: impl FnOnce(Option<Vec<u8>>) + 'static,
     ) {
         let item = Sealed {
-            sender,
+            party,
             kind,
             payload,
             done: Box::new(done),
         };
         self.opener.with_value(|tx| {
-            let _ = tx.unbounded_send(item);
+            let _ = tx.unbounded_send(Job::Open(item));
+        });
+    }
+
+    /// Runs `f` once everything queued so far was opened (and handed on).
+    pub fn after_pending(&self, f: impl FnOnce() + 'static) {
+        self.opener.with_value(|tx| {
+            let _ = tx.unbounded_send(Job::Then(Box::new(f)));
         });
     }
 
@@ -163,10 +178,17 @@ impl E2eeContext {
 
 /// Opens queued payloads one at a time, in order, as soon as the key is
 /// there. Ends with the session (the sender side is dropped).
-async fn run_opener(ctx: E2eeContext, mut rx: mpsc::UnboundedReceiver<Sealed>) {
-    while let Some(item) = rx.next().await {
+async fn run_opener(ctx: E2eeContext, mut rx: mpsc::UnboundedReceiver<Job>) {
+    while let Some(job) = rx.next().await {
+        let item = match job {
+            Job::Open(item) => item,
+            Job::Then(f) => {
+                f();
+                continue;
+            }
+        };
         let Some(key) = ctx.key().await else { return };
-        let aad = ctx.aad(&item.sender, item.kind);
+        let aad = ctx.aad(&item.party, item.kind);
         let plain = key.open(&item.payload, &aad).await.ok();
         (item.done)(plain);
     }

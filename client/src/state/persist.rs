@@ -104,6 +104,8 @@ pub async fn find_session(url_token: Option<&JoinToken>) -> Option<Found> {
                 .cloned(),
         );
     }
+    candidates.sort();
+    candidates.dedup();
     let mut best: Option<(u64, SessionCache)> = None;
     for name in candidates {
         let Some((sid, user)) = name
@@ -206,11 +208,33 @@ pub async fn forget(room_sid: &str, user_id: &str) {
     }
 }
 
+/// The cache key of a chat message: its id under the subject it came on,
+/// so nobody can overwrite someone else's cached message by reusing its id.
+pub fn chat_key(subject: &str, id: &str) -> String {
+    format!("{subject} {id}")
+}
+
+/// Deletes a session found at start whose meeting can't be resumed (the
+/// room ended, or the user was removed meanwhile).
+pub async fn forget_found(cache: Option<Rc<SessionCache>>) {
+    let Some(c) = cache.and_then(|c| Rc::try_unwrap(c).ok()) else {
+        return;
+    };
+    if let Some(s) = session_storage() {
+        let _ = s.remove_item(POINTER_KEY);
+    }
+    if let Err(e) = c.delete().await {
+        web_sys::console::warn_1(&format!("cache: not deleted: {e}").into());
+    }
+}
+
 /// Writes to the session's database, shared through context.
 #[derive(Clone, Copy)]
 pub struct PersistContext {
     cache: StoredValue<Option<Rc<SessionCache>>, LocalStorage>,
     queue: StoredValue<Vec<ChatRecord>, LocalStorage>,
+    /// A history cursor to write after the queued chat.
+    cursor: StoredValue<Option<u64>>,
     timer: StoredValue<Option<TimeoutHandle>>,
 }
 
@@ -221,6 +245,21 @@ impl PersistContext {
             return;
         }
         self.queue.update_value(|q| q.push(record));
+        self.schedule();
+    }
+
+    /// Keeps the room stream's sequence of the last catch-up, written after
+    /// the chat recorded before it: a reload must never find a cursor past
+    /// messages that are not in the cache.
+    pub fn save_cursor(&self, seq: u64) {
+        if self.cache.with_value(Option::is_none) {
+            return;
+        }
+        self.cursor.set_value(Some(seq));
+        self.schedule();
+    }
+
+    fn schedule(&self) {
         if self.timer.with_value(Option::is_none) {
             let this = *self;
             let handle = set_timeout_with_handle(move || this.flush(), FLUSH_EVERY).ok();
@@ -234,15 +273,23 @@ impl PersistContext {
             .queue
             .try_update_value(std::mem::take)
             .unwrap_or_default();
+        let cursor = self.cursor.try_update_value(Option::take).flatten();
         let Some(Some(c)) = self.cache.try_get_value() else {
             return;
         };
-        if batch.is_empty() {
-            return;
-        }
         wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = c.put_chat(&batch).await {
-                web_sys::console::warn_1(&format!("cache: chat not saved: {e}").into());
+            if !batch.is_empty() {
+                if let Err(e) = c.put_chat(&batch).await {
+                    // Without the chat, the cursor must not move either.
+                    let text = format!("cache: chat not saved: {e}");
+                    return web_sys::console::warn_1(&text.into());
+                }
+            }
+            if let Some(seq) = cursor {
+                let v = serde_json::Value::from(seq);
+                if let Err(e) = c.put_session(KEY_CURSOR, &v).await {
+                    web_sys::console::warn_1(&format!("cache: cursor not saved: {e}").into());
+                }
             }
         });
     }
@@ -250,12 +297,6 @@ impl PersistContext {
     /// Keeps the newest token.
     pub fn save_token(&self, token: JoinToken) {
         self.write(move |c| Box::pin(async move { c.put_token(&token).await }));
-    }
-
-    /// Keeps the room stream's sequence of the last catch-up.
-    pub fn save_cursor(&self, seq: u64) {
-        let v = serde_json::Value::from(seq);
-        self.write(move |c| Box::pin(async move { c.put_session(KEY_CURSOR, &v).await }));
     }
 
     fn write(
@@ -282,6 +323,7 @@ pub fn provide_persist_context(cache: Option<Rc<SessionCache>>) -> PersistContex
     let ctx = PersistContext {
         cache: StoredValue::new_local(cache),
         queue: StoredValue::new_local(Vec::new()),
+        cursor: StoredValue::new(None),
         timer: StoredValue::new(None),
     };
     on_cleanup(move || {

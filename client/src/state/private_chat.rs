@@ -9,7 +9,7 @@
 //! text and says why): they are not queued across reconnects.
 
 use leptos::prelude::*;
-use quorum_shared::e2ee::Kind;
+use quorum_shared::e2ee::{dm_party, Kind};
 use quorum_shared::ids::UserId;
 use quorum_shared::subjects;
 
@@ -18,6 +18,7 @@ use crate::nats::Sub;
 use crate::state::chat::{
     accept_incoming_private, checked_text, now_ms, own_message, ChatContext, SendChatError,
 };
+use crate::state::persist::chat_key;
 
 /// Sends `text` to `to` (shown as `to_name`) and shows it in our log.
 pub fn send_private(
@@ -35,17 +36,19 @@ pub fn send_private(
     let join = &session.join;
     let (msg, entry) = own_message(&session, text, Some(to_name.to_string()));
     let subject = subjects::dm(&join.room_id, to, &join.user_id);
-    chat.add(entry);
     let Some(c) = chat.crypt() else {
+        // Shown only once it went out, so a retry can't show it twice.
         let wire = msg.encode();
-        keep(chat, &msg.id, &subject, wire.clone());
-        return nats
-            .publish(&subject, &wire)
-            .map_err(|_| SendChatError::Offline);
+        nats.publish(&subject, &wire)
+            .map_err(|_| SendChatError::Offline)?;
+        keep(chat, &msg.id, &subject, wire);
+        chat.add(entry);
+        return Ok(());
     };
-    let me = join.user_id.clone();
+    chat.add(entry);
+    let party = dm_party(join.user_id.as_str(), to.as_str());
     wasm_bindgen_futures::spawn_local(async move {
-        match c.e2ee.seal(&me, Kind::PrivateChat, &msg.encode()).await {
+        match c.e2ee.seal(&party, Kind::PrivateChat, &msg.encode()).await {
             Ok(wire) => {
                 keep(chat, &msg.id, &subject, wire.clone());
                 if let Err(e) = nats.publish(&subject, &wire) {
@@ -64,7 +67,7 @@ pub fn send_private(
 fn keep(chat: ChatContext, id: &str, subject: &str, wire: Vec<u8>) {
     if let Some(p) = chat.persist() {
         p.record_chat(ChatRecord {
-            id: id.to_string(),
+            id: chat_key(subject, id),
             seq: None,
             subject: subject.to_string(),
             payload: wire,
@@ -98,7 +101,7 @@ fn take(chat: ChatContext, subject: &str, payload: &[u8], live: bool) {
         return;
     }
     let ours = &from == me && &to != me;
-    let sender = from.clone();
+    let (sender, to_id) = (from.clone(), to.clone());
     let (subject, wire) = (subject.to_string(), payload.to_vec());
     let show = move |plain: &[u8]| {
         let entry = accept_incoming_private(&from, plain, now_ms()).map(|mut e| {
@@ -123,7 +126,7 @@ fn take(chat: ChatContext, subject: &str, payload: &[u8], live: bool) {
         return show(payload);
     };
     c.e2ee.open(
-        sender.clone(),
+        dm_party(sender.as_str(), to_id.as_str()),
         Kind::PrivateChat,
         payload.to_vec(),
         move |plain| match plain {

@@ -142,7 +142,13 @@ pub fn provide_session_state(
         toast: Callback::new(move |toast| toasts.show(toast)),
         end: Callback::new(move |goodbye| end.end(goodbye)),
         roster: Callback::new(move |ev| roster.apply(ev)),
-        approved: Callback::new(move |token| renewal.adopt(token)),
+        // Only while waiting: a replayed approval (after a reconnect) would
+        // swap in a token older than the one renewed since.
+        approved: Callback::new(move |token| {
+            if nats.waiting().get_untracked() {
+                renewal.adopt(token);
+            }
+        }),
         locks: Callback::new(move |locked| {
             chat.lock_changed(locked);
             // The server drops our socket so that the new permissions

@@ -159,8 +159,13 @@ fn finish(
             match &result {
                 Ok(cursor) => {
                     s.cursor = *cursor;
-                    if let (Some(c), Some(p)) = (cursor, t.chat.persist()) {
-                        p.save_cursor(*c);
+                    if let (Some(c), Some(p)) = (*cursor, t.chat.persist()) {
+                        // After the fetched chat is in the cache: in an
+                        // E2EE room that is once it has been decrypted.
+                        match t.chat.crypt() {
+                            Some(crypt) => crypt.e2ee.after_pending(move || p.save_cursor(c)),
+                            None => p.save_cursor(c),
+                        }
                     }
                 }
                 Err(e) => {

@@ -118,8 +118,7 @@ pub async fn renew_token(
         .verify_for_renewal(bearer(&headers)?, RENEW_GRACE_SECS)
         .map_err(|e| ApiError::InvalidToken(e.to_string()))?;
     let (_, p) = room_and_participant(&st, &claims).await?;
-    let expired = claims.exp < now_secs();
-    if expired && !matches!(p.presence, Presence::Disconnected | Presence::Offline) {
+    if !renewable(&claims, &p, now_secs(), st.config.presence_offline_secs) {
         return Err(ApiError::InvalidToken(
             "the join token has expired".to_owned(),
         ));
@@ -134,11 +133,39 @@ pub async fn renew_token(
             is_hidden: p.is_hidden,
         })
         .map_err(ApiError::internal)?;
-    tracing::debug!(room = %claims.room_id, user = %claims.user_id, expired, "token renewed over HTTP");
+    tracing::debug!(room = %claims.room_id, user = %claims.user_id, "token renewed over HTTP");
     Ok(Json(RenewTokenRes {
         envelope: Envelope::success("token renewed"),
         token: Some(token),
     }))
+}
+
+/// Whether `claims` may be renewed over HTTP for `p` at `now`.
+///
+/// - Only for someone who has connected: a link nobody used has no
+///   session to keep, and renewing it would only stretch a leaked link.
+/// - An expired token only while its owner is disconnected or offline
+///   (a connected user renews over its connection), and only if it was
+///   still valid when the connection dropped: the client renews well
+///   before expiry, so the token in use at the drop was valid then, while
+///   an old one (the link from the browser history) had lapsed long
+///   before.
+pub fn renewable(claims: &JoinClaims, p: &ParticipantState, now: u64, offline_grace: u64) -> bool {
+    // Presence may be recorded late (a restart reconciles it), so the
+    // drop time is a little uncertain; old links lapsed minutes earlier.
+    const LEEWAY: i64 = 120;
+    if p.presence == Presence::Invited {
+        return false;
+    }
+    if claims.exp >= now {
+        return true;
+    }
+    let dropped_at = match p.presence {
+        Presence::Disconnected => p.presence_since,
+        Presence::Offline => p.presence_since - offline_grace as i64,
+        Presence::Online | Presence::Invited => return false,
+    };
+    claims.exp as i64 + LEEWAY >= dropped_at
 }
 
 /// `GET /api/config`: settings the browser applies before verifying.

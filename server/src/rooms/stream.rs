@@ -19,14 +19,20 @@ use super::RoomsError;
 /// Creates the room's streams (room-wide, and per-user private events) if
 /// they do not exist yet.
 pub async fn ensure(js: &jetstream::Context, room: &RoomId) -> Result<(), RoomsError> {
-    for (name, subjects) in [
+    // Private events only need to outlive a reconnect; they may carry a
+    // join token (an approval), which should not sit at rest for long.
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+    const HOUR: Duration = Duration::from_secs(3600);
+    for (name, subjects, max_age) in [
         (
             subjects::room_stream(room),
             subjects::room_stream_subjects(room),
+            DAY,
         ),
         (
             subjects::private_stream(room),
             vec![subjects::private_all(room)],
+            HOUR,
         ),
     ] {
         js.get_or_create_stream(stream::Config {
@@ -35,10 +41,9 @@ pub async fn ensure(js: &jetstream::Context, room: &RoomId) -> Result<(), RoomsE
             storage: stream::StorageType::File,
             // Direct get lets clients read history without consumers.
             allow_direct: true,
-            // Bounded like the room state: a day, and enough for a long
-            // meeting. No max_bytes: JetStream would reserve it from the
-            // server budget.
-            max_age: Duration::from_secs(24 * 3600),
+            // Bounded in age and count, enough for a long meeting. No
+            // max_bytes: JetStream would reserve it from the server budget.
+            max_age,
             max_messages: 100_000,
             discard: stream::DiscardPolicy::Old,
             ..Default::default()

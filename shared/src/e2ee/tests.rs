@@ -94,3 +94,21 @@ fn salt_is_the_session_id() {
     let b = RoomKeys::derive("pass", "session-2", 1000);
     assert_ne!(a.check_value(), b.check_value());
 }
+
+#[test]
+fn a_private_message_cannot_be_rerouted() {
+    let keys = RoomKeys::derive("k", "sid", 1);
+    let to_bob = aad("sid", &dm_party("alice", "bob"), Kind::PrivateChat);
+    let sealed = keys.seal_with_iv([7; IV_LEN], b"just for bob", &to_bob);
+    assert_eq!(keys.open(&sealed, &to_bob).unwrap(), b"just for bob");
+    // Relayed to carol as if alice had written to her, or passed off as
+    // bob's own or as public chat: none of it opens.
+    for other in [
+        aad("sid", &dm_party("alice", "carol"), Kind::PrivateChat),
+        aad("sid", &dm_party("bob", "alice"), Kind::PrivateChat),
+        aad("sid", "alice", Kind::PrivateChat),
+        aad("sid", "alice", Kind::Chat),
+    ] {
+        assert_eq!(keys.open(&sealed, &other), Err(OpenError::Authentication));
+    }
+}
