@@ -19,6 +19,7 @@ pub use crate::state::chat_in::{
 pub use crate::state::chat_log::{ChatEntry, ChatLog, EntryKey, Sender, MAX_LOG};
 use crate::state::e2ee::E2eeContext;
 use crate::state::outbox::Outbox;
+use crate::state::participants::RosterContext;
 use crate::state::persist::{chat_key, PersistContext};
 use crate::verify::Session;
 
@@ -109,6 +110,9 @@ pub struct ChatContext {
     crypt: Option<ChatCrypt>,
     /// The session cache, if there is one.
     persist: Option<PersistContext>,
+    /// The participant list, whose names (from the server) win over the
+    /// name a sender put in its payload.
+    roster: Option<RosterContext>,
 }
 
 /// What the chat needs in an E2EE room: the keys, and whom to tell when a
@@ -298,10 +302,26 @@ impl ChatContext {
                         received_ms: now_ms(),
                     });
                 }
-                self.receive(entry, seq);
+                self.receive(self.named(entry), seq);
             }
             Err(e) => web_sys::console::warn_1(&format!("chat: dropped a message: {e}").into()),
         }
+    }
+
+    /// `entry` with its sender's name as the server knows it, when the
+    /// participant list has them: the payload's name is the sender's own
+    /// claim, and could be anybody's.
+    pub(crate) fn named(&self, mut entry: ChatEntry) -> ChatEntry {
+        if let (Sender::User(u), Some(r)) = (&entry.sender, self.roster) {
+            if let Some(name) = r
+                .roster()
+                .try_with_untracked(|r| r.get(u.as_str()).map(|p| p.name.clone()))
+                .flatten()
+            {
+                entry.name = name;
+            }
+        }
+        entry
     }
 
     /// Adds a received live entry (e.g. a system message) unless its key
@@ -355,6 +375,7 @@ pub fn provide_chat_context(
     nats: NatsClient,
     crypt: Option<ChatCrypt>,
     persist: Option<PersistContext>,
+    roster: Option<RosterContext>,
 ) -> ChatContext {
     let ctx = ChatContext {
         log: RwSignal::new(ChatLog::new()),
@@ -366,6 +387,7 @@ pub fn provide_chat_context(
         unlock_next: StoredValue::new(false),
         crypt,
         persist,
+        roster,
     };
     nats.set_handler(Sub::Chat, move |m| {
         ctx.receive_wire(&m.subject, &m.payload, None)

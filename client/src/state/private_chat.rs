@@ -117,7 +117,7 @@ fn take(chat: ChatContext, subject: &str, payload: &[u8], live: bool) {
                 if live {
                     keep(chat, &entry.id, &subject, wire.clone());
                 }
-                chat.add(entry);
+                chat.add(chat.named(entry));
             }
             Err(e) => web_sys::console::warn_1(&format!("private chat: dropped: {e}").into()),
         }

@@ -124,7 +124,7 @@ pub fn provide_session_state(
             with_sound: false,
         });
     }
-    let chat = provide_chat_context(session.clone(), nats, crypt, Some(persist));
+    let chat = provide_chat_context(session.clone(), nats, crypt, Some(persist), Some(roster));
     // What the cache kept goes in before the room shows: no empty flash.
     for r in stored.chat {
         if subjects::parse_dm(&r.subject).is_some() {

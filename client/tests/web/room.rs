@@ -16,6 +16,7 @@ use quorum_client::state::chat::{ChatContext, ChatLog};
 use quorum_client::state::participants::{Roster, RosterEvent};
 use quorum_client::state::session::provide_session_state;
 use quorum_shared::events::PresenceState;
+use quorum_shared::peer::ChatMessage;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -238,4 +239,46 @@ async fn a_dead_server_ends_in_connection_lost() {
         wait_attr(&root, "#conn-state", "data-state", "failed").await,
         "never gave up"
     );
+}
+
+#[wasm_bindgen_test]
+async fn chat_shows_the_servers_name_for_a_sender_not_the_payloads() {
+    let root = container();
+    let on_over = Callback::new(|_: Goodbye| {});
+    let session = offline_session();
+    let state = Arc::new(Mutex::new(None));
+    let slot = state.clone();
+    let _app = mount_to(root.clone(), move || {
+        *slot.lock().unwrap() = Some(provide_session_state(
+            session,
+            None,
+            Default::default(),
+            on_over,
+        ));
+        view! { <RoomPage /> }
+    });
+    let st = state.lock().unwrap().expect("mounted synchronously");
+    st.roster.apply(RosterEvent::Presence {
+        user_id: "bob".into(),
+        name: "Bob Real".into(),
+        is_admin: false,
+        state: PresenceState::Online,
+    });
+    let claim = |id: &str| {
+        ChatMessage {
+            id: id.into(),
+            name: "Alice (moderator)".into(),
+            text: format!("text {id}"),
+            sent_at_ms: 0,
+        }
+        .encode()
+    };
+    st.chat.receive_wire("qr.r.chat.bob", &claim("b1"), None);
+    st.chat.receive_wire("qr.r.chat.carol", &claim("c1"), None);
+    let names: Vec<String> = st
+        .chat
+        .log()
+        .with_untracked(|l| l.entries().map(|e| e.name.clone()).collect());
+    // Bob is known: his real name. Carol isn't (yet): her own claim.
+    assert_eq!(names, ["Bob Real", "Alice (moderator)"]);
 }
