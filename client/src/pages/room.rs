@@ -6,18 +6,17 @@ use leptos::prelude::*;
 use crate::components::chat::ChatPanel;
 use crate::components::conn_badge::ConnBadge;
 use crate::components::e2ee_badge::E2eeBadge;
+use crate::components::leave::LeaveButton;
 use crate::components::participants::{HandButton, ParticipantsPanel};
 use crate::components::toasts::Toasts;
 use crate::nats::use_nats;
-use crate::pages::goodbye::Goodbye;
-use crate::state::session::{use_session, use_session_end};
+use crate::state::session::use_session;
 
 /// `<main id="room-page">`.
 #[component]
 pub fn RoomPage() -> impl IntoView {
     let session = use_session();
     let nats = use_nats();
-    let end = use_session_end();
     let join = &session.join;
     view! {
         <main id="room-page" class="room">
@@ -32,14 +31,7 @@ pub fn RoomPage() -> impl IntoView {
                 <ConnBadge state=nats.state() />
                 <E2eeBadge />
                 <HandButton />
-                <button
-                    id="leave"
-                    type="button"
-                    class="btn btn-danger"
-                    on:click=move |_| end.end(Goodbye::left())
-                >
-                    "Leave"
-                </button>
+                <LeaveButton />
             </header>
             <div class="room-body">
                 <ParticipantsPanel />

@@ -3,9 +3,9 @@
 use leptos::prelude::*;
 
 use crate::components::conn_badge::ConnBadge;
+use crate::components::leave::LeaveButton;
 use crate::nats::use_nats;
-use crate::pages::goodbye::Goodbye;
-use crate::state::session::{use_session, use_session_end};
+use crate::state::session::use_session;
 
 /// `<main id="waiting-page">`: stays up until the server approves us (the
 /// room replaces it) or turns us away (the goodbye page does).
@@ -13,7 +13,6 @@ use crate::state::session::{use_session, use_session_end};
 pub fn WaitingPage() -> impl IntoView {
     let session = use_session();
     let nats = use_nats();
-    let end = use_session_end();
     view! {
         <main id="waiting-page" class="page page-center">
             <div class="card waiting-card">
@@ -24,14 +23,7 @@ pub fn WaitingPage() -> impl IntoView {
                 <p class="waiting-room-name">{session.join.room_title.clone()}</p>
                 <div class="waiting-actions">
                     <ConnBadge state=nats.state() />
-                    <button
-                        id="leave"
-                        type="button"
-                        class="btn btn-danger"
-                        on:click=move |_| end.end(Goodbye::left())
-                    >
-                        "Leave"
-                    </button>
+                    <LeaveButton />
                 </div>
             </div>
         </main>

@@ -296,23 +296,12 @@ impl PersistContext {
 
     /// Keeps the newest token.
     pub fn save_token(&self, token: JoinToken) {
-        self.write(move |c| Box::pin(async move { c.put_token(&token).await }));
-    }
-
-    fn write(
-        &self,
-        f: impl FnOnce(
-                Rc<SessionCache>,
-            ) -> std::pin::Pin<
-                Box<dyn std::future::Future<Output = Result<(), cache::CacheError>>>,
-            > + 'static,
-    ) {
         let Some(Some(c)) = self.cache.try_get_value() else {
             return;
         };
         wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = f(c).await {
-                web_sys::console::warn_1(&format!("cache: not saved: {e}").into());
+            if let Err(e) = c.put_token(&token).await {
+                web_sys::console::warn_1(&format!("cache: token not saved: {e}").into());
             }
         });
     }
