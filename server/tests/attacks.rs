@@ -363,6 +363,51 @@ async fn a_chat_locked_user_cannot_chat() {
     ts.stop().await;
 }
 
+/// A lock (or approval, or newer login) that lands between the callout and
+/// nats-server's connect advisory cannot kick the connection yet: its client
+/// id is not known. The advisory must catch it up, or the connection would
+/// keep its old allow-lists while the UI says otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_that_missed_the_connection_is_enforced_once_it_is_known() {
+    let ts = TestServer::start().await;
+    ts.create_room("a4c").await;
+    let lia_t = ts.join_token("a4c", "lia", false).await;
+    let mut lia = connect(&ts, &lia_t, "lia").await;
+    ts.wait_kickable("a4c", "lia").await;
+    let conn = ts.participant("a4c", "lia").await.unwrap().conn.unwrap();
+    let info = ts.state.rooms.conn_info(&conn).await.unwrap().unwrap();
+    let (cid, server) = (info.cid.unwrap(), info.server_id.unwrap());
+    let advisory = || ts.state.rooms.connected(&conn, cid, &server);
+
+    // Up to date: the advisory leaves it alone.
+    advisory().await.expect("advisory");
+    assert!(
+        lia.closed_within(QUIET).await.is_none(),
+        "an up-to-date connection was kicked"
+    );
+
+    // The lock is stored but its kick was lost: the old allow-list holds...
+    let mut p = ts.participant("a4c", "lia").await.unwrap();
+    p.lock_settings.lock_chat = Some(true);
+    ts.state.rooms.put_participant(&p).await.unwrap();
+    lia.publish("qr.a4c.chat.lia", b"old allow-list")
+        .await
+        .expect("still the old allow-list");
+    // ...until the advisory compares it with what lia may do now.
+    advisory().await.expect("advisory");
+    assert!(
+        lia.closed_within(KICKED_WITHIN).await.is_some(),
+        "the out-of-date connection was not kicked"
+    );
+    let mut lia = connect(&ts, &lia_t, "lia again").await;
+    assert_pub_refused(
+        lia.publish("qr.a4c.chat.lia", b"hi").await,
+        "qr.a4c.chat.lia",
+    );
+    lia.close().await;
+    ts.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_moderators_lower_someone_elses_hand() {
     let ts = TestServer::start().await;

@@ -149,7 +149,7 @@ pub fn room_stream_subjects(room: &RoomId) -> Vec<String> {
 
 /// What a participant may currently do; the callout turns it into NATS
 /// allow-lists, so a lock is enforced by nats-server, not by the UI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Access {
     /// In the waiting room: may only hear its approval or rejection.
     pub waiting: bool,

@@ -5,7 +5,7 @@
 
 use async_nats::Client;
 use futures::StreamExt;
-use quorum_shared::subjects::{Access, UserSubjects};
+use quorum_shared::subjects::UserSubjects;
 
 use super::jwt::{self, Claims, Permission, RequestNats, ResponseNats, UserNats};
 use crate::rooms::service::RoomService;
@@ -145,12 +145,7 @@ impl Callout {
         else {
             return Err(format!("user {user} was not invited to room {room}"));
         };
-        let access = Access {
-            waiting: p.wait_for_approval,
-            chat_locked: !p.is_admin
-                && (p.lock_settings.lock_chat == Some(true)
-                    || p.lock_settings.lock_chat_send_message == Some(true)),
-        };
+        let access = p.access();
         let subjects = UserSubjects::new(room, user);
         let user_claims = Claims {
             jti: String::new(),
@@ -182,7 +177,7 @@ impl Callout {
             },
         };
         let signed = jwt::encode(user_claims, &self.issuer).map_err(|e| e.to_string())?;
-        if let Err(e) = self.rooms.joined(room, user, &req.user_nkey).await {
+        if let Err(e) = self.rooms.joined(room, user, &req.user_nkey, access).await {
             tracing::warn!(error = %e, "cannot record presence");
         }
         tracing::info!(%room, %user, "nats connection authorized");

@@ -51,7 +51,7 @@ pub async fn run(system: async_nats::Client, account: String, rooms: RoomService
         let res = match kind {
             "CONNECT" => {
                 rooms
-                    .record_connect(&adv.client.user, adv.client.id, &adv.server.id)
+                    .connected(&adv.client.user, adv.client.id, &adv.server.id)
                     .await
             }
             "DISCONNECT" => rooms.left(&adv.client.user).await,

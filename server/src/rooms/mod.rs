@@ -17,6 +17,7 @@ pub mod worker;
 
 use quorum_shared::api::{LockSettings, RoomMetadata};
 use quorum_shared::ids::{RoomId, UserId};
+use quorum_shared::subjects::Access;
 use serde::{Deserialize, Serialize};
 
 /// A KV failure.
@@ -104,6 +105,12 @@ pub struct ConnInfo {
     /// The server holding the connection, from the connect advisory.
     #[serde(default)]
     pub server_id: Option<String>,
+    /// What the callout granted this connection. nats-server keeps these
+    /// allow-lists for the connection's life, so a change that could not
+    /// kick it yet (see [`service::RoomService::connected`]) is caught by
+    /// comparing them with [`ParticipantState::access`].
+    #[serde(default)]
+    pub granted: Option<Access>,
 }
 
 /// One participant of a room session.
@@ -136,6 +143,18 @@ pub struct ParticipantState {
     /// Offline long enough to be dropped from the participant list.
     #[serde(default)]
     pub cleaned_up: bool,
+}
+
+impl ParticipantState {
+    /// What this participant may do now, as the callout grants it.
+    pub fn access(&self) -> Access {
+        Access {
+            waiting: self.wait_for_approval,
+            chat_locked: !self.is_admin
+                && (self.lock_settings.lock_chat == Some(true)
+                    || self.lock_settings.lock_chat_send_message == Some(true)),
+        }
+    }
 }
 
 /// Handle to the three buckets. Cheap to clone.
@@ -362,13 +381,14 @@ impl Rooms {
         }
     }
 
-    /// Marks a participant online on the NATS connection `conn`; returns
-    /// the participant as stored.
+    /// Marks a participant online on the NATS connection `conn`, which was
+    /// granted `granted`; returns the participant as stored.
     pub async fn set_online(
         &self,
         room: &RoomId,
         user: &UserId,
         conn: &str,
+        granted: Access,
     ) -> Result<Option<ParticipantState>, RoomsError> {
         let Some(mut p) = self.participant(room, user).await? else {
             return Ok(None);
@@ -382,6 +402,7 @@ impl Rooms {
             user_id: user.clone(),
             cid: None,
             server_id: None,
+            granted: Some(granted),
         };
         self.conns.put(conn, encode(&info)).await.map_err(kv_err)?;
         self.put_participant(&p).await?;
@@ -390,28 +411,29 @@ impl Rooms {
 
     /// Records nats-server's client id and server for connection `conn`
     /// (from the connect advisory), so the server can kick it later.
+    /// Returns what is now known of the connection, if it is ours.
     pub async fn record_connect(
         &self,
         conn: &str,
         cid: u64,
         server_id: &str,
-    ) -> Result<(), RoomsError> {
+    ) -> Result<Option<ConnInfo>, RoomsError> {
         for _ in 0..10 {
             let Some(entry) = self.conns.entry(conn).await.map_err(kv_err)? else {
-                return Ok(());
+                return Ok(None);
             };
             let Ok(mut info) = decode::<ConnInfo>(conn, &entry.value) else {
-                return Ok(());
+                return Ok(None);
             };
             info.cid = Some(cid);
             info.server_id = Some(server_id.to_owned());
             match self.conns.update(conn, encode(&info), entry.revision).await {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(Some(info)),
                 Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
                 Err(e) => return Err(kv_err(e)),
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// What we know about connection `conn`.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use quorum_shared::events::{EndReason, PresenceState, SystemEvent};
 use quorum_shared::ids::{RoomId, UserId};
-use quorum_shared::subjects;
+use quorum_shared::subjects::{self, Access};
 use quorum_shared::webhook::{EventName, WebhookEvent, WebhookParticipant, WebhookRoom};
 
 use super::analytics::Analytics;
@@ -114,12 +114,18 @@ impl RoomService {
         super::stream::ensure(&self.js, room).await
     }
 
-    /// A participant's NATS connection was authorized.
-    pub async fn joined(&self, room: &RoomId, user: &UserId, conn: &str) -> Result<(), RoomsError> {
+    /// A participant's NATS connection was authorized with `granted`.
+    pub async fn joined(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        conn: &str,
+        granted: Access,
+    ) -> Result<(), RoomsError> {
         // Cheap when it exists; recreates it if it was lost.
         self.ensure_stream(room).await?;
         let previous = self.kv.participant(room, user).await?.and_then(|p| p.conn);
-        let Some(p) = self.kv.set_online(room, user, conn).await? else {
+        let Some(p) = self.kv.set_online(room, user, conn, granted).await? else {
             return Ok(());
         };
         // A second login of the same user replaces the first cleanly.
@@ -147,6 +153,30 @@ impl RoomService {
         }
         self.notify(&r, EventName::ParticipantJoined, online, Some(&p), None);
         self.analytics.record_join(&r, user).await;
+        Ok(())
+    }
+
+    /// nats-server's connect advisory for `conn`: from now on it can be
+    /// kicked. A kick aimed at it before this was lost (a lock or an
+    /// approval between the callout and this advisory, or a newer login),
+    /// so it is caught up here: a connection that is no longer its
+    /// participant's current one, or whose allow-lists no longer match what
+    /// the participant may do, is dropped and reconnects under the new ones.
+    pub async fn connected(&self, conn: &str, cid: u64, server_id: &str) -> Result<(), RoomsError> {
+        let Some(info) = self.kv.record_connect(conn, cid, server_id).await? else {
+            return Ok(());
+        };
+        let p = self.kv.participant(&info.room_id, &info.user_id).await?;
+        let stale = match &p {
+            None => true,
+            Some(p) => {
+                p.conn.as_deref() != Some(conn) || info.granted.is_some_and(|g| g != p.access())
+            }
+        };
+        if stale {
+            tracing::info!(user = %info.user_id, cid, "connection is out of date: kicking");
+            self.kick(conn).await;
+        }
         Ok(())
     }
 

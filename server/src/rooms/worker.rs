@@ -144,9 +144,9 @@ async fn run_request(
             }
             merge(&mut target.lock_settings, &locks);
             svc.kv.put_participant(&target).await.map_err(internal)?;
-            let chat_locked = target.lock_settings.lock_chat == Some(true)
-                || target.lock_settings.lock_chat_send_message == Some(true);
-            let ev = SystemEvent::LocksChanged { chat_locked };
+            let ev = SystemEvent::LocksChanged {
+                chat_locked: target.access().chat_locked,
+            };
             svc.publish(&subjects::private(room, &user_id), &ev).await;
             // nats-server enforces the new allow-list only on a new
             // connection: drop the old one; the client reconnects.
