@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::raw_nats::RawNats;
-use common::{next_json, now, uid, worker_request, TestServer, STEP};
+use common::{next_json, now, rid, uid, worker_request, TestServer, STEP};
 use quorum_shared::api::LockSettings;
 use quorum_shared::worker::{WorkerReply, WorkerRequest, RENEW_GRACE_SECS};
 use serde_json::{json, Value};
@@ -387,9 +387,14 @@ async fn a_lock_that_missed_the_connection_is_enforced_once_it_is_known() {
     );
 
     // The lock is stored but its kick was lost: the old allow-list holds...
-    let mut p = ts.participant("a4c", "lia").await.unwrap();
-    p.lock_settings.lock_chat = Some(true);
-    ts.state.rooms.put_participant(&p).await.unwrap();
+    ts.state
+        .rooms
+        .update_participant(&rid("a4c"), &uid("lia"), |p| {
+            p.lock_settings.lock_chat = Some(true);
+            true
+        })
+        .await
+        .unwrap();
     lia.publish("qr.a4c.chat.lia", b"old allow-list")
         .await
         .expect("still the old allow-list");

@@ -469,3 +469,62 @@ async fn restart_forgets_connections_that_died_with_it() {
     assert_eq!(v["status"], true, "{v}");
     b.stop().await;
 }
+
+/// Every writer of a participant (callout, advisories, timers, moderator
+/// requests, the API) changes it with compare-and-set: changes made at the
+/// same moment are all kept, none silently undoes another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_participant_changes_are_all_kept() {
+    let ts = TestServer::start().await;
+    ts.create_room("cas").await;
+    ts.join_token("cas", "pat", false).await;
+    type Set = fn(&mut quorum_server::rooms::ParticipantState);
+    let changes: [Set; 9] = [
+        |p| p.lock_settings.lock_microphone = Some(true),
+        |p| p.lock_settings.lock_webcam = Some(true),
+        |p| p.lock_settings.lock_screen_sharing = Some(true),
+        |p| p.lock_settings.lock_chat = Some(true),
+        |p| p.lock_settings.lock_chat_send_message = Some(true),
+        |p| p.lock_settings.lock_chat_file_share = Some(true),
+        |p| p.lock_settings.lock_private_chat = Some(true),
+        |p| p.lock_settings.lock_whiteboard = Some(true),
+        |p| p.hand_raised = true,
+    ];
+    let tasks: Vec<_> = changes
+        .into_iter()
+        .map(|set| {
+            let rooms = ts.state.rooms.clone();
+            tokio::spawn(async move {
+                rooms
+                    .update_participant(&rid("cas"), &uid("pat"), |p| {
+                        set(p);
+                        true
+                    })
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (_, changed) = t.await.unwrap().unwrap().expect("pat exists");
+        assert!(changed);
+    }
+    let p = ts.participant("cas", "pat").await.unwrap();
+    let l = &p.lock_settings;
+    for (name, v) in [
+        ("mic", l.lock_microphone),
+        ("webcam", l.lock_webcam),
+        ("screen", l.lock_screen_sharing),
+        ("chat", l.lock_chat),
+        ("send", l.lock_chat_send_message),
+        ("files", l.lock_chat_file_share),
+        ("private", l.lock_private_chat),
+        ("whiteboard", l.lock_whiteboard),
+    ] {
+        assert_eq!(v, Some(true), "the {name} lock was lost: {p:?}");
+    }
+    assert!(p.hand_raised, "the hand was lost: {p:?}");
+    // A new join token for the same user keeps what the session knows.
+    ts.join_token("cas", "pat", false).await;
+    assert!(ts.participant("cas", "pat").await.unwrap().hand_raised);
+    ts.stop().await;
+}

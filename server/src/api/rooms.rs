@@ -173,31 +173,35 @@ pub async fn join_token(
         }
         l
     };
-    let existing = st
-        .rooms
-        .participant(&room.room_id, &user.user_id)
-        .await
-        .map_err(ApiError::internal)?;
-    let participant = ParticipantState {
-        room_id: room.room_id.clone(),
-        user_id: user.user_id.clone(),
-        name: user.name.clone(),
-        is_admin: user.is_admin,
-        is_hidden: user.is_hidden,
-        lock_settings,
-        // Moderators never wait; others wait when the room has a waiting
-        // room, unless already approved in this session.
-        wait_for_approval: !user.is_admin
-            && waiting_room
-            && existing.as_ref().is_none_or(|p| p.wait_for_approval),
-        presence: existing.as_ref().map_or(Presence::Invited, |p| p.presence),
-        hand_raised: existing.as_ref().is_some_and(|p| p.hand_raised),
-        presence_since: existing.as_ref().map_or(0, |p| p.presence_since),
-        cleaned_up: existing.as_ref().is_some_and(|p| p.cleaned_up),
-        conn: existing.and_then(|p| p.conn),
-    };
+    // Moderators never wait; others wait when the room has a waiting room,
+    // unless already approved in this session. Presence, hand and the
+    // connection of a participant already in the session are kept.
     st.rooms
-        .put_participant(&participant)
+        .upsert_participant(
+            &room.room_id,
+            &user.user_id,
+            |p| {
+                p.name = user.name.clone();
+                p.is_admin = user.is_admin;
+                p.is_hidden = user.is_hidden;
+                p.lock_settings = lock_settings.clone();
+                p.wait_for_approval = !user.is_admin && waiting_room && p.wait_for_approval;
+            },
+            || ParticipantState {
+                room_id: room.room_id.clone(),
+                user_id: user.user_id.clone(),
+                name: user.name.clone(),
+                is_admin: user.is_admin,
+                is_hidden: user.is_hidden,
+                lock_settings: lock_settings.clone(),
+                wait_for_approval: !user.is_admin && waiting_room,
+                presence: Presence::Invited,
+                hand_raised: false,
+                presence_since: 0,
+                cleaned_up: false,
+                conn: None,
+            },
+        )
         .await
         .map_err(ApiError::internal)?;
     let token = st

@@ -191,6 +191,41 @@ fn pkey(room: &RoomId, user: &UserId) -> String {
     format!("{room}.{user}")
 }
 
+/// Compare-and-set attempts before giving up on a hot key.
+const CAS_ATTEMPTS: usize = 20;
+
+fn contention(key: &str) -> RoomsError {
+    RoomsError::Kv(format!("too much contention updating {key}"))
+}
+
+/// Applies `f` to the JSON value at `key` with compare-and-set, retrying
+/// on conflict. `f` returns false to leave it unchanged. Returns the value
+/// as stored and whether `f` changed it; `None` if there is no value.
+async fn update_entry<T: Serialize + serde::de::DeserializeOwned>(
+    store: &kv::Store,
+    key: &str,
+    mut f: impl FnMut(&mut T) -> bool,
+) -> Result<Option<(T, bool)>, RoomsError> {
+    for _ in 0..CAS_ATTEMPTS {
+        let Some(entry) = store.entry(key).await.map_err(kv_err)? else {
+            return Ok(None);
+        };
+        if entry.operation != kv::Operation::Put {
+            return Ok(None);
+        }
+        let mut value: T = decode(key, &entry.value)?;
+        if !f(&mut value) {
+            return Ok(Some((value, false)));
+        }
+        match store.update(key, encode(&value), entry.revision).await {
+            Ok(_) => return Ok(Some((value, true))),
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
+            Err(e) => return Err(kv_err(e)),
+        }
+    }
+    Err(contention(key))
+}
+
 impl Rooms {
     /// Opens (creating if needed) the buckets.
     pub async fn open(js: &jetstream::Context) -> Result<Self, RoomsError> {
@@ -263,29 +298,54 @@ impl Rooms {
     pub async fn update_room(
         &self,
         id: &RoomId,
-        mut f: impl FnMut(&mut RoomState) -> bool,
+        f: impl FnMut(&mut RoomState) -> bool,
     ) -> Result<Option<RoomState>, RoomsError> {
-        let key = id.to_string();
-        for _ in 0..20 {
-            let Some(entry) = self.rooms.entry(&key).await.map_err(kv_err)? else {
-                return Ok(None);
-            };
-            if entry.operation != kv::Operation::Put {
-                return Ok(None);
+        Ok(update_entry(&self.rooms, id.as_ref(), f)
+            .await?
+            .map(|(room, _)| room))
+    }
+
+    /// Like [`Rooms::update_room`], for a participant: every writer (the
+    /// callout, advisories, timers, moderator requests, the API) goes
+    /// through here, so none undoes another's change. Returns the stored
+    /// participant and whether `f` changed it.
+    pub async fn update_participant(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        f: impl FnMut(&mut ParticipantState) -> bool,
+    ) -> Result<Option<(ParticipantState, bool)>, RoomsError> {
+        update_entry(&self.participants, &pkey(room, user), f).await
+    }
+
+    /// Updates the participant with `update`, or creates it with `create`
+    /// if there is none, without losing a concurrent write.
+    pub async fn upsert_participant(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        mut update: impl FnMut(&mut ParticipantState),
+        create: impl Fn() -> ParticipantState,
+    ) -> Result<ParticipantState, RoomsError> {
+        let key = pkey(room, user);
+        for _ in 0..CAS_ATTEMPTS {
+            let updated = update_entry(&self.participants, &key, |p| {
+                update(p);
+                true
+            })
+            .await?;
+            if let Some((p, _)) = updated {
+                return Ok(p);
             }
-            let mut room: RoomState = decode(&key, &entry.value)?;
-            if !f(&mut room) {
-                return Ok(Some(room));
-            }
-            match self.rooms.update(&key, encode(&room), entry.revision).await {
-                Ok(_) => return Ok(Some(room)),
-                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
+            let p = create();
+            match self.participants.create(&key, encode(&p)).await {
+                Ok(_) => return Ok(p),
+                // Created meanwhile: update that one instead.
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(kv_err(e)),
             }
         }
-        Err(RoomsError::Kv(format!(
-            "too much contention updating room {key}"
-        )))
+        Err(contention(&key))
     }
 
     /// Every participant of a room.
@@ -359,15 +419,6 @@ impl Rooms {
             .map_err(kv_err)
     }
 
-    /// Stores a participant.
-    pub async fn put_participant(&self, p: &ParticipantState) -> Result<(), RoomsError> {
-        self.participants
-            .put(pkey(&p.room_id, &p.user_id), encode(p))
-            .await
-            .map(drop)
-            .map_err(kv_err)
-    }
-
     /// One participant, if known.
     pub async fn participant(
         &self,
@@ -390,13 +441,9 @@ impl Rooms {
         conn: &str,
         granted: Access,
     ) -> Result<Option<ParticipantState>, RoomsError> {
-        let Some(mut p) = self.participant(room, user).await? else {
+        if self.participant(room, user).await?.is_none() {
             return Ok(None);
-        };
-        p.presence = Presence::Online;
-        p.presence_since = crate::tokens::now_secs() as i64;
-        p.cleaned_up = false;
-        p.conn = Some(conn.to_owned());
+        }
         let info = ConnInfo {
             room_id: room.clone(),
             user_id: user.clone(),
@@ -405,8 +452,17 @@ impl Rooms {
             granted: Some(granted),
         };
         self.conns.put(conn, encode(&info)).await.map_err(kv_err)?;
-        self.put_participant(&p).await?;
-        Ok(Some(p))
+        let now = crate::tokens::now_secs() as i64;
+        let stored = self
+            .update_participant(room, user, |p| {
+                p.presence = Presence::Online;
+                p.presence_since = now;
+                p.cleaned_up = false;
+                p.conn = Some(conn.to_owned());
+                true
+            })
+            .await?;
+        Ok(stored.map(|(p, _)| p))
     }
 
     /// Records nats-server's client id and server for connection `conn`
@@ -478,16 +534,20 @@ impl Rooms {
         let Ok(info) = decode::<ConnInfo>(conn, &entry.value) else {
             return Ok(None);
         };
-        if let Some(mut p) = self.participant(&info.room_id, &info.user_id).await? {
-            if p.conn.as_deref() == Some(conn) {
+        let now = crate::tokens::now_secs() as i64;
+        let updated = self
+            .update_participant(&info.room_id, &info.user_id, |p| {
+                if p.conn.as_deref() != Some(conn) {
+                    // Since reconnected on another connection.
+                    return false;
+                }
                 // Not offline yet: the grace timer decides (see service).
                 p.presence = Presence::Disconnected;
-                p.presence_since = crate::tokens::now_secs() as i64;
+                p.presence_since = now;
                 p.conn = None;
-                self.put_participant(&p).await?;
-                return Ok(Some(p));
-            }
-        }
-        Ok(None)
+                true
+            })
+            .await?;
+        Ok(updated.and_then(|(p, changed)| changed.then_some(p)))
     }
 }

@@ -240,11 +240,26 @@ impl RoomService {
         }
     }
 
-    /// A disconnected participant's grace ran out: offline for real.
-    async fn went_offline(&self, mut p: ParticipantState, now: i64) -> Result<(), RoomsError> {
-        p.presence = Presence::Offline;
-        p.presence_since = now;
-        self.kv.put_participant(&p).await?;
+    /// A disconnected participant's grace ran out: offline for real. Only
+    /// the instance whose compare-and-set makes the change announces it, so
+    /// a leave counts once.
+    async fn went_offline(&self, p: &ParticipantState, now: i64) -> Result<(), RoomsError> {
+        let grace = self.offline_grace_secs;
+        let updated = self
+            .kv
+            .update_participant(&p.room_id, &p.user_id, |p| {
+                // Re-checked on the stored value: it may have come back.
+                if p.presence != Presence::Disconnected || now - p.presence_since < grace {
+                    return false;
+                }
+                p.presence = Presence::Offline;
+                p.presence_since = now;
+                true
+            })
+            .await?;
+        let Some((p, true)) = updated else {
+            return Ok(());
+        };
         self.announce_presence(&p, PresenceState::Offline).await;
         let online = self.online_count(&p.room_id).await?;
         let r = self
@@ -338,15 +353,25 @@ impl RoomService {
                 if p.presence == Presence::Disconnected
                     && t - p.presence_since >= self.offline_grace_secs
                 {
-                    self.went_offline(p, t).await?;
+                    self.went_offline(&p, t).await?;
                 } else if p.presence == Presence::Offline
                     && !p.cleaned_up
                     && t - p.presence_since >= self.cleanup_secs
                 {
-                    let mut p = p;
-                    p.cleaned_up = true;
-                    self.kv.put_participant(&p).await?;
-                    self.announce_presence(&p, PresenceState::Left).await;
+                    let cleanup = self.cleanup_secs;
+                    let updated = self
+                        .kv
+                        .update_participant(&p.room_id, &p.user_id, |p| {
+                            let due = p.presence == Presence::Offline
+                                && !p.cleaned_up
+                                && t - p.presence_since >= cleanup;
+                            p.cleaned_up |= due;
+                            due
+                        })
+                        .await?;
+                    if let Some((p, true)) = updated {
+                        self.announce_presence(&p, PresenceState::Left).await;
+                    }
                 }
             }
         }

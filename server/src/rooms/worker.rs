@@ -67,6 +67,24 @@ async fn participant(
     }
 }
 
+/// Changes participant `user` with `f` (compare-and-set); returns it as
+/// stored and whether `f` changed it.
+async fn update(
+    svc: &RoomService,
+    room: &RoomId,
+    user: &UserId,
+    f: impl FnMut(&mut ParticipantState) -> bool,
+) -> Result<(ParticipantState, bool), WorkerReply> {
+    match svc.kv.update_participant(room, user, f).await {
+        Ok(Some(updated)) => Ok(updated),
+        Ok(None) => Err(WorkerReply::refused(format!("{user} is not in this room"))),
+        Err(e) => {
+            tracing::error!(error = %e, "worker update failed");
+            Err(WorkerReply::refused("internal error"))
+        }
+    }
+}
+
 /// Carries out one request from `caller` in `room`.
 pub async fn handle(
     svc: &RoomService,
@@ -128,22 +146,23 @@ async fn run_request(
                 ..WorkerReply::default()
             })
         }
-        WorkerRequest::RaiseHand => set_hand(svc, me, true).await.map_err(internal),
+        WorkerRequest::RaiseHand => set_hand(svc, room, caller, true).await,
         WorkerRequest::LowerHand { user_id } => {
             if &user_id != caller {
                 moderator_only("lower someone else's hand")?;
             }
-            let target = participant(svc, room, &user_id).await?;
-            set_hand(svc, target, false).await.map_err(internal)
+            set_hand(svc, room, &user_id, false).await
         }
         WorkerRequest::SetLocks { user_id, locks } => {
             moderator_only("change locks")?;
-            let mut target = participant(svc, room, &user_id).await?;
-            if target.is_admin {
+            if participant(svc, room, &user_id).await?.is_admin {
                 return Err(WorkerReply::refused("moderators can't be locked"));
             }
-            merge(&mut target.lock_settings, &locks);
-            svc.kv.put_participant(&target).await.map_err(internal)?;
+            let (target, _) = update(svc, room, &user_id, |p| {
+                merge(&mut p.lock_settings, &locks);
+                true
+            })
+            .await?;
             let ev = SystemEvent::LocksChanged {
                 chat_locked: target.access().chat_locked,
             };
@@ -157,9 +176,11 @@ async fn run_request(
         }
         WorkerRequest::Approve { user_id } => {
             moderator_only("approve participants")?;
-            let mut target = participant(svc, room, &user_id).await?;
-            target.wait_for_approval = false;
-            svc.kv.put_participant(&target).await.map_err(internal)?;
+            let (target, _) = update(svc, room, &user_id, |p| {
+                p.wait_for_approval = false;
+                true
+            })
+            .await?;
             let token = tokens
                 .issue(&TokenSubject {
                     room_id: room,
@@ -244,15 +265,21 @@ async fn run_request(
 
 async fn set_hand(
     svc: &RoomService,
-    mut p: ParticipantState,
+    room: &RoomId,
+    user: &UserId,
     raised: bool,
-) -> Result<WorkerReply, super::RoomsError> {
-    let was_raised = p.hand_raised;
-    p.hand_raised = raised;
-    svc.kv.put_participant(&p).await?;
-    if raised && !was_raised {
-        if let Some(r) = svc.kv.room(&p.room_id).await? {
-            svc.analytics.record_hand(&r, &p.user_id).await;
+) -> Result<WorkerReply, WorkerReply> {
+    let (p, changed) = update(svc, room, user, |p| {
+        let changed = p.hand_raised != raised;
+        p.hand_raised = raised;
+        changed
+    })
+    .await?;
+    if raised && changed {
+        match svc.kv.room(&p.room_id).await {
+            Ok(Some(r)) => svc.analytics.record_hand(&r, &p.user_id).await,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "hand not counted"),
         }
     }
     let ev = SystemEvent::Hand {
