@@ -263,11 +263,14 @@ impl Conn {
 
     /// Swaps to the current token without dropping the connection: opens a
     /// standby socket and switches once the server accepted it. Without a
-    /// usable socket, reconnects now instead.
+    /// usable socket, reconnects now instead. A standby still opening is
+    /// replaced: it may have been authorized before whatever asked for this
+    /// swap (a lock change), and would keep the old permissions.
     pub(super) fn swap(&mut self, after: &mut After) {
-        if self.stopped || self.standby.is_some() {
+        if self.stopped {
             return;
         }
+        self.standby = None;
         if let Some(t) = self.swap_timer.take() {
             t.clear();
         }

@@ -103,9 +103,9 @@ pub struct ChatContext {
     /// may go out on it; `None` while (re)connecting or catching up.
     live: StoredValue<Option<u64>>,
     locked: RwSignal<bool>,
-    /// An unlock waiting for the next socket: the current one still has
-    /// the old permissions, and a refused publish on it would lock again.
-    unlock_next: StoredValue<bool>,
+    /// The lock as a moderator last set it (`None`: never told). It is the
+    /// truth; a refused publish only says the socket is older than it.
+    told: StoredValue<Option<bool>>,
     /// Encryption, in an E2EE room.
     crypt: Option<ChatCrypt>,
     /// The session cache, if there is one.
@@ -142,12 +142,14 @@ impl ChatContext {
     }
 
     /// A moderator changed our lock (the server then moves us to a new
-    /// socket with the new permissions). A lock applies now; an unlock
-    /// once the new socket is in use.
+    /// socket with the new permissions). It applies at once: a message
+    /// sent before the move is refused on the old socket and, being
+    /// unconfirmed, goes out again on the new one.
     pub fn lock_changed(&self, locked: bool) {
-        self.unlock_next.try_set_value(!locked);
-        if locked {
-            self.set_locked(true);
+        self.told.try_set_value(Some(locked));
+        self.set_locked(locked);
+        if !locked {
+            self.flush_due();
         }
     }
 
@@ -334,9 +336,6 @@ impl ChatContext {
     /// [`Self::resume`], so that what it fetches can confirm them first.
     pub fn pause(&self) {
         self.live.try_set_value(None);
-        if self.unlock_next.try_update_value(std::mem::take) == Some(true) {
-            self.set_locked(false);
-        }
     }
 
     /// Connection `epoch` has caught up: send what is queued, in order.
@@ -384,7 +383,7 @@ pub fn provide_chat_context(
         outbox: StoredValue::new(Outbox::new()),
         live: StoredValue::new(None),
         locked: RwSignal::new(false),
-        unlock_next: StoredValue::new(false),
+        told: StoredValue::new(None),
         crypt,
         persist,
         roster,
@@ -392,12 +391,14 @@ pub fn provide_chat_context(
     nats.set_handler(Sub::Chat, move |m| {
         ctx.receive_wire(&m.subject, &m.payload, None)
     });
-    // A chat-locked participant learns it from the refused publish when
-    // the LocksChanged event was missed (e.g. locked before joining).
+    // A participant locked by the room's defaults is never told: it learns
+    // from the refused publish. Once a moderator has said "unlocked", a
+    // refusal only means this socket predates that, and the server is
+    // moving us to a new one, where the refused message goes out again.
     let chat_subject = session.join.subjects.chat_publish.clone();
     nats.on_error(move |text| {
-        let unlocking = ctx.unlock_next.try_get_value().unwrap_or(false);
-        if is_pub_denied(&text, &chat_subject) && !unlocking {
+        let unlocked = ctx.told.try_get_value().flatten() == Some(false);
+        if is_pub_denied(&text, &chat_subject) && !unlocked {
             ctx.set_locked(true);
         }
     });

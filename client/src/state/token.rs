@@ -22,6 +22,9 @@ use crate::verify::{renew_token_http, JoinToken, Session};
 /// Never renew sooner than this after the last attempt: protects the
 /// server from a tight loop when the local clock is far off.
 pub const MIN_RENEW_DELAY: Duration = Duration::from_secs(5);
+/// Renew at least this long before the token ends: a busy server may take
+/// seconds to answer and to authorize the new socket.
+pub const RENEW_MARGIN: Duration = Duration::from_secs(15);
 /// Wait before trying again after a failed renewal.
 pub const RENEW_RETRY: Duration = Duration::from_secs(15);
 /// How long to wait for the server's answer.
@@ -64,7 +67,8 @@ pub fn still_valid(token: &JoinToken, now_s: f64) -> bool {
 }
 
 /// How long to wait before renewing: two thirds of the remaining
-/// lifetime. `fresh` means the server issued it just now, so its whole
+/// lifetime, but at least [`RENEW_MARGIN`] before it ends, so a short
+/// token opened late still leaves time to renew and move over. `fresh` means the server issued it just now, so its whole
 /// lifetime (`exp - nbf`) is left whatever our clock says; otherwise the
 /// remaining time is `exp - now` by our clock (a link may be opened long
 /// after it was issued).
@@ -76,7 +80,9 @@ pub fn renew_delay(now_s: f64, times: TokenTimes, fresh: bool) -> Duration {
         (_, Some(l)) => by_clock.min(l),
         (_, None) => by_clock,
     };
-    let secs = (remaining * 2.0 / 3.0).max(0.0);
+    let secs = (remaining * 2.0 / 3.0)
+        .min(remaining - RENEW_MARGIN.as_secs_f64())
+        .max(0.0);
     Duration::from_secs_f64(secs).clamp(MIN_RENEW_DELAY, MAX_DELAY)
 }
 

@@ -74,6 +74,15 @@ fn renewal_is_planned_at_two_thirds_of_the_lifetime_left() {
     assert_eq!(renew_delay(5000.0, times, false), MIN_RENEW_DELAY);
     // Just issued by the server: its whole lifetime, whatever our clock says.
     assert_eq!(renew_delay(5000.0, times, true), secs(400));
+    // A short token keeps a margin to renew in: 15 s before its end, not
+    // a third of a few seconds.
+    let short = TokenTimes {
+        nbf: Some(1000),
+        exp: 1030,
+    };
+    assert_eq!(renew_delay(1000.0, short, false), secs(15));
+    // 18 s left: 3 s before the margin, but never sooner than the floor.
+    assert_eq!(renew_delay(1012.0, short, false), MIN_RENEW_DELAY);
     let no_nbf = TokenTimes {
         nbf: None,
         exp: 1600,

@@ -218,6 +218,16 @@ async fn a_chat_lock_disables_the_composer() {
     tick().await;
     assert!(attr(&root, "#chat-input", "disabled").is_none());
     assert_eq!(text(&root, "#chat-notice").as_deref(), Some(""));
+    // A moderator's word applies at once, both ways (a message typed right
+    // after an unlock goes out again on the new socket if the old one
+    // refuses it).
+    chat.lock_changed(true);
+    tick().await;
+    assert!(attr(&root, "#chat-input", "disabled").is_some());
+    chat.lock_changed(false);
+    tick().await;
+    assert!(attr(&root, "#chat-input", "disabled").is_none());
+    assert!(chat.send("after the unlock").is_ok());
 }
 
 #[wasm_bindgen_test]
