@@ -446,6 +446,8 @@ async fn restart_forgets_connections_that_died_with_it() {
     })
     .await;
     assert!(online);
+    // Known to nats-server (its connect advisory is in), then gone.
+    a.wait_kickable("r2", "alice").await;
     a.stop().await;
     drop(conn);
 

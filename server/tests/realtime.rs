@@ -169,15 +169,20 @@ async fn presence_goes_online_disconnected_offline() {
         next_event(&mut public, STEP).await,
         Some(presence("alice", "disconnected"))
     );
+    // The grace counts whole seconds, so "offline" may follow at once.
     let p = ts.participant("p1", "alice").await.unwrap();
-    assert_eq!((p.presence, p.conn), (Presence::Disconnected, None));
+    assert!(
+        matches!(p.presence, Presence::Disconnected | Presence::Offline),
+        "{p:?}"
+    );
+    assert_eq!(p.conn, None);
 
     assert_eq!(
         next_event(&mut public, STEP).await,
         Some(presence("alice", "offline"))
     );
     assert!(
-        closed.elapsed() < Duration::from_secs(5),
+        closed.elapsed() < Duration::from_secs(10),
         "offline after {:?}",
         closed.elapsed()
     );
@@ -204,8 +209,9 @@ async fn presence_goes_online_disconnected_offline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnecting_within_the_grace_period_stays_online() {
-    // Grace in whole seconds: 3 s means offline 2–3 s after the drop.
-    let ts = TestServer::start_with(fast_presence(3)).await;
+    // Grace in whole seconds: 6 s means offline 5–6 s after the drop,
+    // room enough for a reconnect on a busy machine.
+    let ts = TestServer::start_with(fast_presence(6)).await;
     ts.create_room("p2").await;
     let token = ts.join_token("p2", "alice", false).await;
     let mut public = ts.service_subscribe("qr.p2.public".into()).await;
@@ -230,7 +236,7 @@ async fn reconnecting_within_the_grace_period_stays_online() {
         Presence::Online
     );
     // Past the grace period: never offline.
-    assert_eq!(next_event(&mut public, Duration::from_secs(4)).await, None);
+    assert_eq!(next_event(&mut public, Duration::from_secs(7)).await, None);
     let p = ts.participant("p2", "alice").await.unwrap();
     assert_eq!(p.presence, Presence::Online);
     assert!(p.conn.is_some());

@@ -5,6 +5,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 
 use crate::rooms::service::RoomService;
+use crate::rooms::ConnInfo;
 
 #[derive(Deserialize)]
 struct Advisory {
@@ -151,6 +152,10 @@ pub async fn reconcile(
     }
 }
 
+/// A connection the callout authorized but nats-server never announced
+/// within this long is not coming.
+const UNADVISED_SECS: i64 = 30;
+
 async fn reconcile_once(
     rooms: &RoomService,
     live: &std::collections::HashSet<String>,
@@ -161,8 +166,19 @@ async fn reconcile_once(
             let Some(conn) = p.conn.as_deref() else {
                 continue;
             };
-            // Whole seconds: leave a second's margin around the snapshot.
-            let before_snapshot = p.presence_since + 1 < asked_at;
+            // Only a connection nats-server had registered before the
+            // snapshot can be missing from it: one whose connect advisory
+            // came before (a second's margin: whole seconds). Without an
+            // advisory yet, the callout may still be finishing; judge it
+            // only once that is long past.
+            let since = match rooms.conn_info(conn).await? {
+                Some(ConnInfo {
+                    connected_at: Some(t),
+                    ..
+                }) => t,
+                _ => p.presence_since + UNADVISED_SECS,
+            };
+            let before_snapshot = since + 1 < asked_at;
             if p.presence == crate::rooms::Presence::Online
                 && before_snapshot
                 && !live.contains(conn)

@@ -111,6 +111,10 @@ pub struct ConnInfo {
     /// comparing them with [`ParticipantState::access`].
     #[serde(default)]
     pub granted: Option<Access>,
+    /// When the connect advisory came (unix seconds): from then on the
+    /// connection shows in nats-server's connection lists.
+    #[serde(default)]
+    pub connected_at: Option<i64>,
 }
 
 /// One participant of a room session.
@@ -450,6 +454,7 @@ impl Rooms {
             cid: None,
             server_id: None,
             granted: Some(granted),
+            connected_at: None,
         };
         self.conns.put(conn, encode(&info)).await.map_err(kv_err)?;
         let now = crate::tokens::now_secs() as i64;
@@ -483,6 +488,7 @@ impl Rooms {
             };
             info.cid = Some(cid);
             info.server_id = Some(server_id.to_owned());
+            info.connected_at = Some(crate::tokens::now_secs() as i64);
             match self.conns.update(conn, encode(&info), entry.revision).await {
                 Ok(_) => return Ok(Some(info)),
                 Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
