@@ -370,6 +370,36 @@ pub async fn wait_gone(c: &Client, css: &str, timeout: Duration) -> bool {
     false
 }
 
+/// Makes the page remember the text of every toast it shows, so that a
+/// check coming after a toast went away by itself (they last ~6 s, and a
+/// busy machine may take longer between two checks) still sees it.
+pub async fn record_toasts(c: &Client) {
+    const RECORD: &str = r#"
+        window.__toasts = new Set();
+        const note = () => document.querySelectorAll('#toasts .toast')
+            .forEach(t => window.__toasts.add(t.textContent));
+        new MutationObserver(note)
+            .observe(document.body, { childList: true, subtree: true });
+    "#;
+    c.execute(RECORD, vec![]).await.expect("record toasts");
+}
+
+/// Waits until the page has shown a toast containing `needle` since
+/// [`record_toasts`].
+pub async fn wait_toast_shown(c: &Client, needle: &str, timeout: Duration) -> bool {
+    const SHOWN: &str = "return [...(window.__toasts || [])].join('\\n')";
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(v) = c.execute(SHOWN, vec![]).await {
+            if v.as_str().is_some_and(|t| t.contains(needle)) {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// How long a page may take to reach a state in the end-to-end tests.
 pub const PAGE_TIMEOUT: Duration = Duration::from_secs(40);
 

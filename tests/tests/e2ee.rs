@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use quorum_e2e::cluster::ExternalNats;
-use quorum_e2e::{join, send_chat, wait_for, wait_for_text, Chromedriver, Quorum};
+use quorum_e2e::{
+    join, record_toasts, send_chat, wait_for, wait_for_text, wait_toast_shown, Chromedriver, Quorum,
+};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -155,6 +157,7 @@ async fn self_key_pages_agree_and_a_wrong_key_is_named() {
     assert_eq!(fa, fb, "same key, same fingerprint");
     assert_ne!(fa, fc, "another key, another fingerprint");
 
+    record_toasts(&c).await;
     send_chat(&a, "sk-marker-from-alice").await;
     assert!(
         wait_for_text(&b, MSG, "sk-marker-from-alice", T).await,
@@ -168,7 +171,7 @@ async fn self_key_pages_agree_and_a_wrong_key_is_named() {
 
     // Carol holds another key: a notice naming alice, never her text.
     assert!(
-        wait_for_text(&c, "#toasts", "Messages from alice can't be decrypted", T).await,
+        wait_toast_shown(&c, "Messages from alice can't be decrypted", T).await,
         "no notice naming alice; page: {}",
         c.source().await.unwrap_or_default()
     );

@@ -133,7 +133,7 @@ async fn refresh_after_expiry_restores_the_meeting_and_leaving_erases_it() {
         .expect("click");
     assert!(wait_for(&guest, "#goodbye-page", T).await);
     assert!(
-        our_databases(&guest).await.is_empty(),
+        wait_no_database(&guest).await,
         "database left after leaving"
     );
 }
@@ -188,11 +188,17 @@ async fn an_e2ee_room_caches_only_ciphertext() {
     assert!(wait_for(&page, "#e2ee-badge[data-state=ready]", T).await);
     send_chat(&page, "cx-marker-plaintext").await;
     assert!(wait_for_text(&page, MSG, "cx-marker-plaintext", T).await);
-    // The cache writes in batches: give it a moment.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let dump = page.execute_async(DUMP, vec![]).await.expect("dump");
-    let dump = dump.as_str().unwrap_or_default().to_owned();
-    assert!(!dump.starts_with("failed"), "{dump}");
+    // The cache writes once the message is confirmed, in batches.
+    let deadline = std::time::Instant::now() + T;
+    let dump = loop {
+        let dump = page.execute_async(DUMP, vec![]).await.expect("dump");
+        let dump = dump.as_str().unwrap_or_default().to_owned();
+        assert!(!dump.starts_with("failed"), "{dump}");
+        if dump.contains("qr.cx.chat.ann") || std::time::Instant::now() > deadline {
+            break dump;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     assert!(
         dump.contains("qr.cx.chat.ann"),
         "the message was not cached: {dump}"

@@ -22,6 +22,7 @@ async fn join_clean(c: &Client, link: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_browsers_chat_through_nats() {
+    let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
     let mut driver = Chromedriver::start();
     let host = driver.browser().await;
@@ -65,6 +66,7 @@ async fn two_browsers_chat_through_nats() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_links_show_a_clear_error() {
+    let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
     let mut driver = Chromedriver::start();
     let c = driver.browser().await;
