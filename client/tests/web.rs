@@ -38,6 +38,8 @@ mod crypto;
 // System events and toasts; goodbye and Leave.
 #[path = "web/events.rs"]
 mod events;
+#[path = "web/notices.rs"]
+mod notices;
 #[path = "web/session.rs"]
 mod session;
 // Reconnects, the queue, history, token renewal, participants.

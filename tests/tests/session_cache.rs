@@ -1,15 +1,15 @@
 //! End to end, issue 6's acceptance (and issue 4's refresh after expiry):
 //! the IndexedDB session cache in headless Chromium. A refresh restores
-//! the chat and rejoins as the same user, even after the link's token
-//! expired; leaving or the end of the meeting deletes the database; in an
-//! E2EE room the cache holds no plaintext.
+//! the chat and the notifications and rejoins as the same user, even after
+//! the link's token expired; leaving or the end of the meeting deletes the
+//! database; in an E2EE room the cache holds no plaintext.
 //! Run with `cargo test -p quorum-e2e --test session_cache` after
 //! `trunk build --release` and `cargo build -p quorum-server`.
 
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use quorum_e2e::{join, send_chat, wait_for, wait_for_text, Chromedriver, Quorum};
+use quorum_e2e::{join, send_chat, wait_for, wait_for_text, wait_gone, Chromedriver, Quorum};
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(40);
@@ -96,6 +96,15 @@ async fn refresh_after_expiry_restores_the_meeting_and_leaving_erases_it() {
     send_chat(&host, "cache-marker-one").await;
     assert!(wait_for_text(&guest, MSG, "cache-marker-one", T).await);
     assert_eq!(our_databases(&guest).await.len(), 1, "one session database");
+    // A notification, left unread in the notification centre.
+    let res = q
+        .api(
+            "/auth/room/broadcastToRoom",
+            json!({ "room_id": "demo", "notification_msg": { "text": "cache-note", "type": "INFO" } }),
+        )
+        .await;
+    assert_eq!(res["status"], json!(true), "broadcast: {res}");
+    assert!(wait_for_text(&guest, "#notices-unread", "1", T).await);
 
     tokio::time::sleep(Duration::from_secs(40)).await;
     guest.refresh().await.expect("refresh");
@@ -107,6 +116,28 @@ async fn refresh_after_expiry_restores_the_meeting_and_leaving_erases_it() {
     assert!(
         wait_for_text(&guest, MSG, "cache-marker-one", T).await,
         "chat not restored"
+    );
+    // The notification too, still unread, and once.
+    assert!(
+        wait_for_text(&guest, "#notices-unread", "1", T).await,
+        "unread notification not restored"
+    );
+    guest
+        .find(Locator::Css("#notices-toggle"))
+        .await
+        .expect("bell")
+        .click()
+        .await
+        .expect("open");
+    assert!(wait_for_text(&guest, "#notices-list li.notice", "cache-note", T).await);
+    let notes = guest
+        .find_all(Locator::Css("#notices-list li.notice"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(notes.len(), 1, "the notification shows once");
+    assert!(
+        wait_gone(&guest, "#notices-unread", T).await,
+        "opened: read"
     );
     // The same identity: our name, and one of us in the list.
     let name = guest.find(Locator::Css("#my-name")).await.expect("name");

@@ -1,5 +1,6 @@
-//! The meeting room: header (with the hand toggle and Leave), the
-//! participants, chat and toasts. Video comes in a later issue.
+//! The meeting room: header (with the notification centre, the hand
+//! toggle and Leave), the participants, chat and toasts. Video comes in a
+//! later issue.
 
 use leptos::prelude::*;
 
@@ -7,6 +8,7 @@ use crate::components::chat::ChatPanel;
 use crate::components::conn_badge::ConnBadge;
 use crate::components::e2ee_badge::E2eeBadge;
 use crate::components::leave::LeaveButton;
+use crate::components::notices::Notices;
 use crate::components::participants::{HandButton, ParticipantsPanel};
 use crate::components::toasts::Toasts;
 use crate::nats::use_nats;
@@ -30,6 +32,7 @@ pub fn RoomPage() -> impl IntoView {
                 </div>
                 <ConnBadge state=nats.state() />
                 <E2eeBadge />
+                <Notices />
                 <HandButton />
                 <LeaveButton />
             </header>

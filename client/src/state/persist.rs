@@ -25,6 +25,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::cache::{self, ChatRecord, SessionCache, DB_PREFIX};
+use crate::state::notices::Notice;
 use crate::state::token::token_payload;
 use crate::verify::{JoinToken, Session};
 
@@ -146,6 +147,8 @@ pub struct Stored {
     pub chat: Vec<ChatRecord>,
     /// The room stream's sequence of the last catch-up.
     pub cursor: Option<u64>,
+    /// The notification centre's notifications.
+    pub notices: Vec<Notice>,
     /// Why there is no cache, to tell the user.
     pub unavailable: Option<String>,
 }
@@ -189,10 +192,19 @@ pub async fn open_for(session: &Session, found: Option<Rc<SessionCache>>) -> Sto
         .ok()
         .flatten()
         .and_then(|v| v.as_u64());
+    // One that no longer parses is skipped, not fatal.
+    let notices = c
+        .notifications()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(_, v)| serde_json::from_value(v).ok())
+        .collect();
     Stored {
         cache: Some(c),
         chat,
         cursor,
+        notices,
         unavailable: None,
     }
 }
@@ -289,6 +301,37 @@ impl PersistContext {
                 let v = serde_json::Value::from(seq);
                 if let Err(e) = c.put_session(KEY_CURSOR, &v).await {
                     web_sys::console::warn_1(&format!("cache: cursor not saved: {e}").into());
+                }
+            }
+        });
+    }
+
+    /// Keeps (or updates) a notification of the notification centre.
+    pub fn save_notice(&self, notice: &Notice) {
+        let Some(Some(c)) = self.cache.try_get_value() else {
+            return;
+        };
+        let Ok(value) = serde_json::to_value(notice) else {
+            return;
+        };
+        let id = notice.id.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = c.put_notification(&id, &value).await {
+                web_sys::console::warn_1(&format!("cache: notification not saved: {e}").into());
+            }
+        });
+    }
+
+    /// Forgets notifications `ids`.
+    pub fn delete_notices(&self, ids: Vec<String>) {
+        let Some(Some(c)) = self.cache.try_get_value() else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            for id in ids {
+                if let Err(e) = c.delete_notification(&id).await {
+                    let text = format!("cache: notification not deleted: {e}");
+                    return web_sys::console::warn_1(&text.into());
                 }
             }
         });

@@ -11,6 +11,7 @@ use crate::pages::goodbye::Goodbye;
 use crate::state::chat::{now_ms, provide_chat_context, ChatContext, ChatCrypt};
 use crate::state::e2ee::{fetch_room_key, provide_e2ee_context, E2eeContext};
 use crate::state::events::EventSinks;
+use crate::state::notices::provide_notices_context;
 use crate::state::participants::{provide_roster_context, RosterContext};
 use crate::state::persist::{provide_persist_context, Stored};
 use crate::state::private::start_private_events;
@@ -113,6 +114,8 @@ pub fn provide_session_state(
         fetch_room_key(nats, &session, e2ee);
     }
     let persist = provide_persist_context(stored.cache);
+    let notices = provide_notices_context(Some(persist));
+    notices.restore(stored.notices);
     if let Some(why) = stored.unavailable {
         toasts.show(Toast {
             id: "cache-unavailable".to_string(),
@@ -139,7 +142,13 @@ pub fn provide_session_state(
         chat: Callback::new(move |entry| {
             chat.add(entry);
         }),
-        toast: Callback::new(move |toast| toasts.show(toast)),
+        // Kept in the notification centre; a replay of one known (e.g.
+        // restored from the cache) is not shown again.
+        toast: Callback::new(move |toast: Toast| {
+            if notices.record(&toast, now_ms()) {
+                toasts.show(toast);
+            }
+        }),
         end: Callback::new(move |goodbye| end.end(goodbye)),
         roster: Callback::new(move |ev| roster.apply(ev)),
         // Only while waiting: a replayed approval (after a reconnect) would

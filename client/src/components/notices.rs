@@ -1,0 +1,137 @@
+//! The notification centre in the room header: a bell with the unread
+//! count that opens a panel listing this session's notifications, newest
+//! first. Opening it marks them read; Escape or the bell closes it.
+
+use std::sync::Arc;
+
+use leptos::ev::KeyboardEvent;
+use leptos::prelude::*;
+
+use crate::components::chat::{format_hhmm, iso_time};
+use crate::state::notices::{use_notices, Notice, NoticeLog};
+
+/// The session's notification centre, from context.
+#[component]
+pub fn Notices() -> impl IntoView {
+    let notices = use_notices();
+    view! {
+        <NoticeCentre
+            log=notices.log()
+            on_open=Callback::new(move |()| notices.mark_all_read())
+            on_clear=Callback::new(move |()| notices.clear())
+        />
+    }
+}
+
+/// `<div id="notices">`: the bell `#notices-toggle` (with `#notices-unread`
+/// while something is unread) and the panel `#notices-panel`.
+#[component]
+pub fn NoticeCentre(
+    #[prop(into)] log: Signal<NoticeLog>,
+    /// The panel was opened.
+    on_open: Callback<()>,
+    /// "Clear all" was pressed.
+    on_clear: Callback<()>,
+) -> impl IntoView {
+    // -- signals -- //
+    let open = RwSignal::new(false);
+    let unread = Signal::derive(move || log.with(NoticeLog::unread));
+    let toggle_ref = NodeRef::<leptos::html::Button>::new();
+
+    // -- actions -- //
+    let close = move || {
+        open.set(false);
+        if let Some(b) = toggle_ref.get_untracked() {
+            let _ = b.focus();
+        }
+    };
+    let toggle = move |_| {
+        let now_open = !open.get_untracked();
+        open.set(now_open);
+        if now_open {
+            on_open.run(());
+        }
+    };
+    let on_key = move |ev: KeyboardEvent| {
+        if ev.key() == "Escape" && open.get_untracked() {
+            ev.prevent_default();
+            close();
+        }
+    };
+    // What arrives while the panel is open is read at once.
+    Effect::new(move |_| {
+        if open.get() && unread.get() > 0 {
+            on_open.run(());
+        }
+    });
+    let label = move || match unread.get() {
+        0 => "Notifications".to_string(),
+        1 => "Notifications, 1 unread".to_string(),
+        n => format!("Notifications, {n} unread"),
+    };
+
+    view! {
+        <div id="notices" class="notices" on:keydown=on_key>
+            <button
+                id="notices-toggle"
+                type="button"
+                class="btn notices-toggle"
+                aria-haspopup="true"
+                aria-controls="notices-panel"
+                aria-expanded=move || open.get().to_string()
+                aria-label=label
+                title="Notifications"
+                node_ref=toggle_ref
+                on:click=toggle
+            >
+                <span class="bell" aria-hidden="true">"🔔"</span>
+                <Show when=move || { unread.get() > 0 }>
+                    <span id="notices-unread" class="notices-unread" aria-hidden="true">
+                        {move || unread.get()}
+                    </span>
+                </Show>
+            </button>
+            <Show when=move || open.get()>
+                <section id="notices-panel" class="notices-panel" aria-label="Notifications">
+                    <header class="notices-head">
+                        <h2>"Notifications"</h2>
+                        <button
+                            id="notices-clear"
+                            type="button"
+                            class="btn btn-small"
+                            disabled=move || log.with(NoticeLog::is_empty)
+                            on:click=move |_| on_clear.run(())
+                        >
+                            "Clear all"
+                        </button>
+                    </header>
+                    <Show
+                        when=move || !log.with(NoticeLog::is_empty)
+                        fallback=|| view! { <p class="notices-empty">"No notifications yet."</p> }
+                    >
+                        <ul id="notices-list" class="notices-list">
+                            <For
+                                each=move || log.with(|l| l.newest_first().cloned().collect::<Vec<_>>())
+                                key=|n| (n.id.clone(), n.read)
+                                children=|n| view! { <NoticeItem notice=n /> }
+                            />
+                        </ul>
+                    </Show>
+                </section>
+            </Show>
+        </div>
+    }
+}
+
+/// One `<li class="notice notice-{kind}">`, marked `unread` until seen.
+#[component]
+fn NoticeItem(notice: Arc<Notice>) -> impl IntoView {
+    let kind = format!("{:?}", notice.kind).to_lowercase();
+    view! {
+        <li class=format!("notice notice-{kind}") class:unread=!notice.read data-id=notice.id.clone()>
+            <time class="time" datetime=iso_time(notice.at_ms)>{format_hhmm(notice.at_ms)}</time>
+            " "
+            <span class="text">{notice.text.clone()}</span>
+        </li>
+    }
+}
