@@ -1,6 +1,7 @@
 //! The notification centre in the room header: a bell with the unread
 //! count that opens a panel listing this session's notifications, newest
-//! first. Opening it marks them read; Escape or the bell closes it.
+//! first. Opening it marks them read; Escape or the bell closes it. The
+//! panel also turns the notification beep on or off.
 
 use std::sync::Arc;
 
@@ -17,8 +18,10 @@ pub fn Notices() -> impl IntoView {
     view! {
         <NoticeCentre
             log=notices.log()
+            sound=notices.sound()
             on_open=Callback::new(move |()| notices.mark_all_read())
             on_clear=Callback::new(move |()| notices.clear())
+            on_sound=Callback::new(move |on| notices.set_sound(on))
         />
     }
 }
@@ -28,10 +31,15 @@ pub fn Notices() -> impl IntoView {
 #[component]
 pub fn NoticeCentre(
     #[prop(into)] log: Signal<NoticeLog>,
+    /// Whether notifications beep.
+    #[prop(into)]
+    sound: Signal<bool>,
     /// The panel was opened.
     on_open: Callback<()>,
     /// "Clear all" was pressed.
     on_clear: Callback<()>,
+    /// The "Sound" box was changed.
+    on_sound: Callback<bool>,
 ) -> impl IntoView {
     // -- signals -- //
     let open = RwSignal::new(false);
@@ -95,6 +103,15 @@ pub fn NoticeCentre(
                 <section id="notices-panel" class="notices-panel" aria-label="Notifications">
                     <header class="notices-head">
                         <h2>"Notifications"</h2>
+                        <label class="notices-sound">
+                            <input
+                                id="notices-sound"
+                                type="checkbox"
+                                prop:checked=move || sound.get()
+                                on:change=move |ev| on_sound.run(event_target_checked(&ev))
+                            />
+                            " Sound"
+                        </label>
                         <button
                             id="notices-clear"
                             type="button"

@@ -1,7 +1,8 @@
 //! The notification centre: every notification the server sent this
 //! session (room broadcasts, notes to us alone), kept after its toast goes,
 //! with what is unread, and kept in the session cache so a reload restores
-//! it. Local notices (errors, "offline") are toasts only.
+//! it. Local notices (errors, "offline") are toasts only. Also whether
+//! notifications beep, a display setting kept with the session.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -10,8 +11,8 @@ use leptos::prelude::*;
 use quorum_shared::events::NotificationType;
 use serde::{Deserialize, Serialize};
 
-use crate::state::persist::PersistContext;
-use crate::state::toasts::Toast;
+use crate::state::persist::{DisplaySettings, PersistContext};
+use crate::state::toasts::{Toast, ToastContext};
 
 /// Notifications kept; the oldest go first.
 pub const MAX_NOTICES: usize = 100;
@@ -114,6 +115,7 @@ impl NoticeLog {
 #[derive(Clone, Copy)]
 pub struct NoticesContext {
     log: RwSignal<NoticeLog>,
+    toasts: ToastContext,
     persist: Option<PersistContext>,
 }
 
@@ -167,6 +169,20 @@ impl NoticesContext {
         }
     }
 
+    /// Whether notifications beep.
+    pub fn sound(&self) -> ReadSignal<bool> {
+        self.toasts.sound()
+    }
+
+    /// Turns the beep on or off, for the rest of the session (kept across
+    /// a reload).
+    pub fn set_sound(&self, on: bool) {
+        self.toasts.set_sound(on);
+        if let Some(p) = self.persist {
+            p.save_display(DisplaySettings { sound: on });
+        }
+    }
+
     /// Forgets every notification, here and in the cache.
     pub fn clear(&self) {
         let mut ids = Vec::new();
@@ -180,10 +196,15 @@ impl NoticesContext {
     }
 }
 
-/// Provides an empty notification centre that writes through `persist`.
-pub fn provide_notices_context(persist: Option<PersistContext>) -> NoticesContext {
+/// Provides an empty notification centre that pops up through `toasts`
+/// and writes through `persist`.
+pub fn provide_notices_context(
+    toasts: ToastContext,
+    persist: Option<PersistContext>,
+) -> NoticesContext {
     let ctx = NoticesContext {
         log: RwSignal::new(NoticeLog::new()),
+        toasts,
         persist,
     };
     provide_context(ctx);

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use quorum_shared::api::ClientConfig;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -149,8 +149,24 @@ pub struct Stored {
     pub cursor: Option<u64>,
     /// The notification centre's notifications.
     pub notices: Vec<Notice>,
+    /// The user's display settings.
+    pub display: DisplaySettings,
     /// Why there is no cache, to tell the user.
     pub unavailable: Option<String>,
+}
+
+/// What the user chose about how the meeting looks and sounds, kept for
+/// the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplaySettings {
+    /// Notifications beep.
+    pub sound: bool,
+}
+
+impl Default for DisplaySettings {
+    fn default() -> Self {
+        Self { sound: true }
+    }
 }
 
 /// Opens (or reuses `found`) the database of `session`, marks it as this
@@ -200,11 +216,19 @@ pub async fn open_for(session: &Session, found: Option<Rc<SessionCache>>) -> Sto
         .into_iter()
         .filter_map(|(_, v)| serde_json::from_value(v).ok())
         .collect();
+    let display = c
+        .get_session(cache::KEY_DISPLAY)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
     Stored {
         cache: Some(c),
         chat,
         cursor,
         notices,
+        display,
         unavailable: None,
     }
 }
@@ -333,6 +357,21 @@ impl PersistContext {
                     let text = format!("cache: notification not deleted: {e}");
                     return web_sys::console::warn_1(&text.into());
                 }
+            }
+        });
+    }
+
+    /// Keeps the display settings.
+    pub fn save_display(&self, display: DisplaySettings) {
+        let Some(Some(c)) = self.cache.try_get_value() else {
+            return;
+        };
+        let Ok(value) = serde_json::to_value(display) else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = c.put_session(cache::KEY_DISPLAY, &value).await {
+                web_sys::console::warn_1(&format!("cache: settings not saved: {e}").into());
             }
         });
     }

@@ -114,8 +114,9 @@ pub fn provide_session_state(
         fetch_room_key(nats, &session, e2ee);
     }
     let persist = provide_persist_context(stored.cache);
-    let notices = provide_notices_context(Some(persist));
+    let notices = provide_notices_context(toasts, Some(persist));
     notices.restore(stored.notices);
+    toasts.set_sound(stored.display.sound);
     if let Some(why) = stored.unavailable {
         toasts.show(Toast {
             id: "cache-unavailable".to_string(),

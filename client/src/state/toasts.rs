@@ -107,6 +107,8 @@ impl ToastQueue {
 #[derive(Clone, Copy)]
 pub struct ToastContext {
     queue: RwSignal<ToastQueue>,
+    /// Whether toasts that ask for a sound get one.
+    sound: RwSignal<bool>,
     beeper: StoredValue<Rc<Beeper>, LocalStorage>,
 }
 
@@ -124,7 +126,7 @@ impl ToastContext {
             added = q.push(toast);
             added
         });
-        if added && with_sound {
+        if added && with_sound && self.sound.get_untracked() {
             self.beeper.try_with_value(|b| b.beep());
         }
     }
@@ -132,6 +134,16 @@ impl ToastContext {
     /// Takes the toast `id` down.
     pub fn dismiss(&self, id: &str) {
         self.queue.maybe_update(|q| q.dismiss(id));
+    }
+
+    /// Whether notifications beep.
+    pub fn sound(&self) -> ReadSignal<bool> {
+        self.sound.read_only()
+    }
+
+    /// Turns the beep on or off.
+    pub fn set_sound(&self, on: bool) {
+        self.sound.try_set(on);
     }
 }
 
@@ -142,6 +154,7 @@ pub fn provide_toasts_context() -> ToastContext {
     on_cleanup(move || guard.close());
     let ctx = ToastContext {
         queue: RwSignal::new(ToastQueue::new()),
+        sound: RwSignal::new(true),
         beeper: StoredValue::new_local(beeper),
     };
     provide_context(ctx);

@@ -1,17 +1,18 @@
 //! The notification centre: the pure log (de-duplication, time order on
 //! restore, the cap), and in a mounted room with a real IndexedDB session
 //! cache: the bell's unread count, the panel (newest first, Escape closes
-//! it and gives focus back), and a reload restoring what was kept.
+//! it and gives focus back, the sound switch), and a reload restoring what
+//! was kept.
 
 use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::tick;
-use quorum_client::cache::SessionCache;
+use quorum_client::cache::{SessionCache, KEY_DISPLAY};
 use quorum_client::pages::room::RoomPage;
 use quorum_client::state::chat::random_id;
 use quorum_client::state::notices::{use_notices, Notice, NoticeLog, NoticesContext, MAX_NOTICES};
-use quorum_client::state::persist::Stored;
+use quorum_client::state::persist::{DisplaySettings, Stored};
 use quorum_client::state::session::provide_session_state;
 use quorum_client::state::toasts::Toast;
 use quorum_shared::events::NotificationType;
@@ -81,12 +82,14 @@ fn mount_room(
     root: &web_sys::HtmlElement,
     cache: Rc<SessionCache>,
     restored: Vec<Notice>,
+    display: DisplaySettings,
 ) -> (UnmountHandle<impl Mountable>, NoticesContext) {
     let slot = StoredValue::new_local(None::<NoticesContext>);
     let session = offline_session();
     let stored = Stored {
         cache: Some(cache),
         notices: restored,
+        display,
         ..Stored::default()
     };
     let app = mount_to(root.clone(), move || {
@@ -118,7 +121,7 @@ async fn the_bell_counts_lists_and_survives_a_reload() {
             .unwrap(),
     );
     let root = container();
-    let (app, notices) = mount_room(&root, cache.clone(), Vec::new());
+    let (app, notices) = mount_room(&root, cache.clone(), Vec::new(), DisplaySettings::default());
     let el: web_sys::Element = root.clone().into();
 
     assert!(el.query_selector("#notices-unread").unwrap().is_none());
@@ -157,6 +160,18 @@ async fn the_bell_counts_lists_and_survives_a_reload() {
     assert_eq!(listed, ["second", "first"]);
     assert!(el.query_selector("#notices-unread").unwrap().is_none());
 
+    // The beep is on until turned off, which is kept too.
+    let sound: web_sys::HtmlInputElement = el
+        .query_selector("#notices-sound")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert!(sound.checked());
+    assert!(notices.sound().get_untracked());
+    sound.click();
+    tick().await;
+    assert!(!notices.sound().get_untracked());
+
     // Escape closes it and gives the focus back to the bell.
     let panel = el.query_selector("#notices-panel").unwrap().unwrap();
     let init = web_sys::KeyboardEventInit::new();
@@ -179,13 +194,17 @@ async fn the_bell_counts_lists_and_survives_a_reload() {
     let kept = cached(&cache).await;
     assert_eq!(kept.len(), 2, "{kept:?}");
     assert!(kept.iter().all(|n| n.read), "{kept:?}");
+    let display = cache.get_session(KEY_DISPLAY).await.unwrap();
+    assert_eq!(display, Some(serde_json::json!({ "sound": false })));
+    let display: DisplaySettings = serde_json::from_value(display.unwrap()).unwrap();
     drop(app);
 
     let root = container();
-    let (app, notices) = mount_room(&root, cache.clone(), kept);
+    let (app, notices) = mount_room(&root, cache.clone(), kept, display);
     let el: web_sys::Element = root.clone().into();
     tick().await;
     assert!(el.query_selector("#notices-unread").unwrap().is_none());
+    assert!(!notices.sound().get_untracked(), "the choice is restored");
     assert!(
         !notices.record(&toast("second"), 4_000),
         "restored, not new"
