@@ -47,6 +47,8 @@ mod session;
 mod reconnect;
 #[path = "web/room.rs"]
 mod room;
+#[path = "web/unread.rs"]
+mod unread;
 
 // ---------- helpers ---------- //
 

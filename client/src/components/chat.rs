@@ -9,9 +9,12 @@ use quorum_shared::peer::MAX_CHAT_LEN;
 use wasm_bindgen::JsValue;
 
 use crate::nats::{use_nats, ConnState};
-use crate::state::chat::{use_chat, ChatContext, ChatEntry, ChatLog, SendChatError, Sent};
+use crate::state::chat::{
+    use_chat, ChatContext, ChatEntry, ChatLog, EntryKey, SendChatError, Sent,
+};
 use crate::state::participants::use_roster_opt;
 use crate::state::private_chat::send_private;
+use crate::state::unread::use_unread;
 use quorum_shared::ids::UserId;
 
 /// Distance from the bottom (px) within which the list keeps following new
@@ -23,10 +26,12 @@ const STICK_THRESHOLD_PX: i32 = 48;
 pub fn ChatPanel() -> impl IntoView {
     let chat = use_chat();
     let nats = use_nats();
+    let unread = use_unread();
+    let divider = Signal::derive(move || unread.and_then(|u| u.divider().get()));
     view! {
         <aside class="chat-panel" aria-labelledby="chat-heading">
             <h2 id="chat-heading" class="panel-title">"Chat"</h2>
-            <ChatList log=chat.log() />
+            <ChatList log=chat.log() divider=divider />
             <Composer chat=chat state=nats.state() />
         </aside>
     }
@@ -49,10 +54,25 @@ pub fn iso_time(ms: u64) -> String {
 }
 
 /// `<ul id="chat-list">`, following new messages while scrolled to the
-/// bottom (and always after sending).
+/// bottom (and always after sending), with a "New messages" divider
+/// (`li.chat-divider`) after the message `divider` names, if any follows.
 #[component]
-pub fn ChatList(#[prop(into)] log: Signal<ChatLog>) -> impl IntoView {
+pub fn ChatList(
+    #[prop(into)] log: Signal<ChatLog>,
+    #[prop(into, default = Signal::stored(None))] divider: Signal<Option<EntryKey>>,
+) -> impl IntoView {
     // -- signals -- //
+    // The first message after the divider's: someone else's, unread.
+    let first_new = Memo::new(move |_| {
+        let after = divider.get()?;
+        log.with(|l| {
+            l.entries()
+                .skip_while(|e| e.key() != after)
+                .skip(1)
+                .find(|e| !e.mine)
+                .map(|e| e.key())
+        })
+    });
     let list_ref = NodeRef::<Ul>::new();
     let stick = StoredValue::new(true);
     let frame = StoredValue::new(None::<AnimationFrameRequestHandle>);
@@ -112,8 +132,17 @@ pub fn ChatList(#[prop(into)] log: Signal<ChatLog>) -> impl IntoView {
                     key=|e| e.key()
                     children=move |e| {
                         let key = e.key();
+                        let first = key.clone();
+                        let is_first_new = move || first_new.with(|f| f.as_ref() == Some(&first));
                         let pending = Signal::derive(move || log.with(|l| l.is_pending(&key)));
-                        view! { <ChatItem entry=e pending=pending /> }
+                        view! {
+                            <Show when=is_first_new>
+                                <li class="chat-divider" role="separator">
+                                    <span>"New messages"</span>
+                                </li>
+                            </Show>
+                            <ChatItem entry=e pending=pending />
+                        }
                     }
                 />
             </ul>

@@ -18,3 +18,4 @@ pub mod session;
 pub mod sync;
 pub mod toasts;
 pub mod token;
+pub mod unread;

@@ -16,15 +16,14 @@
 //! Every failure is logged and the meeting goes on without the cache.
 
 use std::rc::Rc;
-use std::time::Duration;
 
-use leptos::prelude::*;
 use quorum_shared::api::ClientConfig;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::cache::{self, ChatRecord, SessionCache, DB_PREFIX};
+use crate::state::chat::EntryKey;
 use crate::state::notices::Notice;
 use crate::state::token::token_payload;
 use crate::verify::{JoinToken, Session};
@@ -33,8 +32,6 @@ use crate::verify::{JoinToken, Session};
 const POINTER_KEY: &str = "quorum.session";
 /// The server's default, if `/api/config` can't be read.
 const DEFAULT_MAX_AGE_SECS: u64 = 6 * 3600;
-/// Received chat is written in batches at most this often.
-const FLUSH_EVERY: Duration = Duration::from_millis(300);
 /// Session-store keys of ours, beside the module's token key.
 const KEY_ROOM: &str = "room_id";
 const KEY_CURSOR: &str = "cursor";
@@ -151,6 +148,8 @@ pub struct Stored {
     pub notices: Vec<Notice>,
     /// The user's display settings.
     pub display: DisplaySettings,
+    /// The newest chat message read.
+    pub last_read: Option<EntryKey>,
     /// Why there is no cache, to tell the user.
     pub unavailable: Option<String>,
 }
@@ -223,12 +222,19 @@ pub async fn open_for(session: &Session, found: Option<Rc<SessionCache>>) -> Sto
         .flatten()
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default();
+    let last_read = c
+        .get_session(cache::KEY_LAST_READ)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|v| serde_json::from_value(v).ok());
     Stored {
         cache: Some(c),
         chat,
         cursor,
         notices,
         display,
+        last_read,
         unavailable: None,
     }
 }
@@ -264,151 +270,5 @@ pub async fn forget_found(cache: Option<Rc<SessionCache>>) {
     }
 }
 
-/// Writes to the session's database, shared through context.
-#[derive(Clone, Copy)]
-pub struct PersistContext {
-    cache: StoredValue<Option<Rc<SessionCache>>, LocalStorage>,
-    queue: StoredValue<Vec<ChatRecord>, LocalStorage>,
-    /// A history cursor to write after the queued chat.
-    cursor: StoredValue<Option<u64>>,
-    timer: StoredValue<Option<TimeoutHandle>>,
-}
-
-impl PersistContext {
-    /// Keeps a received chat message (its wire bytes) soon.
-    pub fn record_chat(&self, record: ChatRecord) {
-        if self.cache.with_value(Option::is_none) {
-            return;
-        }
-        self.queue.update_value(|q| q.push(record));
-        self.schedule();
-    }
-
-    /// Keeps the room stream's sequence of the last catch-up, written after
-    /// the chat recorded before it: a reload must never find a cursor past
-    /// messages that are not in the cache.
-    pub fn save_cursor(&self, seq: u64) {
-        if self.cache.with_value(Option::is_none) {
-            return;
-        }
-        self.cursor.set_value(Some(seq));
-        self.schedule();
-    }
-
-    fn schedule(&self) {
-        if self.timer.with_value(Option::is_none) {
-            let this = *self;
-            let handle = set_timeout_with_handle(move || this.flush(), FLUSH_EVERY).ok();
-            self.timer.set_value(handle);
-        }
-    }
-
-    fn flush(self) {
-        self.timer.try_set_value(None);
-        let batch = self
-            .queue
-            .try_update_value(std::mem::take)
-            .unwrap_or_default();
-        let cursor = self.cursor.try_update_value(Option::take).flatten();
-        let Some(Some(c)) = self.cache.try_get_value() else {
-            return;
-        };
-        wasm_bindgen_futures::spawn_local(async move {
-            if !batch.is_empty() {
-                if let Err(e) = c.put_chat(&batch).await {
-                    // Without the chat, the cursor must not move either.
-                    let text = format!("cache: chat not saved: {e}");
-                    return web_sys::console::warn_1(&text.into());
-                }
-            }
-            if let Some(seq) = cursor {
-                let v = serde_json::Value::from(seq);
-                if let Err(e) = c.put_session(KEY_CURSOR, &v).await {
-                    web_sys::console::warn_1(&format!("cache: cursor not saved: {e}").into());
-                }
-            }
-        });
-    }
-
-    /// Keeps (or updates) a notification of the notification centre.
-    pub fn save_notice(&self, notice: &Notice) {
-        let Some(Some(c)) = self.cache.try_get_value() else {
-            return;
-        };
-        let Ok(value) = serde_json::to_value(notice) else {
-            return;
-        };
-        let id = notice.id.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = c.put_notification(&id, &value).await {
-                web_sys::console::warn_1(&format!("cache: notification not saved: {e}").into());
-            }
-        });
-    }
-
-    /// Forgets notifications `ids`.
-    pub fn delete_notices(&self, ids: Vec<String>) {
-        let Some(Some(c)) = self.cache.try_get_value() else {
-            return;
-        };
-        wasm_bindgen_futures::spawn_local(async move {
-            for id in ids {
-                if let Err(e) = c.delete_notification(&id).await {
-                    let text = format!("cache: notification not deleted: {e}");
-                    return web_sys::console::warn_1(&text.into());
-                }
-            }
-        });
-    }
-
-    /// Keeps the display settings.
-    pub fn save_display(&self, display: DisplaySettings) {
-        let Some(Some(c)) = self.cache.try_get_value() else {
-            return;
-        };
-        let Ok(value) = serde_json::to_value(display) else {
-            return;
-        };
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = c.put_session(cache::KEY_DISPLAY, &value).await {
-                web_sys::console::warn_1(&format!("cache: settings not saved: {e}").into());
-            }
-        });
-    }
-
-    /// Keeps the newest token.
-    pub fn save_token(&self, token: JoinToken) {
-        let Some(Some(c)) = self.cache.try_get_value() else {
-            return;
-        };
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = c.put_token(&token).await {
-                web_sys::console::warn_1(&format!("cache: token not saved: {e}").into());
-            }
-        });
-    }
-}
-
-/// Provides the session's cache writer (a no-op without a cache).
-pub fn provide_persist_context(cache: Option<Rc<SessionCache>>) -> PersistContext {
-    let ctx = PersistContext {
-        cache: StoredValue::new_local(cache),
-        queue: StoredValue::new_local(Vec::new()),
-        cursor: StoredValue::new(None),
-        timer: StoredValue::new(None),
-    };
-    on_cleanup(move || {
-        // Whatever is still queued goes out before the handle is dropped.
-        if let Some(Some(t)) = ctx.timer.try_update_value(Option::take) {
-            t.clear();
-        }
-        ctx.flush();
-    });
-    provide_context(ctx);
-    ctx
-}
-
-/// The session's cache writer, if any.
-pub fn use_persist() -> Option<PersistContext> {
-    use_context::<PersistContext>()
-}
+mod writer;
+pub use writer::{provide_persist_context, use_persist, PersistContext};

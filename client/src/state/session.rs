@@ -19,6 +19,7 @@ use crate::state::private_chat::{restore_private, start_private_chat};
 use crate::state::sync::start_room_sync;
 use crate::state::toasts::{provide_toasts_context, Toast, ToastContext};
 use crate::state::token::{start_token_renewal, use_token, TokenRenewal};
+use crate::state::unread::start_unread;
 use crate::verify::Session;
 use quorum_shared::events::NotificationType;
 use quorum_shared::subjects;
@@ -129,6 +130,11 @@ pub fn provide_session_state(
         });
     }
     let chat = provide_chat_context(session.clone(), nats, crypt, Some(persist), Some(roster));
+    let title = web_sys::window()
+        .and_then(|w| w.document())
+        .map(|d| d.title())
+        .unwrap_or_default();
+    start_unread(chat, Some(persist), stored.last_read, title);
     // What the cache kept goes in before the room shows: no empty flash.
     for r in stored.chat {
         if subjects::parse_dm(&r.subject).is_some() {

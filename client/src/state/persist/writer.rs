@@ -1,0 +1,185 @@
+//! The session cache's writer: chat, the history cursor and the read
+//! position go in batches; notifications, settings and the token at once.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use super::{DisplaySettings, KEY_CURSOR};
+use crate::cache::{self, ChatRecord, SessionCache};
+use crate::state::chat::EntryKey;
+use crate::state::notices::Notice;
+use crate::verify::JoinToken;
+
+/// Chat is written in batches this often.
+const FLUSH_EVERY: Duration = Duration::from_millis(300);
+
+/// Writes to the session's database, shared through context.
+#[derive(Clone, Copy)]
+pub struct PersistContext {
+    cache: StoredValue<Option<Rc<SessionCache>>, LocalStorage>,
+    queue: StoredValue<Vec<ChatRecord>, LocalStorage>,
+    /// A history cursor to write after the queued chat.
+    cursor: StoredValue<Option<u64>>,
+    /// A last-read position to write with the next batch.
+    last_read: StoredValue<Option<EntryKey>>,
+    timer: StoredValue<Option<TimeoutHandle>>,
+}
+
+impl PersistContext {
+    /// Keeps a received chat message (its wire bytes) soon.
+    pub fn record_chat(&self, record: ChatRecord) {
+        if self.cache.with_value(Option::is_none) {
+            return;
+        }
+        self.queue.update_value(|q| q.push(record));
+        self.schedule();
+    }
+
+    /// Keeps the room stream's sequence of the last catch-up, written after
+    /// the chat recorded before it: a reload must never find a cursor past
+    /// messages that are not in the cache.
+    pub fn save_cursor(&self, seq: u64) {
+        if self.cache.with_value(Option::is_none) {
+            return;
+        }
+        self.cursor.set_value(Some(seq));
+        self.schedule();
+    }
+
+    /// Keeps the newest chat message read, with the next batch (it changes
+    /// with every message while the tab is in view).
+    pub fn save_last_read(&self, key: EntryKey) {
+        if self.cache.with_value(Option::is_none) {
+            return;
+        }
+        self.last_read.set_value(Some(key));
+        self.schedule();
+    }
+
+    fn schedule(&self) {
+        if self.timer.with_value(Option::is_none) {
+            let this = *self;
+            let handle = set_timeout_with_handle(move || this.flush(), FLUSH_EVERY).ok();
+            self.timer.set_value(handle);
+        }
+    }
+
+    fn flush(self) {
+        self.timer.try_set_value(None);
+        let batch = self
+            .queue
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        let cursor = self.cursor.try_update_value(Option::take).flatten();
+        let last_read = self.last_read.try_update_value(Option::take).flatten();
+        let Some(Some(c)) = self.cache.try_get_value() else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            if !batch.is_empty() {
+                if let Err(e) = c.put_chat(&batch).await {
+                    // Without the chat, the cursor must not move either.
+                    let text = format!("cache: chat not saved: {e}");
+                    return web_sys::console::warn_1(&text.into());
+                }
+            }
+            if let Some(seq) = cursor {
+                let v = serde_json::Value::from(seq);
+                if let Err(e) = c.put_session(KEY_CURSOR, &v).await {
+                    web_sys::console::warn_1(&format!("cache: cursor not saved: {e}").into());
+                }
+            }
+            if let Some(Ok(v)) = last_read.map(serde_json::to_value) {
+                if let Err(e) = c.put_session(cache::KEY_LAST_READ, &v).await {
+                    let text = format!("cache: read position not saved: {e}");
+                    web_sys::console::warn_1(&text.into());
+                }
+            }
+        });
+    }
+
+    /// Keeps (or updates) a notification of the notification centre.
+    pub fn save_notice(&self, notice: &Notice) {
+        let Some(Some(c)) = self.cache.try_get_value() else {
+            return;
+        };
+        let Ok(value) = serde_json::to_value(notice) else {
+            return;
+        };
+        let id = notice.id.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = c.put_notification(&id, &value).await {
+                web_sys::console::warn_1(&format!("cache: notification not saved: {e}").into());
+            }
+        });
+    }
+
+    /// Forgets notifications `ids`.
+    pub fn delete_notices(&self, ids: Vec<String>) {
+        let Some(Some(c)) = self.cache.try_get_value() else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            for id in ids {
+                if let Err(e) = c.delete_notification(&id).await {
+                    let text = format!("cache: notification not deleted: {e}");
+                    return web_sys::console::warn_1(&text.into());
+                }
+            }
+        });
+    }
+
+    /// Keeps the display settings.
+    pub fn save_display(&self, display: DisplaySettings) {
+        let Some(Some(c)) = self.cache.try_get_value() else {
+            return;
+        };
+        let Ok(value) = serde_json::to_value(display) else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = c.put_session(cache::KEY_DISPLAY, &value).await {
+                web_sys::console::warn_1(&format!("cache: settings not saved: {e}").into());
+            }
+        });
+    }
+
+    /// Keeps the newest token.
+    pub fn save_token(&self, token: JoinToken) {
+        let Some(Some(c)) = self.cache.try_get_value() else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = c.put_token(&token).await {
+                web_sys::console::warn_1(&format!("cache: token not saved: {e}").into());
+            }
+        });
+    }
+}
+
+/// Provides the session's cache writer (a no-op without a cache).
+pub fn provide_persist_context(cache: Option<Rc<SessionCache>>) -> PersistContext {
+    let ctx = PersistContext {
+        cache: StoredValue::new_local(cache),
+        queue: StoredValue::new_local(Vec::new()),
+        cursor: StoredValue::new(None),
+        last_read: StoredValue::new(None),
+        timer: StoredValue::new(None),
+    };
+    on_cleanup(move || {
+        // Whatever is still queued goes out before the handle is dropped.
+        if let Some(Some(t)) = ctx.timer.try_update_value(Option::take) {
+            t.clear();
+        }
+        ctx.flush();
+    });
+    provide_context(ctx);
+    ctx
+}
+
+/// The session's cache writer, if any.
+pub fn use_persist() -> Option<PersistContext> {
+    use_context::<PersistContext>()
+}
