@@ -413,6 +413,51 @@ async fn a_lock_that_missed_the_connection_is_enforced_once_it_is_known() {
     ts.stop().await;
 }
 
+/// A fresh join token for someone already in the session keeps the locks
+/// a moderator set since; one that sets locks itself applies them to the
+/// live connection, as a moderator's change does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_join_token_keeps_a_moderators_lock_unless_it_sets_one() {
+    let ts = TestServer::start().await;
+    ts.create_room("a4d").await;
+    let token = ts.join_token("a4d", "lia", false).await;
+    let mut lia = connect(&ts, &token, "lia").await;
+    lia.sub("qr.a4d.private.lia").await.expect("own private");
+    ts.wait_kickable("a4d", "lia").await;
+    ts.state
+        .rooms
+        .update_participant(&rid("a4d"), &uid("lia"), |p| {
+            p.lock_settings.lock_chat = Some(true);
+            true
+        })
+        .await
+        .unwrap();
+
+    ts.join_token("a4d", "lia", false).await;
+    let p = ts.participant("a4d", "lia").await.unwrap();
+    assert_eq!(p.lock_settings.lock_chat, Some(true), "the lock was undone");
+    assert!(lia.closed_within(QUIET).await.is_none(), "nothing changed");
+
+    let (code, v) = ts
+        .signed_post(
+            "/auth/room/getJoinToken",
+            &json!({ "room_id": "a4d", "user_info": { "user_id": "lia", "name": "Lia",
+                "is_admin": false, "user_metadata": { "lock_settings": { "lock_chat": false } } } }),
+        )
+        .await;
+    assert!(code.is_success(), "{v}");
+    let p = ts.participant("a4d", "lia").await.unwrap();
+    assert_eq!(p.lock_settings.lock_chat, Some(false));
+    let (subject, ev) = next_event(&mut lia, STEP).await.expect("locks_changed");
+    assert_eq!(subject, "qr.a4d.private.lia");
+    assert_eq!(ev, json!({ "type": "locks_changed", "chat_locked": false }));
+    assert!(
+        lia.closed_within(KICKED_WITHIN).await.is_some(),
+        "the connection kept its old allow-lists"
+    );
+    ts.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_moderators_lower_someone_elses_hand() {
     let ts = TestServer::start().await;

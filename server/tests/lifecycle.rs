@@ -527,6 +527,42 @@ async fn concurrent_participant_changes_are_all_kept() {
     assert!(p.hand_raised, "the hand was lost: {p:?}");
     // A new join token for the same user keeps what the session knows.
     ts.join_token("cas", "pat", false).await;
-    assert!(ts.participant("cas", "pat").await.unwrap().hand_raised);
+    let p = ts.participant("cas", "pat").await.unwrap();
+    assert!(p.hand_raised, "{p:?}");
+    assert_eq!(p.lock_settings.lock_chat, Some(true), "{p:?}");
+    ts.stop().await;
+}
+
+/// Callouts run concurrently: of two logins of one user, the later one
+/// holds the participant even if the earlier one's write comes last, and
+/// the one replaced is named exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_login_never_replaces_a_newer_one() {
+    let ts = TestServer::start().await;
+    ts.create_room("lg").await;
+    ts.join_token("lg", "pat", false).await;
+    let kv = &ts.state.rooms.kv;
+    let (room, user) = (rid("lg"), uid("pat"));
+    let access = Default::default();
+    let (p, replaced) = kv
+        .set_online(&room, &user, "first", access, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((p.conn.as_deref(), replaced), (Some("first"), None));
+    let (p, replaced) = kv
+        .set_online(&room, &user, "newest", access, 3_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.conn.as_deref(), Some("newest"));
+    assert_eq!(replaced.as_deref(), Some("first"));
+    // Begun before "newest", written after it: changes nothing.
+    let (p, replaced) = kv
+        .set_online(&room, &user, "slow", access, 2_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((p.conn.as_deref(), replaced), (Some("newest"), None));
     ts.stop().await;
 }

@@ -7,7 +7,9 @@ use quorum_shared::api::{
     LockSettings,
 };
 
+use quorum_shared::events::SystemEvent;
 use quorum_shared::ids::UserId;
+use quorum_shared::subjects;
 use quorum_shared::webhook::EventName;
 
 use super::features;
@@ -159,32 +161,41 @@ pub async fn join_token(
         .as_ref()
         .is_some_and(|w| w.is_active == Some(true));
     // Moderators can't be locked; everyone else starts with the room's
-    // defaults, overridden by what the integrator set for this user.
+    // defaults, overridden by what the integrator set for this user. One
+    // already in the session keeps the locks a moderator set since, unless
+    // the integrator sets them again.
+    let explicit = user
+        .user_metadata
+        .as_ref()
+        .and_then(|m| m.lock_settings.clone());
     let lock_settings = if user.is_admin {
         LockSettings::default()
     } else {
         let mut l = room.metadata.default_lock_settings.clone();
-        if let Some(u) = user
-            .user_metadata
-            .as_ref()
-            .and_then(|m| m.lock_settings.clone())
-        {
-            merge_locks(&mut l, &u);
+        if let Some(u) = &explicit {
+            merge_locks(&mut l, u);
         }
         l
     };
     // Moderators never wait; others wait when the room has a waiting room,
     // unless already approved in this session. Presence, hand and the
     // connection of a participant already in the session are kept.
-    st.rooms
+    let mut before = None;
+    let p = st
+        .rooms
         .upsert_participant(
             &room.room_id,
             &user.user_id,
             |p| {
+                before = Some(p.access());
                 p.name = user.name.clone();
                 p.is_admin = user.is_admin;
                 p.is_hidden = user.is_hidden;
-                p.lock_settings = lock_settings.clone();
+                if user.is_admin {
+                    p.lock_settings = LockSettings::default();
+                } else if let Some(u) = &explicit {
+                    merge_locks(&mut p.lock_settings, u);
+                }
                 p.wait_for_approval = !user.is_admin && waiting_room && p.wait_for_approval;
             },
             || ParticipantState {
@@ -200,10 +211,24 @@ pub async fn join_token(
                 presence_since: 0,
                 cleaned_up: false,
                 conn: None,
+                conn_at_ms: 0,
             },
         )
         .await
         .map_err(ApiError::internal)?;
+    // What a live connection may do changed: tell it, and move it to a new
+    // connection with the new allow-lists, as a moderator's change does.
+    if let (Some(before), Some(conn)) = (before, &p.conn) {
+        if before != p.access() {
+            let ev = SystemEvent::LocksChanged {
+                chat_locked: p.access().chat_locked,
+            };
+            st.rooms
+                .publish(&subjects::private(&room.room_id, &user.user_id), &ev)
+                .await;
+            st.rooms.kick(conn).await;
+        }
+    }
     let token = st
         .tokens
         .issue(&TokenSubject {

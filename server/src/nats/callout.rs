@@ -118,6 +118,10 @@ impl Callout {
 
     /// Verifies the join token and returns a signed user JWT.
     async fn authorize(&self, req: &RequestNats) -> Result<String, Refusal> {
+        // Orders concurrent logins of one user: the later one wins.
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         let claims = self
             .tokens
             .verify(&req.connect_opts.auth_token)
@@ -177,7 +181,11 @@ impl Callout {
             },
         };
         let signed = jwt::encode(user_claims, &self.issuer).map_err(|e| e.to_string())?;
-        if let Err(e) = self.rooms.joined(room, user, &req.user_nkey, access).await {
+        if let Err(e) = self
+            .rooms
+            .joined(room, user, &req.user_nkey, access, at_ms)
+            .await
+        {
             tracing::warn!(error = %e, "cannot record presence");
         }
         tracing::info!(%room, %user, "nats connection authorized");

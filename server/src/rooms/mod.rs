@@ -138,6 +138,10 @@ pub struct ParticipantState {
     pub presence: Presence,
     /// The user nkey of the current NATS connection, if online.
     pub conn: Option<String>,
+    /// When the callout that authorized `conn` began (unix ms): callouts
+    /// run concurrently, and a slower, older one never replaces a newer.
+    #[serde(default)]
+    pub conn_at_ms: i64,
     /// Hand raised.
     #[serde(default)]
     pub hand_raised: bool,
@@ -437,14 +441,18 @@ impl Rooms {
     }
 
     /// Marks a participant online on the NATS connection `conn`, which was
-    /// granted `granted`; returns the participant as stored.
+    /// granted `granted` by a callout begun at `at_ms`. Returns the
+    /// participant as stored and the connection `conn` replaced, if any.
+    /// If a newer authorization already holds the participant, nothing
+    /// changes: the returned participant's `conn` is not `conn`.
     pub async fn set_online(
         &self,
         room: &RoomId,
         user: &UserId,
         conn: &str,
         granted: Access,
-    ) -> Result<Option<ParticipantState>, RoomsError> {
+        at_ms: i64,
+    ) -> Result<Option<(ParticipantState, Option<String>)>, RoomsError> {
         if self.participant(room, user).await?.is_none() {
             return Ok(None);
         }
@@ -458,16 +466,26 @@ impl Rooms {
         };
         self.conns.put(conn, encode(&info)).await.map_err(kv_err)?;
         let now = crate::tokens::now_secs() as i64;
+        // Decided on the stored value, so two logins at once can't both
+        // think they replaced the same older one.
+        let mut replaced = None;
         let stored = self
             .update_participant(room, user, |p| {
+                replaced = None;
+                let other = p.conn.as_deref().is_some_and(|c| c != conn);
+                if other && p.conn_at_ms > at_ms {
+                    return false;
+                }
+                replaced = p.conn.take().filter(|c| c != conn);
                 p.presence = Presence::Online;
                 p.presence_since = now;
                 p.cleaned_up = false;
                 p.conn = Some(conn.to_owned());
+                p.conn_at_ms = at_ms;
                 true
             })
             .await?;
-        Ok(stored.map(|(p, _)| p))
+        Ok(stored.map(|(p, _)| (p, replaced)))
     }
 
     /// Records nats-server's client id and server for connection `conn`
@@ -479,7 +497,7 @@ impl Rooms {
         cid: u64,
         server_id: &str,
     ) -> Result<Option<ConnInfo>, RoomsError> {
-        for _ in 0..10 {
+        for _ in 0..CAS_ATTEMPTS {
             let Some(entry) = self.conns.entry(conn).await.map_err(kv_err)? else {
                 return Ok(None);
             };
@@ -495,7 +513,7 @@ impl Rooms {
                 Err(e) => return Err(kv_err(e)),
             }
         }
-        Ok(None)
+        Err(contention(conn))
     }
 
     /// What we know about connection `conn`.

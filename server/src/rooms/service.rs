@@ -121,15 +121,21 @@ impl RoomService {
         user: &UserId,
         conn: &str,
         granted: Access,
+        at_ms: i64,
     ) -> Result<(), RoomsError> {
         // Cheap when it exists; recreates it if it was lost.
         self.ensure_stream(room).await?;
-        let previous = self.kv.participant(room, user).await?.and_then(|p| p.conn);
-        let Some(p) = self.kv.set_online(room, user, conn, granted).await? else {
+        let Some((p, replaced)) = self.kv.set_online(room, user, conn, granted, at_ms).await?
+        else {
             return Ok(());
         };
+        if p.conn.as_deref() != Some(conn) {
+            // A newer login of this user won; this connection is dropped
+            // at its connect advisory (see `connected`).
+            return Ok(());
+        }
         // A second login of the same user replaces the first cleanly.
-        if let Some(old) = previous.filter(|old| old != conn) {
+        if let Some(old) = replaced {
             self.kick(&old).await;
         }
         self.announce_presence(&p, PresenceState::Online).await;
