@@ -55,24 +55,13 @@ pub fn iso_time(ms: u64) -> String {
 
 /// `<ul id="chat-list">`, following new messages while scrolled to the
 /// bottom (and always after sending), with a "New messages" divider
-/// (`li.chat-divider`) after the message `divider` names, if any follows.
+/// (`li.chat-divider`) before the message `divider` names.
 #[component]
 pub fn ChatList(
     #[prop(into)] log: Signal<ChatLog>,
     #[prop(into, default = Signal::stored(None))] divider: Signal<Option<EntryKey>>,
 ) -> impl IntoView {
     // -- signals -- //
-    // The first message after the divider's: someone else's, unread.
-    let first_new = Memo::new(move |_| {
-        let after = divider.get()?;
-        log.with(|l| {
-            l.entries()
-                .skip_while(|e| e.key() != after)
-                .skip(1)
-                .find(|e| !e.mine)
-                .map(|e| e.key())
-        })
-    });
     let list_ref = NodeRef::<Ul>::new();
     let stick = StoredValue::new(true);
     let frame = StoredValue::new(None::<AnimationFrameRequestHandle>);
@@ -133,11 +122,11 @@ pub fn ChatList(
                     children=move |e| {
                         let key = e.key();
                         let first = key.clone();
-                        let is_first_new = move || first_new.with(|f| f.as_ref() == Some(&first));
+                        let is_first_new = move || divider.with(|d| d.as_ref() == Some(&first));
                         let pending = Signal::derive(move || log.with(|l| l.is_pending(&key)));
                         view! {
                             <Show when=is_first_new>
-                                <li class="chat-divider" role="separator">
+                                <li class="chat-divider" role="separator" aria-label="New messages">
                                     <span>"New messages"</span>
                                 </li>
                             </Show>

@@ -84,7 +84,6 @@ pub fn NoticeCentre(
                 id="notices-toggle"
                 type="button"
                 class="btn notices-toggle"
-                aria-haspopup="true"
                 aria-controls="notices-panel"
                 aria-expanded=move || open.get().to_string()
                 aria-label=label
@@ -99,8 +98,14 @@ pub fn NoticeCentre(
                     </span>
                 </Show>
             </button>
-            <Show when=move || open.get()>
-                <section id="notices-panel" class="notices-panel" aria-label="Notifications">
+            // Always in the page (hidden while closed), so the bell's
+            // aria-controls always points at it.
+            <section
+                id="notices-panel"
+                class="notices-panel"
+                aria-label="Notifications"
+                hidden=move || !open.get()
+            >
                     <header class="notices-head">
                         <h2>"Notifications"</h2>
                         <label class="notices-sound">
@@ -117,7 +122,14 @@ pub fn NoticeCentre(
                             type="button"
                             class="btn btn-small"
                             disabled=move || log.with(NoticeLog::is_empty)
-                            on:click=move |_| on_clear.run(())
+                            on:click=move |_| {
+                                on_clear.run(());
+                                // The button disables itself: keep the
+                                // focus somewhere useful.
+                                if let Some(b) = toggle_ref.get_untracked() {
+                                    let _ = b.focus();
+                                }
+                            }
                         >
                             "Clear all"
                         </button>
@@ -134,8 +146,7 @@ pub fn NoticeCentre(
                             />
                         </ul>
                     </Show>
-                </section>
-            </Show>
+            </section>
         </div>
     }
 }

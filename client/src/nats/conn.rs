@@ -270,13 +270,18 @@ impl Conn {
         if self.stopped {
             return;
         }
-        self.standby = None;
         if let Some(t) = self.swap_timer.take() {
             t.clear();
         }
         let Some(index) = self.primary.as_ref().map(|p| p.url_index) else {
+            // A standby carrying on alone (the old socket is gone) is the
+            // connection now: keep it. The server moves it if it is stale.
+            if self.standby.is_some() {
+                return;
+            }
             return self.retry_now(after);
         };
+        self.standby = None;
         let url = self.session.join.nats_ws_urls[index].clone();
         self.generation += 1;
         match Link::open(&self.me, &url, index, self.generation) {

@@ -1,13 +1,13 @@
 //! Where the user stopped reading the chat: the newest message that came
-//! while the tab was in view. Messages after it get a "New messages"
-//! divider when the user comes back (to the tab, or after a reload, as the
-//! position is kept in the session cache), and while the tab is hidden its
-//! title counts them.
+//! while the tab was in view. When the user comes back (to the tab, or
+//! after a reload, as the position is kept in the session cache) a "New
+//! messages" divider goes before the first message from someone else they
+//! missed, and stays there; while the tab is hidden its title counts them.
 
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 
-use crate::state::chat::{ChatContext, ChatLog, EntryKey};
+use crate::state::chat::{now_ms, ChatContext, ChatLog, EntryKey};
 use crate::state::persist::PersistContext;
 
 /// The divider's position, shared through context.
@@ -15,28 +15,44 @@ use crate::state::persist::PersistContext;
 pub struct UnreadContext {
     /// The newest message read.
     last_read: StoredValue<Option<EntryKey>>,
-    /// The divider goes after this message (if any follows it).
+    /// The first message missed: the divider goes before it.
     divider: RwSignal<Option<EntryKey>>,
+    /// After a reload: the messages sent before it and after this position
+    /// were missed, and may still be arriving (the history catch-up).
+    missed: StoredValue<Option<(EntryKey, u64)>>,
 }
 
 impl UnreadContext {
-    /// The message the "New messages" divider follows.
+    /// The first missed message, which the "New messages" divider precedes.
     pub fn divider(&self) -> ReadSignal<Option<EntryKey>> {
         self.divider.read_only()
     }
 }
 
-/// How many of the messages after `last` are someone else's: what the
-/// user has not read. All of them if `last` is unknown (trimmed away).
-pub fn unread_after(log: &ChatLog, last: Option<&EntryKey>) -> usize {
-    let Some(last) = last else {
-        return 0;
-    };
-    let at = log.entries().position(|e| &e.key() == last);
+/// The messages after `last` that are someone else's, oldest first: what
+/// the user has not read. All of theirs if `last` is unknown (nothing read
+/// yet, or trimmed away).
+fn missed<'a>(log: &'a ChatLog, last: Option<&EntryKey>) -> impl Iterator<Item = EntryKey> + 'a {
+    let at = last.and_then(|k| log.entries().position(|e| &e.key() == k));
     log.entries()
         .skip(at.map_or(0, |i| i + 1))
         .filter(|e| !e.mine)
-        .count()
+        .map(|e| e.key())
+}
+
+/// How many messages after `last` are someone else's (see [`missed`]).
+pub fn unread_after(log: &ChatLog, last: Option<&EntryKey>) -> usize {
+    missed(log, last).count()
+}
+
+/// The first message after `last` from someone else, sent no later than
+/// `before_ms`.
+pub fn first_missed(log: &ChatLog, last: &EntryKey, before_ms: u64) -> Option<EntryKey> {
+    let at = log.entries().position(|e| &e.key() == last)?;
+    log.entries()
+        .skip(at + 1)
+        .find(|e| !e.mine && e.shown_at_ms <= before_ms)
+        .map(|e| e.key())
 }
 
 fn hidden() -> bool {
@@ -53,7 +69,7 @@ fn set_title(text: &str) {
 
 /// Follows `chat`: what arrives while the tab is in view is read (and the
 /// position kept through `persist`). `restored` is the position a reload
-/// found: the divider starts there. `title` is the page's own title.
+/// found. `title` is the page's own title, put back on cleanup.
 pub fn start_unread(
     chat: ChatContext,
     persist: Option<PersistContext>,
@@ -62,7 +78,8 @@ pub fn start_unread(
 ) -> UnreadContext {
     let ctx = UnreadContext {
         last_read: StoredValue::new(restored.clone()),
-        divider: RwSignal::new(restored),
+        divider: RwSignal::new(None),
+        missed: StoredValue::new(restored.map(|k| (k, now_ms()))),
     };
     let log = chat.log();
     let read_to_end = move || {
@@ -77,6 +94,13 @@ pub fn start_unread(
     let base = title.clone();
     Effect::new(move || {
         log.with(|l| l.revision());
+        if let Some((after, before_ms)) = ctx.missed.get_value() {
+            let first = log.with_untracked(|l| first_missed(l, &after, before_ms));
+            if first.is_some() {
+                ctx.missed.set_value(None);
+                ctx.divider.set(first);
+            }
+        }
         if hidden() {
             let n = log.with_untracked(|l| unread_after(l, ctx.last_read.get_value().as_ref()));
             if n > 0 {
@@ -86,17 +110,24 @@ pub fn start_unread(
             read_to_end();
         }
     });
+    let restore = title.clone();
     let handle = window_event_listener_untyped("visibilitychange", move |_| {
         if hidden() {
             return;
         }
-        // Back: the divider marks where the user left off.
-        ctx.divider.try_set(ctx.last_read.get_value());
+        // Back: the divider marks the first message missed, if any.
+        let last = ctx.last_read.get_value();
+        let first = log.with_untracked(|l| missed(l, last.as_ref()).next());
+        ctx.missed.set_value(None);
+        ctx.divider.try_set(first);
         read_to_end();
         set_title(&title);
     });
     let handle = SendWrapper::new(handle);
-    on_cleanup(move || handle.take().remove());
+    on_cleanup(move || {
+        handle.take().remove();
+        set_title(&restore);
+    });
     provide_context(ctx);
     ctx
 }

@@ -180,7 +180,7 @@ async fn the_bell_counts_lists_and_survives_a_reload() {
     let esc = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
     panel.dispatch_event(&esc).unwrap();
     tick().await;
-    assert!(el.query_selector("#notices-panel").unwrap().is_none());
+    assert!(attr(&el, "#notices-panel", "hidden").is_some(), "closed");
     let focused = web_sys::window()
         .unwrap()
         .document()
@@ -225,6 +225,15 @@ async fn the_bell_counts_lists_and_survives_a_reload() {
         text(&el, "#notices-panel .notices-empty").as_deref(),
         Some("No notifications yet.")
     );
+    // The button disabled itself; the focus went back to the bell.
+    assert!(attr(&el, "#notices-clear", "disabled").is_some());
+    let focused = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .active_element()
+        .map(|e| e.id());
+    assert_eq!(focused.as_deref(), Some("notices-toggle"));
     sleep(200).await;
     assert!(cached(&cache).await.is_empty());
     drop(app);

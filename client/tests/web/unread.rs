@@ -9,10 +9,10 @@ use leptos::task::tick;
 use quorum_client::cache::{SessionCache, KEY_LAST_READ};
 use quorum_client::components::chat::ChatList;
 use quorum_client::pages::room::RoomPage;
-use quorum_client::state::chat::{random_id, use_chat, ChatContext, ChatLog, EntryKey};
+use quorum_client::state::chat::{now_ms, random_id, use_chat, ChatContext, ChatLog, EntryKey};
 use quorum_client::state::persist::Stored;
 use quorum_client::state::session::provide_session_state;
-use quorum_client::state::unread::unread_after;
+use quorum_client::state::unread::{first_missed, unread_after};
 use wasm_bindgen_test::*;
 
 use super::events::sleep;
@@ -47,8 +47,8 @@ fn unread_counts_what_others_sent_after_the_position() {
     let key = |id: &str| -> EntryKey { (false, id.to_string()) };
     assert_eq!(
         unread_after(&log, None),
-        0,
-        "nothing read yet: a fresh join"
+        3,
+        "nothing read yet: all of theirs"
     );
     assert_eq!(unread_after(&log, Some(&key("a"))), 2, "b and d; c is ours");
     assert_eq!(unread_after(&log, Some(&key("d"))), 0);
@@ -56,6 +56,23 @@ fn unread_counts_what_others_sent_after_the_position() {
         unread_after(&log, Some(&key("gone"))),
         3,
         "trimmed: all of theirs"
+    );
+    // After a reload: the first of theirs after the position, sent before
+    // the reload (these entries were all sent at 0).
+    assert_eq!(first_missed(&log, &key("a"), 10), Some(key("b")));
+    assert_eq!(
+        first_missed(&log, &key("b"), 10),
+        Some(key("d")),
+        "c is ours"
+    );
+    assert_eq!(first_missed(&log, &key("d"), 10), None);
+    let mut late = entry("e", "bob", false);
+    late.shown_at_ms = 20;
+    log.push(late);
+    assert_eq!(
+        first_missed(&log, &key("d"), 10),
+        None,
+        "sent after: read live"
     );
 }
 
@@ -75,14 +92,19 @@ async fn the_divider_sits_before_the_first_unread_message() {
     });
     tick().await;
     assert_eq!(rendered(&el), ["text a", "text b", "text c"]);
-    // Read up to a: our own b is not news, c is.
-    divider.set(Some((false, "a".into())));
-    tick().await;
-    assert_eq!(rendered(&el), ["text a", "text b", "|", "text c"]);
-    // Read to the end: no divider.
+    // c was missed.
     divider.set(Some((false, "c".into())));
     tick().await;
-    assert_eq!(rendered(&el), ["text a", "text b", "text c"]);
+    assert_eq!(rendered(&el), ["text a", "text b", "|", "text c"]);
+    // It stays put while more arrives.
+    log.update(|l| {
+        l.push(entry("d", "bob", false));
+    });
+    tick().await;
+    assert_eq!(rendered(&el), ["text a", "text b", "|", "text c", "text d"]);
+    divider.set(None);
+    tick().await;
+    assert_eq!(rendered(&el), ["text a", "text b", "text c", "text d"]);
 }
 
 fn mount_room(
@@ -125,7 +147,8 @@ async fn the_read_position_is_kept_and_a_reload_puts_the_divider_back() {
     assert_eq!(kept, Some(serde_json::json!([false, "two"])));
     drop(app);
 
-    // The reload: what was read comes back, then something new.
+    // The reload: what was read comes back, then what was missed (sent
+    // before the reload), then what comes live: only the missed is new.
     let root = container();
     let last: EntryKey = serde_json::from_value(kept.unwrap()).unwrap();
     let (app, chat) = mount_room(&root, cache.clone(), Some(last));
@@ -135,8 +158,17 @@ async fn the_read_position_is_kept_and_a_reload_puts_the_divider_back() {
     chat.add(entry("three", "bob", false));
     tick().await;
     assert_eq!(rendered(&el), ["text one", "text two", "|", "text three"]);
+    let mut live = entry("four", "bob", false);
+    live.shown_at_ms = now_ms() + 60_000;
+    chat.add(live);
+    tick().await;
+    assert_eq!(
+        rendered(&el),
+        ["text one", "text two", "|", "text three", "text four"],
+        "the divider stays where it was"
+    );
     sleep(600).await;
     let kept = cache.get_session(KEY_LAST_READ).await.unwrap();
-    assert_eq!(kept, Some(serde_json::json!([false, "three"])), "read on");
+    assert_eq!(kept, Some(serde_json::json!([false, "four"])), "read on");
     drop(app);
 }
