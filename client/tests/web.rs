@@ -63,6 +63,13 @@ fn container() -> web_sys::HtmlElement {
     div.unchecked_into()
 }
 
+/// A session database of its own (a room no other test uses).
+async fn fresh_cache() -> std::rc::Rc<quorum_client::cache::SessionCache> {
+    let room = format!("room-{}", random_id());
+    let cache = quorum_client::cache::SessionCache::open(&room, "u").await;
+    std::rc::Rc::new(cache.unwrap())
+}
+
 fn entry(id: &str, sender: &str, mine: bool) -> ChatEntry {
     ChatEntry {
         id: id.to_string(),

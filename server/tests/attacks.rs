@@ -55,6 +55,20 @@ fn assert_refused(reply: &WorkerReply, why: &str) {
     assert!(err.contains(why), "expected {why:?} in {reply:?}");
 }
 
+/// Stores a chat lock for `user` without kicking or telling anyone: a
+/// change whose kick was lost, or the state a later request builds on.
+async fn lock_chat_behind_its_back(ts: &TestServer, room: &str, user: &str) {
+    ts.state
+        .rooms
+        .update_participant(&rid(room), &uid(user), |p| {
+            p.lock_settings.lock_chat = Some(true);
+            true
+        })
+        .await
+        .expect("kv")
+        .expect("a participant");
+}
+
 async fn connect(ts: &TestServer, token: &str, who: &str) -> RawNats {
     ts.nats_connect(Some(token))
         .await
@@ -387,14 +401,7 @@ async fn a_lock_that_missed_the_connection_is_enforced_once_it_is_known() {
     );
 
     // The lock is stored but its kick was lost: the old allow-list holds...
-    ts.state
-        .rooms
-        .update_participant(&rid("a4c"), &uid("lia"), |p| {
-            p.lock_settings.lock_chat = Some(true);
-            true
-        })
-        .await
-        .unwrap();
+    lock_chat_behind_its_back(&ts, "a4c", "lia").await;
     lia.publish("qr.a4c.chat.lia", b"old allow-list")
         .await
         .expect("still the old allow-list");
@@ -424,14 +431,7 @@ async fn a_new_join_token_keeps_a_moderators_lock_unless_it_sets_one() {
     let mut lia = connect(&ts, &token, "lia").await;
     lia.sub("qr.a4d.private.lia").await.expect("own private");
     ts.wait_kickable("a4d", "lia").await;
-    ts.state
-        .rooms
-        .update_participant(&rid("a4d"), &uid("lia"), |p| {
-            p.lock_settings.lock_chat = Some(true);
-            true
-        })
-        .await
-        .unwrap();
+    lock_chat_behind_its_back(&ts, "a4d", "lia").await;
 
     ts.join_token("a4d", "lia", false).await;
     let p = ts.participant("a4d", "lia").await.unwrap();

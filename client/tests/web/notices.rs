@@ -10,7 +10,6 @@ use leptos::prelude::*;
 use leptos::task::tick;
 use quorum_client::cache::{SessionCache, KEY_DISPLAY};
 use quorum_client::pages::room::RoomPage;
-use quorum_client::state::chat::random_id;
 use quorum_client::state::notices::{use_notices, Notice, NoticeLog, NoticesContext, MAX_NOTICES};
 use quorum_client::state::persist::{DisplaySettings, Stored};
 use quorum_client::state::session::provide_session_state;
@@ -19,9 +18,9 @@ use quorum_shared::events::NotificationType;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
-use super::container;
 use super::events::{attr, click, sleep, text};
 use super::session::offline_session;
+use super::{container, fresh_cache};
 
 fn notice(id: &str, at_ms: u64) -> Notice {
     Notice {
@@ -40,6 +39,14 @@ fn toast(id: &str) -> Toast {
         kind: NotificationType::Info,
         with_sound: false,
     }
+}
+
+/// The id of the element that has the focus.
+fn focused_id() -> Option<String> {
+    web_sys::window()?
+        .document()?
+        .active_element()
+        .map(|e| e.id())
 }
 
 fn ids(log: &NoticeLog) -> Vec<String> {
@@ -115,11 +122,7 @@ async fn cached(cache: &SessionCache) -> Vec<Notice> {
 
 #[wasm_bindgen_test]
 async fn the_bell_counts_lists_and_survives_a_reload() {
-    let cache = Rc::new(
-        SessionCache::open(&format!("room-{}", random_id()), "u")
-            .await
-            .unwrap(),
-    );
+    let cache = fresh_cache().await;
     let root = container();
     let (app, notices) = mount_room(&root, cache.clone(), Vec::new(), DisplaySettings::default());
     let el: web_sys::Element = root.clone().into();
@@ -181,13 +184,7 @@ async fn the_bell_counts_lists_and_survives_a_reload() {
     panel.dispatch_event(&esc).unwrap();
     tick().await;
     assert!(attr(&el, "#notices-panel", "hidden").is_some(), "closed");
-    let focused = web_sys::window()
-        .unwrap()
-        .document()
-        .unwrap()
-        .active_element()
-        .map(|e| e.id());
-    assert_eq!(focused.as_deref(), Some("notices-toggle"));
+    assert_eq!(focused_id().as_deref(), Some("notices-toggle"));
 
     // Kept in the session cache, read, for the reload.
     sleep(200).await;
@@ -227,13 +224,7 @@ async fn the_bell_counts_lists_and_survives_a_reload() {
     );
     // The button disabled itself; the focus went back to the bell.
     assert!(attr(&el, "#notices-clear", "disabled").is_some());
-    let focused = web_sys::window()
-        .unwrap()
-        .document()
-        .unwrap()
-        .active_element()
-        .map(|e| e.id());
-    assert_eq!(focused.as_deref(), Some("notices-toggle"));
+    assert_eq!(focused_id().as_deref(), Some("notices-toggle"));
     sleep(200).await;
     assert!(cached(&cache).await.is_empty());
     drop(app);

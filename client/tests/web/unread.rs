@@ -9,7 +9,7 @@ use leptos::task::tick;
 use quorum_client::cache::{SessionCache, KEY_LAST_READ};
 use quorum_client::components::chat::ChatList;
 use quorum_client::pages::room::RoomPage;
-use quorum_client::state::chat::{now_ms, random_id, use_chat, ChatContext, ChatLog, EntryKey};
+use quorum_client::state::chat::{now_ms, use_chat, ChatContext, ChatLog, EntryKey};
 use quorum_client::state::persist::Stored;
 use quorum_client::state::session::provide_session_state;
 use quorum_client::state::unread::{first_missed, unread_after};
@@ -17,7 +17,7 @@ use wasm_bindgen_test::*;
 
 use super::events::sleep;
 use super::session::offline_session;
-use super::{container, entry};
+use super::{container, entry, fresh_cache};
 
 /// The ids of the list's items, with `|` for the divider.
 fn rendered(root: &web_sys::Element) -> Vec<String> {
@@ -129,11 +129,7 @@ fn mount_room(
 
 #[wasm_bindgen_test]
 async fn the_read_position_is_kept_and_a_reload_puts_the_divider_back() {
-    let cache = Rc::new(
-        SessionCache::open(&format!("room-{}", random_id()), "u")
-            .await
-            .unwrap(),
-    );
+    let cache = fresh_cache().await;
     let root = container();
     let (app, chat) = mount_room(&root, cache.clone(), None);
     let el: web_sys::Element = root.clone().into();
