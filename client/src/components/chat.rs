@@ -62,6 +62,10 @@ pub fn ChatList(
     #[prop(into, default = Signal::stored(None))] divider: Signal<Option<EntryKey>>,
 ) -> impl IntoView {
     // -- signals -- //
+    // Changes only when one of ours is sent or confirmed, so that other
+    // people's messages don't make every item look again (a burst of
+    // messages would otherwise cost time squared).
+    let pending_keys = Memo::new(move |_| log.with(|l| l.pending().clone()));
     let list_ref = NodeRef::<Ul>::new();
     let stick = StoredValue::new(true);
     let frame = StoredValue::new(None::<AnimationFrameRequestHandle>);
@@ -123,7 +127,7 @@ pub fn ChatList(
                         let key = e.key();
                         let first = key.clone();
                         let is_first_new = move || divider.with(|d| d.as_ref() == Some(&first));
-                        let pending = Signal::derive(move || log.with(|l| l.is_pending(&key)));
+                        let pending = Memo::new(move |_| pending_keys.with(|p| p.contains(&key)));
                         view! {
                             <Show when=is_first_new>
                                 <li class="chat-divider" role="separator" aria-label="New messages">

@@ -179,6 +179,11 @@ impl ChatLog {
         self.pending.contains(key)
     }
 
+    /// Our messages not yet confirmed.
+    pub fn pending(&self) -> &HashSet<EntryKey> {
+        &self.pending
+    }
+
     /// The messages, in order.
     pub fn entries(&self) -> impl ExactSizeIterator<Item = &Arc<ChatEntry>> {
         self.slots.iter().map(|s| &s.entry)
