@@ -40,6 +40,9 @@ pub const STORE_METADATA: &str = "metadata";
 pub const STORE_SESSION: &str = "session";
 /// Store of chat messages as received on the wire, keyed by message id.
 pub const STORE_CHAT: &str = "chat";
+/// Chat records kept at most; past it the oldest half goes (see
+/// `SessionCache::put_chat`). Twice what the chat list shows.
+pub const MAX_CHAT_RECORDS: u32 = 2000;
 /// Store of notifications, keyed by id, each an opaque JSON value.
 pub const STORE_NOTIFICATIONS: &str = "notifications";
 

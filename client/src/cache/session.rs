@@ -13,8 +13,8 @@ use super::cleanup::delete_named;
 use super::error::CacheError;
 use super::js::{chat_from_js, chat_to_js, js_to_json, js_to_u64, json_to_js};
 use super::{
-    db_name, KEY_TOKEN, LAST_ACCESSED, SCHEMA_VERSION, STORE_CHAT, STORE_METADATA,
-    STORE_NOTIFICATIONS, STORE_SESSION,
+    db_name, KEY_TOKEN, LAST_ACCESSED, MAX_CHAT_RECORDS, SCHEMA_VERSION, STORE_CHAT,
+    STORE_METADATA, STORE_NOTIFICATIONS, STORE_SESSION,
 };
 use crate::verify::JoinToken;
 
@@ -159,6 +159,9 @@ impl SessionCache {
     }
 
     /// Stores `records` (a copy of an id replaces it) in one transaction.
+    /// Past [`MAX_CHAT_RECORDS`], the oldest received are dropped down to
+    /// half of that, in the same transaction: a long meeting neither fills
+    /// the disk nor slows the restore (the app shows fewer anyway).
     pub async fn put_chat(&self, records: &[ChatRecord]) -> Result<(), CacheError> {
         let tx = self.write_tx(&[STORE_CHAT, STORE_METADATA])?;
         let meta = tx.store(STORE_METADATA)?;
@@ -175,9 +178,20 @@ impl SessionCache {
             .map(|(r, n)| chat_to_js(r, n).map(|v| (v, None)))
             .collect::<Result<Vec<_>, _>>()?;
         // Issued back to back; only the last request is awaited.
-        tx.store(STORE_CHAT)?.put_all(values.into_iter()).await?;
+        let chat = tx.store(STORE_CHAT)?;
+        chat.put_all(values.into_iter()).await?;
         let next = JsValue::from_f64((first + records.len() as u64) as f64);
         meta.put(&next, Some(&counter)).await?;
+        let count = chat.count(None).await?;
+        if count > MAX_CHAT_RECORDS {
+            let all = chat.get_all(None, None).await?;
+            let mut rows: Vec<_> = all.iter().filter_map(|v| chat_from_js(v).ok()).collect();
+            rows.sort_by_key(|(r, n)| (r.received_ms, *n));
+            let drop = rows.len().saturating_sub(MAX_CHAT_RECORDS as usize / 2);
+            for (r, _) in rows.into_iter().take(drop) {
+                chat.delete(JsValue::from_str(&r.id)).await?;
+            }
+        }
         self.commit(tx).await
     }
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use quorum_client::cache::{
     cleanup_stale, database_names, db_name, delete_session, is_ours, CacheError, ChatRecord,
-    SessionCache, KEY_DISPLAY, KEY_LAST_READ, SCHEMA_VERSION,
+    SessionCache, KEY_DISPLAY, KEY_LAST_READ, MAX_CHAT_RECORDS, SCHEMA_VERSION,
 };
 use quorum_client::state::chat::random_id;
 use quorum_client::verify::JoinToken;
@@ -223,6 +223,34 @@ async fn chat_records_round_trip_with_binary_payloads_in_order() {
 
     // An empty batch is fine (and still a write).
     cache.put_chat(&[]).await.unwrap();
+    cache.delete().await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_long_meeting_keeps_the_newest_chat_only() {
+    let cache = SessionCache::open(&room(), "u").await.unwrap();
+    let max = MAX_CHAT_RECORDS as u64;
+    // Up to the limit, everything stays.
+    for batch in 0..max / 100 {
+        let records: Vec<_> = (0..100)
+            .map(|i| {
+                let n = batch * 100 + i;
+                record(&format!("m{n}"), Some(n + 1), 1_000 + n)
+            })
+            .collect();
+        cache.put_chat(&records).await.unwrap();
+    }
+    assert_eq!(cache.chat_count().await.unwrap(), MAX_CHAT_RECORDS);
+    // One past it: the oldest received go, down to half.
+    cache
+        .put_chat(&[record("newest", None, 1_000 + max)])
+        .await
+        .unwrap();
+    assert_eq!(cache.chat_count().await.unwrap(), MAX_CHAT_RECORDS / 2);
+    let all = cache.all_chat().await.unwrap();
+    let first_kept = max / 2 + 1;
+    assert_eq!(all[0].id, format!("m{first_kept}"));
+    assert_eq!(all.last().unwrap().id, "newest");
     cache.delete().await.unwrap();
 }
 
