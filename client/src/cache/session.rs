@@ -128,9 +128,19 @@ impl SessionCache {
         key: &str,
         value: &serde_json::Value,
     ) -> Result<(), CacheError> {
+        self.put_json(STORE_SESSION, key, value).await
+    }
+
+    /// Stores `value` under `key` in `store`, replacing any.
+    async fn put_json(
+        &self,
+        store: &str,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), CacheError> {
         let value = json_to_js(value)?;
-        let tx = self.write_tx(&[STORE_SESSION, STORE_METADATA])?;
-        tx.store(STORE_SESSION)?
+        let tx = self.write_tx(&[store, STORE_METADATA])?;
+        tx.store(store)?
             .put(&value, Some(&JsValue::from_str(key)))
             .await?;
         self.commit(tx).await
@@ -221,12 +231,7 @@ impl SessionCache {
         id: &str,
         value: &serde_json::Value,
     ) -> Result<(), CacheError> {
-        let value = json_to_js(value)?;
-        let tx = self.write_tx(&[STORE_NOTIFICATIONS, STORE_METADATA])?;
-        tx.store(STORE_NOTIFICATIONS)?
-            .put(&value, Some(&JsValue::from_str(id)))
-            .await?;
-        self.commit(tx).await
+        self.put_json(STORE_NOTIFICATIONS, id, value).await
     }
 
     /// Removes the notification `id` (dismissed), if stored.

@@ -53,20 +53,15 @@ pub fn NoticeCentre(
             let _ = b.focus();
         }
     };
-    let toggle = move |_| {
-        let now_open = !open.get_untracked();
-        open.set(now_open);
-        if now_open {
-            on_open.run(());
-        }
-    };
+    let toggle = move |_| open.update(|o| *o = !*o);
     let on_key = move |ev: KeyboardEvent| {
         if ev.key() == "Escape" && open.get_untracked() {
             ev.prevent_default();
             close();
         }
     };
-    // What arrives while the panel is open is read at once.
+    // Opening reads everything, and what arrives while it is open is read
+    // at once.
     Effect::new(move |_| {
         if open.get() && unread.get() > 0 {
             on_open.run(());

@@ -201,12 +201,7 @@ pub async fn open_for(session: &Session, found: Option<Rc<SessionCache>>) -> Sto
         web_sys::console::warn_1(&format!("cache: not saved: {e}").into());
     }
     let chat = c.all_chat().await.unwrap_or_default();
-    let cursor = c
-        .get_session(KEY_CURSOR)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|v| v.as_u64());
+    let cursor = session_value(&c, KEY_CURSOR).await;
     // One that no longer parses is skipped, not fatal.
     let notices = c
         .notifications()
@@ -215,19 +210,10 @@ pub async fn open_for(session: &Session, found: Option<Rc<SessionCache>>) -> Sto
         .into_iter()
         .filter_map(|(_, v)| serde_json::from_value(v).ok())
         .collect();
-    let display = c
-        .get_session(cache::KEY_DISPLAY)
+    let display = session_value(&c, cache::KEY_DISPLAY)
         .await
-        .ok()
-        .flatten()
-        .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default();
-    let last_read = c
-        .get_session(cache::KEY_LAST_READ)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|v| serde_json::from_value(v).ok());
+    let last_read = session_value(&c, cache::KEY_LAST_READ).await;
     Stored {
         cache: Some(c),
         chat,
@@ -237,6 +223,13 @@ pub async fn open_for(session: &Session, found: Option<Rc<SessionCache>>) -> Sto
         last_read,
         unavailable: None,
     }
+}
+
+/// The session value under `key`, if there is one that still parses (one
+/// that does not is skipped: a bad value must not cost the restore).
+async fn session_value<T: serde::de::DeserializeOwned>(c: &SessionCache, key: &str) -> Option<T> {
+    let v = c.get_session(key).await.ok().flatten()?;
+    serde_json::from_value(v).ok()
 }
 
 /// Deletes the session's database and this tab's pointer to it: the

@@ -1,13 +1,14 @@
 //! The session cache's writer: chat, the history cursor and the read
 //! position go in batches; notifications, settings and the token at once.
 
+use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
 
 use super::{DisplaySettings, KEY_CURSOR};
-use crate::cache::{self, ChatRecord, SessionCache};
+use crate::cache::{self, CacheError, ChatRecord, SessionCache};
 use crate::state::chat::EntryKey;
 use crate::state::notices::Notice;
 use crate::verify::JoinToken;
@@ -102,58 +103,53 @@ impl PersistContext {
 
     /// Keeps (or updates) a notification of the notification centre.
     pub fn save_notice(&self, notice: &Notice) {
-        let Some(Some(c)) = self.cache.try_get_value() else {
-            return;
-        };
         let Ok(value) = serde_json::to_value(notice) else {
             return;
         };
         let id = notice.id.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = c.put_notification(&id, &value).await {
-                web_sys::console::warn_1(&format!("cache: notification not saved: {e}").into());
-            }
+        self.write_now("notification", move |c| async move {
+            c.put_notification(&id, &value).await
         });
     }
 
     /// Forgets notifications `ids`.
     pub fn delete_notices(&self, ids: Vec<String>) {
-        let Some(Some(c)) = self.cache.try_get_value() else {
-            return;
-        };
-        wasm_bindgen_futures::spawn_local(async move {
+        self.write_now("notification deletion", move |c| async move {
             for id in ids {
-                if let Err(e) = c.delete_notification(&id).await {
-                    let text = format!("cache: notification not deleted: {e}");
-                    return web_sys::console::warn_1(&text.into());
-                }
+                c.delete_notification(&id).await?;
             }
+            Ok(())
         });
     }
 
     /// Keeps the display settings.
     pub fn save_display(&self, display: DisplaySettings) {
-        let Some(Some(c)) = self.cache.try_get_value() else {
-            return;
-        };
         let Ok(value) = serde_json::to_value(display) else {
             return;
         };
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = c.put_session(cache::KEY_DISPLAY, &value).await {
-                web_sys::console::warn_1(&format!("cache: settings not saved: {e}").into());
-            }
+        self.write_now("settings", move |c| async move {
+            c.put_session(cache::KEY_DISPLAY, &value).await
         });
     }
 
     /// Keeps the newest token.
     pub fn save_token(&self, token: JoinToken) {
+        self.write_now("token", move |c| async move { c.put_token(&token).await });
+    }
+
+    /// Runs `write` on the open cache in the background (nothing without
+    /// one); a failure is logged, and the meeting goes on.
+    fn write_now<F, Fut>(&self, what: &'static str, write: F)
+    where
+        F: FnOnce(Rc<SessionCache>) -> Fut + 'static,
+        Fut: Future<Output = Result<(), CacheError>> + 'static,
+    {
         let Some(Some(c)) = self.cache.try_get_value() else {
             return;
         };
         wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = c.put_token(&token).await {
-                web_sys::console::warn_1(&format!("cache: token not saved: {e}").into());
+            if let Err(e) = write(c).await {
+                web_sys::console::warn_1(&format!("cache: {what} not saved: {e}").into());
             }
         });
     }
