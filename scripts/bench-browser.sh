@@ -9,8 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+. scripts/leaks.sh
 CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 WASM_BINDGEN_TEST_TIMEOUT=300 \
   cargo test --release -p quorum-client --target wasm32-unknown-unknown \
     --test crypto_bench --test cache_bench -- --nocapture
+leak_check

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints (native and wasm32), unit tests,
 # server integration tests against a real nats-server, browser tests in
-# headless Chromium, and the end-to-end tests. CI runs exactly this.
+# headless Chromium, and the end-to-end tests, and a check that no
+# browser, chromedriver, server or nats-server the run started is still
+# running at the end. CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 . scripts/env.sh
+. scripts/leaks.sh
+# The independent computation of the E2EE test vectors must run here.
+export QUORUM_REQUIRE_VECTOR_SCRIPT=1
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "formatting"
@@ -17,7 +22,8 @@ cargo clippy --locked -p quorum-client --target wasm32-unknown-unknown --all-tar
 step "building the client"
 trunk build --release
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# On failure too, name whatever the run left running.
+trap 'status=$?; rm -f "$log"; [ "$status" = 0 ] || leak_check || true' EXIT
 step "client tests in headless Chromium"
 CHROMEDRIVER=$(command -v chromedriver) \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
@@ -25,6 +31,10 @@ WASM_BINDGEN_TEST_TIMEOUT=120 \
   cargo test --locked -p quorum-client --target wasm32-unknown-unknown 2>&1 | tee -a "$log"
 step "unit, integration and end-to-end tests"
 cargo test --locked --workspace --exclude quorum-client 2>&1 | tee -a "$log"
+
+step "nothing left running"
+leak_check
+echo "no chromium, chromedriver, quorum or nats-server left behind"
 
 # One closing line over every test binary (the last cargo line is often an
 # empty doc-test run, which would read as "no tests").

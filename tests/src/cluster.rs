@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::process::{kill_group, own_group};
 use crate::{root, Quorum};
 
 /// A nats-server started from the callout-configured config that `quorum`
@@ -81,13 +82,15 @@ impl ExternalNats {
     /// Starts nats-server (again) on the same ports and data.
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "already running");
-        let child = Command::new(nats_binary())
-            .arg("-c")
-            .arg(&self.conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn nats-server");
+        let child = own_group(
+            Command::new(nats_binary())
+                .arg("-c")
+                .arg(&self.conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .spawn()
+        .expect("spawn nats-server");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", self.client_port)).is_err() {
@@ -99,8 +102,7 @@ impl ExternalNats {
     /// Kills nats-server abruptly (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+            kill_group(&mut c);
         }
     }
 }

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -19,7 +19,7 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -56,6 +56,12 @@ impl Quorum {
         Self::start_with(Arc::new(tempfile::tempdir().expect("temp dir")), &[])
     }
 
+    /// Like [`Quorum::start`], with extra environment settings (e.g. a
+    /// short `QUORUM_TOKEN_TTL_SECS` for a test of real expiry).
+    pub fn start_env(env: &[(&str, String)]) -> Self {
+        Self::start_with(Arc::new(tempfile::tempdir().expect("temp dir")), env)
+    }
+
     /// Like [`Quorum::start`], in the data directory `data` (which several
     /// instances may share), with extra environment settings.
     pub fn start_with(data: Arc<tempfile::TempDir>, env: &[(&str, String)]) -> Self {
@@ -71,6 +77,9 @@ impl Quorum {
             "dist/index.html is missing: run `trunk build --release` first"
         );
         let mut cmd = Command::new(&bin);
+        // Its own process group: if it hangs or dies, its nats-server is
+        // still stopped with it.
+        process::own_group(&mut cmd);
         // Free ports unless the caller pins them.
         cmd.env("QUORUM_NATS_PORT", "0")
             .env("QUORUM_NATS_WS_PORT", "0");
@@ -80,6 +89,8 @@ impl Quorum {
             .env("QUORUM_LISTEN", format!("127.0.0.1:{}", free_port()))
             .env("QUORUM_CLIENT_DIR", &dist)
             .env("QUORUM_LOG", "debug")
+            // Plain log lines, for tests that read them.
+            .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -115,7 +126,7 @@ impl Quorum {
         while moderator.is_none() || participant.is_none() {
             let left = deadline.saturating_duration_since(Instant::now());
             let Ok(line) = rx.recv_timeout(left) else {
-                let _ = child.kill();
+                process::stop_group(&mut child, Duration::from_secs(10));
                 panic!(
                     "quorum printed no links; output:\n{}",
                     output.lock().unwrap()
@@ -226,6 +237,31 @@ impl Quorum {
         false
     }
 
+    /// Returns once everything the server logged before this call is in
+    /// [`Quorum::output`]: it creates a room with a fresh id and waits for
+    /// a line naming it (the server logs "room created" while handling
+    /// the request), which comes after any earlier line. The positive signal before asserting that something
+    /// is *not* in the log.
+    pub async fn sync_log(&self) {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let id = format!(
+            "log-sync-{}",
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let res = self
+            .api(
+                "/auth/room/create",
+                serde_json::json!({ "room_id": id, "metadata": { "room_title": "log sync" } }),
+            )
+            .await;
+        assert_eq!(res["status"], serde_json::json!(true), "create {id}: {res}");
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        while !self.output().contains(&id) {
+            assert!(Instant::now() < deadline, "the server never logged {id}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// A copy of the output so far.
     pub fn output(&self) -> String {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()
@@ -234,98 +270,17 @@ impl Quorum {
 
 impl Drop for Quorum {
     fn drop(&mut self) {
-        // SIGTERM lets quorum stop its nats-server child.
-        if let Ok(status) = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-        {
-            if status.success() {
-                let deadline = Instant::now() + Duration::from_secs(10);
-                while Instant::now() < deadline {
-                    if let Ok(Some(_)) = self.child.try_wait() {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // SIGTERM lets quorum stop its nats-server child; the group kill
+        // after the grace period catches both if it does not.
+        process::stop_group(&mut self.child, Duration::from_secs(10));
     }
 }
 
+pub mod browser;
 pub mod cluster;
+mod process;
 
-/// A chromedriver process; each [`Chromedriver::browser`] is an isolated
-/// headless Chromium with its own profile.
-pub struct Chromedriver {
-    child: Child,
-    port: u16,
-    profiles: Vec<tempfile::TempDir>,
-}
-
-impl Chromedriver {
-    /// Starts `chromedriver` (from `CHROMEDRIVER` or `PATH`) on a free port.
-    pub fn start() -> Self {
-        let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
-        let port = free_port();
-        let child = Command::new(&bin)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); run scripts/setup.sh --test"));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self {
-            child,
-            port,
-            profiles: Vec::new(),
-        }
-    }
-
-    /// A new headless Chromium session.
-    pub async fn browser(&mut self) -> Client {
-        let profile = tempfile::tempdir().expect("profile dir");
-        let args = serde_json::json!([
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--window-size=1280,900",
-            format!("--user-data-dir={}", profile.path().display()),
-        ]);
-        self.profiles.push(profile);
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({ "args": args, "binary": chromium_binary() }),
-        );
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .expect("webdriver session")
-    }
-}
-
-fn chromium_binary() -> String {
-    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
-}
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use browser::Chromedriver;
 
 /// Waits until `css` matches an element whose text contains `needle`.
 pub async fn wait_for_text(c: &Client, css: &str, needle: &str, timeout: Duration) -> bool {
@@ -434,4 +389,92 @@ pub async fn send_chat(c: &Client, text: &str) {
         .click()
         .await
         .expect("click send");
+}
+
+/// The `exp` claim (unix seconds) of the join token in `link`'s
+/// `access_token` query parameter (or of a bare token).
+pub fn token_exp(link: &str) -> u64 {
+    use base64::Engine;
+    let token = link.rsplit("access_token=").next().unwrap_or(link);
+    let token = token.split('&').next().unwrap_or(token);
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON claims");
+    claims["exp"].as_u64().expect("exp")
+}
+
+/// Sleeps until the unix time `at` (seconds) has passed: a real wait for
+/// a real deadline (a token's expiry), not evidence of anything.
+pub async fn sleep_until_unix(at: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    let at = Duration::from_secs(at);
+    if at > now {
+        tokio::time::sleep(at - now).await;
+    }
+}
+
+/// Everything the page has shown as a toast since [`record_toasts`], at
+/// once (for asserting what was *not* shown, after a positive signal).
+pub async fn toasts_shown(c: &Client) -> String {
+    c.execute("return [...(window.__toasts || [])].join('\\n')", vec![])
+        .await
+        .expect("read the recorded toasts")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The chat list once the page has caught up with the room's history
+/// after its last connect (the client marks it `aria-busy` until then).
+pub const CAUGHT_UP: &str = "#chat-list[aria-busy=false]";
+
+/// Sends a fresh marker (unique in this test binary) from `from` and waits
+/// until every page in `pages` shows it and has caught up. That is the positive signal before counting
+/// what a page shows: a re-sent message goes out before anything typed
+/// after it, on the same connection, and a history replay is over once the
+/// list is no longer busy, so nothing sent before the marker is still on
+/// its way. Panics (naming the page) if that does not happen in time.
+pub async fn settle(from: &Client, pages: &[&Client]) {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let marker = &format!("settle-marker-{n}");
+    send_chat(from, marker).await;
+    for (i, c) in pages.iter().enumerate() {
+        assert!(
+            wait_for_text(c, "#chat-list .text", marker, PAGE_TIMEOUT).await,
+            "page {i} never showed the marker {marker:?}"
+        );
+        assert!(
+            wait_for(c, CAUGHT_UP, PAGE_TIMEOUT).await,
+            "page {i} never caught up with the room"
+        );
+    }
+}
+
+/// The texts of the elements `css` matches, in page order. A WebDriver
+/// error fails the test: it must never read as "nothing shown".
+pub async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let found = c
+        .find_all(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("looking up {css}: {e}"));
+    for e in found {
+        out.push(
+            e.text()
+                .await
+                .unwrap_or_else(|e| panic!("reading the text of {css}: {e}")),
+        );
+    }
+    out
+}
+
+/// How many elements `css` matches whose text is exactly `text`; a
+/// WebDriver error fails the test.
+pub async fn count_text(c: &Client, css: &str, text: &str) -> usize {
+    texts(c, css).await.iter().filter(|t| *t == text).count()
 }
