@@ -59,6 +59,12 @@ impl Beeper {
         });
     }
 
+    /// Whether an audio context is held (created by the first beep, let go
+    /// by [`Beeper::close`]).
+    pub fn is_open(&self) -> bool {
+        self.ctx.try_borrow().is_ok_and(|c| c.is_some())
+    }
+
     /// Releases the audio context. Idempotent.
     pub fn close(&self) {
         let Ok(mut slot) = self.ctx.try_borrow_mut() else {

@@ -31,7 +31,11 @@ pub fn ChatPanel() -> impl IntoView {
     view! {
         <aside class="chat-panel" aria-labelledby="chat-heading">
             <h2 id="chat-heading" class="panel-title">"Chat"</h2>
-            <ChatList log=chat.log() divider=divider />
+            <ChatList
+                log=chat.log()
+                divider=divider
+                busy=Signal::derive(move || !chat.caught_up().get())
+            />
             <Composer chat=chat state=nats.state() />
         </aside>
     }
@@ -55,11 +59,14 @@ pub fn iso_time(ms: u64) -> String {
 
 /// `<ul id="chat-list">`, following new messages while scrolled to the
 /// bottom (and always after sending), with a "New messages" divider
-/// (`li.chat-divider`) before the message `divider` names.
+/// (`li.chat-divider`) before the message `divider` names. `aria-busy`
+/// while `busy` (catching up after a connect), so screen readers don't
+/// read out a whole history as it is merged.
 #[component]
 pub fn ChatList(
     #[prop(into)] log: Signal<ChatLog>,
     #[prop(into, default = Signal::stored(None))] divider: Signal<Option<EntryKey>>,
+    #[prop(into, default = Signal::stored(false))] busy: Signal<bool>,
 ) -> impl IntoView {
     // -- signals -- //
     // Changes only when one of ours is sent or confirmed, so that other
@@ -117,6 +124,7 @@ pub fn ChatList(
                 role="log"
                 aria-live="polite"
                 aria-label="Messages"
+                aria-busy=move || busy.get().to_string()
                 tabindex="0"
                 on:scroll=on_scroll
             >

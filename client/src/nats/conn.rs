@@ -222,6 +222,19 @@ impl Conn {
         self.inbox.clear();
     }
 
+    /// Stopped, with no socket, timer or listener left (see
+    /// [`super::NatsClient::is_released`]).
+    pub(super) fn is_released(&self) -> bool {
+        self.stopped
+            && self.primary.is_none()
+            && self.standby.is_none()
+            && self.reconnect_timer.is_none()
+            && self.swap_timer.is_none()
+            && self.give_up_timer.is_none()
+            && self.keepalive.is_none()
+            && self.net_listeners.is_empty()
+    }
+
     /// Stops for good on purpose, and says so.
     pub(super) fn close(&mut self, after: &mut After) {
         self.stop();

@@ -297,6 +297,16 @@ impl NatsClient {
         });
     }
 
+    /// Whether the connection holds nothing that could act later: no
+    /// socket, no timer, no window listener. True once it was closed (or
+    /// gave up, or its owner went away), so nothing can reconnect; tests
+    /// check this instead of waiting to see that nothing happens.
+    pub fn is_released(&self) -> bool {
+        self.conn
+            .try_with_value(|rc| rc.try_borrow().is_ok_and(|c| c.is_released()))
+            .unwrap_or(true)
+    }
+
     /// Closes the connection for good: the sockets, timers and listeners
     /// go, and nothing reconnects. Idempotent. Messages already received
     /// in the same batch may still reach their handlers.

@@ -102,6 +102,9 @@ pub struct ChatContext {
     /// The connection (epoch) whose catch-up is done, so queued messages
     /// may go out on it; `None` while (re)connecting or catching up.
     live: StoredValue<Option<u64>>,
+    /// Whether the connection in use has caught up with the room's
+    /// history: the list is `aria-busy` until then (and tests wait on it).
+    caught_up: RwSignal<bool>,
     locked: RwSignal<bool>,
     /// The lock as a moderator last set it (`None`: never told). It is the
     /// truth; a refused publish only says the socket is older than it.
@@ -129,6 +132,11 @@ impl ChatContext {
     /// The messages.
     pub fn log(&self) -> ReadSignal<ChatLog> {
         self.log.read_only()
+    }
+
+    /// Whether the connection in use has caught up with what was missed.
+    pub fn caught_up(&self) -> ReadSignal<bool> {
+        self.caught_up.read_only()
     }
 
     /// Whether a moderator locked the chat for us.
@@ -336,11 +344,13 @@ impl ChatContext {
     /// [`Self::resume`], so that what it fetches can confirm them first.
     pub fn pause(&self) {
         self.live.try_set_value(None);
+        self.caught_up.try_set(false);
     }
 
     /// Connection `epoch` has caught up: send what is queued, in order.
     pub fn resume(&self, epoch: u64) {
         self.live.try_set_value(Some(epoch));
+        self.caught_up.try_set(true);
         self.flush_due();
     }
 
@@ -382,6 +392,7 @@ pub fn provide_chat_context(
         session: StoredValue::new(session.clone()),
         outbox: StoredValue::new(Outbox::new()),
         live: StoredValue::new(None),
+        caught_up: RwSignal::new(false),
         locked: RwSignal::new(false),
         told: StoredValue::new(None),
         crypt,

@@ -31,6 +31,22 @@ pub(crate) async fn sleep(ms: i32) {
     wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
 
+/// Polls `check` every 20 ms for up to 5 s; true as soon as it holds.
+/// For waiting on a state, never as proof that something did not happen.
+pub(crate) async fn eventually<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..250 {
+        if check().await {
+            return true;
+        }
+        sleep(20).await;
+    }
+    false
+}
+
 fn toast(id: &str, kind: NotificationType) -> Toast {
     Toast {
         id: id.to_string(),
@@ -339,9 +355,8 @@ async fn toasts_render_close_and_time_out() {
     assert!(root.query_selector(".toast-error").unwrap().is_none());
     assert!(root.query_selector(".toast-warning").unwrap().is_some());
 
-    sleep(600).await;
     assert!(
-        root.query_selector(".toast").unwrap().is_none(),
+        eventually(|| async { root.query_selector(".toast").unwrap().is_none() }).await,
         "timed out"
     );
     assert!(
@@ -362,23 +377,29 @@ async fn a_hovered_toast_stays_up() {
     let _app = mount_to(root.clone(), move || {
         view! { <ToastRegion toasts=queue on_dismiss=on_dismiss ttl=Duration::from_millis(200) /> }
     });
+    // Two toasts with the same life; only the first is hovered.
     queue.update(|q| {
         q.push(toast("h", NotificationType::Info));
+        q.push(toast("u", NotificationType::Warning));
     });
     tick().await;
-    let el = root.query_selector(".toast").unwrap().unwrap();
+    let el = root.query_selector(".toast-info").unwrap().unwrap();
     el.dispatch_event(&web_sys::Event::new("mouseenter").unwrap())
         .unwrap();
-    sleep(400).await;
+    // The unhovered one timing out shows that the hovered one's time is
+    // up too: it is still there only because it is held.
     assert!(
-        root.query_selector(".toast").unwrap().is_some(),
+        eventually(|| async { root.query_selector(".toast-warning").unwrap().is_none() }).await,
+        "the unhovered toast never timed out"
+    );
+    assert!(
+        root.query_selector(".toast-info").unwrap().is_some(),
         "held while hovered"
     );
     el.dispatch_event(&web_sys::Event::new("mouseleave").unwrap())
         .unwrap();
-    sleep(400).await;
     assert!(
-        root.query_selector(".toast").unwrap().is_none(),
+        eventually(|| async { root.query_selector(".toast").unwrap().is_none() }).await,
         "gone after leaving"
     );
 }

@@ -18,7 +18,7 @@ use quorum_shared::events::NotificationType;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
-use super::events::{attr, click, sleep, text};
+use super::events::{attr, click, eventually, text};
 use super::session::offline_session;
 use super::{container, fresh_cache};
 
@@ -187,7 +187,14 @@ async fn the_bell_counts_lists_and_survives_a_reload() {
     assert_eq!(focused_id().as_deref(), Some("notices-toggle"));
 
     // Kept in the session cache, read, for the reload.
-    sleep(200).await;
+    assert!(
+        eventually(|| async {
+            let kept = cached(&cache).await;
+            kept.len() == 2 && kept.iter().all(|n| n.read)
+        })
+        .await,
+        "the read notifications never reached the cache"
+    );
     let kept = cached(&cache).await;
     assert_eq!(kept.len(), 2, "{kept:?}");
     assert!(kept.iter().all(|n| n.read), "{kept:?}");
@@ -225,7 +232,6 @@ async fn the_bell_counts_lists_and_survives_a_reload() {
     // The button disabled itself; the focus went back to the bell.
     assert!(attr(&el, "#notices-clear", "disabled").is_some());
     assert_eq!(focused_id().as_deref(), Some("notices-toggle"));
-    sleep(200).await;
-    assert!(cached(&cache).await.is_empty());
+    assert!(eventually(|| async { cached(&cache).await.is_empty() }).await);
     drop(app);
 }

@@ -20,7 +20,7 @@ use quorum_shared::peer::ChatMessage;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
-use super::events::{attr, click, sleep, text};
+use super::events::{attr, click, eventually, text};
 use super::session::{offline_session, wait_attr};
 use super::{container, entry};
 
@@ -196,8 +196,12 @@ async fn offline_chat_is_queued_and_shown_pending() {
         })
         .collect();
     assert_eq!(texts, ["first", "second"]);
-    sleep(20).await;
-    assert!(text(&root, "#chat-notice").unwrap().contains("offline"));
+    assert!(
+        eventually(|| async { text(&root, "#chat-notice").is_some_and(|t| t.contains("offline")) })
+            .await
+    );
+    // The composer empties itself once the message is queued.
+    eventually(|| async { input.value().is_empty() }).await;
     assert_eq!(input.value(), "", "the draft went into the queue");
 }
 
