@@ -13,7 +13,8 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use quorum_e2e::cluster::ExternalNats;
 use quorum_e2e::{
-    join, record_toasts, send_chat, wait_for, wait_for_text, wait_toast_shown, Chromedriver, Quorum,
+    join, record_toasts, send_chat, texts, wait_for, wait_for_text, wait_toast_shown, Chromedriver,
+    Quorum,
 };
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -120,12 +121,7 @@ async fn send_private(c: &Client, to: &str, text: &str) {
 }
 
 async fn shown(c: &Client, text: &str) -> bool {
-    for e in c.find_all(Locator::Css(MSG)).await.unwrap_or_default() {
-        if e.text().await.is_ok_and(|t| t.contains(text)) {
-            return true;
-        }
-    }
-    false
+    texts(c, MSG).await.iter().any(|t| t.contains(text))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,10 +179,7 @@ async fn self_key_pages_agree_and_a_wrong_key_is_named() {
         !shown(&c, "sk-marker").await,
         "carol sees text she can't decrypt"
     );
-    let junk = c
-        .find_all(Locator::Css("#chat-list .chat-message:not(.system)"))
-        .await
-        .unwrap_or_default();
+    let junk = texts(&c, "#chat-list .chat-message:not(.system)").await;
     assert!(
         junk.is_empty(),
         "carol's chat shows {} undecryptable messages",
@@ -199,6 +192,7 @@ async fn self_key_pages_agree_and_a_wrong_key_is_named() {
         "no notice naming carol"
     );
     assert!(!shown(&a, "sk-marker-from-carol").await);
+    q.sync_log().await;
     assert!(
         !q.output().contains("sk-marker"),
         "a marker reached the server log"
@@ -244,6 +238,34 @@ async fn observe_everything(port: u16, password: &str) -> Arc<Mutex<Vec<u8>>> {
         "observer never subscribed: {}",
         String::from_utf8_lossy(&seen.lock().unwrap())
     );
+}
+
+/// Publishes a marker from a second connection and waits until the
+/// observer has it: nats-server routed everything before it by then.
+async fn observed_marker(observed: &Mutex<Vec<u8>>, port: u16, password: &str) {
+    const MARKER: &[u8] = b"observer.marker.end";
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect to nats-server");
+    let connect =
+        json!({ "user": "quorum", "pass": password, "verbose": false, "pedantic": false });
+    s.write_all(
+        format!("CONNECT {connect}\r\nPUB observer.marker.end 0\r\n\r\nPING\r\n").as_bytes(),
+    )
+    .await
+    .expect("publish the marker");
+    for _ in 0..400 {
+        if observed
+            .lock()
+            .unwrap()
+            .windows(MARKER.len())
+            .any(|w| w == MARKER)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the observer never got the marker");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -336,7 +358,15 @@ async fn a_whole_meeting_leaves_no_plaintext_on_nats_or_in_the_log() {
         "history not readable"
     );
 
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Everything nats-server routed before this marker has reached the
+    // observer once the marker itself has; the server log likewise.
+    observed_marker(
+        &observed,
+        nats.client_port,
+        secrets["service_password"].as_str().unwrap(),
+    )
+    .await;
+    q.sync_log().await;
     let wire = String::from_utf8_lossy(&observed.lock().unwrap()).into_owned();
     // The observer did see the meeting: the chat subjects went by.
     assert!(wire.contains("qr.pv.chat.host"), "observer saw nothing");

@@ -14,28 +14,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use quorum_e2e::{join, send_chat, wait_for, wait_for_text, wait_gone, Chromedriver, Quorum};
+use quorum_e2e::{
+    join, send_chat, settle, texts, wait_for, wait_for_text, wait_gone, Chromedriver, Quorum,
+};
 
 const T: Duration = Duration::from_secs(30);
 
 /// The texts of the chat list, in order.
 async fn chat_texts(c: &Client) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in c
-        .find_all(Locator::Css("#chat-list .chat-message .text"))
-        .await
-        .unwrap_or_default()
-    {
-        out.push(e.text().await.unwrap_or_default());
-    }
-    out
+    texts(c, "#chat-list .chat-message .text").await
 }
 
 async fn count(c: &Client, css: &str) -> usize {
     c.find_all(Locator::Css(css))
         .await
-        .map(|v| v.len())
-        .unwrap_or(0)
+        .unwrap_or_else(|e| panic!("looking up {css}: {e}"))
+        .len()
 }
 
 /// The parent of `pid` (quorum, for its nats-server).
@@ -135,8 +129,8 @@ async fn an_outage_loses_nothing_and_sends_queued_chat_once() {
         wait_gone(&host, "#chat-list .chat-message.pending", T).await,
         "the host's messages stayed pending"
     );
-    // Let any late duplicate arrive before counting.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Nothing sent before this marker is still on its way once it shows.
+    settle(&host, &[&host, &guest]).await;
     for (who, c) in [("host", &host), ("guest", &guest)] {
         let texts = chat_texts(c).await;
         let ours: Vec<&str> = texts
