@@ -181,7 +181,8 @@ async fn per_key_limit_answers_429_then_recovers() {
         "INVALID_TOKEN_OR_SIGNATURE",
     );
 
-    // After Retry-After the key works again.
+    // After Retry-After the key works again. (A real wait for the bucket
+    // to refill, followed by a positive check, not a wait for silence.)
     tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(200)).await;
     assert_ok(&signed(&ts, "/auth/room/create", &body).await);
     ts.stop().await;
@@ -226,6 +227,8 @@ async fn per_ip_limit_on_verify_token() {
         assert_ne!(ts.get("/").await.status(), StatusCode::TOO_MANY_REQUESTS);
     }
 
+    // A real wait for the bucket to refill, followed by a positive check,
+    // not a wait for silence.
     tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(200)).await;
     let again = verify_bogus(&ts, &[]).await;
     assert_failure(

@@ -70,6 +70,30 @@ async fn next_end(sub: &mut async_nats::Subscriber, within: Duration) -> Option<
     }
 }
 
+/// Runs a timer pass on `ts` and checks that it left `room` running: not
+/// removed, no end claimed, and nothing announced on the service
+/// subscription `sub` (to `qr.{room}.public`), where a marker published
+/// after the pass must be the next event. A pass of the background timer
+/// sees the same state, so it would have ended the room too.
+async fn pass_keeps_running(ts: &TestServer, room: &str, sub: &mut async_nats::Subscriber) {
+    ts.timer_pass().await;
+    let r = ts
+        .state
+        .rooms
+        .room(&rid(room))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{room} ended"));
+    assert_eq!(r.ending, None, "{room}: an end was claimed");
+    ts.publish_marker(&format!("qr.{room}.public"), "after the pass")
+        .await;
+    assert_eq!(
+        next_end(sub, STEP).await,
+        Some(common::marker("after the pass")),
+        "{room}"
+    );
+}
+
 /// History rows of `room`.
 async fn history(ts: &TestServer, room: &str) -> Vec<quorum_server::store::RoomRecord> {
     let (total, rows) = ts
@@ -100,14 +124,16 @@ async fn room_duration_ends_the_room() {
     let mut alice = ts.nats_connect(Some(&token)).await.expect("alice");
     alice.sub("qr.d1.public").await.expect("sub");
 
-    // Not yet: a second of ticks passes without an end.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(running(&ts, "d1").await);
-    assert!(alice
-        .next_msg(Duration::from_millis(10))
+    // Not yet: a timer pass now leaves it running and claims no end...
+    ts.timer_pass().await;
+    let r = ts.state.rooms.room(&rid("d1")).await.unwrap();
+    assert_eq!(r.expect("still running").ending, None);
+    // ...and tells alice nothing: the first event after it is the marker.
+    ts.publish_marker("qr.d1.public", "not yet").await;
+    let (_, ev) = common::next_json(&mut alice, STEP)
         .await
-        .unwrap()
-        .is_none());
+        .expect("the marker");
+    assert_eq!(ev, common::marker("not yet"));
 
     age(&ts, "d1", |r| {
         r.created_at -= 61;
@@ -166,10 +192,7 @@ async fn empty_timeout_counts_from_when_the_room_emptied() {
         true
     })
     .await;
-    assert!(next_end(&mut ended, Duration::from_millis(1500))
-        .await
-        .is_none());
-    assert!(running(&ts, "e1").await);
+    pass_keeps_running(&ts, "e1", &mut ended).await;
 
     // The last one leaves: the clock starts now.
     let left_at = common::now() as i64;
@@ -216,10 +239,7 @@ async fn empty_timeout_counts_from_when_the_room_emptied() {
         true
     })
     .await;
-    assert!(next_end(&mut ended, Duration::from_millis(1000))
-        .await
-        .is_none());
-    assert!(running(&ts, "e1").await);
+    pass_keeps_running(&ts, "e1", &mut ended).await;
 
     // Empty for 121 s: over.
     age(&ts, "e1", |r| {
@@ -282,9 +302,7 @@ async fn timers_survive_a_restart() {
         .expect("the room survived the restart");
     assert_eq!(after, before);
     let mut ended = b.service_subscribe("qr.r1.public".into()).await;
-    assert!(next_end(&mut ended, Duration::from_millis(800))
-        .await
-        .is_none());
+    pass_keeps_running(&b, "r1", &mut ended).await;
 
     age(&b, "r1", |r| {
         r.empty_since = r.empty_since.map(|s| s - 30);
@@ -305,14 +323,27 @@ async fn timers_survive_a_restart() {
     b.stop().await;
 }
 
+/// `fast`, but the background timer passes only once, at start: the test
+/// runs every later pass itself, so it knows when each has finished.
+fn test_driven_timers(c: &mut Config) {
+    fast(c);
+    c.lifecycle_tick_ms = 24 * 3600 * 1000;
+}
+
+/// One timer pass on each instance at the same moment; both have finished
+/// when this returns.
+async fn both_pass(a: &TestServer, b: &TestServer) {
+    tokio::join!(a.timer_pass(), b.timer_pass());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_end_a_room_exactly_once() {
-    let a = TestServer::start_with(fast).await;
+    let a = TestServer::start_with(test_driven_timers).await;
     // B shares A's nats-server (external mode) and A's data directory, so
     // both have the same keys and the same history database.
     let (nats, data) = (a.external_nats_config(), a.data_dir());
     let b = TestServer::start_with(move |c| {
-        fast(c);
+        test_driven_timers(c);
         c.nats = nats;
         c.data_dir = data;
     })
@@ -342,20 +373,34 @@ async fn two_instances_end_a_room_exactly_once() {
     let token = b.join_token("m1", "bob", false).await;
     let bob = a.nats_connect(Some(&token)).await.expect("bob");
     bob.close().await;
-    let offline = common::eventually(STEP, || async {
+    let dropped = common::eventually(STEP, || async {
         a.state
             .rooms
             .participant(&rid("m1"), &uid("bob"))
             .await
             .unwrap()
-            .is_some_and(|p| p.presence == Presence::Offline)
+            .is_some_and(|p| p.presence == Presence::Disconnected)
     })
     .await;
-    assert!(offline, "bob never went offline");
-    // Give the slower instance time to (wrongly) count it again.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(dropped, "bob's disconnect was never recorded");
+    // Past his grace period (1 s) at once, then both instances run a pass
+    // at the same moment: both see him due to go offline, one may do it.
+    // When both passes have returned, a second count would be in KV.
+    a.state
+        .rooms
+        .update_participant(&rid("m1"), &uid("bob"), |p| {
+            p.presence_since -= 5;
+            true
+        })
+        .await
+        .unwrap()
+        .expect("bob");
+    both_pass(&a, &b).await;
+    let bob_now = a.state.rooms.participant(&rid("m1"), &uid("bob")).await;
+    assert_eq!(bob_now.unwrap().unwrap().presence, Presence::Offline);
 
-    // Make all three due at once; both instances tick every 100 ms.
+    // Make all three due at once, then again a pass on each instance at
+    // the same moment: both race to end every room.
     for room in rooms {
         age(&a, room, |r| {
             r.created_at -= 61;
@@ -363,19 +408,24 @@ async fn two_instances_end_a_room_exactly_once() {
         })
         .await;
     }
+    both_pass(&a, &b).await;
+    // An end is announced (and flushed) before its pass moves on, so any
+    // second end is out before this marker: the end, then the marker.
     for (room, conn) in rooms.iter().zip(subs.iter_mut()) {
-        let (_, ev) = common::next_json(conn, DUE_WITHIN)
+        a.publish_marker(&format!("qr.{room}.public"), "after both passes")
+            .await;
+        let (_, ev) = common::next_json(conn, STEP)
             .await
             .unwrap_or_else(|| panic!("{room} never ended"));
         assert_eq!(ev, session_ended("duration_exceeded"), "{room}");
-    }
-    // Listen on for 2 s: no second end of any room.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    for (room, conn) in rooms.iter().zip(subs.iter_mut()) {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if let Some((_, ev)) = common::next_json(conn, left.max(Duration::from_millis(50))).await {
-            panic!("{room}: second event {ev}");
-        }
+        let (_, ev) = common::next_json(conn, STEP)
+            .await
+            .unwrap_or_else(|| panic!("{room}: no marker"));
+        assert_eq!(
+            ev,
+            common::marker("after both passes"),
+            "{room}: second end?"
+        );
     }
     for room in rooms {
         let id: RoomId = rid(room);

@@ -75,6 +75,7 @@ async fn missed_private_events_are_replayed_to_their_owner_only() {
         if !got.is_empty() {
             break;
         }
+        // Polling until the message is stored, not waiting for silence.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(got.len(), 1, "{got:?}");
@@ -127,12 +128,22 @@ async fn missed_private_events_are_replayed_to_their_owner_only() {
         )
         .await
         .expect("her subject, someone else's inbox");
+    // The forwarder handles requests one at a time, in order, and JetStream
+    // answers the direct gets it forwards in that order: once her next
+    // request is answered, an answer aimed at bob's inbox would be out
+    // already (a forwarder that passes any reply subject on fails here).
+    alice
+        .request(
+            "qr.p1.mine.alice",
+            br#"{"last_by_subj":"qr.p1.private.alice"}"#,
+            STEP,
+        )
+        .await
+        .expect("her own request, answered after the stolen one");
+    let stolen = bob.drain().await.expect("bob's connection");
     assert!(
-        bob.next_msg(std::time::Duration::from_millis(500))
-            .await
-            .expect("connection")
-            .is_none(),
-        "a private history answer reached bob's inbox"
+        stolen.is_empty(),
+        "a private history answer reached bob's inbox: {stolen:?}"
     );
 
     // Ending the room removes the stream with it.

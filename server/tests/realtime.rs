@@ -20,6 +20,10 @@ use serde_json::{json, Value};
 
 /// A kicked connection must close within this.
 const KICKED_WITHIN: Duration = Duration::from_secs(5);
+/// nats-server's auth timeout (`authorization.timeout`, 2 s unless set; the
+/// embedded config leaves it): how long it waits for the callout's answer
+/// before refusing a connection on its own.
+const NATS_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn connect(ts: &TestServer, token: &str, who: &str) -> RawNats {
     ts.nats_connect(Some(token))
@@ -79,9 +83,18 @@ async fn a_just_expired_token_leaves_no_phantom_presence() {
     // would refuse a user JWT with that `exp`.
     let t = common::now();
     let stale = ts.craft_token(&ts.api_secret(), "e2", "alice", t - 60, t - 2);
+    let asked = Instant::now();
     let err = ts.nats_connect(Some(&stale)).await.err();
     assert_eq!(err.as_deref(), Some("Authorization Violation"));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Refused sooner than nats-server would give up on the callout: so the
+    // refusal is the callout's answer, and the callout answers only after
+    // recording any presence (`joined` is awaited before it replies). What
+    // KV holds now is all this attempt will ever have written.
+    let took = asked.elapsed();
+    assert!(
+        took < NATS_AUTH_TIMEOUT,
+        "refused after {took:?}: maybe nats-server's own timeout, not the callout's answer"
+    );
     let p = ts.participant("e2", "alice").await.unwrap();
     assert_eq!((p.presence, p.conn), (Presence::Invited, None));
     // So she is not locked out as "already in this meeting".
@@ -121,7 +134,7 @@ async fn a_second_login_replaces_the_first() {
     );
 
     // The new connection works, and the old one's disconnect does not make
-    // alice "disconnected" or offline (grace is 1 s; wait past it).
+    // alice "disconnected" (nor, later, offline).
     second.sub("qr.d1.chat.*").await.expect("second sub");
     second
         .publish("qr.d1.chat.alice", b"still here")
@@ -129,10 +142,22 @@ async fn a_second_login_replaces_the_first() {
         .expect("second publish");
     let echo = second.next_msg(STEP).await.unwrap().expect("echo");
     assert_eq!(echo.payload, b"still here");
+    // The signal that the old connection's disconnect has been handled:
+    // nats-server announced it when it closed that connection, before bob
+    // below even connects, and advisories are handled one at a time in
+    // order. So once bob's own disconnect shows, alice's old one is done,
+    // and anything it announced came first.
+    let bob_t = ts.join_token("d1", "bob", false).await;
+    connect(&ts, &bob_t, "bob").await.close().await;
     assert_eq!(
-        next_event(&mut public, Duration::from_millis(2500)).await,
-        None
+        next_event(&mut public, STEP).await,
+        Some(presence("bob", "online"))
     );
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(presence("bob", "disconnected"))
+    );
+    // Still online in KV, so no timer will take her offline either.
     let p = ts.participant("d1", "alice").await.unwrap();
     assert_eq!(p.presence, Presence::Online);
     assert!(p.conn.is_some() && p.conn != first_conn, "{p:?}");
@@ -190,10 +215,13 @@ async fn presence_goes_online_disconnected_offline() {
         ts.participant("p1", "alice").await.unwrap().presence,
         Presence::Offline
     );
-    // Nothing more.
+    // Nothing more: a timer pass now announces nothing (she is offline
+    // already, her cleanup 30 s away), so the next event is the marker.
+    ts.timer_pass().await;
+    ts.publish_marker("qr.p1.public", "nothing more").await;
     assert_eq!(
-        next_event(&mut public, Duration::from_millis(500)).await,
-        None
+        next_event(&mut public, STEP).await,
+        Some(common::marker("nothing more"))
     );
 
     // Coming back after going offline is an ordinary join.
@@ -226,6 +254,8 @@ async fn reconnecting_within_the_grace_period_stays_online() {
         next_event(&mut public, STEP).await,
         Some(presence("alice", "disconnected"))
     );
+    // Her grace runs out 6 s after this, at the latest (whole seconds).
+    let grace_over = common::now() + 6;
     let mut alice = connect(&ts, &token, "alice back").await;
     assert_eq!(
         next_event(&mut public, STEP).await,
@@ -235,8 +265,21 @@ async fn reconnecting_within_the_grace_period_stays_online() {
         ts.participant("p2", "alice").await.unwrap().presence,
         Presence::Online
     );
-    // Past the grace period: never offline.
-    assert_eq!(next_event(&mut public, Duration::from_secs(7)).await, None);
+    // Past the grace period: never offline. Waiting for the clock to pass
+    // the grace is the point of the test (the timer must see it expired),
+    // not evidence of anything by itself; the evidence is a timer pass run
+    // after it that announces nothing: the next event is the marker.
+    let past = common::eventually(Duration::from_secs(10), || async {
+        common::now() > grace_over
+    })
+    .await;
+    assert!(past, "the clock never passed the grace period");
+    ts.timer_pass().await;
+    ts.publish_marker("qr.p2.public", "past the grace").await;
+    assert_eq!(
+        next_event(&mut public, STEP).await,
+        Some(common::marker("past the grace"))
+    );
     let p = ts.participant("p2", "alice").await.unwrap();
     assert_eq!(p.presence, Presence::Online);
     assert!(p.conn.is_some());
@@ -288,6 +331,10 @@ async fn two_instances_answer_each_worker_request_once() {
         );
     }
     // No second reply (it would land in bob's inbox) and no second event.
+    // Kept as a wait: each instance's worker runs every request in a task
+    // of its own, and which instance gets a request is nats-server's
+    // choice, so no later message is ordered after a second answer; only
+    // listening a while can show there is none.
     let quiet = Duration::from_secs(1);
     if let Some(m) = bob.next_msg(quiet).await.expect("bob's connection") {
         panic!("bob got a second reply on {}: {:?}", m.subject, m.payload);

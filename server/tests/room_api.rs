@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::raw_nats::RawNats;
 use common::{assert_failure, assert_keys, next_json, rid, token_claims, uid, TestServer, STEP};
 use quorum_server::rooms::Presence;
@@ -23,9 +21,6 @@ const INFOS: &str = "/auth/room/getActiveRoomsInfo";
 const END: &str = "/auth/room/endRoom";
 const PAST: &str = "/auth/room/fetchPastRooms";
 const BROADCAST: &str = "/auth/room/broadcastToRoom";
-
-/// How long we listen to prove that nothing arrives.
-const QUIET: Duration = Duration::from_millis(400);
 
 const ENVELOPE: [&str; 3] = ["status", "msg", "status_code"];
 const ROOM_INFO: [&str; 12] = [
@@ -1068,12 +1063,13 @@ async fn analytics_file_holds_counts_but_no_content() {
     ts.stop().await;
 }
 
-/// Asserts that none of `conns` receives anything for a while.
-async fn assert_silent(conns: &mut [(&str, &mut RawNats)]) {
+/// Asserts that none of `conns` has received anything more (presence
+/// aside) from what was published so far: the API publishes before it
+/// answers, and [`TestServer::settled_events`] flushes that through.
+async fn assert_silent(ts: &TestServer, conns: &mut [(&str, &mut RawNats)]) {
     for (who, c) in conns.iter_mut() {
-        if let Some((subject, v)) = next_json(c, QUIET).await {
-            panic!("{who} unexpectedly got {v} on {subject}");
-        }
+        let got = ts.settled_events(c).await;
+        assert!(got.is_empty(), "{who} unexpectedly got {got:?}");
     }
 }
 
@@ -1122,7 +1118,11 @@ async fn broadcast_reaches_exactly_its_audience() {
     assert_eq!(ev["text"], "just you");
     assert_eq!(ev["kind"], "WARNING");
     assert_eq!(ev["with_sound"], true);
-    assert_silent(&mut [("mod", &mut m), ("bob", &mut b), ("alice", &mut a)]).await;
+    assert_silent(
+        &ts,
+        &mut [("mod", &mut m), ("bob", &mut b), ("alice", &mut a)],
+    )
+    .await;
 
     // The SDK's shape (protocol >= 1.x): camelCase, `toUserId` inside the
     // message. It must reach bob only, never the whole room.
@@ -1137,7 +1137,11 @@ async fn broadcast_reaches_exactly_its_audience() {
     let (subject, ev) = next_json(&mut b, STEP).await.expect("bob");
     assert_eq!(subject, "qr.b1.private.bob");
     assert_eq!(ev["text"], "for bob");
-    assert_silent(&mut [("mod", &mut m), ("alice", &mut a), ("bob", &mut b)]).await;
+    assert_silent(
+        &ts,
+        &mut [("mod", &mut m), ("alice", &mut a), ("bob", &mut b)],
+    )
+    .await;
     let got = ts
         .signed_post(
             BROADCAST,
@@ -1150,7 +1154,11 @@ async fn broadcast_reaches_exactly_its_audience() {
         (subject.as_str(), &ev["message"]),
         ("qr.b1.private.alice", &json!("psst"))
     );
-    assert_silent(&mut [("mod", &mut m), ("bob", &mut b), ("alice", &mut a)]).await;
+    assert_silent(
+        &ts,
+        &mut [("mod", &mut m), ("bob", &mut b), ("alice", &mut a)],
+    )
+    .await;
 
     // Moderators only.
     let got = ts
@@ -1163,7 +1171,11 @@ async fn broadcast_reaches_exactly_its_audience() {
     let (subject, ev) = next_json(&mut m, STEP).await.expect("mod");
     assert_eq!(subject, "qr.b1.private.mod");
     assert_eq!(ev["message"], "mods");
-    assert_silent(&mut [("alice", &mut a), ("bob", &mut b), ("mod", &mut m)]).await;
+    assert_silent(
+        &ts,
+        &mut [("alice", &mut a), ("bob", &mut b), ("mod", &mut m)],
+    )
+    .await;
 
     // Refusals.
     for body in [
@@ -1195,7 +1207,11 @@ async fn broadcast_reaches_exactly_its_audience() {
         )
         .await;
     assert_failure(&got, StatusCode::OK, "ROOM_NOT_FOUND");
-    assert_silent(&mut [("mod", &mut m), ("alice", &mut a), ("bob", &mut b)]).await;
+    assert_silent(
+        &ts,
+        &mut [("mod", &mut m), ("alice", &mut a), ("bob", &mut b)],
+    )
+    .await;
 
     end(&ts, "b1").await;
     let got = ts

@@ -2,6 +2,7 @@
 //! on 127.0.0.1:0 that check every signature with the shared `verify`.
 //! Run: `cargo test -p quorum-server --test webhooks`.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,11 +20,16 @@ use quorum_shared::webhook::{
     SIGNATURE_HEADER, TOLERANCE_SECS,
 };
 use tokio::net::TcpListener;
+use tracing_subscriber::layer::SubscriberExt;
 
 const SECRET: &str = "the-api-secret-integrators-hold";
 
 /// Fast retries, so failure tests take milliseconds.
 const QUICK: Duration = Duration::from_millis(20);
+/// The id of the marker event a test queues behind the events it checks.
+const MARKER: &str = "marker";
+/// How long a positive condition (a marker, a log line) may take to show.
+const WITHIN: Duration = Duration::from_secs(10);
 
 // -- receiver -- //
 
@@ -97,20 +103,43 @@ impl Receiver {
         self.state.hits.lock().unwrap().clone()
     }
 
-    /// Waits until at least `n` requests arrived (or fails after 10 s),
-    /// then a little longer to catch any extra ones.
-    async fn wait_for(&self, n: usize) -> Vec<Hit> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.hits().len() < n {
+    /// Waits until the marker event of every queue in `sids` has arrived
+    /// (one entry per (session, target) queue that feeds this receiver, so
+    /// a session id may be listed twice), then returns every other request
+    /// that arrived before the last of those markers, in order.
+    ///
+    /// A queue delivers its events one at a time and in order, retries
+    /// included, so once its marker arrives every event queued before it
+    /// has had its last attempt: the list is complete, not a sample.
+    async fn until_markers(&self, sids: &[&str]) -> Vec<Hit> {
+        let deadline = Instant::now() + WITHIN;
+        loop {
+            let hits = self.hits();
+            let mut missing = sids.to_vec();
+            for (i, hit) in hits.iter().enumerate() {
+                let ev = hit.event();
+                if ev.id != MARKER {
+                    continue;
+                }
+                if let Some(at) = missing.iter().position(|s| *s == ev.room.sid) {
+                    missing.swap_remove(at);
+                }
+                if missing.is_empty() {
+                    return hits[..i]
+                        .iter()
+                        .filter(|h| h.event().id != MARKER)
+                        .cloned()
+                        .collect();
+                }
+            }
             assert!(
                 Instant::now() < deadline,
-                "only {} of {n} webhooks arrived",
-                self.hits().len()
+                "markers of {missing:?} never arrived; got {:?}",
+                hits.iter().map(|h| h.event().id).collect::<Vec<_>>()
             );
+            // Polling for the markers to show up, not waiting for silence.
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        self.hits()
     }
 }
 
@@ -172,12 +201,95 @@ fn event(sid: &str, id: &str) -> WebhookEvent {
     )
 }
 
+/// Queues the marker behind everything already sent for session `sid`, on
+/// the global target and on `room_url` (when set and different): one
+/// marker on each of those queues.
+fn send_marker(hooks: &Webhooks, room_url: Option<&str>, sid: &str) {
+    hooks.send(room_url, event(sid, MARKER));
+}
+
 fn ids(hits: &[Hit], sid: &str) -> Vec<String> {
     hits.iter()
         .map(Hit::event)
         .filter(|e| e.room.sid == sid)
         .map(|e| e.id)
         .collect()
+}
+
+/// The library's log lines (tracing events), each as its fields (the
+/// text under `message`), captured for the current thread only: the
+/// default `#[tokio::test]` runtime runs the queue tasks on the test's own
+/// thread, and other tests (other threads) are not mixed in.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<BTreeMap<String, String>>>>);
+
+impl Logs {
+    /// Starts capturing on this thread until the guard drops.
+    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let subscriber = tracing_subscriber::registry().with(logs.clone());
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// The lines whose text is `message`, with their fields.
+    fn lines(&self, message: &str) -> Vec<BTreeMap<String, String>> {
+        let lines = self.0.lock().unwrap();
+        lines
+            .iter()
+            .filter(|l| l.get("message").is_some_and(|m| m == message))
+            .cloned()
+            .collect()
+    }
+
+    /// Waits (polling) until `done` holds for the captured lines.
+    async fn until(&self, what: &str, mut done: impl FnMut(&Self) -> bool) {
+        let deadline = Instant::now() + WITHIN;
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "never logged: {what}; webhook lines: {:?}",
+                self.0
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|l| l.contains_key("event_id"))
+                    .collect::<Vec<_>>()
+            );
+            // Polling for a log line to show up, not waiting for silence.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Logs {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        self.0.lock().unwrap().push(fields.0);
+    }
+}
+
+/// One log line's fields, as text.
+#[derive(Default)]
+struct Fields(BTreeMap<String, String>);
+
+impl tracing::field::Visit for Fields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+}
+
+/// `(event_id, target)` of each line, sorted.
+fn id_and_target(lines: &[BTreeMap<String, String>]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| (l["event_id"].clone(), l["target"].clone()))
+        .collect();
+    v.sort();
+    v
 }
 
 // -- tests -- //
@@ -190,8 +302,9 @@ async fn twenty_events_arrive_in_order_signed() {
     for id in &expected {
         hooks.send(None, event("s1", id));
     }
+    send_marker(&hooks, None, "s1");
 
-    let hits = receiver.wait_for(20).await;
+    let hits = receiver.until_markers(&["s1"]).await;
     assert_eq!(hits.len(), 20, "each event exactly once");
     assert_eq!(ids(&hits, "s1"), expected);
     for hit in &hits {
@@ -217,7 +330,10 @@ async fn replayed_or_altered_deliveries_fail_verification() {
     let receiver = Receiver::start(Behaviour::FailFirst(0)).await;
     let hooks = Webhooks::new(&receiver.url, SECRET, true);
     hooks.send(None, event("s1", "e1"));
-    let hit = receiver.wait_for(1).await.remove(0);
+    send_marker(&hooks, None, "s1");
+    let mut hits = receiver.until_markers(&["s1"]).await;
+    assert_eq!(hits.len(), 1, "delivered once");
+    let hit = hits.remove(0);
     let secret = SECRET.as_bytes();
     assert_eq!(verify(secret, hit.signature(), &hit.body, now()), Ok(()));
 
@@ -251,8 +367,9 @@ async fn failing_receiver_gets_the_event_on_the_third_attempt() {
     let receiver = Receiver::start(Behaviour::FailFirst(2)).await;
     let hooks = Webhooks::new(&receiver.url, SECRET, true).with_retry(5, QUICK);
     hooks.send(None, event("s1", "e1"));
+    send_marker(&hooks, None, "s1");
 
-    let hits = receiver.wait_for(3).await;
+    let hits = receiver.until_markers(&["s1"]).await;
     assert_eq!(hits.len(), 3, "no attempt after the success");
     for hit in &hits {
         assert_eq!(hit.verified, Ok(()), "each retry is signed");
@@ -266,8 +383,9 @@ async fn retries_are_bounded_and_order_survives_failures() {
     let hooks = Webhooks::new(&receiver.url, SECRET, true).with_retry(3, QUICK);
     hooks.send(None, event("s1", "e1"));
     hooks.send(None, event("s1", "e2"));
+    send_marker(&hooks, None, "s1");
 
-    let hits = receiver.wait_for(6).await;
+    let hits = receiver.until_markers(&["s1"]).await;
     assert_eq!(hits.len(), 6, "3 attempts per event, then given up");
     // All of e1's attempts come before e2's first.
     assert_eq!(ids(&hits, "s1"), ["e1", "e1", "e1", "e2", "e2", "e2"]);
@@ -283,8 +401,10 @@ async fn two_rooms_both_arrive_in_their_own_order() {
         hooks.send(None, event("room-a", ida));
         hooks.send(None, event("room-b", idb));
     }
+    send_marker(&hooks, None, "room-a");
+    send_marker(&hooks, None, "room-b");
 
-    let hits = receiver.wait_for(20).await;
+    let hits = receiver.until_markers(&["room-a", "room-b"]).await;
     assert_eq!(hits.len(), 20);
     assert_eq!(ids(&hits, "room-a"), a);
     assert_eq!(ids(&hits, "room-b"), b);
@@ -302,27 +422,46 @@ async fn global_and_room_targets_each_get_the_event_once() {
     hooks.send(Some(&global.url), event("s1", "e2"));
     // No room URL: global only.
     hooks.send(None, event("s1", "e3"));
+    // Behind them, a marker on both queues: (s1, global) and (s1, room).
+    send_marker(&hooks, Some(&room.url), "s1");
 
-    assert_eq!(ids(&global.wait_for(3).await, "s1"), ["e1", "e2", "e3"]);
-    assert_eq!(ids(&room.wait_for(1).await, "s1"), ["e1"]);
+    assert_eq!(
+        ids(&global.until_markers(&["s1"]).await, "s1"),
+        ["e1", "e2", "e3"]
+    );
+    assert_eq!(ids(&room.until_markers(&["s1"]).await, "s1"), ["e1"]);
 
     // Without a global URL only the room's own target is used.
     let hooks = Webhooks::new("", SECRET, true);
     hooks.send(Some(&room.url), event("s2", "e4"));
     hooks.send(None, event("s2", "e5"));
-    let hits = room.wait_for(2).await;
+    send_marker(&hooks, Some(&room.url), "s2");
+    let hits = room.until_markers(&["s2"]).await;
     assert_eq!(ids(&hits, "s2"), ["e4"]);
     assert!(hits.iter().all(|h| h.verified.is_ok()));
 }
 
 #[tokio::test]
 async fn private_targets_are_refused_unless_allowed() {
+    let (logs, _capturing) = Logs::capture();
     let receiver = Receiver::start(Behaviour::FailFirst(0)).await;
     let by_name = format!("http://localhost:{}/hook", receiver.port);
     let hooks = Webhooks::new(&receiver.url, SECRET, false).with_retry(3, QUICK);
     hooks.send(None, event("s1", "e1"));
     hooks.send(Some(&by_name), event("s1", "e2"));
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // No queue to these targets can ever succeed, so no marker can follow
+    // them; the library's own word is the signal instead: each delivery
+    // ends with "refused; not retried", decided before any connection.
+    let refused = "webhook target refused; not retried";
+    logs.until("three refusals", |l| l.lines(refused).len() >= 3)
+        .await;
+    let mut expected = vec![
+        ("e1".to_owned(), receiver.url.clone()),
+        ("e2".to_owned(), receiver.url.clone()),
+        ("e2".to_owned(), by_name.clone()),
+    ];
+    expected.sort();
+    assert_eq!(id_and_target(&logs.lines(refused)), expected);
     assert_eq!(
         receiver.hits().len(),
         0,
@@ -332,7 +471,9 @@ async fn private_targets_are_refused_unless_allowed() {
     // The same targets work once the operator allows private addresses.
     let hooks = Webhooks::new(&receiver.url, SECRET, true);
     hooks.send(Some(&by_name), event("s1", "e3"));
-    let hits = receiver.wait_for(2).await;
+    // Both queues, (s1, receiver.url) and (s1, by_name), end here.
+    send_marker(&hooks, Some(&by_name), "s1");
+    let hits = receiver.until_markers(&["s1", "s1"]).await;
     assert_eq!(ids(&hits, "s1"), ["e3", "e3"]);
 }
 
@@ -342,10 +483,17 @@ async fn redirects_are_not_followed() {
     let bouncer = Receiver::start_with(Behaviour::Redirect, landing.url.clone()).await;
     let hooks = Webhooks::new(&bouncer.url, SECRET, true).with_retry(2, QUICK);
     hooks.send(None, event("s1", "e1"));
+    send_marker(&hooks, None, "s1");
 
-    let hits = bouncer.wait_for(2).await;
-    assert_eq!(hits.len(), 2, "a redirect is a failed attempt, retried");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let hits = bouncer.until_markers(&["s1"]).await;
+    assert_eq!(
+        ids(&hits, "s1"),
+        ["e1", "e1"],
+        "a redirect is a failed attempt, retried"
+    );
+    // A followed redirect would be part of the same attempt: the landing
+    // receiver records it before that attempt ends, so before the queue
+    // moves on to the marker.
     assert_eq!(landing.hits().len(), 0, "the redirect was followed");
 }
 
@@ -356,7 +504,8 @@ async fn unusable_urls_do_not_disturb_other_targets() {
     for bad in ["ftp://127.0.0.1/x", "not a url", "http://"] {
         hooks.send(Some(bad), event("s1", bad));
     }
-    let hits = receiver.wait_for(3).await;
+    send_marker(&hooks, None, "s1");
+    let hits = receiver.until_markers(&["s1"]).await;
     assert_eq!(hits.len(), 3);
     assert!(hits.iter().all(|h| h.verified.is_ok()));
 }
@@ -390,6 +539,8 @@ async fn untrusted_tls_certificates_are_refused() {
     use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use tokio_rustls::rustls::ServerConfig;
 
+    let (logs, _capturing) = Logs::capture();
+
     let cert = CertificateDer::from_pem_slice(SELF_SIGNED_CERT.as_bytes()).unwrap();
     let key = PrivateKeyDer::from_pem_slice(SELF_SIGNED_KEY.as_bytes()).unwrap();
     let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
@@ -421,12 +572,25 @@ async fn untrusted_tls_certificates_are_refused() {
     let hooks =
         Webhooks::new(&format!("https://127.0.0.1:{port}/hook"), SECRET, true).with_retry(2, QUICK);
     hooks.send(None, event("s1", "e1"));
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // The receiver cannot tell a marker's attempts from e1's (it never
+    // sees a request), so the signal is the library's "given up": after
+    // it there is no attempt left for e1.
+    logs.until("e1 given up", |l| !l.lines("webhook given up").is_empty())
+        .await;
+    let failures = logs.lines("webhook delivery attempt failed");
+    let attempts: Vec<&str> = failures.iter().map(|l| l["attempt"].as_str()).collect();
+    assert_eq!(attempts, ["1", "2"], "{failures:?}");
+    for f in &failures {
+        assert!(f["reason"].contains("certificate"), "{f:?}");
+    }
+    // The server side may count a handshake a moment after the client
+    // gave up on it: poll until both show.
+    let deadline = Instant::now() + WITHIN;
     while failed.load(Ordering::SeqCst) < 2 {
         assert!(Instant::now() < deadline, "the client never tried");
+        // Polling for the count to reach 2, not waiting for silence.
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(
         failed.load(Ordering::SeqCst),
         2,

@@ -515,6 +515,56 @@ pub(crate) async fn next_json(conn: &mut RawNats, timeout: Duration) -> Option<(
     }
 }
 
+// ---- Positive signals instead of waiting for silence (additive) ----
+
+/// The marker event [`TestServer::publish_marker`] sends.
+pub(crate) fn marker(name: &str) -> Value {
+    json!({ "type": "test_marker", "marker": name })
+}
+
+impl TestServer {
+    /// Publishes [`marker`]`(name)` on `subject` from the server's own NATS
+    /// connection and flushes it. Everything the server published earlier
+    /// (on the same connection: timers, callout, worker, API) reaches each
+    /// subscriber first, so "the next event is the marker" proves that
+    /// nothing else was published before it.
+    pub(crate) async fn publish_marker(&self, subject: &str, name: &str) {
+        let client = &self.state.nats.client;
+        client
+            .publish(subject.to_owned(), marker(name).to_string().into())
+            .await
+            .expect("publish marker");
+        client.flush().await.expect("flush marker");
+    }
+
+    /// Runs one pass of the room timers here and now (what the background
+    /// timer runs every `lifecycle_tick_ms`): when it returns, whatever that
+    /// pass would end, announce or count has been done.
+    pub(crate) async fn timer_pass(&self) {
+        self.state.rooms.tick().await.expect("timer pass");
+    }
+
+    /// The JSON events (presence left out) that reached `conn` from
+    /// everything published so far, whoever published it: the server's own
+    /// connection is flushed first (its earlier publishes, e.g. a broadcast
+    /// the API already answered, have reached nats-server), then `conn` is
+    /// drained (see [`RawNats::drain`]). Panics if `conn` is gone.
+    pub(crate) async fn settled_events(&self, conn: &mut RawNats) -> Vec<(String, Value)> {
+        self.state.nats.client.flush().await.expect("flush");
+        conn.drain()
+            .await
+            .unwrap_or_else(|e| panic!("connection gone: {e}"))
+            .into_iter()
+            .map(|m| {
+                let v: Value = serde_json::from_slice(&m.payload)
+                    .unwrap_or_else(|e| panic!("payload on {} is not JSON: {e}", m.subject));
+                (m.subject, v)
+            })
+            .filter(|(_, v)| v["type"] != "presence")
+            .collect()
+    }
+}
+
 // ---- Helpers for the real-time tests: worker requests, kicks, presence
 // (additive) ----
 

@@ -247,6 +247,18 @@ impl RawNats {
         self.until_pong().await
     }
 
+    /// Every message nats-server has routed to this connection so far, in
+    /// order, leaving none behind: PINGs, waits for the PONG (nats-server
+    /// queues it behind everything it already routed here), then empties
+    /// the inbox. So anything published before this call, and processed by
+    /// nats-server, that this connection would receive is in the result:
+    /// an empty result is evidence that nothing is on its way. `Err` if the
+    /// connection is gone, e.g. kicked.
+    pub(crate) async fn drain(&mut self) -> Result<Vec<Message>, String> {
+        self.ping().await?;
+        Ok(self.inbox.drain(..).collect())
+    }
+
     /// Publishes `payload` to `subject` with `reply_to`. `Err` carries
     /// nats-server's refusal.
     pub(crate) async fn publish_with_reply(
