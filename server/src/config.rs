@@ -77,6 +77,13 @@ pub struct NatsConfig {
     /// WebSocket URLs handed to browsers. Empty = derived from `public_url`
     /// and `ws_port` in embedded mode.
     pub ws_public_urls: Vec<String>,
+    /// Embedded: JetStream's storage budget in MiB. Each running room
+    /// reserves its streams' budgets from it, the state buckets theirs.
+    pub max_file_store_mb: u64,
+    /// Embedded: how often nats-server pings a client it has not heard
+    /// from; a client that misses two is dropped (and shows as
+    /// disconnected). Browsers ping every 20 s themselves.
+    pub ping_interval_secs: u64,
 }
 
 impl Default for NatsConfig {
@@ -92,6 +99,8 @@ impl Default for NatsConfig {
             password: String::new(),
             sys_user: String::new(),
             sys_password: String::new(),
+            max_file_store_mb: 16 * 1024,
+            ping_interval_secs: 30,
             account: "APP".into(),
             ws_public_urls: Vec::new(),
         }
@@ -152,11 +161,15 @@ pub struct Config {
     pub api_key: String,
     /// Server API secret. Empty = generated once and kept.
     pub api_secret: String,
+    /// Secret that signs outgoing webhooks. Empty = generated once and
+    /// kept (`webhook_secret` in `secrets.json`).
+    pub webhook_secret: String,
     /// Join-token lifetime in seconds.
     pub token_ttl_secs: u64,
     /// Maximum age of a browser session cache, in seconds.
     pub cache_max_age_secs: u64,
-    /// Create a demo room at start and print join links.
+    /// Create a demo room at start and print its join links to stdout
+    /// (off by default; `scripts/run.sh` turns it on).
     pub demo_room: bool,
     /// Global webhook target (every room's events). Empty = none.
     pub webhook_url: String,
@@ -171,7 +184,8 @@ pub struct Config {
     pub require_signature_timestamp: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// How often room timers are checked, in milliseconds.
+    /// No longer used: timers follow changes (kept so old config files
+    /// still load).
     pub lifecycle_tick_ms: u64,
     /// Seconds a dropped participant shows as "disconnected" before it is
     /// offline (and the room may start counting as empty).
@@ -180,6 +194,11 @@ pub struct Config {
     pub presence_cleanup_secs: u64,
     /// Request-rate limits.
     pub rate_limit: RateLimitConfig,
+    /// What one participant may send, and room stream budgets.
+    pub limits: crate::rooms::meter::Limits,
+    /// Bearer token for `GET /metrics` (Prometheus text). Empty: the
+    /// endpoint is off.
+    pub metrics_token: String,
     /// NATS settings.
     pub nats: NatsConfig,
     /// LiveKit settings.
@@ -195,9 +214,10 @@ impl Default for Config {
             client_dir: PathBuf::from("dist"),
             api_key: String::new(),
             api_secret: String::new(),
+            webhook_secret: String::new(),
             token_ttl_secs: quorum_shared::token::DEFAULT_TOKEN_TTL_SECS,
             cache_max_age_secs: 6 * 3600,
-            demo_room: true,
+            demo_room: false,
             webhook_url: String::new(),
             webhook_allow_private: false,
             trust_forwarded_for: false,
@@ -207,6 +227,8 @@ impl Default for Config {
             presence_offline_secs: 5,
             presence_cleanup_secs: 30,
             rate_limit: RateLimitConfig::default(),
+            limits: Default::default(),
+            metrics_token: String::new(),
             nats: NatsConfig::default(),
             livekit: LiveKitConfig::default(),
         }
@@ -259,6 +281,7 @@ impl Config {
         set!("QUORUM_CLIENT_DIR", self.client_dir);
         set!("QUORUM_API_KEY", self.api_key);
         set!("QUORUM_API_SECRET", self.api_secret);
+        set!("QUORUM_WEBHOOK_SECRET", self.webhook_secret);
         set!("QUORUM_TOKEN_TTL_SECS", self.token_ttl_secs);
         set!("QUORUM_CACHE_MAX_AGE_SECS", self.cache_max_age_secs);
         set!("QUORUM_DEMO_ROOM", self.demo_room);
@@ -287,6 +310,15 @@ impl Config {
         set!(
             "QUORUM_RATE_LIMIT_PER_IP_BURST",
             self.rate_limit.per_ip_burst
+        );
+        set!("QUORUM_LIMITS_CHAT_PER_SEC", self.limits.chat_per_sec);
+        set!("QUORUM_LIMITS_CHAT_BURST", self.limits.chat_burst);
+        set!("QUORUM_LIMITS_CONCURRENCY", self.limits.concurrency);
+        set!("QUORUM_METRICS_TOKEN", self.metrics_token);
+        set!("QUORUM_NATS_MAX_FILE_STORE_MB", self.nats.max_file_store_mb);
+        set!(
+            "QUORUM_NATS_PING_INTERVAL_SECS",
+            self.nats.ping_interval_secs
         );
         set!("QUORUM_NATS_BINARY", self.nats.binary);
         set!("QUORUM_NATS_PORT", self.nats.port);

@@ -1,6 +1,11 @@
-//! The demo room created at start: made through our own signed
+//! The demo room, created at start only when `demo_room` is on (off by
+//! default; `scripts/run.sh` turns it on): made through our own signed
 //! `/auth/room/create` and `/auth/room/getJoinToken`, exactly as an
 //! integrator would, so the printed links prove the whole path works.
+//!
+//! The links carry moderator and participant tokens: `main.rs` prints them
+//! to stdout with `println!` (the operator's own terminal), never through
+//! `tracing`, and nothing here logs them.
 
 use axum::body::Body;
 use axum::http::Request;

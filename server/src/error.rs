@@ -43,6 +43,12 @@ pub enum ApiError {
     /// A generic "nothing matched" (plugNmeet's `NOT_FOUND`).
     #[error("{0}")]
     NotFound(String),
+    /// No endpoint at this method and path (HTTP 404); names them.
+    #[error("no such endpoint: {0}")]
+    NoSuchEndpoint(String),
+    /// A file to download is gone (HTTP 404); names it.
+    #[error("{0} not found")]
+    FileNotFound(String),
     /// The user was blocked from this room.
     #[error("user {0} is blocked from this room")]
     UserBlocked(String),
@@ -100,6 +106,9 @@ impl ApiError {
             Self::UserNotFound(_) => (Http::OK, StatusCode::UserNotFound),
             Self::AlreadyOnline(_) => (Http::OK, StatusCode::Conflict),
             Self::NotFound(_) => (Http::OK, StatusCode::NotFound),
+            Self::NoSuchEndpoint(_) | Self::FileNotFound(_) => {
+                (Http::NOT_FOUND, StatusCode::NotFound)
+            }
             Self::UserBlocked(_) => (Http::OK, StatusCode::UserBlocked),
             Self::RoomFull(_) | Self::PermissionDenied(_) => {
                 (Http::OK, StatusCode::PermissionDenied)
@@ -114,8 +123,16 @@ impl IntoResponse for ApiError {
         let (http, code) = self.parts();
         match &self {
             Self::Internal(detail) => tracing::error!(%detail, "request failed"),
-            // One line per refused request would let a flood fill the log.
-            Self::TooManyRequests { .. } => tracing::debug!(reason = %self, "request refused"),
+            // One line per refused request would let a flood (of bad
+            // signatures, bogus tokens, unknown paths, or requests over
+            // the limit) fill the log: those are debug.
+            _ if matches!(
+                http,
+                Http::UNAUTHORIZED | Http::NOT_FOUND | Http::TOO_MANY_REQUESTS
+            ) =>
+            {
+                tracing::debug!(reason = %self, "request refused")
+            }
             other => tracing::info!(reason = %other, "request refused"),
         }
         let mut res = (http, Json(Envelope::failure(code, self.to_string()))).into_response();
@@ -129,19 +146,49 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Parses a JSON body, naming the offending field on failure.
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<crate::tokens::TokenError> for ApiError {
+    /// A refused token; the reason (expired, forged…) is the message.
+    fn from(e: crate::tokens::TokenError) -> Self {
+        Self::InvalidToken(e.to_string())
+    }
+}
+
+impl From<jsonwebtoken::errors::Error> for ApiError {
+    /// Signing a token failed: ours to fix, not the caller's.
+    fn from(e: jsonwebtoken::errors::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<hmac::digest::InvalidLength> for ApiError {
+    fn from(e: hmac::digest::InvalidLength) -> Self {
+        Self::internal(e)
+    }
+}
+
+/// Parses a JSON body, naming the offending field on failure. The body is
+/// one JSON value, optionally surrounded by whitespace: anything after it
+/// is refused, so what we act on is exactly what was signed.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let invalid = |what: String| ApiError::InvalidParameters(format!("invalid request: {what}"));
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let what = if path == "." || path.is_empty() {
+        invalid(if path == "." || path.is_empty() {
             inner.to_string()
         } else {
             format!("{path}: {inner}")
-        };
-        ApiError::InvalidParameters(format!("invalid request: {what}"))
-    })
+        })
+    })?;
+    de.end().map_err(|e| invalid(e.to_string()))?;
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -162,5 +209,18 @@ mod tests {
         };
         assert!(m.contains("room_id"), "{m}");
         assert!(parse_json::<T>(b"{").is_err());
+    }
+
+    #[test]
+    fn parse_refuses_trailing_garbage_but_not_whitespace() {
+        let ApiError::InvalidParameters(m) =
+            parse_json::<T>(br#"{"room_id":"x"} junk"#).unwrap_err()
+        else {
+            panic!()
+        };
+        assert!(m.contains("trailing characters"), "{m}");
+        assert!(parse_json::<T>(br#"{"room_id":"x"}{"room_id":"y"}"#).is_err());
+        assert!(parse_json::<T>(b"{\"room_id\":\"x\"}\n").is_ok());
+        assert!(parse_json::<T>(b" \t{\"room_id\":\"x\"} \r\n").is_ok());
     }
 }

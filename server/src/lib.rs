@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod metrics;
 pub mod nats;
 pub mod ratelimit;
 pub mod rooms;
@@ -24,6 +25,8 @@ use tokio::net::TcpListener;
 use config::Config;
 use nats::NatsLink;
 use rooms::analytics::Analytics;
+use rooms::index::{Grace, Index};
+use rooms::kv::Budgets;
 use rooms::service::RoomService;
 use rooms::Rooms;
 use secrets::Secrets;
@@ -94,7 +97,12 @@ pub enum StartError {
 pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppState, StartError> {
     std::fs::create_dir_all(&cfg.data_dir)
         .map_err(|e| StartError::DataDir(cfg.data_dir.display().to_string(), e))?;
-    let secrets = Secrets::load_or_create(&cfg.data_dir, &cfg.api_key, &cfg.api_secret)?;
+    let secrets = Secrets::load_or_create(
+        &cfg.data_dir,
+        &cfg.api_key,
+        &cfg.api_secret,
+        &cfg.webhook_secret,
+    )?;
     let store = Store::open(&cfg.data_dir.join("quorum.db"))?;
     let public_url = if cfg.public_url.is_empty() {
         format!("http://{local_addr}")
@@ -102,32 +110,37 @@ pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppS
         cfg.public_url.trim_end_matches('/').to_owned()
     };
     let nats = NatsLink::start(&cfg, &secrets, &public_url).await?;
+    metrics::install();
     let js = async_nats::jetstream::new(nats.client.clone());
-    let kv = Rooms::open(&js).await?;
+    let grace = Grace {
+        offline_secs: cfg.presence_offline_secs as i64,
+        cleanup_secs: cfg.presence_cleanup_secs as i64,
+        stale_claim_secs: rooms::lifecycle::STALE_CLAIM_SECS,
+    };
+    let kv = Rooms::open(&js, Index::new(grace), &Budgets::default()).await?;
     let tokens = JoinTokens::new(&secrets.api_key, &secrets.api_secret, cfg.token_ttl_secs);
     let analytics = Analytics::open(&js, cfg.data_dir.join("analytics")).await?;
-    let rooms = RoomService {
-        kv: kv.clone(),
+    let rooms = RoomService::new(rooms::service::Parts {
+        kv,
         store: store.clone(),
         webhooks: webhooks::Webhooks::new(
             &cfg.webhook_url,
-            &secrets.api_secret,
+            &secrets.webhook_secret,
             cfg.webhook_allow_private,
         ),
         nats: nats.client.clone(),
-        analytics: analytics.clone(),
-        js: js.clone(),
+        analytics,
         system: nats.system.clone(),
-        offline_grace_secs: cfg.presence_offline_secs as i64,
-        cleanup_secs: cfg.presence_cleanup_secs as i64,
-    };
-    rooms.clone().spawn_timers(std::time::Duration::from_millis(
-        cfg.lifecycle_tick_ms.max(50),
-    ));
-    tokio::spawn(analytics.count_chat(nats.client.clone(), kv));
+        grace,
+        limits: cfg.limits.clone(),
+    });
+    // Everything that reads room state waits for the index's first load.
+    rooms.index().wait_loaded().await;
+    rooms.clone().spawn_timers();
+    tokio::spawn(rooms.clone().run_meter());
     tokio::spawn(rooms::worker::run(rooms.clone(), tokens.clone()));
-    tokio::spawn(rooms::stream::serve_history(nats.client.clone()));
-    tokio::spawn(rooms::stream::serve_private_history(nats.client.clone()));
+    tokio::spawn(rooms::stream::serve_history(rooms.clone()));
+    tokio::spawn(rooms::stream::serve_private_history(rooms.clone()));
 
     let callout = nats::callout::Callout {
         issuer: Arc::new(secrets.issuer()?),
@@ -152,7 +165,7 @@ pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppS
             sys,
             cfg.nats.account.clone(),
             rooms.clone(),
-            std::time::Duration::from_secs(15),
+            nats.reconnected.clone(),
         ));
     }
 
@@ -181,6 +194,7 @@ pub fn app(state: AppState) -> Router {
     // rate limits come before the body-size check, which comes before the
     // handlers.
     api::routes()
+        .route("/metrics", axum::routing::get(api::metrics::scrape))
         .fallback(web::static_files)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -197,6 +211,11 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_body_bytes,
         ))
+        .layer(axum::middleware::from_fn(api::metrics::count))
+        // One span per request naming the method and path only: the query
+        // may carry a join token (`/?access_token=…`), which is never logged,
+        // and `web::request_span` elides the download token in a path.
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(web::request_span))
         .with_state(state)
 }
 

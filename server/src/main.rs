@@ -57,6 +57,8 @@ async fn run() -> Result<(), String> {
         quorum_server::VERSION,
         state.public_url
     );
+    // Off unless asked for (`scripts/run.sh` asks). The links hold tokens:
+    // they go to stdout, the operator's terminal, and never to `tracing`.
     if demo {
         match quorum_server::demo::create(&state).await {
             Ok(links) => {

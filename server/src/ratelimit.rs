@@ -1,20 +1,23 @@
 //! Abuse limits on the HTTP APIs: request rates (token buckets per client IP
 //! and per API key) and the request-body size.
 //!
-//! * **Per client IP**: every request under `/auth/` and `/api/` takes a
-//!   token from its client's bucket (`rate_limit.per_ip_per_sec`, burst
-//!   `rate_limit.per_ip_burst`). Static files and `/healthz` are not counted.
+//! * **Per client IP**, first: every request under `/auth/`, `/api/` and
+//!   `/download/` takes a token from its client's bucket
+//!   (`rate_limit.per_ip_per_sec`, burst `rate_limit.per_ip_burst`) before
+//!   anything else is looked at. Static files and `/healthz` are not counted.
 //!   The client is the TCP peer; `X-Forwarded-For` (its rightmost entry, the
 //!   one our own proxy appended) or else `X-Real-IP` replaces it only when
 //!   `trust_forwarded_for` is set. IPv6 clients are counted per /64, the
 //!   smallest block a single host usually gets. A request without a peer
 //!   address (an in-process call such as the demo room's) is not counted.
-//! * **Per API key**: every `/auth/` request carrying an `API-KEY` header
-//!   takes a token from that header value's bucket
-//!   (`rate_limit.per_key_per_sec`, burst `rate_limit.per_key_burst`).
-//!   Values are counted whether or not they are the real key, so guessing
-//!   keys costs the guesser and not the integrator; only a digest of each
-//!   value is kept.
+//! * **Per API key**, after the signature: a server-API request takes a
+//!   token from the key's bucket (`rate_limit.per_key_per_sec`, burst
+//!   `rate_limit.per_key_burst`) only once its signature has been verified
+//!   ([`RateLimiter::check_key`], called by the `Signed` extractor in
+//!   `api/signature.rs`). The key is public (every join token names it),
+//!   so counting unverified requests against it would let anyone drain the
+//!   integrator's bucket with bogus signatures; those are limited per IP
+//!   only. Only a digest of the key is kept.
 //! * A `*_per_sec` of 0 disables that limit; a burst below 1 counts as 1.
 //!
 //! Over the limit, the answer is HTTP 429 with plugNmeet's envelope
@@ -194,29 +197,42 @@ impl Default for RateLimiter {
     }
 }
 
+/// Whole seconds to wait, at least 1.
+fn retry_secs(d: Duration) -> u64 {
+    d.as_secs_f64().ceil().max(1.0) as u64
+}
+
 impl RateLimiter {
-    /// Counts one request from `ip` (if known) carrying `api_key` (if any)
-    /// against `limits`. `Err` carries the seconds to wait.
-    pub fn check(
+    /// Counts one request from `ip` (if known) against `limits`. `Err`
+    /// carries the seconds to wait.
+    pub fn check_ip(
         &self,
         limits: &RateLimitConfig,
         ip: Option<IpAddr>,
-        api_key: Option<&[u8]>,
         now: Instant,
     ) -> Result<(), u64> {
-        let secs = |d: Duration| d.as_secs_f64().ceil().max(1.0) as u64;
-        if let (Some(ip), Some(rate)) = (ip, Rate::new(limits.per_ip_per_sec, limits.per_ip_burst))
-        {
-            self.per_ip.take(ip_key(ip), rate, now).map_err(secs)?;
+        match (ip, Rate::new(limits.per_ip_per_sec, limits.per_ip_burst)) {
+            (Some(ip), Some(rate)) => self.per_ip.take(ip_key(ip), rate, now).map_err(retry_secs),
+            _ => Ok(()),
         }
-        if let (Some(key), Some(rate)) = (
-            api_key,
-            Rate::new(limits.per_key_per_sec, limits.per_key_burst),
-        ) {
-            let digest: [u8; 32] = Sha256::digest(key).into();
-            self.per_key.take(digest, rate, now).map_err(secs)?;
+    }
+
+    /// Counts one request under `api_key` against `limits`. Call it only
+    /// for a request whose signature was verified. `Err` carries the
+    /// seconds to wait.
+    pub fn check_key(
+        &self,
+        limits: &RateLimitConfig,
+        api_key: &[u8],
+        now: Instant,
+    ) -> Result<(), u64> {
+        match Rate::new(limits.per_key_per_sec, limits.per_key_burst) {
+            Some(rate) => {
+                let digest: [u8; 32] = Sha256::digest(api_key).into();
+                self.per_key.take(digest, rate, now).map_err(retry_secs)
+            }
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -281,12 +297,14 @@ fn under(path: &str, prefix: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// Middleware: per-IP limit on `/auth/*` and `/api/*`, per-key limit on
-/// `/auth/*`.
+/// Middleware: the per-IP limit on `/auth/*`, `/api/*` and `/download/*`.
+/// (The per-key limit comes after the signature check, in `Signed`.)
 pub async fn rate_limit(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let is_auth = under(path, "/auth");
-    if !is_auth && !under(path, "/api") {
+    if !["/auth", "/api", "/download"]
+        .iter()
+        .any(|prefix| under(path, prefix))
+    {
         return next.run(req).await;
     }
     let peer = req
@@ -295,16 +313,12 @@ pub async fn rate_limit(State(st): State<AppState>, req: Request, next: Next) ->
         .map(|c| c.0.ip());
     // No peer: an in-process call (e.g. the demo room), not a network client.
     let ip = peer.and_then(|p| client_ip(req.headers(), Some(p), st.config.trust_forwarded_for));
-    let key = if is_auth {
-        req.headers().get("API-KEY").map(|v| v.as_bytes())
-    } else {
-        None
-    };
     if let Err(retry_after_secs) =
         st.rate_limiter
-            .check(&st.config.rate_limit, ip, key, Instant::now())
+            .check_ip(&st.config.rate_limit, ip, Instant::now())
     {
-        tracing::debug!(?ip, path, retry_after_secs, "rate limited");
+        let path = crate::web::loggable_path(path);
+        tracing::debug!(?ip, %path, retry_after_secs, "rate limited");
         return ApiError::TooManyRequests { retry_after_secs }.into_response();
     }
     next.run(req).await
@@ -416,17 +430,17 @@ mod tests {
         let l = RateLimiter::default();
         let t0 = Instant::now();
         let a: IpAddr = "10.0.0.1".parse().unwrap();
-        let b: IpAddr = "10.0.0.2".parse().unwrap();
-        assert!(l.check(&limits, Some(a), Some(b"key"), t0).is_ok());
-        // Same key from another IP: the key's bucket is empty.
-        assert_eq!(l.check(&limits, Some(b), Some(b"key"), t0), Err(1));
-        // Another key value is another bucket.
-        assert!(l.check(&limits, Some(b), Some(b"guess"), t0).is_ok());
-        // IP a has one token left; no key and no IP are not counted.
-        assert!(l.check(&limits, Some(a), None, t0).is_ok());
-        assert!(l.check(&limits, Some(a), None, t0).is_err());
+        assert!(l.check_key(&limits, b"key", t0).is_ok());
+        // The key's bucket is empty, whatever the IP.
+        assert_eq!(l.check_key(&limits, b"key", t0), Err(1));
+        // Another key is another bucket; IPs have their own.
+        assert!(l.check_key(&limits, b"other", t0).is_ok());
+        assert!(l.check_ip(&limits, Some(a), t0).is_ok());
+        assert!(l.check_ip(&limits, Some(a), t0).is_ok());
+        assert!(l.check_ip(&limits, Some(a), t0).is_err());
+        // No IP (an in-process call) is not counted.
         for _ in 0..10 {
-            assert!(l.check(&limits, None, None, t0).is_ok());
+            assert!(l.check_ip(&limits, None, t0).is_ok());
         }
     }
 
@@ -473,6 +487,7 @@ mod tests {
         assert!(under("/auth", "/auth"));
         assert!(!under("/authx", "/auth"));
         assert!(under("/api/verifyToken", "/api"));
+        assert!(under("/download/analytics/t", "/download"));
         assert!(!under("/healthz", "/api"));
         assert!(!under("/", "/api"));
     }

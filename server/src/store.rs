@@ -2,6 +2,9 @@
 //!
 //! Live state is in NATS KV (see `rooms/`); SQLite only keeps what outlives
 //! a session. Calls run on the blocking pool so they never stall the runtime.
+//!
+//! The database file is created 0600 before SQLite opens it, and it and its
+//! `-wal`/`-shm` files are made 0600 if an older version left them open.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -20,6 +23,9 @@ pub enum StoreError {
     /// A previous panic poisoned the connection lock.
     #[error("database lock poisoned")]
     Poisoned,
+    /// The database file could not be created or its mode set.
+    #[error("database file: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// One row of room history.
@@ -94,12 +100,24 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RoomRecord> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`, readable and
+    /// writable by its owner only.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        create_private(path)?;
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        // SQLite gives its side files the database file's mode; an older
+        // version's may still be open to others.
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = std::path::PathBuf::from(side);
+            if side.is_file() {
+                crate::secrets::restrict(&side, crate::secrets::FILE_MODE);
+            }
+        }
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -160,6 +178,18 @@ impl Store {
         .await
     }
 
+    /// Removes the row of a session whose creation did not complete.
+    pub async fn delete_session(&self, sid: String) -> Result<(), StoreError> {
+        self.with(move |c| {
+            c.execute(
+                "DELETE FROM room_sessions WHERE sid = ?1 AND ended IS NULL",
+                [sid],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
     /// Whether any session of `room_id` was ever recorded.
     pub async fn room_known(&self, room_id: String) -> Result<bool, StoreError> {
         self.with(move |c| {
@@ -214,10 +244,85 @@ impl Store {
         .await
     }
 
+    /// One page of the sessions that have an analytics file, and how many
+    /// there are in all.
+    pub async fn analytics_history(
+        &self,
+        q: HistoryQuery,
+    ) -> Result<(i64, Vec<RoomRecord>), StoreError> {
+        self.with(move |c| {
+            let mut filter = String::from("WHERE analytics_file_id IS NOT NULL");
+            if !q.room_ids.is_empty() {
+                let marks = vec!["?"; q.room_ids.len()].join(",");
+                filter.push_str(&format!(" AND room_id IN ({marks})"));
+            }
+            let order = if q.descending { "DESC" } else { "ASC" };
+            let total: i64 = c.query_row(
+                &format!("SELECT COUNT(*) FROM room_sessions {filter}"),
+                rusqlite::params_from_iter(q.room_ids.iter()),
+                |r| r.get(0),
+            )?;
+            let sql = format!(
+                "SELECT {COLUMNS} FROM room_sessions {filter} ORDER BY id {order} LIMIT {} OFFSET {}",
+                q.limit, q.from
+            );
+            let mut st = c.prepare(&sql)?;
+            let rows = st
+                .query_map(rusqlite::params_from_iter(q.room_ids.iter()), row_to_record)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((total, rows))
+        })
+        .await
+    }
+
+    /// The session whose analytics file is `file_id`, if any.
+    pub async fn session_by_analytics_file(
+        &self,
+        file_id: String,
+    ) -> Result<Option<RoomRecord>, StoreError> {
+        self.with(move |c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM room_sessions WHERE analytics_file_id = ?1"
+            ))?;
+            let mut rows = st.query_map([file_id], row_to_record)?;
+            rows.next().transpose()
+        })
+        .await
+    }
+
+    /// Forgets the analytics file `file_id` (its session row stays);
+    /// whether a row named it.
+    pub async fn clear_analytics_file(&self, file_id: String) -> Result<bool, StoreError> {
+        self.with(move |c| {
+            c.execute(
+                "UPDATE room_sessions SET analytics_file_id = NULL WHERE analytics_file_id = ?1",
+                [file_id],
+            )
+            .map(|n| n > 0)
+        })
+        .await
+    }
+
     /// A trivial query, for `/healthz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.with(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
     }
+}
+
+/// Creates `path` empty with mode 0600 if absent (so SQLite, which keeps
+/// an existing file's mode, never creates it world-readable), or makes an
+/// existing one 0600.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(crate::secrets::FILE_MODE);
+    }
+    opts.open(path)?;
+    crate::secrets::restrict(path, crate::secrets::FILE_MODE);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -267,5 +372,37 @@ mod tests {
         let (total, rows) = s.history(q(vec!["r"], false)).await.unwrap();
         assert_eq!((total, rows.len(), rows[0].sid.as_str()), (1, 1, "s1"));
         s.ping().await.unwrap();
+
+        // Only sessions with an analytics file are listed as analytics.
+        let (total, rows) = s.analytics_history(q(vec![], true)).await.unwrap();
+        assert_eq!((total, rows.len(), rows[0].sid.as_str()), (1, 1, "s1"));
+        let (total, _) = s.analytics_history(q(vec!["other"], true)).await.unwrap();
+        assert_eq!(total, 0);
+        let got = s.session_by_analytics_file("a1".into()).await.unwrap();
+        assert_eq!(got.map(|r| r.sid), Some("s1".into()));
+        assert!(s.clear_analytics_file("a1".into()).await.unwrap());
+        assert!(!s.clear_analytics_file("a1".into()).await.unwrap());
+        assert_eq!(
+            s.session_by_analytics_file("a1".into()).await.unwrap(),
+            None
+        );
+        assert_eq!(s.analytics_history(q(vec![], true)).await.unwrap().0, 0);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("q.db");
+        let s = Store::open(&db).unwrap();
+        s.ping().await.unwrap();
+        for name in ["q.db", "q.db-wal", "q.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
     }
 }

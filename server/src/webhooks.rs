@@ -12,9 +12,10 @@
 //! operator allows private targets), and the request then connects only
 //! to those vetted addresses, so a second DNS answer cannot swap them
 //! (DNS rebinding). No proxy, no redirects, TLS verified by rustls with the
-//! webpki roots. The body is signed at send time with the server's API
-//! secret (see [`quorum_shared::webhook`]); the secret itself is never
-//! sent or logged.
+//! webpki roots. The body is signed at send time with the server's
+//! webhook secret (`webhook_secret` in `secrets.json`, or configured; never
+//! the API secret, so a receiver holds nothing that signs API calls; see
+//! [`quorum_shared::webhook`]); the secret itself is never sent or logged.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -56,7 +57,7 @@ pub struct Webhooks {
 #[derive(Clone)]
 struct Settings {
     global_url: String,
-    /// The server's API secret; only ever fed to the HMAC.
+    /// The server's webhook secret; only ever fed to the HMAC.
     secret: Vec<u8>,
     allow_private: bool,
     attempts: u32,
@@ -108,7 +109,8 @@ impl fmt::Debug for Webhooks {
 
 impl Webhooks {
     /// A dispatcher for the global `global_url` (may be empty), signing
-    /// with `secret`; private/loopback targets only when `allow_private`.
+    /// with the webhook secret `secret` (not the API secret);
+    /// private/loopback targets only when `allow_private`.
     pub fn new(global_url: &str, secret: &str, allow_private: bool) -> Self {
         Self {
             settings: Arc::new(Settings {

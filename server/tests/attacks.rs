@@ -61,6 +61,7 @@ fn assert_refused(reply: &WorkerReply, why: &str) {
 async fn lock_chat_behind_its_back(ts: &TestServer, room: &str, user: &str) {
     ts.state
         .rooms
+        .kv
         .update_participant(&rid(room), &uid(user), |p| {
             p.lock_settings.lock_chat = Some(true);
             true
@@ -391,7 +392,7 @@ async fn a_lock_that_missed_the_connection_is_enforced_once_it_is_known() {
     let mut lia = connect(&ts, &lia_t, "lia").await;
     ts.wait_kickable("a4c", "lia").await;
     let conn = ts.participant("a4c", "lia").await.unwrap().conn.unwrap();
-    let info = ts.state.rooms.conn_info(&conn).await.unwrap().unwrap();
+    let info = ts.state.rooms.kv.conn_info(&conn).await.unwrap().unwrap();
     let (cid, server) = (info.cid.unwrap(), info.server_id.unwrap());
     let advisory = || ts.state.rooms.connected(&conn, cid, &server);
 
@@ -620,6 +621,7 @@ async fn participants_cannot_act_as_moderators() {
     let room = ts
         .state
         .rooms
+        .kv
         .room(&common::rid("a6"))
         .await
         .unwrap()
@@ -682,6 +684,7 @@ async fn participants_cannot_act_as_moderators() {
     let room = ts
         .state
         .rooms
+        .kv
         .room(&common::rid("a6"))
         .await
         .unwrap()
@@ -940,6 +943,7 @@ async fn replies_cannot_be_aimed_at_other_subjects() {
     let room = ts
         .state
         .rooms
+        .kv
         .room(&common::rid("a8"))
         .await
         .unwrap()

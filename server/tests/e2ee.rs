@@ -22,6 +22,7 @@ async fn server_key_reaches_only_admitted_participants() {
     let secret = ts
         .state
         .rooms
+        .kv
         .room_secret(&sid)
         .await
         .unwrap()
@@ -67,7 +68,7 @@ async fn self_key_rooms_refuse_plaintext_features_and_hold_no_secret() {
                     "is_enabled": true, "enabled_self_insert_encryption_key": true } } }),
         )
         .await;
-    assert_eq!(ts.state.rooms.room_secret(&sid).await.unwrap(), None);
+    assert_eq!(ts.state.rooms.kv.room_secret(&sid).await.unwrap(), None);
 
     let token = ts.join_token("self", "host", true).await;
     let (_, verified) = ts.verify(&token).await;

@@ -16,7 +16,7 @@ async fn external_cluster_mode_authorizes_browsers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).expect("data dir");
-    let secrets = Secrets::load_or_create(&data, "", "").expect("secrets");
+    let secrets = Secrets::load_or_create(&data, "", "", "").expect("secrets");
     let cluster_cfg = Config {
         data_dir: dir.path().join("cluster"),
         nats: NatsConfig {

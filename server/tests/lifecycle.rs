@@ -33,7 +33,7 @@ async fn create(ts: &TestServer, body: Value) -> String {
 }
 
 async fn running(ts: &TestServer, room: &str) -> bool {
-    ts.state.rooms.room(&rid(room)).await.unwrap().is_some()
+    ts.state.rooms.kv.room(&rid(room)).await.unwrap().is_some()
 }
 
 /// Waits until the room has left KV (the event goes out first, cleanup
@@ -51,6 +51,7 @@ async fn age(
 ) {
     ts.state
         .rooms
+        .kv
         .update_room(&rid(room), f)
         .await
         .unwrap()
@@ -80,6 +81,7 @@ async fn pass_keeps_running(ts: &TestServer, room: &str, sub: &mut async_nats::S
     let r = ts
         .state
         .rooms
+        .kv
         .room(&rid(room))
         .await
         .unwrap()
@@ -126,7 +128,7 @@ async fn room_duration_ends_the_room() {
 
     // Not yet: a timer pass now leaves it running and claims no end...
     ts.timer_pass().await;
-    let r = ts.state.rooms.room(&rid("d1")).await.unwrap();
+    let r = ts.state.rooms.kv.room(&rid("d1")).await.unwrap();
     assert_eq!(r.expect("still running").ending, None);
     // ...and tells alice nothing: the first event after it is the marker.
     ts.publish_marker("qr.d1.public", "not yet").await;
@@ -164,7 +166,7 @@ async fn empty_timeout_counts_from_when_the_room_emptied() {
     )
     .await;
     let id = rid("e1");
-    let room = ts.state.rooms.room(&id).await.unwrap().unwrap();
+    let room = ts.state.rooms.kv.room(&id).await.unwrap().unwrap();
     assert_eq!(room.empty_timeout, 120);
     assert!(room.empty_since.is_some(), "an unused room is empty");
     let mut ended = ts.service_subscribe("qr.e1.public".into()).await;
@@ -175,6 +177,7 @@ async fn empty_timeout_counts_from_when_the_room_emptied() {
     let occupied = common::eventually(STEP, || async {
         ts.state
             .rooms
+            .kv
             .room(&id)
             .await
             .unwrap()
@@ -200,6 +203,7 @@ async fn empty_timeout_counts_from_when_the_room_emptied() {
     let emptied = common::eventually(STEP, || async {
         ts.state
             .rooms
+            .kv
             .room(&id)
             .await
             .unwrap()
@@ -212,6 +216,7 @@ async fn empty_timeout_counts_from_when_the_room_emptied() {
     let since = ts
         .state
         .rooms
+        .kv
         .room(&id)
         .await
         .unwrap()
@@ -225,6 +230,7 @@ async fn empty_timeout_counts_from_when_the_room_emptied() {
     assert_eq!(
         ts.state
             .rooms
+            .kv
             .participant(&id, &uid("alice"))
             .await
             .unwrap()
@@ -282,7 +288,7 @@ async fn timers_survive_a_restart() {
         true
     })
     .await;
-    let before = a.state.rooms.room(&rid("r1")).await.unwrap().unwrap();
+    let before = a.state.rooms.kv.room(&rid("r1")).await.unwrap().unwrap();
     let a_nats = a.nats_url.clone();
     a.stop().await;
 
@@ -296,6 +302,7 @@ async fn timers_survive_a_restart() {
     let after = b
         .state
         .rooms
+        .kv
         .room(&rid("r1"))
         .await
         .unwrap()
@@ -376,6 +383,7 @@ async fn two_instances_end_a_room_exactly_once() {
     let dropped = common::eventually(STEP, || async {
         a.state
             .rooms
+            .kv
             .participant(&rid("m1"), &uid("bob"))
             .await
             .unwrap()
@@ -388,6 +396,7 @@ async fn two_instances_end_a_room_exactly_once() {
     // When both passes have returned, a second count would be in KV.
     a.state
         .rooms
+        .kv
         .update_participant(&rid("m1"), &uid("bob"), |p| {
             p.presence_since -= 5;
             true
@@ -396,7 +405,7 @@ async fn two_instances_end_a_room_exactly_once() {
         .unwrap()
         .expect("bob");
     both_pass(&a, &b).await;
-    let bob_now = a.state.rooms.participant(&rid("m1"), &uid("bob")).await;
+    let bob_now = a.state.rooms.kv.participant(&rid("m1"), &uid("bob")).await;
     assert_eq!(bob_now.unwrap().unwrap().presence, Presence::Offline);
 
     // Make all three due at once, then again a pass on each instance at
@@ -409,28 +418,25 @@ async fn two_instances_end_a_room_exactly_once() {
         .await;
     }
     both_pass(&a, &b).await;
-    // An end is announced (and flushed) before its pass moves on, so any
-    // second end is out before this marker: the end, then the marker.
+    // The end is announced, then every connection of the room dropped:
+    // anything a second end announced would come before the close.
     for (room, conn) in rooms.iter().zip(subs.iter_mut()) {
-        a.publish_marker(&format!("qr.{room}.public"), "after both passes")
-            .await;
         let (_, ev) = common::next_json(conn, STEP)
             .await
             .unwrap_or_else(|| panic!("{room} never ended"));
         assert_eq!(ev, session_ended("duration_exceeded"), "{room}");
-        let (_, ev) = common::next_json(conn, STEP)
-            .await
-            .unwrap_or_else(|| panic!("{room}: no marker"));
-        assert_eq!(
-            ev,
-            common::marker("after both passes"),
-            "{room}: second end?"
+        assert!(
+            conn.closed_within(STEP).await.is_some(),
+            "{room}: the connection outlived the end"
         );
+        if let Ok(Some(m)) = conn.next_msg(std::time::Duration::ZERO).await {
+            panic!("{room}: more after the end: {m:?}");
+        }
     }
     for room in rooms {
         let id: RoomId = rid(room);
-        assert!(a.state.rooms.room(&id).await.unwrap().is_none());
-        assert!(b.state.rooms.room(&id).await.unwrap().is_none());
+        assert!(a.state.rooms.kv.room(&id).await.unwrap().is_none());
+        assert!(b.state.rooms.kv.room(&id).await.unwrap().is_none());
         let rows = history(&a, room).await;
         assert_eq!(rows.len(), 1, "{room}: {rows:?}");
         assert!(rows[0].ended.is_some(), "{room}: {rows:?}");
@@ -487,6 +493,7 @@ async fn restart_forgets_connections_that_died_with_it() {
     let online = common::eventually(STEP, || async {
         a.state
             .rooms
+            .kv
             .room(&rid("r2"))
             .await
             .unwrap()
@@ -510,6 +517,7 @@ async fn restart_forgets_connections_that_died_with_it() {
     let reconciled = common::eventually(STEP, || async {
         b.state
             .rooms
+            .kv
             .participant(&rid("r2"), &uid("alice"))
             .await
             .unwrap()
@@ -545,7 +553,7 @@ async fn concurrent_participant_changes_are_all_kept() {
     let tasks: Vec<_> = changes
         .into_iter()
         .map(|set| {
-            let rooms = ts.state.rooms.clone();
+            let rooms = ts.state.rooms.kv.clone();
             tokio::spawn(async move {
                 rooms
                     .update_participant(&rid("cas"), &uid("pat"), |p| {
@@ -592,27 +600,26 @@ async fn an_older_login_never_replaces_a_newer_one() {
     ts.create_room("lg").await;
     ts.join_token("lg", "pat", false).await;
     let kv = &ts.state.rooms.kv;
-    let (room, user) = (rid("lg"), uid("pat"));
+    let who = ts.participant("lg", "pat").await.unwrap();
     let access = Default::default();
-    let (p, replaced) = kv
-        .set_online(&room, &user, "first", access, 1_000)
-        .await
-        .unwrap()
-        .unwrap();
+    let login = |conn: &'static str, at: i64| {
+        let who = who.clone();
+        async move {
+            let o = kv
+                .set_online(&who, conn, access, at)
+                .await
+                .unwrap()
+                .unwrap();
+            (o.participant, o.replaced)
+        }
+    };
+    let (p, replaced) = login("first", 1_000).await;
     assert_eq!((p.conn.as_deref(), replaced), (Some("first"), None));
-    let (p, replaced) = kv
-        .set_online(&room, &user, "newest", access, 3_000)
-        .await
-        .unwrap()
-        .unwrap();
+    let (p, replaced) = login("newest", 3_000).await;
     assert_eq!(p.conn.as_deref(), Some("newest"));
     assert_eq!(replaced.as_deref(), Some("first"));
     // Begun before "newest", written after it: changes nothing.
-    let (p, replaced) = kv
-        .set_online(&room, &user, "slow", access, 2_000)
-        .await
-        .unwrap()
-        .unwrap();
+    let (p, replaced) = login("slow", 2_000).await;
     assert_eq!((p.conn.as_deref(), replaced), (Some("newest"), None));
     ts.stop().await;
 }

@@ -120,11 +120,8 @@ async fn a_second_login_replaces_the_first() {
     ts.wait_kickable("d1", "alice").await;
     let first_conn = ts.participant("d1", "alice").await.unwrap().conn;
 
+    // To the others nothing changes: she was online and still is.
     let mut second = connect(&ts, &token, "second login").await;
-    assert_eq!(
-        next_event(&mut public, STEP).await,
-        Some(presence("alice", "online"))
-    );
     let why = first.closed_within(KICKED_WITHIN).await;
     // A kick is a plain close: no -ERR first.
     assert_eq!(
@@ -153,22 +150,34 @@ async fn a_second_login_replaces_the_first() {
         next_event(&mut public, STEP).await,
         Some(presence("bob", "online"))
     );
-    assert_eq!(
-        next_event(&mut public, STEP).await,
-        Some(presence("bob", "disconnected"))
-    );
+    let bob_dropped = common::eventually(STEP, || async {
+        ts.participant("d1", "bob")
+            .await
+            .is_some_and(|p| matches!(p.presence, Presence::Disconnected | Presence::Offline))
+    })
+    .await;
+    assert!(bob_dropped, "bob's disconnect was never handled");
     // Still online in KV, so no timer will take her offline either.
     let p = ts.participant("d1", "alice").await.unwrap();
     assert_eq!(p.presence, Presence::Online);
     assert!(p.conn.is_some() && p.conn != first_conn, "{p:?}");
     second.ping().await.expect("second still connected");
+    ts.timer_pass().await;
+    ts.publish_marker("qr.d1.public", "replaced").await;
+    loop {
+        let ev = next_event(&mut public, STEP).await.expect("the marker");
+        if ev == common::marker("replaced") {
+            break;
+        }
+        assert_ne!(ev["user_id"], "alice", "a replaced login announced {ev}");
+    }
 
     second.close().await;
     ts.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn presence_goes_online_disconnected_offline() {
+async fn presence_goes_online_then_offline_after_the_grace() {
     let ts = TestServer::start_with(fast_presence(1)).await;
     ts.create_room("p1").await;
     let token = ts.join_token("p1", "alice", false).await;
@@ -188,19 +197,18 @@ async fn presence_goes_online_disconnected_offline() {
         Presence::Online
     );
 
+    // A drop is not announced: she may be back within the grace (a
+    // network blip, a token swap), and then nothing changed for the others.
     alice.close().await;
     let closed = Instant::now();
-    assert_eq!(
-        next_event(&mut public, STEP).await,
-        Some(presence("alice", "disconnected"))
-    );
-    // The grace counts whole seconds, so "offline" may follow at once.
-    let p = ts.participant("p1", "alice").await.unwrap();
-    assert!(
-        matches!(p.presence, Presence::Disconnected | Presence::Offline),
-        "{p:?}"
-    );
-    assert_eq!(p.conn, None);
+    let dropped = common::eventually(STEP, || async {
+        ts.participant("p1", "alice")
+            .await
+            .is_some_and(|p| matches!(p.presence, Presence::Disconnected | Presence::Offline))
+    })
+    .await;
+    assert!(dropped, "the drop was never recorded");
+    assert_eq!(ts.participant("p1", "alice").await.unwrap().conn, None);
 
     assert_eq!(
         next_event(&mut public, STEP).await,
@@ -250,17 +258,16 @@ async fn reconnecting_within_the_grace_period_stays_online() {
         Some(presence("alice", "online"))
     );
     alice.close().await;
-    assert_eq!(
-        next_event(&mut public, STEP).await,
-        Some(presence("alice", "disconnected"))
+    assert!(
+        ts.wait_presence("p2", "alice", Presence::Disconnected)
+            .await
     );
     // Her grace runs out 6 s after this, at the latest (whole seconds).
     let grace_over = common::now() + 6;
+    // Back within the grace: nothing to announce (the marker after the
+    // grace, below, is the next event).
     let mut alice = connect(&ts, &token, "alice back").await;
-    assert_eq!(
-        next_event(&mut public, STEP).await,
-        Some(presence("alice", "online"))
-    );
+    assert!(ts.wait_presence("p2", "alice", Presence::Online).await);
     assert_eq!(
         ts.participant("p2", "alice").await.unwrap().presence,
         Presence::Online
@@ -394,7 +401,7 @@ async fn offline_participants_are_cleaned_up_later() {
         Some(presence("alice", "online"))
     );
     alice.close().await;
-    for state in ["disconnected", "offline", "left"] {
+    for state in ["offline", "left"] {
         assert_eq!(
             next_event(&mut public, STEP).await,
             Some(presence("alice", state)),

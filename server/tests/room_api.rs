@@ -113,6 +113,7 @@ async fn participant(ts: &TestServer, room: &str, user: &str, token: &str) -> Ra
 async fn presence(ts: &TestServer, room: &str, user: &str) -> Option<Presence> {
     ts.state
         .rooms
+        .kv
         .participant(&rid(room), &uid(user))
         .await
         .expect("kv")
@@ -182,7 +183,7 @@ async fn create_returns_full_room_info_and_applies_the_rules() {
         "{md}"
     );
     // Below 120 s the empty timeout becomes 1800 s.
-    let stored = ts.state.rooms.room(&rid("c1")).await.unwrap().unwrap();
+    let stored = ts.state.rooms.kv.room(&rid("c1")).await.unwrap().unwrap();
     assert_eq!(stored.empty_timeout, 1800);
     assert_eq!(stored.max_participants, 5);
 
@@ -241,7 +242,7 @@ async fn create_returns_full_room_info_and_applies_the_rules() {
         "{md}"
     );
     assert_eq!(md["default_lock_settings"]["lock_chat"], true, "{md}");
-    let stored = ts.state.rooms.room(&rid("c2")).await.unwrap().unwrap();
+    let stored = ts.state.rooms.kv.room(&rid("c2")).await.unwrap().unwrap();
     assert_eq!(stored.empty_timeout, 300);
     // Exactly 120 is kept; a missing value becomes 1800.
     create(
@@ -259,6 +260,7 @@ async fn create_returns_full_room_info_and_applies_the_rules() {
         async move {
             ts.state
                 .rooms
+                .kv
                 .room(&rid(id))
                 .await
                 .unwrap()
@@ -314,7 +316,7 @@ async fn create_returns_full_room_info_and_applies_the_rules() {
         )
         .await;
     assert_failure(&got, StatusCode::OK, "INVALID_PARAMETERS");
-    assert!(ts.state.rooms.room(&rid("c5")).await.unwrap().is_none());
+    assert!(ts.state.rooms.kv.room(&rid("c5")).await.unwrap().is_none());
     ts.stop().await;
 }
 
@@ -341,6 +343,7 @@ async fn e2ee_secret_never_appears_in_responses() {
     let secret = ts
         .state
         .rooms
+        .kv
         .room_secret(&sid)
         .await
         .unwrap()
@@ -379,7 +382,7 @@ async fn e2ee_secret_never_appears_in_responses() {
         assert!(text.contains("\"status\":true"), "{path}: {text}");
         assert!(!text.contains(&secret), "{path} leaks the E2EE secret");
     }
-    assert_eq!(ts.state.rooms.room_secret(&sid).await.unwrap(), None);
+    assert_eq!(ts.state.rooms.kv.room_secret(&sid).await.unwrap(), None);
 
     // Self-inserted key: the server keeps nothing and refuses everything
     // that needs plaintext, even when asked for it.
@@ -401,7 +404,7 @@ async fn e2ee_secret_never_appears_in_responses() {
     )
     .await;
     let sid = v["room_info"]["sid"].as_str().unwrap();
-    assert_eq!(ts.state.rooms.room_secret(sid).await.unwrap(), None);
+    assert_eq!(ts.state.rooms.kv.room_secret(sid).await.unwrap(), None);
     let f = &metadata(&v["room_info"])["room_features"];
     assert_eq!(f["recording_features"]["is_allow_cloud"], false, "{f}");
     assert_eq!(
@@ -433,7 +436,7 @@ async fn e2ee_secret_never_appears_in_responses() {
     )
     .await;
     let sid = v["room_info"]["sid"].as_str().unwrap();
-    assert_eq!(ts.state.rooms.room_secret(sid).await.unwrap(), None);
+    assert_eq!(ts.state.rooms.kv.room_secret(sid).await.unwrap(), None);
     let f = &metadata(&v["room_info"])["room_features"];
     assert_eq!(f["external_broadcasting_features"]["is_allow_rtmp"], true);
     assert_eq!(f["recording_features"]["is_allow_cloud"], true);
@@ -468,7 +471,7 @@ async fn concurrent_creates_make_exactly_one_session() {
         .unwrap();
     assert_eq!(total, 1, "{rows:?}");
     assert_eq!(rows[0].sid, sids[0]);
-    let kv = ts.state.rooms.room(&rid("race")).await.unwrap().unwrap();
+    let kv = ts.state.rooms.kv.room(&rid("race")).await.unwrap().unwrap();
     assert_eq!(kv.sid, sids[0]);
     ts.stop().await;
 }
@@ -501,6 +504,7 @@ async fn join_tokens_apply_locks_waiting_room_blocks_and_generated_ids() {
     let p = ts
         .state
         .rooms
+        .kv
         .participant(&rid("j1"), &uid("mod"))
         .await
         .unwrap()
@@ -515,6 +519,7 @@ async fn join_tokens_apply_locks_waiting_room_blocks_and_generated_ids() {
     let p = ts
         .state
         .rooms
+        .kv
         .participant(&rid("j1"), &uid("alice"))
         .await
         .unwrap()
@@ -541,6 +546,7 @@ async fn join_tokens_apply_locks_waiting_room_blocks_and_generated_ids() {
     let p = ts
         .state
         .rooms
+        .kv
         .participant(&rid("j1"), &uid("bob"))
         .await
         .unwrap()
@@ -557,6 +563,7 @@ async fn join_tokens_apply_locks_waiting_room_blocks_and_generated_ids() {
     // Blocked users get no token.
     ts.state
         .rooms
+        .kv
         .update_room(&rid("j1"), |r| {
             r.blocked.push(uid("mallory"));
             true
@@ -613,6 +620,7 @@ async fn join_tokens_apply_locks_waiting_room_blocks_and_generated_ids() {
     assert!(ts
         .state
         .rooms
+        .kv
         .participant(&rid("j2"), &generated)
         .await
         .unwrap()
@@ -620,6 +628,7 @@ async fn join_tokens_apply_locks_waiting_room_blocks_and_generated_ids() {
     assert!(ts
         .state
         .rooms
+        .kv
         .participant(&rid("j2"), &uid("zed"))
         .await
         .unwrap()
@@ -796,14 +805,19 @@ async fn end_room_tells_everyone_and_closes_the_session() {
     assert_eq!(subject, "qr.x1.public");
     assert_eq!(ev, common::session_ended("ended_by_moderator"));
 
-    assert!(ts.state.rooms.room(&rid("x1")).await.unwrap().is_none());
-    assert!(ts
-        .state
-        .rooms
-        .participants_of(&rid("x1"))
+    assert!(ts.state.rooms.kv.room(&rid("x1")).await.unwrap().is_none());
+    // Gone from KV itself, not only from this instance's view of it.
+    let participants = async_nats::jetstream::new(ts.state.nats.client.clone())
+        .get_key_value("quorum-participants")
         .await
-        .unwrap()
-        .is_empty());
+        .unwrap();
+    let left: Vec<String> = futures::TryStreamExt::try_collect(participants.keys().await.unwrap())
+        .await
+        .unwrap();
+    assert!(
+        left.iter().all(|k| !k.starts_with("x1.")),
+        "participants left behind: {left:?}"
+    );
     let row = ts.state.store.session(sid.clone()).await.unwrap().unwrap();
     let ended = row.ended.expect("history row closed");
     assert!(ended >= row.created, "{row:?}");
@@ -980,10 +994,8 @@ async fn fetch_past_rooms_pages_orders_and_filters() {
 
 /// The analytics counters of a session, as the server keeps them in KV.
 async fn counts(ts: &TestServer, sid: &str) -> Option<Value> {
-    let js = async_nats::jetstream::new(ts.state.nats.client.clone());
-    let kv = js.get_key_value("quorum-analytics").await.ok()?;
-    let b = kv.get(sid).await.ok()??;
-    serde_json::from_slice(&b).ok()
+    let c = ts.state.rooms.analytics.counts(sid).await?;
+    serde_json::to_value(c).ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1236,7 +1248,7 @@ async fn unbuilt_features_answer_in_the_envelope_and_everything_is_signed() {
         "/auth/artifact/fetch",
         "/auth/recording/delete",
         "/auth/recording/getDownloadToken",
-        "/auth/analytics/delete",
+        "/auth/artifact/delete",
         "/auth/artifact/info",
     ] {
         let (code, v) = ts.signed_post(path, &json!({ "room_ids": [] })).await;
@@ -1277,7 +1289,7 @@ async fn unbuilt_features_answer_in_the_envelope_and_everything_is_signed() {
         assert_failure(&got, StatusCode::UNAUTHORIZED, "INVALID_TOKEN_OR_SIGNATURE");
     }
     // None of that ended the room.
-    assert!(ts.state.rooms.room(&rid("s1")).await.unwrap().is_some());
+    assert!(ts.state.rooms.kv.room(&rid("s1")).await.unwrap().is_some());
 
     // Malformed JSON is a parameter problem, in the envelope.
     let got = ts.signed_post_bytes(PAST, b"{not json").await;

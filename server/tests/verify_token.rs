@@ -135,6 +135,7 @@ async fn bad_tokens_are_refused() {
 async fn presence(ts: &TestServer, room: &str, user: &str) -> Presence {
     ts.state
         .rooms
+        .kv
         .participant(&RoomId::parse(room).unwrap(), &UserId::parse(user).unwrap())
         .await
         .unwrap()

@@ -124,6 +124,14 @@ pub enum SystemEvent {
         /// Chat publishing is locked.
         chat_locked: bool,
     },
+    /// Private: you sent more than the server accepts from one person in a
+    /// short time; you may not send chat for `seconds` (nats-server enforces
+    /// it: the server reconnects you without chat permission). A
+    /// `LocksChanged` follows when the pause is over.
+    Throttled {
+        /// How long the pause lasts.
+        seconds: u64,
+    },
 }
 
 impl SystemEvent {

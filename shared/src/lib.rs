@@ -7,6 +7,7 @@ pub mod api;
 pub mod e2ee;
 pub mod events;
 pub mod ids;
+pub mod limits;
 pub mod nats_proto;
 pub mod peer;
 pub mod subjects;

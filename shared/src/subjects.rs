@@ -23,6 +23,12 @@ pub fn chat_all(room: &RoomId) -> String {
     format!("{ROOT}.{room}.chat.*")
 }
 
+/// Wildcard over every room's public chat (the server's meter).
+pub const CHAT_ALL: &str = "qr.*.chat.*";
+
+/// Wildcard over every room's private chat (the server's meter).
+pub const DM_ALL: &str = "qr.*.dm.*.*";
+
 /// System events the server sends to everybody in the room.
 pub fn public(room: &RoomId) -> String {
     format!("{ROOT}.{room}.public")
@@ -259,6 +265,13 @@ impl UserSubjects {
         } else {
             Vec::new()
         }
+    }
+
+    /// Subscriptions this user may not make: any in a queue group. A
+    /// participant allowed to hear a subject could otherwise join the
+    /// server's own queue group on it and take messages away from it.
+    pub fn subscribe_deny(&self) -> Vec<String> {
+        vec!["> *".to_owned(), "> *.>".to_owned()]
     }
 
     /// Subjects this user may subscribe to.

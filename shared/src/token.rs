@@ -29,4 +29,9 @@ pub struct JoinClaims {
     pub is_admin: bool,
     /// Not shown in the participant list.
     pub is_hidden: bool,
+    /// The room session the token was issued for: a token of an earlier
+    /// session of the same room id is refused. (Absent from tokens issued
+    /// before the claim existed.)
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sid: String,
 }

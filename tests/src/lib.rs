@@ -82,7 +82,9 @@ impl Quorum {
         process::own_group(&mut cmd);
         // Free ports unless the caller pins them.
         cmd.env("QUORUM_NATS_PORT", "0")
-            .env("QUORUM_NATS_WS_PORT", "0");
+            .env("QUORUM_NATS_WS_PORT", "0")
+            // The harness reads the demo room's printed links (off by default).
+            .env("QUORUM_DEMO_ROOM", "true");
         cmd.envs(env.iter().map(|(k, v)| (k, v)));
         let mut child = cmd
             .env("QUORUM_DATA_DIR", data.path())

@@ -192,6 +192,10 @@ const OFFLINE_NOTICE: &str = "You're offline. Messages are sent when the connect
 /// Shown while a moderator has locked the chat for us.
 pub const LOCKED_NOTICE: &str = "Chat is locked by a moderator";
 
+/// Shown while the server pauses our chat for sending too fast.
+pub const THROTTLED_NOTICE: &str =
+    "You sent too many messages too fast; chat is paused for a moment";
+
 /// The message box. Typing and sending stay possible while disconnected
 /// (messages are queued); a chat lock disables it.
 #[component]
@@ -243,9 +247,17 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
         }
     });
 
+    let throttled = chat.throttled();
+    let lock_text = move || {
+        if throttled.get() {
+            THROTTLED_NOTICE
+        } else {
+            LOCKED_NOTICE
+        }
+    };
     let shown_notice = move || {
         if locked.get() {
-            Some(LOCKED_NOTICE.to_string())
+            Some(lock_text().to_string())
         } else {
             notice.get()
         }
@@ -272,7 +284,7 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
                 disabled=move || locked.get()
                 placeholder=move || {
                     if locked.get() {
-                        LOCKED_NOTICE
+                        lock_text()
                     } else if connected.get() {
                         "Write a message…"
                     } else {

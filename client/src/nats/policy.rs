@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-/// Keep-alive period. The server pings too, but only every few minutes;
-/// ours notices a dead path (sleeping laptop, NAT timeout) within ~30 s.
-/// A socket that closes, or the browser going offline, is noticed at once
-/// without waiting for a ping.
-pub const PING_INTERVAL: Duration = Duration::from_secs(10);
+/// Keep-alive period ([`quorum_shared::limits::CLIENT_PING_SECS`]). The
+/// server pings only idle connections, less often; ours notices a dead
+/// path (sleeping laptop, NAT timeout) within a minute. A socket that
+/// closes, or the browser going offline, is noticed at once without
+/// waiting for a ping.
+pub const PING_INTERVAL: Duration = Duration::from_secs(quorum_shared::limits::CLIENT_PING_SECS);
 /// PINGs that may go unanswered before the connection is declared dead.
 pub const MAX_MISSED_PONGS: u8 = 2;
 /// Shortest reconnect delay.

@@ -106,6 +106,8 @@ pub struct ChatContext {
     /// history: the list is `aria-busy` until then (and tests wait on it).
     caught_up: RwSignal<bool>,
     locked: RwSignal<bool>,
+    /// Paused by the server for sending too fast (part of `locked`).
+    throttled: RwSignal<bool>,
     /// The lock as a moderator last set it (`None`: never told). It is the
     /// truth; a refused publish only says the socket is older than it.
     told: StoredValue<Option<bool>>,
@@ -144,6 +146,19 @@ impl ChatContext {
         self.locked.read_only()
     }
 
+    /// Whether the server paused our chat for sending too fast.
+    pub fn throttled(&self) -> ReadSignal<bool> {
+        self.throttled.read_only()
+    }
+
+    /// The server paused our chat for sending too fast; a lock change
+    /// (`LocksChanged`) ends the pause. nats-server refuses our chat
+    /// meanwhile, so queued messages wait.
+    pub fn throttle(&self) {
+        self.throttled.try_set(true);
+        self.set_locked(true);
+    }
+
     /// Locks or unlocks sending (the server enforces it either way).
     pub fn set_locked(&self, locked: bool) {
         self.locked.try_set(locked);
@@ -155,6 +170,7 @@ impl ChatContext {
     /// unconfirmed, goes out again on the new one.
     pub fn lock_changed(&self, locked: bool) {
         self.told.try_set_value(Some(locked));
+        self.throttled.try_set(false);
         self.set_locked(locked);
         if !locked {
             self.flush_due();
@@ -394,6 +410,7 @@ pub fn provide_chat_context(
         live: StoredValue::new(None),
         caught_up: RwSignal::new(false),
         locked: RwSignal::new(false),
+        throttled: RwSignal::new(false),
         told: StoredValue::new(None),
         crypt,
         persist,

@@ -37,6 +37,8 @@ pub enum Routed {
     Removed(bool),
     /// Our chat lock changed; `true` if locked.
     Locks(bool),
+    /// We sent too fast: chat is paused for this many seconds.
+    Throttled(u64),
 }
 
 /// Why an event was dropped.
@@ -112,6 +114,7 @@ pub fn route_event(payload: &[u8], now_ms: u64) -> Result<Routed, EventError> {
         }
         SystemEvent::Removed { blocked } => Routed::Removed(blocked),
         SystemEvent::LocksChanged { chat_locked } => Routed::Locks(chat_locked),
+        SystemEvent::Throttled { seconds } => Routed::Throttled(seconds),
     })
 }
 
@@ -130,6 +133,8 @@ pub struct EventSinks {
     pub approved: Callback<JoinToken>,
     /// Applies a new chat lock.
     pub locks: Callback<bool>,
+    /// Pauses our chat for this many seconds (we sent too fast).
+    pub throttled: Callback<u64>,
 }
 
 /// Routes one received event to `sinks`; a bad one is logged and dropped,
@@ -144,6 +149,7 @@ pub fn deliver(sinks: &EventSinks, subject: &str, payload: &[u8], now_ms: u64) {
         Ok(Routed::Approved(token)) => sinks.approved.try_run(token),
         Ok(Routed::Removed(blocked)) => sinks.end.try_run(Goodbye::removed(blocked)),
         Ok(Routed::Locks(locked)) => sinks.locks.try_run(locked),
+        Ok(Routed::Throttled(secs)) => sinks.throttled.try_run(secs),
         Err(e) => {
             let text = format!("events: dropped one on {subject}: {e}");
             return web_sys::console::warn_1(&text.into());

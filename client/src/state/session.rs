@@ -171,6 +171,18 @@ pub fn provide_session_state(
             // apply; moving to a new one first spares a visible reconnect.
             nats.swap();
         }),
+        throttled: Callback::new(move |secs: u64| {
+            chat.throttle();
+            let text =
+                format!("You sent too many messages too fast. Chat is paused for {secs} seconds.");
+            toasts.show(Toast {
+                id: format!("throttled-{}", now_ms()),
+                text,
+                kind: NotificationType::Warning,
+                with_sound: false,
+            });
+            nats.swap();
+        }),
     };
     start_private_events(nats, &session, sinks);
     start_private_chat(chat);

@@ -199,6 +199,7 @@ fn deliver_hands_each_event_to_one_sink_and_drops_bad_ones() {
                 e.lock().unwrap().push(format!("approved {}", t.expose()))
             }),
             locks: Callback::new(move |l: bool| f.lock().unwrap().push(format!("locked {l}"))),
+            throttled: Callback::new(|_| {}),
         };
         let s = "qr.r.public";
         deliver(&sinks, s, &system_chat("c1"), NOW);

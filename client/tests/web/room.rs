@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use leptos::prelude::*;
 use leptos::task::tick;
-use quorum_client::components::chat::{ChatList, LOCKED_NOTICE};
+use quorum_client::components::chat::{ChatList, LOCKED_NOTICE, THROTTLED_NOTICE};
 use quorum_client::components::participants::ParticipantList;
 use quorum_client::nats::CONNECTION_LOST;
 use quorum_client::pages::error::{ErrorPage, PageError};
@@ -232,6 +232,27 @@ async fn a_chat_lock_disables_the_composer() {
     tick().await;
     assert!(attr(&root, "#chat-input", "disabled").is_none());
     assert!(chat.send("after the unlock").is_ok());
+}
+
+#[wasm_bindgen_test]
+async fn a_throttle_pauses_the_composer_and_says_why() {
+    let root = container();
+    let (_app, chat) = offline_room(&root);
+    let root: web_sys::Element = root.into();
+    // What a Throttled event does.
+    chat.throttle();
+    tick().await;
+    assert!(attr(&root, "#chat-input", "disabled").is_some());
+    assert_eq!(
+        text(&root, "#chat-notice").as_deref(),
+        Some(THROTTLED_NOTICE)
+    );
+    assert!(chat.send("more").is_err(), "nothing is queued while paused");
+    // The server ends the pause with a lock change.
+    chat.lock_changed(false);
+    tick().await;
+    assert!(attr(&root, "#chat-input", "disabled").is_none());
+    assert!(!chat.throttled().get_untracked());
 }
 
 #[wasm_bindgen_test]

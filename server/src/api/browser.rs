@@ -25,22 +25,25 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     Ok(t)
 }
 
-/// The running room a token names and its participant, unless blocked.
+/// The running room a token names and its participant, unless blocked. A
+/// token of an earlier session of the room is refused like an inactive
+/// room: that session is over.
 async fn room_and_participant(
     st: &AppState,
     claims: &JoinClaims,
 ) -> Result<(RoomState, ParticipantState), ApiError> {
     let room = st
         .rooms
+        .kv
         .room(&claims.room_id)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
+        .filter(|r| claims.sid.is_empty() || claims.sid == r.sid)
         .ok_or_else(|| ApiError::RoomNotActive(claims.room_id.to_string()))?;
     let p = st
         .rooms
+        .kv
         .participant(&claims.room_id, &claims.user_id)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(|| ApiError::UserNotFound(claims.user_id.to_string()))?;
     if room.blocked.contains(&claims.user_id) {
         return Err(ApiError::UserBlocked(claims.user_id.to_string()));
@@ -62,14 +65,7 @@ pub async fn verify_token(
         return Err(ApiError::AlreadyOnline(claims.user_id.to_string()));
     }
     if room.max_participants > 0 {
-        let online = st
-            .rooms
-            .participants_of(&room.room_id)
-            .await
-            .map_err(ApiError::internal)?
-            .iter()
-            .filter(|q| q.presence == Presence::Online)
-            .count() as u64;
+        let online = u64::from(st.rooms.index().online_count(&room.room_id));
         if online >= room.max_participants {
             return Err(ApiError::RoomFull(room.room_id.to_string()));
         }
@@ -131,6 +127,7 @@ pub async fn renew_token(
             name: &p.name,
             is_admin: p.is_admin,
             is_hidden: p.is_hidden,
+            sid: &p.sid,
         })
         .map_err(ApiError::internal)?;
     tracing::debug!(room = %claims.room_id, user = %claims.user_id, "token renewed over HTTP");

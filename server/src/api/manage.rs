@@ -11,12 +11,14 @@ use quorum_shared::api::{
 };
 use quorum_shared::events::{EndReason, SystemEvent};
 use quorum_shared::ids::RoomId;
+use quorum_shared::peer::MAX_CHAT_LEN;
 use quorum_shared::subjects;
 use serde_json::json;
 
 use super::rooms::room_info;
 use super::signature::Signed;
 use crate::error::{parse_json, ApiError};
+use crate::rooms::lifecycle::Ended;
 use crate::rooms::{ParticipantState, Presence, RoomState};
 use crate::store::HistoryQuery;
 use crate::AppState;
@@ -45,21 +47,19 @@ fn participant_info(p: &ParticipantState) -> ParticipantInfo {
     }
 }
 
-async fn active_room(st: &AppState, r: &RoomState) -> Result<ActiveRoom, ApiError> {
-    let ps = st
-        .rooms
-        .participants_of(&r.room_id)
-        .await
-        .map_err(ApiError::internal)?;
+/// A running room and its participants (hidden ones included: the
+/// integrator sees everyone).
+fn active_room(st: &AppState, r: &RoomState) -> ActiveRoom {
+    let ps = st.rooms.kv.participants_of(&r.room_id);
     let online = ps.iter().filter(|p| p.presence == Presence::Online).count() as u32;
-    Ok(ActiveRoom {
+    ActiveRoom {
         room_info: room_info(r, online),
         participants_info: ps
             .iter()
             .filter(|p| !p.cleaned_up)
             .map(participant_info)
             .collect(),
-    })
+    }
 }
 
 /// The right refusal for a room that is not running: known from history
@@ -73,7 +73,7 @@ async fn not_running(st: &AppState, id: &RoomId) -> ApiError {
 }
 
 async fn running(st: &AppState, id: &RoomId) -> Result<RoomState, ApiError> {
-    match st.rooms.room(id).await.map_err(ApiError::internal)? {
+    match st.rooms.kv.room(id).await? {
         Some(r) => Ok(r),
         None => Err(not_running(st, id).await),
     }
@@ -85,13 +85,7 @@ pub async fn is_active(
     Signed(body): Signed,
 ) -> Result<Json<IsRoomActiveRes>, ApiError> {
     let req: RoomIdReq = parse_json(&body)?;
-    if st
-        .rooms
-        .room(&req.room_id)
-        .await
-        .map_err(ApiError::internal)?
-        .is_some()
-    {
+    if st.rooms.kv.room(&req.room_id).await?.is_some() {
         return Ok(Json(IsRoomActiveRes {
             envelope: Envelope::success("room is active"),
             is_active: true,
@@ -121,7 +115,7 @@ pub async fn active_info(
     let r = running(&st, &req.room_id).await?;
     Ok(Json(ActiveRoomInfoRes {
         envelope: Envelope::success("success"),
-        room: Some(active_room(&st, &r).await?),
+        room: Some(active_room(&st, &r)),
     }))
 }
 
@@ -135,10 +129,14 @@ pub async fn active_infos(
     if !body.is_empty() {
         let _: serde_json::Map<String, serde_json::Value> = parse_json(&body)?;
     }
-    let mut rooms = Vec::new();
-    for r in st.rooms.list_rooms().await.map_err(ApiError::internal)? {
-        rooms.push(active_room(&st, &r).await?);
-    }
+    let mut rooms: Vec<ActiveRoom> = st
+        .rooms
+        .kv
+        .rooms()
+        .iter()
+        .map(|r| active_room(&st, r))
+        .collect();
+    rooms.sort_by(|a, b| a.room_info.room_id.cmp(&b.room_info.room_id));
     let envelope = if rooms.is_empty() {
         Envelope::failure(StatusCode::NotFound, "no active rooms found")
     } else {
@@ -147,18 +145,37 @@ pub async fn active_infos(
     Ok(Json(ActiveRoomsInfoRes { envelope, rooms }))
 }
 
-/// `POST /auth/room/endRoom`: ends the session for everyone.
+/// How long `endRoom` waits for an end another call is carrying out.
+const END_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// `POST /auth/room/endRoom`: ends the session for everyone, and answers
+/// only once it is really over (every connection dropped, state gone). If
+/// ending fails, the answer says so and a retry takes it up again.
 pub async fn end(
     State(st): State<AppState>,
     Signed(body): Signed,
 ) -> Result<Json<Envelope>, ApiError> {
     let req: RoomIdReq = parse_json(&body)?;
     running(&st, &req.room_id).await?;
-    st.rooms
+    match st
+        .rooms
         .end_room(&req.room_id, EndReason::EndedByModerator)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(Json(Envelope::success("room ended")))
+        .await?
+    {
+        Ended::Now => Ok(Json(Envelope::success("room ended"))),
+        Ended::NotRunning => Err(not_running(&st, &req.room_id).await),
+        Ended::InProgress => {
+            // Someone else is ending it: answer when it is gone.
+            let deadline = tokio::time::Instant::now() + END_WAIT;
+            while tokio::time::Instant::now() < deadline {
+                if st.rooms.kv.room_from_kv(&req.room_id).await?.is_none() {
+                    return Ok(Json(Envelope::success("room ended")));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(ApiError::internal("room end still in progress"))
+        }
+    }
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC) of unix seconds.
@@ -212,8 +229,7 @@ pub async fn past(
             limit,
             descending,
         })
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     if rows.is_empty() {
         return Ok(Json(FetchPastRoomsRes {
             envelope: Envelope::failure(StatusCode::NotFound, "no rooms found"),
@@ -252,6 +268,16 @@ pub async fn broadcast(
     Signed(body): Signed,
 ) -> Result<Json<Envelope>, ApiError> {
     let req: BroadcastReq = parse_json(&body)?;
+    let text_len = req
+        .chat_msg
+        .as_ref()
+        .map_or(0, |c| c.message.len())
+        .max(req.notification_msg.as_ref().map_or(0, |n| n.text.len()));
+    if text_len > MAX_CHAT_LEN {
+        return Err(ApiError::InvalidParameters(format!(
+            "message: at most {MAX_CHAT_LEN} bytes"
+        )));
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let event = match (&req.chat_msg, &req.notification_msg) {
         (Some(c), _) if !c.message.trim().is_empty() => SystemEvent::SystemChat {
@@ -277,19 +303,17 @@ pub async fn broadcast(
     let room = running(&st, &req.room_id).await?;
     let targets: Vec<String> = if let Some(user) = &to_user_id {
         st.rooms
+            .kv
             .participant(&room.room_id, user)
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .ok_or_else(|| ApiError::UserNotFound(user.to_string()))?;
         vec![subjects::private(&room.room_id, user)]
     } else if req.only_to_admins {
         st.rooms
-            .participants_of(&room.room_id)
-            .await
-            .map_err(ApiError::internal)?
+            .index()
+            .moderators(&room.room_id)
             .iter()
-            .filter(|p| p.is_admin)
-            .map(|p| subjects::private(&room.room_id, &p.user_id))
+            .map(|m| subjects::private(&room.room_id, m))
             .collect()
     } else {
         vec![subjects::public(&room.room_id)]

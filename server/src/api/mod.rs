@@ -1,16 +1,18 @@
 //! HTTP routes: the signed server API (`/auth/*`), the browser API
-//! (`/api/*`) and the health check.
+//! (`/api/*`), analytics downloads (`/download/analytics/*`) and the
+//! health check.
 
+pub mod analytics;
 pub mod browser;
-pub mod features;
 pub mod manage;
+pub mod metrics;
 pub mod rooms;
 pub mod signature;
 pub mod unimplemented;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -18,7 +20,7 @@ use crate::AppState;
 
 /// Routes for the APIs (static files are added by `web`).
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    let mut router = Router::new()
         .route("/auth/room/create", post(rooms::create))
         .route("/auth/room/getJoinToken", post(rooms::join_token))
         .route("/auth/room/isRoomActive", post(manage::is_active))
@@ -27,11 +29,28 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/room/endRoom", post(manage::end))
         .route("/auth/room/fetchPastRooms", post(manage::past))
         .route("/auth/room/broadcastToRoom", post(manage::broadcast))
-        .route("/auth/{group}/{action}", post(unimplemented::not_yet))
+        .route("/auth/analytics/fetch", post(analytics::fetch))
+        .route(
+            "/auth/analytics/getDownloadToken",
+            post(analytics::download_token),
+        )
+        // The name our earlier documentation used for the same call.
+        .route("/auth/analytics/download", post(analytics::download_token))
+        .route("/auth/analytics/delete", post(analytics::delete))
+        .route("/download/analytics/{token}", get(analytics::download))
         .route("/api/verifyToken", post(browser::verify_token))
         .route("/api/renewToken", post(browser::renew_token))
         .route("/api/config", get(browser::client_config))
-        .route("/healthz", get(health))
+        .route("/healthz", get(health));
+    for path in unimplemented::PLACEHOLDERS {
+        router = router.route(path, post(unimplemented::not_yet));
+    }
+    // Every other path under /auth: a 404 in the envelope, not the client
+    // app's fallback page.
+    router
+        .route("/auth", any(unimplemented::no_such_endpoint))
+        .route("/auth/", any(unimplemented::no_such_endpoint))
+        .route("/auth/{*rest}", any(unimplemented::no_such_endpoint))
 }
 
 /// `GET /healthz`: database and NATS status; 503 when either is down.

@@ -31,6 +31,16 @@
 //! ([`MAX_REPLAY_ENTRIES`]), a timestamped request gets HTTP 429 with
 //! `Retry-After` rather than being let through unrecorded.
 //!
+//! # Rate limit per API key
+//!
+//! The API key is public (it is the `iss` of every join token), so the
+//! per-key bucket (`rate_limit.per_key_*`) is charged here, only once a
+//! request has proved it holds the secret: a correct signature (and, when
+//! timestamped, a fresh timestamp not seen before). Requests with a wrong
+//! key or signature never touch it; they only spend their sender's per-IP
+//! bucket, charged before anything else (`ratelimit.rs`). A flood of bogus
+//! signatures therefore can't push the integrator's own calls into 429.
+//!
 //! Replay protection is complete only with `require_signature_timestamp`.
 //! While it is off, requests without the header are accepted as before (and
 //! can be replayed, as with plugNmeet). A captured timestamped request could
@@ -154,8 +164,7 @@ fn check_message(
     }
     let mut sig = [0u8; 32];
     hex::decode_to_slice(got_sig, &mut sig).map_err(|_| ApiError::InvalidSignature)?;
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(api_secret.as_bytes()).map_err(ApiError::internal)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(api_secret.as_bytes())?;
     for p in parts {
         mac.update(p);
     }
@@ -298,6 +307,19 @@ impl FromRequest<AppState> for Signed {
                 &body,
             )?,
         }
+        // Only now, with the secret proved, does the request count against
+        // the key's bucket.
+        state
+            .rate_limiter
+            .check_key(
+                &state.config.rate_limit,
+                s.api_key.as_bytes(),
+                std::time::Instant::now(),
+            )
+            .map_err(|retry_after_secs| {
+                tracing::debug!(retry_after_secs, "rate limited per API key");
+                ApiError::TooManyRequests { retry_after_secs }
+            })?;
         Ok(Signed(body))
     }
 }

@@ -3,12 +3,17 @@
 //! carried as `auth_token` and answer with a user JWT whose allow-lists give
 //! that user only its own room's and its own private subjects.
 
+use std::sync::Arc;
+
 use async_nats::Client;
 use futures::StreamExt;
+use quorum_shared::limits::{MAX_PARTICIPANT_PAYLOAD, MAX_SUBSCRIPTIONS};
 use quorum_shared::subjects::UserSubjects;
+use tokio::sync::Semaphore;
 
 use super::jwt::{self, Claims, Permission, RequestNats, ResponseNats, UserNats};
 use crate::rooms::service::RoomService;
+use crate::rooms::Presence;
 use crate::tokens::{now_secs, JoinTokens};
 
 /// Subject nats-server sends authorization requests to.
@@ -32,18 +37,44 @@ pub struct Callout {
 
 /// A refusal; the text goes back to nats-server (and into its log), never
 /// to the browser, which only sees "Authorization Violation".
-type Refusal = String;
+struct Refusal {
+    /// For metrics.
+    kind: &'static str,
+    reason: String,
+}
+
+impl Refusal {
+    fn new(kind: &'static str, reason: impl std::fmt::Display) -> Self {
+        Self {
+            kind,
+            reason: reason.to_string(),
+        }
+    }
+
+    fn busy() -> Self {
+        Self::new("busy", "server busy; try again")
+    }
+
+    fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new("error", e)
+    }
+}
 
 impl Callout {
     /// Serves authorization requests until the connection closes. Uses a
-    /// queue group so several app servers share the load.
+    /// queue group so several app servers share the load. At most
+    /// `limits.concurrency` are answered at once; beyond that a request is
+    /// refused as busy (the browser retries with backoff) rather than
+    /// queued without bound.
     pub async fn run(self, client: Client) -> Result<(), async_nats::SubscribeError> {
         let mut sub = client
             .queue_subscribe(AUTH_SUBJECT, "quorum-auth".to_owned())
             .await?;
+        let permits = Arc::new(Semaphore::new(self.rooms.limits.concurrency));
         while let Some(msg) = sub.next().await {
             let me = self.clone();
             let client = client.clone();
+            let permit = permits.clone().try_acquire_owned().ok();
             tokio::spawn(async move {
                 let Some(reply) = msg.reply.clone() else {
                     return;
@@ -53,7 +84,12 @@ impl Callout {
                     .as_ref()
                     .and_then(|h| h.get(SERVER_XKEY_HEADER))
                     .map(|v| v.as_str().to_owned());
-                match me.answer(&msg.payload, server_xkey.as_deref()).await {
+                let started = std::time::Instant::now();
+                let answer = me
+                    .answer(&msg.payload, server_xkey.as_deref(), permit.is_some())
+                    .await;
+                crate::metrics::callout_latency(started.elapsed());
+                match answer {
                     Ok(body) => {
                         if let Err(e) = client.publish(reply, body.into()).await {
                             tracing::warn!(error = %e, "cannot send callout response");
@@ -66,8 +102,14 @@ impl Callout {
         Ok(())
     }
 
-    /// Builds the (possibly sealed) response to one request.
-    async fn answer(&self, payload: &[u8], server_xkey: Option<&str>) -> Result<Vec<u8>, String> {
+    /// Builds the (possibly sealed) response to one request; a refusal
+    /// without looking at it unless `admitted` (a permit was free).
+    async fn answer(
+        &self,
+        payload: &[u8],
+        server_xkey: Option<&str>,
+        admitted: bool,
+    ) -> Result<Vec<u8>, String> {
         let server_key = match server_xkey {
             Some(k) => Some(nkeys::XKey::from_public_key(k).map_err(|e| e.to_string())?),
             None => None,
@@ -78,7 +120,15 @@ impl Callout {
         };
         let text = std::str::from_utf8(&plain).map_err(|e| e.to_string())?;
         let req: Claims<RequestNats> = jwt::decode_verified(text).map_err(|e| e.to_string())?;
-        let outcome = self.authorize(&req.nats).await;
+        let outcome = if admitted {
+            self.authorize(&req.nats).await
+        } else {
+            Err(Refusal::busy())
+        };
+        crate::metrics::callout_decision(match &outcome {
+            Ok(_) => "authorized",
+            Err(r) => r.kind,
+        });
         let nats = match outcome {
             Ok(user_jwt) => ResponseNats {
                 jwt: user_jwt,
@@ -86,11 +136,11 @@ impl Callout {
                 kind: "authorization_response".into(),
                 version: 2,
             },
-            Err(reason) => {
-                tracing::info!(%reason, "nats connection refused");
+            Err(refusal) => {
+                tracing::info!(reason = %refusal.reason, "nats connection refused");
                 ResponseNats {
                     jwt: String::new(),
-                    error: reason,
+                    error: refusal.reason,
                     kind: "authorization_response".into(),
                     version: 2,
                 }
@@ -125,29 +175,58 @@ impl Callout {
         let claims = self
             .tokens
             .verify(&req.connect_opts.auth_token)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Refusal::new("token", e))?;
         // `verify` allows a few seconds of clock leeway, but nats-server
         // refuses a user JWT whose `exp` has passed *after* we have marked
         // the user online, which would leave a phantom "online" participant
         // that can never rejoin. Refuse it here instead.
         if claims.exp <= now_secs() {
-            return Err(crate::tokens::TokenError::Expired.to_string());
+            return Err(Refusal::new("token", crate::tokens::TokenError::Expired));
         }
         let (room, user) = (&claims.room_id, &claims.user_id);
-        let room_state = self.rooms.room(room).await.map_err(|e| e.to_string())?;
+        let room_state = self.rooms.kv.room(room).await.map_err(Refusal::internal)?;
         let Some(room_state) = room_state else {
-            return Err(format!("room {room} is not active"));
+            return Err(Refusal::new("room", format!("room {room} is not active")));
         };
+        if !claims.sid.is_empty() && claims.sid != room_state.sid {
+            return Err(Refusal::new(
+                "session",
+                format!("the token is for an earlier session of room {room}"),
+            ));
+        }
         if room_state.blocked.contains(user) {
-            return Err(format!("user {user} is blocked from room {room}"));
+            return Err(Refusal::new(
+                "blocked",
+                format!("user {user} is blocked from room {room}"),
+            ));
         }
         let Some(p) = self
             .rooms
+            .kv
             .participant(room, user)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(Refusal::internal)?
         else {
-            return Err(format!("user {user} was not invited to room {room}"));
+            return Err(Refusal::new(
+                "not_invited",
+                format!("user {user} was not invited to room {room}"),
+            ));
+        };
+        // With a cap, one admission at a time in this room, so two
+        // connections can't both take the last seat (this instance applies
+        // its own writes to the index at once).
+        let seat = if room_state.max_participants > 0 {
+            let lock = self.rooms.admission(room);
+            let guard = lock.lock_owned().await;
+            let others = self.rooms.index().count(room, |q| {
+                q.presence == Presence::Online && &q.user_id != user
+            });
+            if u64::from(others) >= room_state.max_participants {
+                return Err(Refusal::new("full", format!("room {room} is full")));
+            }
+            Some(guard)
+        } else {
+            None
         };
         let access = p.access();
         let subjects = UserSubjects::new(room, user);
@@ -171,23 +250,26 @@ impl Callout {
                 },
                 subscribe: Permission {
                     allow: subjects.subscribe_allow(access),
-                    deny: Vec::new(),
+                    deny: subjects.subscribe_deny(),
                 },
-                subs: -1,
+                // One participant's share: a bounded number of
+                // subscriptions and of bytes per message.
+                subs: MAX_SUBSCRIPTIONS,
                 data: -1,
-                payload: -1,
+                payload: MAX_PARTICIPANT_PAYLOAD as i64,
                 kind: "user".into(),
                 version: 2,
             },
         };
-        let signed = jwt::encode(user_claims, &self.issuer).map_err(|e| e.to_string())?;
+        let signed = jwt::encode(user_claims, &self.issuer).map_err(Refusal::internal)?;
         if let Err(e) = self
             .rooms
-            .joined(room, user, &req.user_nkey, access, at_ms)
+            .joined(&room_state, &p, &req.user_nkey, access, at_ms)
             .await
         {
             tracing::warn!(error = %e, "cannot record presence");
         }
+        drop(seat);
         tracing::info!(%room, %user, "nats connection authorized");
         Ok(signed)
     }

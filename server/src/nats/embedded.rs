@@ -1,5 +1,8 @@
 //! The embedded default: write a nats-server config (JetStream, WebSocket,
 //! auth callout) and spawn, supervise and finally stop nats-server.
+//!
+//! The config holds the service and system users' passwords, so it is
+//! written 0600 in a 0700 directory (`data/nats`).
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -85,12 +88,15 @@ server_name: quorum
 host: "127.0.0.1"
 port: {port}
 ports_file_dir: "{ports_dir}"
-max_payload: 1MB
-ping_interval: "10s"
+# Nobody may publish more than a participant may (the callout's user
+# JWTs say the same; nats-server applies this limit to every client).
+max_payload: {max_payload}
+ping_interval: "{ping}s"
 jetstream {{
   store_dir: "{store}"
   max_memory_store: 256MB
-  max_file_store: 4GB
+  # Room streams and state buckets reserve their byte budgets from this.
+  max_file_store: {max_file_store}MB
 }}
 websocket {{
   host: "{ws_host}"
@@ -118,6 +124,9 @@ authorization {{
 }}
 "#,
         store = dir.join("jetstream").display(),
+        max_payload = quorum_shared::limits::MAX_PARTICIPANT_PAYLOAD,
+        max_file_store = cfg.nats.max_file_store_mb,
+        ping = cfg.nats.ping_interval_secs,
         ports_dir = dir.display(),
         ws_host = cfg.nats.ws_host,
         svc = SERVICE_USER,
@@ -133,7 +142,7 @@ impl EmbeddedNats {
     pub async fn start(cfg: &Config, secrets: &Secrets) -> Result<Self, NatsError> {
         let binary = find_binary(&cfg.nats.binary)?;
         let dir = cfg.data_dir.join("nats");
-        std::fs::create_dir_all(&dir).map_err(|e| NatsError::Io(e.to_string()))?;
+        crate::secrets::create_private_dir(&dir).map_err(|e| NatsError::Io(e.to_string()))?;
         // Explicit ports are checked up front for a clear error.
         for p in [cfg.nats.port, cfg.nats.ws_port] {
             if p != 0 {
@@ -142,8 +151,11 @@ impl EmbeddedNats {
         }
         let conf = dir.join("nats.conf");
         let write = |port: i32, ws_port: i32| {
-            std::fs::write(&conf, render_config(cfg, secrets, &dir, port, ws_port))
-                .map_err(|e| NatsError::Io(e.to_string()))
+            use std::io::Write;
+            let text = render_config(cfg, secrets, &dir, port, ws_port);
+            crate::secrets::open_private(&conf, false)
+                .and_then(|mut f| f.write_all(text.as_bytes()))
+                .map_err(|e| NatsError::Io(format!("{}: {e}", conf.display())))
         };
         write(port_setting(cfg.nats.port), port_setting(cfg.nats.ws_port))?;
 

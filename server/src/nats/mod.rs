@@ -6,6 +6,10 @@ pub mod embedded;
 pub mod jwt;
 pub mod presence;
 
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
 use crate::config::{Config, NatsMode};
 use crate::secrets::Secrets;
 use embedded::EmbeddedNats;
@@ -49,6 +53,8 @@ pub struct NatsLink {
     pub embedded: Option<EmbeddedNats>,
     /// WebSocket URLs handed to browsers.
     pub ws_urls: Vec<String>,
+    /// Notified whenever the system connection is (re-)established.
+    pub reconnected: Arc<Notify>,
 }
 
 async fn connect(
@@ -57,8 +63,31 @@ async fn connect(
     pass: &str,
     name: &str,
 ) -> Result<async_nats::Client, NatsError> {
-    async_nats::ConnectOptions::new()
-        .user_and_password(user.to_owned(), pass.to_owned())
+    connect_watched(url, user, pass, name, None).await
+}
+
+/// Like [`connect`]; `reconnected` is notified whenever the connection is
+/// (re-)established, so what may have been missed meanwhile (presence
+/// advisories) can be caught up.
+async fn connect_watched(
+    url: &str,
+    user: &str,
+    pass: &str,
+    name: &str,
+    reconnected: Option<Arc<Notify>>,
+) -> Result<async_nats::Client, NatsError> {
+    let mut opts = async_nats::ConnectOptions::new();
+    if let Some(n) = reconnected {
+        opts = opts.event_callback(move |ev| {
+            let n = n.clone();
+            async move {
+                if matches!(ev, async_nats::Event::Connected) {
+                    n.notify_one();
+                }
+            }
+        });
+    }
+    opts.user_and_password(user.to_owned(), pass.to_owned())
         .name(name)
         .retry_on_initial_connect()
         .connection_timeout(std::time::Duration::from_secs(5))
@@ -85,6 +114,7 @@ impl NatsLink {
         secrets: &Secrets,
         public_url: &str,
     ) -> Result<Self, NatsError> {
+        let reconnected = Arc::new(Notify::new());
         match cfg.nats.mode {
             NatsMode::Embedded => {
                 let emb = EmbeddedNats::start(cfg, secrets).await?;
@@ -95,11 +125,12 @@ impl NatsLink {
                     "quorum",
                 )
                 .await?;
-                let system = connect(
+                let system = connect_watched(
                     &emb.client_url,
                     embedded::SYSTEM_USER,
                     &secrets.system_password,
                     "quorum-sys",
+                    Some(reconnected.clone()),
                 )
                 .await?;
                 let ws_urls = if cfg.nats.ws_public_urls.is_empty() {
@@ -121,6 +152,7 @@ impl NatsLink {
                     system: Some(system),
                     embedded: Some(emb),
                     ws_urls,
+                    reconnected,
                 })
             }
             NatsMode::External => {
@@ -130,11 +162,12 @@ impl NatsLink {
                     None
                 } else {
                     Some(
-                        connect(
+                        connect_watched(
                             &cfg.nats.url,
                             &cfg.nats.sys_user,
                             &cfg.nats.sys_password,
                             "quorum-sys",
+                            Some(reconnected.clone()),
                         )
                         .await?,
                     )
@@ -144,6 +177,7 @@ impl NatsLink {
                     system,
                     embedded: None,
                     ws_urls: cfg.nats.ws_public_urls.clone(),
+                    reconnected,
                 })
             }
         }

@@ -122,15 +122,19 @@ async fn live_users(
 
 /// Marks "disconnected" every participant recorded online whose connection
 /// no server knows any more: disconnects that happened while no instance
-/// was listening (all app servers down, or a restart) would otherwise leave
-/// them online forever. Runs at start and then every `every`.
+/// was listening (all app servers down, a restart, a lost NATS link) would
+/// otherwise leave them online forever. Runs when it can have missed
+/// something: at start (twice: the second pass catches participants marked
+/// online in the second before the first snapshot) and after every
+/// reconnect of the system connection, never on a timer.
 pub async fn reconcile(
     system: async_nats::Client,
     account: String,
     rooms: RoomService,
-    every: std::time::Duration,
+    reconnected: std::sync::Arc<tokio::sync::Notify>,
 ) {
-    let mut first = true;
+    rooms.index().wait_loaded().await;
+    let mut passes_due = 2;
     loop {
         // Connections made after the snapshot was asked for are missing from
         // it; only participants online since before then are judged.
@@ -140,15 +144,13 @@ pub async fn reconcile(
                 tracing::warn!(error = %e, "presence reconciliation failed");
             }
         }
-        // Soon after start a second pass catches participants who were
-        // marked online in the second before the first snapshot.
-        let wait = if first {
-            std::time::Duration::from_secs(3)
-        } else {
-            every
-        };
-        first = false;
-        tokio::time::sleep(wait).await;
+        passes_due -= 1;
+        if passes_due > 0 {
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            continue;
+        }
+        reconnected.notified().await;
+        passes_due = 2;
     }
 }
 
@@ -161,28 +163,27 @@ async fn reconcile_once(
     live: &std::collections::HashSet<String>,
     asked_at: i64,
 ) -> Result<(), crate::rooms::RoomsError> {
-    for r in rooms.list_rooms().await? {
-        for p in rooms.participants_of(&r.room_id).await? {
+    for r in rooms.kv.rooms() {
+        for p in rooms.kv.participants_of(&r.room_id) {
             let Some(conn) = p.conn.as_deref() else {
                 continue;
             };
+            if p.presence != crate::rooms::Presence::Online || live.contains(conn) {
+                continue;
+            }
             // Only a connection nats-server had registered before the
             // snapshot can be missing from it: one whose connect advisory
             // came before (a second's margin: whole seconds). Without an
             // advisory yet, the callout may still be finishing; judge it
             // only once that is long past.
-            let since = match rooms.conn_info(conn).await? {
+            let since = match rooms.kv.conn_info(conn).await? {
                 Some(ConnInfo {
                     connected_at: Some(t),
                     ..
                 }) => t,
                 _ => p.presence_since + UNADVISED_SECS,
             };
-            let before_snapshot = since + 1 < asked_at;
-            if p.presence == crate::rooms::Presence::Online
-                && before_snapshot
-                && !live.contains(conn)
-            {
+            if since + 1 < asked_at {
                 tracing::info!(room = %r.room_id, user = %p.user_id, "stale presence: connection gone");
                 rooms.left(conn).await?;
             }

@@ -1,7 +1,8 @@
 //! Per-session analytics: counts only, never content. Counters live in KV
-//! (`quorum-analytics`, key = session id) so every instance adds to the same
-//! numbers; at the end of an `enable_analytics` session they are written to
-//! `{data_dir}/analytics/{file_id}.json`.
+//! (`quorum-analytics`, key `{sid}.{user}`: one small value per person, so
+//! a big room neither makes one large value nor one hot key) so every
+//! instance adds to the same numbers; at the end of an `enable_analytics`
+//! session they are written to `{data_dir}/analytics/{file_id}.json`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use futures::StreamExt;
 use quorum_shared::ids::UserId;
 use serde::{Deserialize, Serialize};
 
-use super::{RoomState, Rooms, RoomsError};
+use super::{RoomState, RoomsError};
 
 /// Counters of one user in one session.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,15 +61,22 @@ pub fn file_id(sid: &str) -> String {
 impl Analytics {
     /// Opens the counters bucket; files go to `dir`.
     pub async fn open(js: &jetstream::Context, dir: PathBuf) -> Result<Self, RoomsError> {
-        let kv = js
-            .create_key_value(kv::Config {
-                bucket: "quorum-analytics".into(),
-                history: 1,
-                max_age: Duration::from_secs(48 * 3600),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| RoomsError::Kv(e.to_string()))?;
+        let config = kv::Config {
+            bucket: "quorum-analytics".into(),
+            history: 1,
+            max_age: Duration::from_secs(48 * 3600),
+            // Reserved from JetStream's budget, like the state buckets.
+            max_bytes: 64 * 1024 * 1024,
+            ..Default::default()
+        };
+        let kv = match js.create_key_value(config).await {
+            Ok(kv) => kv,
+            // Made by an older version (other settings): use it as it is.
+            Err(_) => js
+                .get_key_value("quorum-analytics")
+                .await
+                .map_err(|e| RoomsError::Kv(e.to_string()))?,
+        };
         Ok(Self { kv, dir })
     }
 
@@ -76,25 +84,24 @@ impl Analytics {
         if !enabled(r) {
             return;
         }
+        let key = format!("{}.{user}", r.sid);
         for _ in 0..20 {
-            let entry = match self.kv.entry(&r.sid).await {
+            let entry = match self.kv.entry(&key).await {
                 Ok(e) => e,
                 Err(e) => return tracing::warn!(error = %e, "analytics read failed"),
             };
             let (mut counts, rev) = match entry {
                 Some(e) if e.operation == kv::Operation::Put => (
-                    serde_json::from_slice::<SessionCounts>(&e.value).unwrap_or_default(),
+                    serde_json::from_slice::<UserCounts>(&e.value).unwrap_or_default(),
                     Some(e.revision),
                 ),
-                _ => (SessionCounts::default(), None),
+                _ => (UserCounts::default(), None),
             };
-            counts.room_id = r.room_id.to_string();
-            counts.sid = r.sid.clone();
-            f(counts.users.entry(user.to_string()).or_default());
+            f(&mut counts);
             let bytes = Bytes::from(serde_json::to_vec(&counts).unwrap_or_default());
             let done = match rev {
-                Some(rev) => self.kv.update(&r.sid, bytes, rev).await.is_ok(),
-                None => self.kv.create(&r.sid, bytes).await.is_ok(),
+                Some(rev) => self.kv.update(&key, bytes, rev).await.is_ok(),
+                None => self.kv.create(&key, bytes).await.is_ok(),
             };
             if done {
                 return;
@@ -123,19 +130,43 @@ impl Analytics {
         self.bump(r, user, |c| c.messages_sent += 1).await;
     }
 
+    /// The counters of session `sid` so far (one read of that session's
+    /// keys: at the end, or for tests), if any.
+    pub async fn counts(&self, sid: &str) -> Option<SessionCounts> {
+        let mut watch = self.kv.watch_with_history(format!("{sid}.>")).await.ok()?;
+        let mut users = BTreeMap::new();
+        // Only this session's keys: a replay ends with `delta == 0`, or is
+        // empty (then nothing comes: a moment's quiet says so).
+        while let Ok(Some(Ok(e))) =
+            tokio::time::timeout(Duration::from_millis(300), watch.next()).await
+        {
+            if e.operation == kv::Operation::Put {
+                if let (Some(user), Ok(c)) = (
+                    e.key.strip_prefix(&format!("{sid}.")),
+                    serde_json::from_slice::<UserCounts>(&e.value),
+                ) {
+                    users.insert(user.to_owned(), c);
+                }
+            }
+            if e.delta == 0 {
+                break;
+            }
+        }
+        (!users.is_empty()).then(|| SessionCounts {
+            room_id: String::new(),
+            sid: sid.to_owned(),
+            users,
+        })
+    }
+
     /// At session end: writes the file (if enabled) and returns its id.
     pub async fn finish(&self, r: &RoomState) -> Option<String> {
         if !enabled(r) {
             return None;
         }
-        let counts = match self.kv.get(&r.sid).await {
-            Ok(Some(b)) => serde_json::from_slice(&b).unwrap_or_default(),
-            _ => SessionCounts {
-                room_id: r.room_id.to_string(),
-                sid: r.sid.clone(),
-                users: BTreeMap::new(),
-            },
-        };
+        let mut counts = self.counts(&r.sid).await.unwrap_or_default();
+        counts.room_id = r.room_id.to_string();
+        counts.sid = r.sid.clone();
         let id = file_id(&r.sid);
         let path = self.dir.join(format!("{id}.json"));
         let written = tokio::fs::create_dir_all(&self.dir).await.and(
@@ -149,29 +180,12 @@ impl Analytics {
             tracing::error!(error = %e, path = %path.display(), "cannot write analytics");
             return None;
         }
-        let _ = self.kv.purge(&r.sid).await;
-        Some(id)
-    }
-
-    /// Counts chat messages by sender for analytics rooms. Reads only the
-    /// subject (who sent), never the payload. A queue group makes each
-    /// message count once across instances.
-    pub async fn count_chat(self, client: async_nats::Client, rooms: Rooms) {
-        let mut sub = match client
-            .queue_subscribe("qr.*.chat.*", "quorum-analytics".to_owned())
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => return tracing::error!(error = %e, "cannot count chat"),
-        };
-        while let Some(msg) = sub.next().await {
-            let Some((room, user)) = quorum_shared::subjects::parse_chat(msg.subject.as_str())
-            else {
-                continue;
-            };
-            if let Ok(Some(r)) = rooms.room(&room).await {
-                self.record_message(&r, &user).await;
-            }
+        crate::secrets::restrict(&path, crate::secrets::FILE_MODE);
+        // This session's counters, in one filtered purge.
+        let filter = format!("{}{}.>", self.kv.prefix, r.sid);
+        if let Err(e) = self.kv.stream.purge().filter(filter).await {
+            tracing::warn!(error = %e, sid = %r.sid, "analytics counters not purged");
         }
+        Some(id)
     }
 }

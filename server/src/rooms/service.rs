@@ -1,12 +1,16 @@
-//! Room life cycle around the KV state: presence hooks (join, leave),
-//! ending a session (API, duration, empty timeout) and the timers.
+//! The room service: room state plus everything that reacts to its
+//! changes. This file is presence (a connection authorized, announced by
+//! nats-server, closed) and the side effects every part uses: events to
+//! participants, kicks, webhooks. Creating, inviting and ending live in
+//! `lifecycle`, what falls due in `timers`.
 //!
-//! Timers are not held in memory: every instance re-reads the rooms from KV
-//! each tick, so they survive restarts. Ending is claimed with a KV
-//! compare-and-set, so with several instances exactly one ends a room.
+//! Reconnects are coalesced: a participant who drops and comes back within
+//! the grace period (a network blip, a token swap, a reconnect loop) causes
+//! no presence event, webhook or analytics count; only joining after being
+//! away, and going offline once the grace has run out, do.
 
-use std::ops::Deref;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use quorum_shared::events::{EndReason, PresenceState, SystemEvent};
 use quorum_shared::ids::{RoomId, UserId};
@@ -14,18 +18,17 @@ use quorum_shared::subjects::{self, Access};
 use quorum_shared::webhook::{EventName, WebhookEvent, WebhookParticipant, WebhookRoom};
 
 use super::analytics::Analytics;
+use super::index::{Grace, Index};
+use super::meter::{Buckets, Limits};
 use super::{ParticipantState, Presence, RoomState, Rooms, RoomsError};
 use crate::store::Store;
 use crate::tokens::now_secs;
 use crate::webhooks::Webhooks;
 
-/// A claim older than this is considered abandoned (its instance died).
-const STALE_CLAIM_SECS: i64 = 60;
-
 /// Room state plus everything that reacts to its changes. Cheap to clone.
 #[derive(Clone)]
 pub struct RoomService {
-    /// The KV state.
+    /// The KV state and its index.
     pub kv: Rooms,
     /// History.
     pub store: Store,
@@ -40,20 +43,26 @@ pub struct RoomService {
     /// System-account connection, to kick connections (absent in external
     /// mode without system credentials).
     pub system: Option<async_nats::Client>,
-    /// Seconds a dropped connection stays "disconnected" before "offline".
-    pub offline_grace_secs: i64,
-    /// Seconds an offline participant stays listed before it is cleaned up.
-    pub cleanup_secs: i64,
+    /// Presence timings.
+    pub grace: Grace,
+    /// What one participant may send.
+    pub limits: Arc<Limits>,
+    /// Rate-limit buckets per participant.
+    pub(crate) buckets: Arc<Buckets>,
+    /// Sessions whose streams this instance has made sure of.
+    streams: Arc<Mutex<HashSet<String>>>,
+    /// One admission at a time per room with a participant cap, so two
+    /// connections can't both take the last seat (on this instance).
+    admission: Arc<Mutex<HashMap<RoomId, Arc<tokio::sync::Mutex<()>>>>>,
+    /// The latest connections whose connect advisory this instance has
+    /// fully handled (bounded), so tests can wait for that.
+    checked: Arc<Mutex<std::collections::VecDeque<String>>>,
 }
 
-impl Deref for RoomService {
-    type Target = Rooms;
-    fn deref(&self) -> &Rooms {
-        &self.kv
-    }
-}
+/// How many handled connections [`RoomService::connect_checked`] remembers.
+const CHECKED_KEPT: usize = 1024;
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     now_secs() as i64
 }
 
@@ -76,7 +85,51 @@ fn webhook_participant(p: &ParticipantState) -> WebhookParticipant {
     }
 }
 
+/// Everything [`RoomService::new`] needs.
+pub struct Parts {
+    /// The KV state and its index.
+    pub kv: Rooms,
+    /// History.
+    pub store: Store,
+    /// Outgoing webhooks.
+    pub webhooks: Webhooks,
+    /// The service connection.
+    pub nats: async_nats::Client,
+    /// Counters.
+    pub analytics: Analytics,
+    /// The system-account connection, if any.
+    pub system: Option<async_nats::Client>,
+    /// Presence timings.
+    pub grace: Grace,
+    /// Limits.
+    pub limits: Limits,
+}
+
 impl RoomService {
+    /// Assembles the service.
+    pub fn new(p: Parts) -> Self {
+        Self {
+            js: async_nats::jetstream::new(p.nats.clone()),
+            kv: p.kv,
+            store: p.store,
+            webhooks: p.webhooks,
+            nats: p.nats,
+            analytics: p.analytics,
+            system: p.system,
+            grace: p.grace,
+            limits: Arc::new(p.limits),
+            buckets: Arc::default(),
+            streams: Arc::default(),
+            admission: Arc::default(),
+            checked: Arc::default(),
+        }
+    }
+
+    /// The in-memory view of room state.
+    pub fn index(&self) -> &Index {
+        &self.kv.index
+    }
+
     /// Sends one webhook event about `room`.
     pub fn notify(
         &self,
@@ -99,112 +152,169 @@ impl RoomService {
         );
     }
 
-    async fn online_count(&self, room: &RoomId) -> Result<u32, RoomsError> {
-        Ok(self
-            .kv
-            .participants_of(room)
-            .await?
-            .iter()
-            .filter(|p| p.presence == Presence::Online)
-            .count() as u32)
+    /// Makes sure the session's history streams exist (once per session
+    /// on this instance).
+    pub async fn ensure_stream(&self, room: &RoomState) -> Result<(), RoomsError> {
+        let known = self
+            .streams
+            .lock()
+            .map(|s| s.contains(&room.sid))
+            .unwrap_or(false);
+        if known {
+            return Ok(());
+        }
+        super::stream::ensure(&self.js, &room.room_id, &self.limits).await?;
+        if let Ok(mut s) = self.streams.lock() {
+            s.insert(room.sid.clone());
+        }
+        Ok(())
     }
 
-    /// Makes sure the room's history stream exists.
-    pub async fn ensure_stream(&self, room: &RoomId) -> Result<(), RoomsError> {
-        super::stream::ensure(&self.js, room).await
+    /// Forgets per-room bookkeeping of an ended session.
+    pub(crate) fn forget(&self, room: &RoomState) {
+        if let Ok(mut s) = self.streams.lock() {
+            s.remove(&room.sid);
+        }
+        if let Ok(mut a) = self.admission.lock() {
+            a.remove(&room.room_id);
+        }
+    }
+
+    /// The admission lock of a room with a participant cap.
+    pub fn admission(&self, room: &RoomId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.admission.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(room.clone()).or_default().clone()
     }
 
     /// A participant's NATS connection was authorized with `granted`.
     pub async fn joined(
         &self,
-        room: &RoomId,
-        user: &UserId,
+        room: &RoomState,
+        p: &ParticipantState,
         conn: &str,
         granted: Access,
         at_ms: i64,
     ) -> Result<(), RoomsError> {
-        // Cheap when it exists; recreates it if it was lost.
         self.ensure_stream(room).await?;
-        let Some((p, replaced)) = self.kv.set_online(room, user, conn, granted, at_ms).await?
-        else {
+        let Some(online) = self.kv.set_online(p, conn, granted, at_ms).await? else {
             return Ok(());
         };
+        let p = online.participant;
         if p.conn.as_deref() != Some(conn) {
             // A newer login of this user won; this connection is dropped
             // at its connect advisory (see `connected`).
             return Ok(());
         }
         // A second login of the same user replaces the first cleanly.
-        if let Some(old) = replaced {
+        if let Some(old) = online.replaced {
             self.kick(&old).await;
         }
+        if matches!(online.before, Presence::Online | Presence::Disconnected) {
+            // Back within the grace period, or a replaced login: to the
+            // others nothing changed.
+            return Ok(());
+        }
         self.announce_presence(&p, PresenceState::Online).await;
-        let online = self.online_count(room).await?;
+        let count = self.index().online_count(&room.room_id);
         let mut first_start = false;
-        let Some(r) = self
-            .kv
-            .update_room(room, |r| {
-                first_start = !r.started;
-                r.started = true;
-                r.empty_since = None;
-                r.peak_participants = r.peak_participants.max(online as u64);
-                true
-            })
-            .await?
-        else {
+        let current = self.index().room(&room.room_id);
+        let needs_write = current.as_ref().is_none_or(|r| {
+            !r.started || r.empty_since.is_some() || u64::from(count) > r.peak_participants
+        });
+        let r = if needs_write {
+            self.kv
+                .update_room(&room.room_id, |r| {
+                    first_start = !r.started;
+                    let peak = r.peak_participants.max(u64::from(count));
+                    let change =
+                        first_start || r.empty_since.is_some() || peak != r.peak_participants;
+                    r.started = true;
+                    r.empty_since = None;
+                    r.peak_participants = peak;
+                    change
+                })
+                .await?
+        } else {
+            current
+        };
+        let Some(r) = r else {
             return Ok(());
         };
         if first_start {
-            self.notify(&r, EventName::RoomStarted, online, None, None);
+            self.notify(&r, EventName::RoomStarted, count, None, None);
         }
-        self.notify(&r, EventName::ParticipantJoined, online, Some(&p), None);
-        self.analytics.record_join(&r, user).await;
+        self.notify(&r, EventName::ParticipantJoined, count, Some(&p), None);
+        self.analytics.record_join(&r, &p.user_id).await;
         Ok(())
     }
 
     /// nats-server's connect advisory for `conn`: from now on it can be
     /// kicked. A kick aimed at it before this was lost (a lock or an
-    /// approval between the callout and this advisory, or a newer login),
-    /// so it is caught up here: a connection that is no longer its
-    /// participant's current one, or whose allow-lists no longer match what
-    /// the participant may do, is dropped and reconnects under the new ones.
+    /// approval between the callout and this advisory, a newer login, or
+    /// the end of its session), so it is caught up here: a connection that
+    /// is no longer its participant's current one, of an earlier session,
+    /// or whose allow-lists no longer match what the participant may do,
+    /// is dropped (and reconnects under the new ones, if it still may).
     pub async fn connected(&self, conn: &str, cid: u64, server_id: &str) -> Result<(), RoomsError> {
         let Some(info) = self.kv.record_connect(conn, cid, server_id).await? else {
             return Ok(());
         };
+        let room = self.kv.room(&info.room_id).await?;
         let p = self.kv.participant(&info.room_id, &info.user_id).await?;
-        let stale = match &p {
-            None => true,
-            Some(p) => {
-                p.conn.as_deref() != Some(conn) || info.granted.is_some_and(|g| g != p.access())
+        let stale = match (&room, &p) {
+            (Some(r), Some(p)) => {
+                r.sid != info.sid
+                    || p.conn.as_deref() != Some(conn)
+                    || info.granted.is_some_and(|g| g != p.access())
             }
+            _ => true,
         };
         if stale {
             tracing::info!(user = %info.user_id, cid, "connection is out of date: kicking");
             self.kick(conn).await;
         }
-        Ok(())
-    }
-
-    /// The NATS connection `conn` closed: the participant is "disconnected"
-    /// now and goes offline after the grace period unless it comes back.
-    pub async fn left(&self, conn: &str) -> Result<(), RoomsError> {
-        if let Some(p) = self.kv.set_offline_by_conn(conn).await? {
-            self.announce_presence(&p, PresenceState::Disconnected)
-                .await;
+        if let Ok(mut c) = self.checked.lock() {
+            if c.len() >= CHECKED_KEPT {
+                c.pop_front();
+            }
+            c.push_back(conn.to_owned());
         }
         Ok(())
     }
 
-    /// Publishes a presence change to the room.
-    async fn announce_presence(&self, p: &ParticipantState, state: PresenceState) {
+    /// Whether this instance has fully handled `conn`'s connect advisory
+    /// (recorded it and checked it against its participant), among the
+    /// latest ones.
+    pub fn connect_checked(&self, conn: &str) -> bool {
+        self.checked
+            .lock()
+            .is_ok_and(|c| c.iter().any(|x| x == conn))
+    }
+
+    /// The NATS connection `conn` closed: the participant is "disconnected"
+    /// now, and goes offline (announced then) after the grace period unless
+    /// it comes back.
+    pub async fn left(&self, conn: &str) -> Result<(), RoomsError> {
+        self.kv.set_offline_by_conn(conn).await.map(drop)
+    }
+
+    /// Publishes a presence change: to the room, or for a hidden
+    /// participant to its moderators only.
+    pub(crate) async fn announce_presence(&self, p: &ParticipantState, state: PresenceState) {
         let ev = SystemEvent::Presence {
             user_id: p.user_id.to_string(),
             name: p.name.clone(),
             is_admin: p.is_admin,
             state,
         };
-        self.publish(&subjects::public(&p.room_id), &ev).await;
+        if !p.is_hidden {
+            return self.publish(&subjects::public(&p.room_id), &ev).await;
+        }
+        for m in self.index().moderators(&p.room_id) {
+            if m != p.user_id {
+                self.publish(&subjects::private(&p.room_id, &m), &ev).await;
+            }
+        }
     }
 
     /// Publishes a system event (never fails the caller; logged).
@@ -218,9 +328,32 @@ impl RoomService {
         }
     }
 
+    /// Tells `user` privately.
+    pub async fn tell(&self, room: &RoomId, user: &UserId, ev: &SystemEvent) {
+        self.publish(&subjects::private(room, user), ev).await;
+    }
+
     /// Drops NATS connection `conn` (nats-server's KICK), e.g. so that it
     /// reconnects under new permissions, or because it was replaced.
+    /// Whatever this instance told the connection before arrives first.
     pub async fn kick(&self, conn: &str) {
+        self.settle().await;
+        self.kick_now(conn).await;
+    }
+
+    /// Returns once nats-server has processed everything this instance
+    /// published so far: a kick travels on another connection and could
+    /// otherwise overtake an event sent just before it. (A flush only
+    /// writes the socket; a request answered by the server is a round
+    /// trip through it.)
+    pub(crate) async fn settle(&self) {
+        if let Err(e) = self.js.query_account().await {
+            tracing::debug!(error = %e, "round trip before kick failed");
+        }
+    }
+
+    /// [`RoomService::kick`] without the round trip (the caller did it).
+    pub(crate) async fn kick_now(&self, conn: &str) {
         let Some(sys) = &self.system else {
             return tracing::warn!("no system connection: cannot kick");
         };
@@ -229,16 +362,18 @@ impl RoomService {
             _ => return,
         };
         let (Some(cid), Some(server)) = (info.cid, info.server_id) else {
-            return tracing::warn!(user = %info.user_id, "connection not yet known to kick");
+            // Its connect advisory will find it out of date (`connected`).
+            return tracing::debug!(user = %info.user_id, "connection not yet known to kick");
         };
         // nats-server's KickClientReq is `{"cid": …}`; it answers with an
         // `error` object (not a NATS error) when the id is unknown.
         let body = serde_json::json!({ "cid": cid }).to_string();
         let subject = format!("$SYS.REQ.SERVER.{server}.KICK");
+        crate::metrics::kick();
         match sys.request(subject, body.into()).await {
             Ok(m) => match serde_json::from_slice::<serde_json::Value>(&m.payload) {
                 Ok(v) if !v["error"].is_null() => {
-                    tracing::info!(user = %info.user_id, cid, error = %v["error"], "kick refused")
+                    tracing::debug!(user = %info.user_id, cid, error = %v["error"], "kick refused")
                 }
                 _ => tracing::info!(user = %info.user_id, cid, "connection kicked"),
             },
@@ -246,195 +381,13 @@ impl RoomService {
         }
     }
 
-    /// A disconnected participant's grace ran out: offline for real. Only
-    /// the instance whose compare-and-set makes the change announces it, so
-    /// a leave counts once.
-    async fn went_offline(&self, p: &ParticipantState, now: i64) -> Result<(), RoomsError> {
-        let grace = self.offline_grace_secs;
-        let updated = self
-            .kv
-            .update_participant(&p.room_id, &p.user_id, |p| {
-                // Re-checked on the stored value: it may have come back.
-                if p.presence != Presence::Disconnected || now - p.presence_since < grace {
-                    return false;
-                }
-                p.presence = Presence::Offline;
-                p.presence_since = now;
-                true
-            })
-            .await?;
-        let Some((p, true)) = updated else {
-            return Ok(());
-        };
-        self.announce_presence(&p, PresenceState::Offline).await;
-        let online = self.online_count(&p.room_id).await?;
-        let r = self
-            .kv
-            .update_room(&p.room_id, |r| {
-                if online == 0 && r.empty_since.is_none() {
-                    r.empty_since = Some(now);
-                    return true;
-                }
-                false
-            })
-            .await?;
-        if let Some(r) = r {
-            self.notify(&r, EventName::ParticipantLeft, online, Some(&p), None);
-            self.analytics.record_leave(&r, &p.user_id).await;
+    /// Moves a participant's live connection to its current permissions:
+    /// tells it what changed, then drops it so it reconnects under new
+    /// allow-lists.
+    pub async fn enforce(&self, p: &ParticipantState, ev: &SystemEvent) {
+        self.tell(&p.room_id, &p.user_id, ev).await;
+        if let Some(c) = &p.conn {
+            self.kick(c).await;
         }
-        Ok(())
-    }
-
-    /// Ends the session of `room` for everybody. Returns false if the room
-    /// is not running or another instance is already ending it.
-    pub async fn end_room(&self, room: &RoomId, reason: EndReason) -> Result<bool, RoomsError> {
-        let t = now();
-        let mut claimed = false;
-        let Some(r) = self
-            .kv
-            .update_room(room, |r| {
-                claimed = match r.ending {
-                    Some(at) if t - at < STALE_CLAIM_SECS => false,
-                    _ => {
-                        r.ending = Some(t);
-                        true
-                    }
-                };
-                claimed
-            })
-            .await?
-        else {
-            return Ok(false);
-        };
-        if !claimed {
-            return Ok(false);
-        }
-        let online = self.online_count(room).await.unwrap_or(0);
-        // Participants first: they should hear it even if cleanup fails.
-        let ev = SystemEvent::SessionEnded { reason };
-        if let Err(e) = self
-            .nats
-            .publish(subjects::public(room), ev.encode().into())
-            .await
-        {
-            tracing::warn!(error = %e, %room, "cannot announce session end");
-        }
-        let _ = self.nats.flush().await;
-        self.notify(&r, EventName::SessionEnded, online, None, Some(reason));
-        let analytics_id = self.analytics.finish(&r).await;
-        if let Err(e) = self
-            .store
-            .end_session(r.sid.clone(), t, r.peak_participants as i64, analytics_id)
-            .await
-        {
-            tracing::error!(error = %e, sid = %r.sid, "cannot close history row");
-        }
-        self.kv.remove_room(room).await?;
-        super::stream::remove(&self.js, room).await;
-        self.notify(&r, EventName::RoomFinished, 0, None, Some(reason));
-        tracing::info!(%room, sid = %r.sid, ?reason, "room ended");
-        Ok(true)
-    }
-
-    /// Why `r` should end now, if it should.
-    pub fn due(r: &RoomState, now: i64) -> Option<EndReason> {
-        if r.ends_at().is_some_and(|end| now >= end) {
-            return Some(EndReason::DurationExceeded);
-        }
-        match r.empty_since {
-            Some(since) if now - since >= r.empty_timeout as i64 => Some(EndReason::EmptyTimeout),
-            _ => None,
-        }
-    }
-
-    /// One pass over every room's timers.
-    pub async fn tick(&self) -> Result<(), RoomsError> {
-        let t = now();
-        for r in self.kv.list_rooms().await? {
-            if let Some(reason) = Self::due(&r, t) {
-                self.end_room(&r.room_id, reason).await?;
-                continue;
-            }
-            for p in self.kv.participants_of(&r.room_id).await? {
-                if p.presence == Presence::Disconnected
-                    && t - p.presence_since >= self.offline_grace_secs
-                {
-                    self.went_offline(&p, t).await?;
-                } else if p.presence == Presence::Offline
-                    && !p.cleaned_up
-                    && t - p.presence_since >= self.cleanup_secs
-                {
-                    let cleanup = self.cleanup_secs;
-                    let updated = self
-                        .kv
-                        .update_participant(&p.room_id, &p.user_id, |p| {
-                            let due = p.presence == Presence::Offline
-                                && !p.cleaned_up
-                                && t - p.presence_since >= cleanup;
-                            p.cleaned_up |= due;
-                            due
-                        })
-                        .await?;
-                    if let Some((p, true)) = updated {
-                        self.announce_presence(&p, PresenceState::Left).await;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs [`RoomService::tick`] every `every` until the process ends.
-    pub fn spawn_timers(self, every: Duration) {
-        tokio::spawn(async move {
-            let mut iv = tokio::time::interval(every);
-            iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                iv.tick().await;
-                if let Err(e) = self.tick().await {
-                    tracing::warn!(error = %e, "room timer pass failed");
-                }
-            }
-        });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use quorum_shared::api::RoomMetadata;
-
-    fn room(duration_min: Option<u64>, empty_since: Option<i64>) -> RoomState {
-        let mut metadata = RoomMetadata::default();
-        metadata.room_features.room_duration = duration_min;
-        RoomState {
-            room_id: RoomId::parse("r").unwrap(),
-            sid: "s".into(),
-            created_at: 1000,
-            empty_timeout: 120,
-            max_participants: 0,
-            metadata,
-            empty_since,
-            peak_participants: 0,
-            started: false,
-            blocked: vec![],
-            ending: None,
-        }
-    }
-
-    #[test]
-    fn due_by_duration_or_emptiness() {
-        assert_eq!(RoomService::due(&room(None, None), 1_000_000), None);
-        assert_eq!(
-            RoomService::due(&room(Some(1), None), 1060),
-            Some(EndReason::DurationExceeded)
-        );
-        assert_eq!(RoomService::due(&room(Some(1), None), 1059), None);
-        // Empty timeout counts from when the room became empty.
-        assert_eq!(RoomService::due(&room(None, Some(5000)), 5119), None);
-        assert_eq!(
-            RoomService::due(&room(None, Some(5000)), 5120),
-            Some(EndReason::EmptyTimeout)
-        );
     }
 }

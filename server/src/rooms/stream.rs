@@ -14,25 +14,39 @@ use futures::StreamExt;
 use quorum_shared::ids::{RoomId, UserId};
 use quorum_shared::subjects;
 
+use super::meter::{Kind, Limits};
+use super::service::RoomService;
 use super::RoomsError;
 
+/// Largest message a room stream stores: what a participant may publish,
+/// plus room for the server's own events' headers.
+const MAX_STORED_MESSAGE: i32 = quorum_shared::limits::MAX_PARTICIPANT_PAYLOAD as i32 + 1024;
+
 /// Creates the room's streams (room-wide, and per-user private events) if
-/// they do not exist yet.
-pub async fn ensure(js: &jetstream::Context, room: &RoomId) -> Result<(), RoomsError> {
+/// they do not exist yet. Each has a byte budget (oldest dropped first),
+/// which JetStream reserves from its storage, and no message larger than a
+/// participant may publish: one room can fill only its own budget.
+pub async fn ensure(
+    js: &jetstream::Context,
+    room: &RoomId,
+    limits: &Limits,
+) -> Result<(), RoomsError> {
     // Private events only need to outlive a reconnect; they may carry a
     // join token (an approval), which should not sit at rest for long.
     const DAY: Duration = Duration::from_secs(24 * 3600);
     const HOUR: Duration = Duration::from_secs(3600);
-    for (name, subjects, max_age) in [
+    for (name, subjects, max_age, max_bytes) in [
         (
             subjects::room_stream(room),
             subjects::room_stream_subjects(room),
             DAY,
+            limits.room_stream_bytes,
         ),
         (
             subjects::private_stream(room),
             vec![subjects::private_all(room)],
             HOUR,
+            limits.private_stream_bytes,
         ),
     ] {
         js.get_or_create_stream(stream::Config {
@@ -41,10 +55,11 @@ pub async fn ensure(js: &jetstream::Context, room: &RoomId) -> Result<(), RoomsE
             storage: stream::StorageType::File,
             // Direct get lets clients read history without consumers.
             allow_direct: true,
-            // Bounded in age and count, enough for a long meeting. No
-            // max_bytes: JetStream would reserve it from the server budget.
+            // Bounded in age, count and bytes, enough for a long meeting.
             max_age,
             max_messages: 100_000,
+            max_bytes,
+            max_message_size: MAX_STORED_MESSAGE,
             discard: stream::DiscardPolicy::Old,
             ..Default::default()
         })
@@ -67,9 +82,9 @@ pub async fn remove(js: &jetstream::Context, room: &RoomId) {
 /// stream's direct get, answered by JetStream on the caller's own inbox;
 /// requests naming any other reply subject are dropped. Queue group: one
 /// instance forwards each.
-pub async fn serve_history(nats: async_nats::Client) {
+pub async fn serve_history(svc: RoomService) {
     forward(
-        nats,
+        svc,
         subjects::HISTORY_ALL,
         "quorum-history",
         subjects::parse_history,
@@ -80,14 +95,16 @@ pub async fn serve_history(nats: async_nats::Client) {
 
 /// Relays each request on `wildcard` (parsed into room and caller by
 /// `parse`) to what `build` makes of it, with the reply going to the
-/// caller's own inbox only.
+/// caller's own inbox only, for admitted participants of the room's
+/// current session, within their request budget.
 async fn forward(
-    nats: async_nats::Client,
+    svc: RoomService,
     wildcard: &str,
     queue: &str,
     parse: fn(&str) -> Option<(RoomId, UserId)>,
     build: impl Fn(&RoomId, &UserId, &[u8]) -> Option<(String, Vec<u8>)>,
 ) {
+    let nats = svc.nats.clone();
     let mut sub = match nats
         .queue_subscribe(wildcard.to_owned(), queue.to_owned())
         .await
@@ -106,6 +123,22 @@ async fn forward(
             tracing::warn!(%room, %user, wildcard, "request without the caller's inbox dropped");
             continue;
         };
+        // The index knows this session's participants: a connection left
+        // over from an earlier session, or still waiting, reads nothing.
+        let p = match svc.index().participant(&room, &user) {
+            Some(p) => Some(p),
+            // Not seen yet (another instance wrote it a moment ago).
+            None => svc.kv.participant(&room, &user).await.ok().flatten(),
+        };
+        let admitted = p.is_some_and(|p| !p.wait_for_approval);
+        if !admitted {
+            tracing::debug!(%room, %user, wildcard, "request from a non-participant dropped");
+            continue;
+        }
+        if !svc.allow(&room, &user, Kind::History) {
+            tracing::debug!(%room, %user, wildcard, "history request over budget dropped");
+            continue;
+        }
         let Some((subject, body)) = build(&room, &user, &msg.payload) else {
             tracing::debug!(%room, %user, wildcard, "malformed request dropped");
             continue;
@@ -143,9 +176,9 @@ pub fn private_request(room: &RoomId, user: &UserId, body: &[u8]) -> Option<Vec<
 /// Answers private-history requests (`qr.{room}.mine.{user}`): each becomes
 /// a direct get on the private stream, see [`private_request`], answered on
 /// the caller's own inbox. Queue group: one instance answers each.
-pub async fn serve_private_history(nats: async_nats::Client) {
+pub async fn serve_private_history(svc: RoomService) {
     forward(
-        nats,
+        svc,
         subjects::PRIVATE_HISTORY_ALL,
         "quorum-private-history",
         subjects::parse_private_history,

@@ -4,17 +4,23 @@
 //! on; ids in the request name the target, never the caller.
 
 use futures::StreamExt;
-use quorum_shared::api::LockSettings;
 use quorum_shared::events::SystemEvent;
 use quorum_shared::ids::{RoomId, UserId};
 use quorum_shared::subjects;
 use quorum_shared::worker::{Feature, WorkerReply, WorkerRequest, RENEW_GRACE_SECS};
 
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use super::meter::Kind;
 use super::service::RoomService;
-use super::ParticipantState;
+use super::{locks, ParticipantState};
 use crate::tokens::{JoinTokens, TokenSubject};
 
-/// Serves worker requests (queue group: one instance answers each).
+/// Serves worker requests (queue group: one instance answers each). At
+/// most `limits.concurrency` are handled at once; beyond that, and beyond
+/// a participant's own budget, the answer is a refusal, not a queue.
 pub async fn run(svc: RoomService, tokens: JoinTokens) {
     let mut sub = match svc
         .nats
@@ -24,8 +30,10 @@ pub async fn run(svc: RoomService, tokens: JoinTokens) {
         Ok(s) => s,
         Err(e) => return tracing::error!(error = %e, "cannot serve worker requests"),
     };
+    let permits = Arc::new(Semaphore::new(svc.limits.concurrency));
     while let Some(msg) = sub.next().await {
         let (svc, tokens) = (svc.clone(), tokens.clone());
+        let permit = permits.clone().try_acquire_owned();
         tokio::spawn(async move {
             let Some((room, caller)) = subjects::parse_worker(msg.subject.as_str()) else {
                 return;
@@ -40,9 +48,17 @@ pub async fn run(svc: RoomService, tokens: JoinTokens) {
             else {
                 return tracing::warn!(%room, %caller, "worker request without the caller's inbox dropped");
             };
-            let reply = match serde_json::from_slice::<WorkerRequest>(&msg.payload) {
-                Ok(req) => handle(&svc, &tokens, &room, &caller, req).await,
-                Err(e) => WorkerReply::refused(format!("malformed request: {e}")),
+            let reply = if permit.is_err() {
+                crate::metrics::worker_request("any", "busy");
+                WorkerReply::refused("the server is busy; try again in a moment")
+            } else if !svc.allow(&room, &caller, Kind::Worker) {
+                crate::metrics::worker_request("any", "rate_limited");
+                WorkerReply::refused("too many requests; try again in a moment")
+            } else {
+                match serde_json::from_slice::<WorkerRequest>(&msg.payload) {
+                    Ok(req) => handle(&svc, &tokens, &room, &caller, req).await,
+                    Err(e) => WorkerReply::refused(format!("malformed request: {e}")),
+                }
             };
             let body = serde_json::to_vec(&reply).unwrap_or_default();
             if let Err(e) = svc.nats.publish(to, body.into()).await {
@@ -93,8 +109,26 @@ pub async fn handle(
     caller: &UserId,
     req: WorkerRequest,
 ) -> WorkerReply {
-    match run_request(svc, tokens, room, caller, req).await {
+    let kind = kind_name(&req);
+    let reply = match run_request(svc, tokens, room, caller, req).await {
         Ok(r) | Err(r) => r,
+    };
+    crate::metrics::worker_request(kind, if reply.ok { "ok" } else { "refused" });
+    reply
+}
+
+/// A request's kind, for metrics.
+fn kind_name(req: &WorkerRequest) -> &'static str {
+    match req {
+        WorkerRequest::RenewToken { .. } => "renew_token",
+        WorkerRequest::RaiseHand => "raise_hand",
+        WorkerRequest::LowerHand { .. } => "lower_hand",
+        WorkerRequest::SetLocks { .. } => "set_locks",
+        WorkerRequest::Approve { .. } => "approve",
+        WorkerRequest::Reject { .. } => "reject",
+        WorkerRequest::RoomKey => "room_key",
+        WorkerRequest::Start { .. } => "start",
+        WorkerRequest::Remove { .. } => "remove",
     }
 }
 
@@ -125,7 +159,8 @@ async fn run_request(
                 .map_err(|e| WorkerReply::refused(e.to_string()))?;
             // Bound to the connection's own identity: a token for anyone
             // else is refused even if it is genuine.
-            if &claims.room_id != room || &claims.user_id != caller {
+            let same_session = claims.sid.is_empty() || claims.sid == me.sid;
+            if &claims.room_id != room || &claims.user_id != caller || !same_session {
                 tracing::warn!(%room, %caller, "renewal of another identity's token refused");
                 return Err(WorkerReply::refused(
                     "token does not belong to this connection",
@@ -138,6 +173,7 @@ async fn run_request(
                     name: &me.name,
                     is_admin: me.is_admin,
                     is_hidden: me.is_hidden,
+                    sid: &me.sid,
                 })
                 .map_err(|_| WorkerReply::refused("internal error"))?;
             Ok(WorkerReply {
@@ -159,19 +195,16 @@ async fn run_request(
                 return Err(WorkerReply::refused("moderators can't be locked"));
             }
             let (target, _) = update(svc, room, &user_id, |p| {
-                merge(&mut p.lock_settings, &locks);
+                locks::merge(&mut p.lock_settings, &locks);
                 true
             })
             .await?;
             let ev = SystemEvent::LocksChanged {
                 chat_locked: target.access().chat_locked,
             };
-            svc.publish(&subjects::private(room, &user_id), &ev).await;
             // nats-server enforces the new allow-list only on a new
             // connection: drop the old one; the client reconnects.
-            if let Some(c) = &target.conn {
-                svc.kick(c).await;
-            }
+            svc.enforce(&target, &ev).await;
             Ok(WorkerReply::ok())
         }
         WorkerRequest::Approve { user_id } => {
@@ -188,6 +221,7 @@ async fn run_request(
                     name: &target.name,
                     is_admin: target.is_admin,
                     is_hidden: target.is_hidden,
+                    sid: &target.sid,
                 })
                 .map_err(|_| WorkerReply::refused("internal error"))?;
             svc.publish(
@@ -211,7 +245,7 @@ async fn run_request(
                 .map_err(internal)?
                 .ok_or_else(|| WorkerReply::refused("room is not active"))?;
             let f = &room_state.metadata.room_features;
-            if crate::api::features::self_key(f) {
+            if super::features::self_key(f) {
                 return Err(WorkerReply::refused(
                     "this room's key is known only to participants",
                 ));
@@ -239,8 +273,8 @@ async fn run_request(
                 .unwrap_or_default();
             // Refused by the server itself, not just hidden in the UI: with
             // a key only participants know, nothing here can see plaintext.
-            let needs_plaintext = crate::api::features::self_key(&f)
-                || (feature == Feature::Sip && crate::api::features::e2ee_enabled(&f));
+            let needs_plaintext = super::features::self_key(&f)
+                || (feature == Feature::Sip && super::features::e2ee_enabled(&f));
             if needs_plaintext {
                 tracing::info!(%room, ?feature, "refused: needs plaintext in an E2EE room");
                 return Err(WorkerReply::refused(
@@ -318,8 +352,4 @@ async fn remove(
         svc.kick(&c).await;
     }
     Ok(WorkerReply::ok())
-}
-
-fn merge(base: &mut LockSettings, over: &LockSettings) {
-    crate::api::rooms::merge_locks(base, over);
 }

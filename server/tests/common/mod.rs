@@ -119,7 +119,8 @@ impl TestServer {
         self.state.secrets.api_key.clone()
     }
 
-    /// The API secret (HMAC and join-token key).
+    /// The API secret: the HMAC key of the server API. Join tokens are
+    /// signed with a key derived from it (see [`craft_token`]).
     pub(crate) fn api_secret(&self) -> String {
         self.state.secrets.api_secret.clone()
     }
@@ -280,7 +281,8 @@ impl TestServer {
         RawNats::connect(&self.ws_url, token).await
     }
 
-    /// A join token signed by us, not the server: any claims, any secret.
+    /// A join token signed by us, not the server: any claims, under the
+    /// join-token key derived from `secret` (an API secret, ours or not).
     pub(crate) fn craft_token(
         &self,
         secret: &str,
@@ -328,10 +330,25 @@ pub(crate) fn now() -> u64 {
     quorum_server::tokens::now_secs()
 }
 
-/// Signs a join token with plugNmeet's claims under `secret`.
+/// Signs a join token with plugNmeet's claims the way the server does:
+/// under the join-token key it derives from the API secret `secret`
+/// (`quorum_server::tokens::join_token_key`).
 pub(crate) fn craft_token(
     api_key: &str,
     secret: &str,
+    room_id: &str,
+    user_id: &str,
+    nbf: u64,
+    exp: u64,
+) -> String {
+    let key = quorum_server::tokens::join_token_key(secret);
+    craft_token_with_key(api_key, &key, room_id, user_id, nbf, exp)
+}
+
+/// Signs a join token with plugNmeet's claims under the raw HS256 `key`.
+pub(crate) fn craft_token_with_key(
+    api_key: &str,
+    key: &[u8],
     room_id: &str,
     user_id: &str,
     nbf: u64,
@@ -347,11 +364,12 @@ pub(crate) fn craft_token(
         room_id: RoomId::parse(room_id).expect("room id"),
         is_admin: false,
         is_hidden: false,
+        sid: String::new(),
     };
     encode(
         &Header::new(Algorithm::HS256),
         &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
+        &EncodingKey::from_secret(key),
     )
     .expect("sign token")
 }
@@ -541,7 +559,7 @@ impl TestServer {
     /// timer runs every `lifecycle_tick_ms`): when it returns, whatever that
     /// pass would end, announce or count has been done.
     pub(crate) async fn timer_pass(&self) {
-        self.state.rooms.tick().await.expect("timer pass");
+        self.state.rooms.run_due().await;
     }
 
     /// The JSON events (presence left out) that reached `conn` from
@@ -594,6 +612,7 @@ impl TestServer {
     ) -> Option<quorum_server::rooms::ParticipantState> {
         self.state
             .rooms
+            .kv
             .participant(&rid(room), &uid(user))
             .await
             .expect("participant lookup")
@@ -614,20 +633,16 @@ impl TestServer {
         .await
     }
 
-    /// Waits until the server knows nats-server's client id of `user`'s
-    /// current connection (from the connect advisory), i.e. until it can
-    /// kick that connection.
+    /// Waits until the server has handled the connect advisory of `user`'s
+    /// current connection (recorded nats-server's client id and checked
+    /// the connection against the participant), i.e. until it can kick
+    /// that connection and nothing about it is still in flight.
     pub(crate) async fn wait_kickable(&self, room: &str, user: &str) {
         let ok = eventually(STEP, || async {
             let Some(conn) = self.participant(room, user).await.and_then(|p| p.conn) else {
                 return false;
             };
-            self.state
-                .rooms
-                .conn_info(&conn)
-                .await
-                .expect("conn lookup")
-                .is_some_and(|c| c.cid.is_some() && c.server_id.is_some())
+            self.state.rooms.connect_checked(&conn)
         })
         .await;
         assert!(ok, "{room}/{user}: connection never recorded for kicks");

@@ -210,6 +210,23 @@ impl RawNats {
         self.until_pong().await
     }
 
+    /// Subscribes to `subject` in queue group `queue`. `Err` carries
+    /// nats-server's refusal.
+    pub(crate) async fn sub_queue(&mut self, subject: &str, queue: &str) -> Result<(), String> {
+        let sid = self.next_sid;
+        self.next_sid += 1;
+        self.send(&[
+            ClientOp::Sub {
+                subject,
+                queue_group: Some(queue),
+                sid,
+            },
+            ClientOp::Ping,
+        ])
+        .await?;
+        self.until_pong().await
+    }
+
     /// Publishes `payload` to `subject`. `Err` carries nats-server's refusal,
     /// e.g. `Permissions Violation for Publish to "…"`.
     pub(crate) async fn publish(&mut self, subject: &str, payload: &[u8]) -> Result<(), String> {

@@ -1,0 +1,562 @@
+//! An in-memory view of the room, participant and connection buckets, kept
+//! in step by one KV watch per bucket (three JetStream consumers per
+//! instance, however many rooms there are), plus the due times of every
+//! timer derived from it. Reads that decide nothing durable (listing rooms,
+//! counting who is online, finding moderators) come from here; every write
+//! still goes to KV by compare-and-set, and the writer applies what it
+//! stored at once, so an instance reads its own writes.
+//!
+//! The view may lag another instance's write by the watch's latency. Code
+//! that must not act on a miss (the callout, verifyToken) falls back to a
+//! direct KV read of that one key.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_nats::jetstream::kv;
+use futures::StreamExt;
+use quorum_shared::ids::{RoomId, UserId};
+
+use super::{ConnInfo, ParticipantState, Presence, RoomState};
+
+/// Something that falls due at a time: a room's end, or a participant's
+/// presence (grace, cleanup) or throttle expiry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Due {
+    /// A room's duration, empty timeout, or an abandoned end claim.
+    Room(RoomId),
+    /// A participant's grace, cleanup or throttle.
+    Participant(RoomId, UserId),
+}
+
+/// A value and the KV revision it was read or written at.
+#[derive(Debug, Clone)]
+struct Versioned<T> {
+    rev: u64,
+    value: T,
+}
+
+#[derive(Default)]
+struct State {
+    rooms: HashMap<RoomId, Versioned<RoomState>>,
+    /// Keyed `{room}.{user}`, ordered so a room's participants are a range.
+    participants: BTreeMap<String, Versioned<ParticipantState>>,
+    conns: HashMap<String, Versioned<ConnInfo>>,
+    conns_by_room: HashMap<RoomId, HashSet<String>>,
+    /// Due times (unix seconds), both ways.
+    due_at: HashMap<Due, i64>,
+    schedule: BTreeSet<(i64, Due)>,
+    /// Highest online count seen per room (persisted at the end).
+    peaks: HashMap<RoomId, u64>,
+}
+
+/// How far each bucket's initial load got.
+#[derive(Default, Clone, Copy)]
+struct Loaded {
+    rooms: bool,
+    participants: bool,
+    conns: bool,
+}
+
+/// The shared index. Cheap to clone.
+#[derive(Clone)]
+pub struct Index {
+    state: Arc<RwLock<State>>,
+    /// Woken whenever a due time may have moved earlier.
+    changed: Arc<tokio::sync::Notify>,
+    loaded: Arc<tokio::sync::watch::Sender<Loaded>>,
+    /// Timer rules (seconds).
+    grace: Arc<Grace>,
+}
+
+/// The presence timings the due times are computed with.
+#[derive(Debug, Clone, Copy)]
+pub struct Grace {
+    /// Disconnected → offline.
+    pub offline_secs: i64,
+    /// Offline → dropped from the list.
+    pub cleanup_secs: i64,
+    /// An end claim older than this was abandoned and may be retried.
+    pub stale_claim_secs: i64,
+}
+
+/// How long a watch's replay may stay silent before it counts as complete.
+const INITIAL_QUIET: Duration = Duration::from_secs(2);
+
+fn pkey(room: &RoomId, user: &UserId) -> String {
+    format!("{room}.{user}")
+}
+
+/// The key range of one room's participants: ids never contain `.`, and
+/// `/` is the next character after it.
+fn room_range(room: &RoomId) -> std::ops::Range<String> {
+    format!("{room}.")..format!("{room}/")
+}
+
+impl Index {
+    /// An empty index using `grace` for due times.
+    pub fn new(grace: Grace) -> Self {
+        Self {
+            state: Arc::default(),
+            changed: Arc::default(),
+            loaded: Arc::new(tokio::sync::watch::channel(Loaded::default()).0),
+            grace: Arc::new(grace),
+        }
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        // A poisoned lock only means a panic elsewhere; the data is plain.
+        let s = self.state.read().unwrap_or_else(|e| e.into_inner());
+        f(&s)
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
+        f(&mut s)
+    }
+
+    /// Waits until every bucket's current content has been read once.
+    pub async fn wait_loaded(&self) {
+        let mut rx = self.loaded.subscribe();
+        let _ = rx.wait_for(|l| l.rooms && l.participants && l.conns).await;
+    }
+
+    // -- reads -- //
+
+    /// The running room, if known.
+    pub fn room(&self, id: &RoomId) -> Option<RoomState> {
+        self.read(|s| s.rooms.get(id).map(|v| v.value.clone()))
+    }
+
+    /// Every running room.
+    pub fn rooms(&self) -> Vec<RoomState> {
+        self.read(|s| s.rooms.values().map(|v| v.value.clone()).collect())
+    }
+
+    /// How many rooms are running.
+    pub fn room_count(&self) -> usize {
+        self.read(|s| s.rooms.len())
+    }
+
+    /// One participant of the room's current session, if known.
+    pub fn participant(&self, room: &RoomId, user: &UserId) -> Option<ParticipantState> {
+        self.read(|s| {
+            let sid = &s.rooms.get(room)?.value.sid;
+            s.participants
+                .get(&pkey(room, user))
+                .map(|v| &v.value)
+                .filter(|p| &p.sid == sid)
+                .cloned()
+        })
+    }
+
+    /// The participants of the room's current session.
+    pub fn participants_of(&self, room: &RoomId) -> Vec<ParticipantState> {
+        self.read(|s| {
+            let Some(r) = s.rooms.get(room) else {
+                return Vec::new();
+            };
+            s.participants
+                .range(room_range(room))
+                .map(|(_, v)| &v.value)
+                .filter(|p| p.sid == r.value.sid)
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// How many of the room's participants are online.
+    pub fn online_count(&self, room: &RoomId) -> u32 {
+        self.count(room, |p| p.presence == Presence::Online)
+    }
+
+    /// How many of the room's participants satisfy `f`.
+    pub fn count(&self, room: &RoomId, f: impl Fn(&ParticipantState) -> bool) -> u32 {
+        self.read(|s| {
+            let Some(r) = s.rooms.get(room) else {
+                return 0;
+            };
+            s.participants
+                .range(room_range(room))
+                .filter(|(_, v)| v.value.sid == r.value.sid && f(&v.value))
+                .count() as u32
+        })
+    }
+
+    /// The moderators of the room's current session.
+    pub fn moderators(&self, room: &RoomId) -> Vec<UserId> {
+        let mut out = Vec::new();
+        self.read(|s| {
+            let Some(r) = s.rooms.get(room) else { return };
+            for (_, v) in s.participants.range(room_range(room)) {
+                if v.value.sid == r.value.sid && v.value.is_admin {
+                    out.push(v.value.user_id.clone());
+                }
+            }
+        });
+        out
+    }
+
+    /// What is known of connection `conn`.
+    pub fn conn(&self, conn: &str) -> Option<ConnInfo> {
+        self.read(|s| s.conns.get(conn).map(|v| v.value.clone()))
+    }
+
+    /// Every connection recorded for `room`, of any session.
+    pub fn conns_of(&self, room: &RoomId) -> Vec<String> {
+        self.read(|s| {
+            s.conns_by_room
+                .get(room)
+                .map(|c| c.iter().cloned().collect())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The highest online count seen for `room` by this instance.
+    pub fn peak(&self, room: &RoomId) -> u64 {
+        self.read(|s| s.peaks.get(room).copied().unwrap_or(0))
+    }
+
+    /// How many timers are scheduled (for metrics and tests).
+    pub fn scheduled(&self) -> usize {
+        self.read(|s| s.schedule.len())
+    }
+
+    // -- applying changes -- //
+
+    /// Records `room` as stored at `rev` (`None`: deleted).
+    pub fn apply_room(&self, id: &RoomId, rev: u64, room: Option<RoomState>) {
+        let earlier = self.write(|s| {
+            if s.rooms.get(id).is_some_and(|v| v.rev > rev) {
+                return false;
+            }
+            match room {
+                Some(r) => {
+                    s.rooms.insert(id.clone(), Versioned { rev, value: r });
+                }
+                None => {
+                    // The session is over: its participants go with it
+                    // (their keys are purged too; this covers a watcher
+                    // that sees the room's deletion first).
+                    if let Some(old) = s.rooms.remove(id) {
+                        let gone: Vec<String> = s
+                            .participants
+                            .range(room_range(id))
+                            .filter(|(_, v)| v.value.sid == old.value.sid)
+                            .map(|(k, _)| k.clone())
+                            .collect();
+                        for k in gone {
+                            if let Some(p) = s.participants.remove(&k) {
+                                let due = Due::Participant(id.clone(), p.value.user_id);
+                                s.unschedule(&due);
+                            }
+                        }
+                    }
+                    s.peaks.remove(id);
+                }
+            }
+            let at = s
+                .rooms
+                .get(id)
+                .and_then(|r| room_due(&r.value, &self.grace));
+            s.reschedule(Due::Room(id.clone()), at)
+        });
+        if earlier {
+            self.changed.notify_one();
+        }
+    }
+
+    /// Records participant `(room, user)` as stored at `rev` (`None`:
+    /// deleted).
+    pub fn apply_participant(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        rev: u64,
+        p: Option<ParticipantState>,
+    ) {
+        let key = pkey(room, user);
+        let earlier = self.write(|s| {
+            if s.participants.get(&key).is_some_and(|v| v.rev > rev) {
+                return false;
+            }
+            let at = p.as_ref().and_then(|p| participant_due(p, &self.grace));
+            match p {
+                Some(p) => {
+                    s.participants.insert(key, Versioned { rev, value: p });
+                }
+                None => {
+                    s.participants.remove(&key);
+                }
+            }
+            let online = s.online(room);
+            let peak = s.peaks.entry(room.clone()).or_default();
+            *peak = (*peak).max(online);
+            s.reschedule(Due::Participant(room.clone(), user.clone()), at)
+        });
+        if earlier {
+            self.changed.notify_one();
+        }
+    }
+
+    /// Records connection `conn` as stored at `rev` (`None`: deleted).
+    pub fn apply_conn(&self, conn: &str, rev: u64, info: Option<ConnInfo>) {
+        self.write(|s| {
+            if s.conns.get(conn).is_some_and(|v| v.rev > rev) {
+                return;
+            }
+            if let Some(old) = s.conns.remove(conn) {
+                if let Some(set) = s.conns_by_room.get_mut(&old.value.room_id) {
+                    set.remove(conn);
+                    if set.is_empty() {
+                        s.conns_by_room.remove(&old.value.room_id);
+                    }
+                }
+            }
+            if let Some(info) = info {
+                s.conns_by_room
+                    .entry(info.room_id.clone())
+                    .or_default()
+                    .insert(conn.to_owned());
+                s.conns
+                    .insert(conn.to_owned(), Versioned { rev, value: info });
+            }
+        });
+    }
+
+    /// Schedules `due` again at `at` (e.g. a retry after a failure).
+    pub fn retry_at(&self, due: Due, at: i64) {
+        if self.write(|s| s.reschedule(due, Some(at))) {
+            self.changed.notify_one();
+        }
+    }
+
+    // -- the schedule -- //
+
+    /// The earliest due time, if any.
+    pub fn next_due(&self) -> Option<i64> {
+        self.read(|s| s.schedule.first().map(|(at, _)| *at))
+    }
+
+    /// Removes and returns everything due at or before `now`.
+    pub fn take_due(&self, now: i64) -> Vec<Due> {
+        self.write(|s| {
+            let mut out = Vec::new();
+            while let Some((at, _)) = s.schedule.first() {
+                if *at > now {
+                    break;
+                }
+                if let Some((_, due)) = s.schedule.pop_first() {
+                    s.due_at.remove(&due);
+                    out.push(due);
+                }
+            }
+            out
+        })
+    }
+
+    /// Resolves when a due time may have moved earlier.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+
+    /// Mirrors one bucket into this index until the process ends: the
+    /// current content first (replacing whatever was there, so deletions
+    /// missed while not watching are caught), then every change. The watch
+    /// is started again after an error.
+    pub fn follow(&self, store: kv::Store, bucket: Bucket) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = me.follow_once(&store, bucket).await {
+                    tracing::warn!(error = %e, ?bucket, "kv watch ended; restarting");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    async fn follow_once(&self, store: &kv::Store, bucket: Bucket) -> Result<(), String> {
+        // The content as of now ends at this sequence: the watch's replay
+        // of the latest value per key is complete once it has passed it.
+        let state = store.status().await.map_err(|e| e.to_string())?.info.state;
+        let last = state.last_sequence;
+        let mut watch = store
+            .watch_with_history(">")
+            .await
+            .map_err(|e| e.to_string())?;
+        // The current content is gathered apart and swapped in whole once
+        // complete, so a restarted watch also forgets deleted keys.
+        let mut initial: Vec<kv::Entry> = Vec::new();
+        let mut live = state.messages == 0;
+        if live {
+            self.replace(bucket, Vec::new());
+        }
+        loop {
+            let next = if live {
+                watch.next().await
+            } else {
+                // Keys removed (expiry, purge) between the status and the
+                // watch may never be replayed: quiet means complete.
+                match tokio::time::timeout(INITIAL_QUIET, watch.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        self.replace(bucket, std::mem::take(&mut initial));
+                        live = true;
+                        continue;
+                    }
+                }
+            };
+            let Some(entry) = next else {
+                return Err("watch closed".into());
+            };
+            let entry = entry.map_err(|e| e.to_string())?;
+            if live {
+                self.apply_entry(bucket, &entry);
+                continue;
+            }
+            let complete = entry.delta == 0 || entry.revision >= last;
+            initial.push(entry);
+            if complete {
+                self.replace(bucket, std::mem::take(&mut initial));
+                live = true;
+            }
+        }
+    }
+
+    fn replace(&self, bucket: Bucket, entries: Vec<kv::Entry>) {
+        match bucket {
+            Bucket::Rooms => self.write(|s| {
+                s.rooms.clear();
+                s.schedule.retain(|(_, d)| !matches!(d, Due::Room(_)));
+                s.due_at.retain(|d, _| !matches!(d, Due::Room(_)));
+            }),
+            Bucket::Participants => self.write(|s| {
+                s.participants.clear();
+                s.schedule
+                    .retain(|(_, d)| !matches!(d, Due::Participant(..)));
+                s.due_at.retain(|d, _| !matches!(d, Due::Participant(..)));
+            }),
+            Bucket::Conns => self.write(|s| {
+                s.conns.clear();
+                s.conns_by_room.clear();
+            }),
+        }
+        for e in &entries {
+            self.apply_entry(bucket, e);
+        }
+        self.loaded.send_modify(|l| match bucket {
+            Bucket::Rooms => l.rooms = true,
+            Bucket::Participants => l.participants = true,
+            Bucket::Conns => l.conns = true,
+        });
+        self.changed.notify_one();
+    }
+
+    fn apply_entry(&self, bucket: Bucket, e: &kv::Entry) {
+        let put = e.operation == kv::Operation::Put;
+        match bucket {
+            Bucket::Rooms => {
+                let Ok(id) = RoomId::parse(e.key.clone()) else {
+                    return tracing::warn!(key = %e.key, "room key is not a room id: skipped");
+                };
+                self.apply_room(
+                    &id,
+                    e.revision,
+                    put.then(|| decode(&e.key, &e.value)).flatten(),
+                );
+            }
+            Bucket::Participants => {
+                let Some((room, user)) = e.key.split_once('.') else {
+                    return tracing::warn!(key = %e.key, "participant key: skipped");
+                };
+                let (Ok(room), Ok(user)) = (RoomId::parse(room), UserId::parse(user)) else {
+                    return tracing::warn!(key = %e.key, "participant key: skipped");
+                };
+                let p = put.then(|| decode(&e.key, &e.value)).flatten();
+                self.apply_participant(&room, &user, e.revision, p);
+            }
+            Bucket::Conns => {
+                let info = put.then(|| decode(&e.key, &e.value)).flatten();
+                self.apply_conn(&e.key, e.revision, info);
+            }
+        }
+    }
+}
+
+/// Which bucket a watch mirrors.
+#[derive(Debug, Clone, Copy)]
+pub enum Bucket {
+    /// `quorum-rooms`.
+    Rooms,
+    /// `quorum-participants`.
+    Participants,
+    /// `quorum-conns`.
+    Conns,
+}
+
+/// A value that no longer parses is skipped (and logged), never fatal:
+/// one bad entry must not stop every other room's timers.
+fn decode<T: serde::de::DeserializeOwned>(key: &str, b: &[u8]) -> Option<T> {
+    match serde_json::from_slice(b) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(key, error = %e, "unreadable kv value: skipped");
+            None
+        }
+    }
+}
+
+impl State {
+    fn unschedule(&mut self, due: &Due) {
+        if let Some(at) = self.due_at.remove(due) {
+            self.schedule.remove(&(at, due.clone()));
+        }
+    }
+
+    /// Moves `due` to `at` (or off the schedule); true if it is now due
+    /// earlier than before, so the timer task must look again.
+    fn reschedule(&mut self, due: Due, at: Option<i64>) -> bool {
+        let before = self.due_at.get(&due).copied();
+        if before == at {
+            return false;
+        }
+        self.unschedule(&due);
+        if let Some(at) = at {
+            self.due_at.insert(due.clone(), at);
+            self.schedule.insert((at, due));
+        }
+        let first = self.schedule.first().map(|(t, _)| *t);
+        at.is_some_and(|at| first == Some(at))
+    }
+
+    fn online(&self, room: &RoomId) -> u64 {
+        let Some(r) = self.rooms.get(room) else {
+            return 0;
+        };
+        self.participants
+            .range(room_range(room))
+            .filter(|(_, v)| v.value.sid == r.value.sid && v.value.presence == Presence::Online)
+            .count() as u64
+    }
+}
+
+/// When a room must be looked at next: its duration, its empty timeout,
+/// or the moment an end claim counts as abandoned.
+pub fn room_due(r: &RoomState, g: &Grace) -> Option<i64> {
+    let empty = r.empty_since.map(|t| t + r.empty_timeout as i64);
+    let claim = r.ending.map(|t| t + g.stale_claim_secs);
+    [r.ends_at(), empty, claim].into_iter().flatten().min()
+}
+
+/// When a participant must be looked at next: the end of its grace while
+/// disconnected, its cleanup while offline, or the end of a throttle.
+pub fn participant_due(p: &ParticipantState, g: &Grace) -> Option<i64> {
+    let presence = match p.presence {
+        Presence::Disconnected => Some(p.presence_since + g.offline_secs),
+        Presence::Offline if !p.cleaned_up => Some(p.presence_since + g.cleanup_secs),
+        _ => None,
+    };
+    [presence, p.throttled_until].into_iter().flatten().min()
+}
