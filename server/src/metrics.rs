@@ -91,9 +91,14 @@ pub fn http_request(route: &str, status: u16, d: Duration) {
     histogram!("quorum_http_request_seconds", "route" => route).record(d.as_secs_f64());
 }
 
-/// Webhook deliveries waiting, and one that failed for good.
-pub fn webhook_queue(depth: usize) {
-    gauge!("quorum_webhook_queue_depth").set(depth as f64);
+/// A webhook delivery was queued.
+pub fn webhook_queued() {
+    gauge!("quorum_webhook_queue_depth").increment(1.0);
+}
+
+/// A queued webhook delivery was dealt with (delivered or given up).
+pub fn webhook_dequeued() {
+    gauge!("quorum_webhook_queue_depth").decrement(1.0);
 }
 
 /// A webhook delivery was given up.

@@ -207,7 +207,7 @@ impl Webhooks {
         let delivery = match queues.map.get(&key) {
             None => delivery,
             Some(queue) => match queue.tx.try_send(delivery) {
-                Ok(()) => return,
+                Ok(()) => return crate::metrics::webhook_queued(),
                 Err(TrySendError::Full(dropped)) => {
                     tracing::warn!(
                         room_sid = %sid,
@@ -217,6 +217,7 @@ impl Webhooks {
                         capacity = QUEUE_CAPACITY,
                         "webhook dropped: the room's queue is full"
                     );
+                    crate::metrics::webhook_failed();
                     return;
                 }
                 // The task is gone without unregistering (it can only have
@@ -230,6 +231,7 @@ impl Webhooks {
             // Unreachable: a fresh channel has room and a live receiver.
             return;
         }
+        crate::metrics::webhook_queued();
         let id = queues.next_id;
         queues.next_id = queues.next_id.wrapping_add(1);
         queues.map.insert(key.clone(), Queue { id, tx });
@@ -270,7 +272,10 @@ async fn run_queue(
     let shown = redact(target);
     loop {
         match tokio::time::timeout(settings.idle_exit, rx.recv()).await {
-            Ok(Some(delivery)) => deliver(&settings, sid, target, &shown, &delivery).await,
+            Ok(Some(delivery)) => {
+                deliver(&settings, sid, target, &shown, &delivery).await;
+                crate::metrics::webhook_dequeued();
+            }
             // Every sender is gone (cannot happen while the entry is
             // registered, but nothing more could arrive).
             Ok(None) => return,
@@ -329,6 +334,7 @@ async fn deliver(settings: &Settings, sid: &str, target: &str, shown: &str, d: &
                     event = ?d.event, %reason,
                     "webhook target refused; not retried"
                 );
+                crate::metrics::webhook_failed();
                 return;
             }
             Err(AttemptError::Failed(reason)) => {
@@ -345,6 +351,7 @@ async fn deliver(settings: &Settings, sid: &str, target: &str, shown: &str, d: &
         event = ?d.event, attempts,
         "webhook given up"
     );
+    crate::metrics::webhook_failed();
 }
 
 /// The wait before retry number `retry` (1-based): `base · 2^(retry-1)`,

@@ -78,6 +78,48 @@ async fn a_failed_end_is_reported_and_a_retry_finishes_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_creation_leaves_nothing_half_made() {
+    let ts = TestServer::start().await;
+    let db = ts.data_dir().join("quorum.db");
+    let sql = |q: &str| {
+        let c = rusqlite::Connection::open(&db).expect("open db");
+        c.execute_batch(q).expect("sql");
+    };
+    // The history row can't be written: the room must not run without it.
+    sql("ALTER TABLE room_sessions RENAME TO room_sessions_away");
+    let body = json!({ "room_id": "half", "metadata": { "room_title": "Half",
+        "room_features": { "end_to_end_encryption_features": { "is_enabled": true } } } });
+    let (code, v) = ts.signed_post("/auth/room/create", &body).await;
+    assert_eq!(code.as_u16(), 500, "{v}");
+    assert!(ts
+        .state
+        .rooms
+        .kv
+        .room(&rid("half"))
+        .await
+        .unwrap()
+        .is_none());
+    let js = async_nats::jetstream::new(ts.state.nats.client.clone());
+    assert!(
+        js.get_stream("QR_half").await.is_err(),
+        "its stream was left"
+    );
+    let secrets = js.get_key_value("quorum-room-secrets").await.unwrap();
+    let left: Vec<String> = futures::TryStreamExt::try_collect(secrets.keys().await.unwrap())
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "a room secret was left: {left:?}");
+    // Once the database is back, the same request makes the whole room.
+    sql("ALTER TABLE room_sessions_away RENAME TO room_sessions");
+    let (code, v) = ts.signed_post("/auth/room/create", &body).await;
+    assert_eq!((code.as_u16(), &v["status"]), (200, &json!(true)), "{v}");
+    let sid = v["room_info"]["sid"].as_str().unwrap().to_owned();
+    assert!(ts.state.rooms.kv.room_secret(&sid).await.unwrap().is_some());
+    assert!(ts.state.store.session(sid).await.unwrap().is_some());
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_participants_holds_at_the_callout() {
     let ts = TestServer::start_with(|c| c.presence_offline_secs = 1).await;
     let (code, v) = ts

@@ -38,8 +38,18 @@ async fn consumers(ts: &TestServer) -> usize {
 async fn many_rooms_and_reads_create_no_consumers() {
     let ts = TestServer::start_with(|c| c.presence_offline_secs = 1).await;
     let before = consumers(&ts).await;
+    // The first twenty with a cap: verifyToken and the callout count who
+    // is online there.
     for i in 0..100 {
-        ts.create_room(&format!("r{i}")).await;
+        let cap = if i < 20 { 50 } else { 0 };
+        let (code, v) = ts
+            .signed_post(
+                "/auth/room/create",
+                &json!({ "room_id": format!("r{i}"), "max_participants": cap,
+                    "metadata": { "room_title": "Many" } }),
+            )
+            .await;
+        assert_eq!(code.as_u16(), 200, "{v}");
     }
     // Participants in some rooms, a join each through verifyToken and the
     // callout.
