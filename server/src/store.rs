@@ -204,32 +204,7 @@ impl Store {
 
     /// One page of history and the total number of matching rows.
     pub async fn history(&self, q: HistoryQuery) -> Result<(i64, Vec<RoomRecord>), StoreError> {
-        self.with(move |c| {
-            // Placeholders for the room filter; values are bound, never spliced.
-            let filter = if q.room_ids.is_empty() {
-                String::new()
-            } else {
-                let marks = vec!["?"; q.room_ids.len()].join(",");
-                format!("WHERE room_id IN ({marks})")
-            };
-            let order = if q.descending { "DESC" } else { "ASC" };
-            let ids = rusqlite::params_from_iter(q.room_ids.iter());
-            let total: i64 = c.query_row(
-                &format!("SELECT COUNT(*) FROM room_sessions {filter}"),
-                ids,
-                |r| r.get(0),
-            )?;
-            let sql = format!(
-                "SELECT {COLUMNS} FROM room_sessions {filter} ORDER BY id {order} LIMIT {} OFFSET {}",
-                q.limit, q.from
-            );
-            let mut st = c.prepare(&sql)?;
-            let rows = st
-                .query_map(rusqlite::params_from_iter(q.room_ids.iter()), row_to_record)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok((total, rows))
-        })
-        .await
+        self.with(move |c| page(c, None, &q)).await
     }
 
     /// The session with this id, if any.
@@ -250,29 +225,8 @@ impl Store {
         &self,
         q: HistoryQuery,
     ) -> Result<(i64, Vec<RoomRecord>), StoreError> {
-        self.with(move |c| {
-            let mut filter = String::from("WHERE analytics_file_id IS NOT NULL");
-            if !q.room_ids.is_empty() {
-                let marks = vec!["?"; q.room_ids.len()].join(",");
-                filter.push_str(&format!(" AND room_id IN ({marks})"));
-            }
-            let order = if q.descending { "DESC" } else { "ASC" };
-            let total: i64 = c.query_row(
-                &format!("SELECT COUNT(*) FROM room_sessions {filter}"),
-                rusqlite::params_from_iter(q.room_ids.iter()),
-                |r| r.get(0),
-            )?;
-            let sql = format!(
-                "SELECT {COLUMNS} FROM room_sessions {filter} ORDER BY id {order} LIMIT {} OFFSET {}",
-                q.limit, q.from
-            );
-            let mut st = c.prepare(&sql)?;
-            let rows = st
-                .query_map(rusqlite::params_from_iter(q.room_ids.iter()), row_to_record)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok((total, rows))
-        })
-        .await
+        self.with(move |c| page(c, Some("analytics_file_id IS NOT NULL"), &q))
+            .await
     }
 
     /// The session whose analytics file is `file_id`, if any.
@@ -323,6 +277,41 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     opts.open(path)?;
     crate::secrets::restrict(path, crate::secrets::FILE_MODE);
     Ok(())
+}
+
+/// One page of sessions matching `condition` (a fixed SQL condition, never
+/// input) and `q`'s room filter, and how many match in all.
+fn page(
+    c: &rusqlite::Connection,
+    condition: Option<&str>,
+    q: &HistoryQuery,
+) -> rusqlite::Result<(i64, Vec<RoomRecord>)> {
+    // Placeholders for the room filter; values are bound, never spliced.
+    let mut parts: Vec<String> = condition.map(str::to_owned).into_iter().collect();
+    if !q.room_ids.is_empty() {
+        let marks = vec!["?"; q.room_ids.len()].join(",");
+        parts.push(format!("room_id IN ({marks})"));
+    }
+    let filter = if parts.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", parts.join(" AND "))
+    };
+    let order = if q.descending { "DESC" } else { "ASC" };
+    let total: i64 = c.query_row(
+        &format!("SELECT COUNT(*) FROM room_sessions {filter}"),
+        rusqlite::params_from_iter(q.room_ids.iter()),
+        |r| r.get(0),
+    )?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM room_sessions {filter} ORDER BY id {order} LIMIT {} OFFSET {}",
+        q.limit, q.from
+    );
+    let mut st = c.prepare(&sql)?;
+    let rows = st
+        .query_map(rusqlite::params_from_iter(q.room_ids.iter()), row_to_record)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((total, rows))
 }
 
 #[cfg(test)]

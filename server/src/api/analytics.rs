@@ -31,6 +31,7 @@ use axum::Json;
 use quorum_shared::api::{lenient_u64, Envelope, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use super::manage::Paging;
 use super::signature::Signed;
 use crate::error::{parse_json, ApiError};
 use crate::store::{HistoryQuery, RoomRecord};
@@ -179,22 +180,11 @@ pub async fn fetch(
     Signed(body): Signed,
 ) -> Result<Json<FetchAnalyticsRes>, ApiError> {
     let req: FetchAnalyticsReq = parse_json(&body)?;
-    let order_by = req.order_by.unwrap_or_default().to_uppercase();
-    let descending = match order_by.as_str() {
-        "DESC" | "" => true,
-        "ASC" => false,
-        other => {
-            return Err(ApiError::InvalidParameters(format!(
-                "order_by: must be ASC or DESC, got {other:?}"
-            )))
-        }
-    };
-    let limit = match req.limit {
-        None | Some(0) => 20,
-        Some(n) => n.min(100),
-    } as u32;
-    let from = u32::try_from(req.from.unwrap_or(0))
-        .map_err(|_| ApiError::InvalidParameters("from: too large".into()))?;
+    let Paging {
+        from,
+        limit,
+        descending,
+    } = Paging::parse(req.order_by.as_deref(), req.limit, req.from)?;
     let (total, rows) = st
         .store
         .analytics_history(HistoryQuery {

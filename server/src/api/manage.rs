@@ -178,6 +178,47 @@ pub async fn end(
     }
 }
 
+/// A page request as plugNmeet's list endpoints take it.
+pub(crate) struct Paging {
+    /// Rows to skip.
+    pub(crate) from: u32,
+    /// Rows to return (default 20, at most 100).
+    pub(crate) limit: u32,
+    /// Newest first (the default).
+    pub(crate) descending: bool,
+}
+
+impl Paging {
+    /// Validates `order_by` (`ASC`/`DESC`, any case, default `DESC`),
+    /// `limit` and `from`, naming the bad field.
+    pub(crate) fn parse(
+        order_by: Option<&str>,
+        limit: Option<u64>,
+        from: Option<u64>,
+    ) -> Result<Self, ApiError> {
+        let descending = match order_by.unwrap_or_default().to_uppercase().as_str() {
+            "DESC" | "" => true,
+            "ASC" => false,
+            other => {
+                return Err(ApiError::InvalidParameters(format!(
+                    "order_by: must be ASC or DESC, got {other:?}"
+                )))
+            }
+        };
+        let limit = match limit {
+            None | Some(0) => 20,
+            Some(n) => n.min(100),
+        } as u32;
+        let from = u32::try_from(from.unwrap_or(0))
+            .map_err(|_| ApiError::InvalidParameters("from: too large".into()))?;
+        Ok(Self {
+            from,
+            limit,
+            descending,
+        })
+    }
+}
+
 /// `YYYY-MM-DD HH:MM:SS` (UTC) of unix seconds.
 pub fn format_time(unix: i64) -> String {
     let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
@@ -205,22 +246,11 @@ pub async fn past(
     Signed(body): Signed,
 ) -> Result<Json<FetchPastRoomsRes>, ApiError> {
     let req: FetchPastRoomsReq = parse_json(&body)?;
-    let order_by = req.order_by.unwrap_or_else(|| "DESC".into()).to_uppercase();
-    let descending = match order_by.as_str() {
-        "DESC" | "" => true,
-        "ASC" => false,
-        other => {
-            return Err(ApiError::InvalidParameters(format!(
-                "order_by: must be ASC or DESC, got {other:?}"
-            )))
-        }
-    };
-    let limit = match req.limit {
-        None | Some(0) => 20,
-        Some(n) => n.min(100),
-    } as u32;
-    let from = u32::try_from(req.from.unwrap_or(0))
-        .map_err(|_| ApiError::InvalidParameters("from: too large".into()))?;
+    let Paging {
+        from,
+        limit,
+        descending,
+    } = Paging::parse(req.order_by.as_deref(), req.limit, req.from)?;
     let (total, rows) = st
         .store
         .history(HistoryQuery {
