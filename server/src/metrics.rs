@@ -68,6 +68,7 @@ pub fn rate_limited(kind: Kind) {
         Kind::Chat => "chat",
         Kind::Worker => "worker",
         Kind::History => "history",
+        Kind::Connect => "connect",
     };
     counter!("quorum_rate_limited_total", "kind" => kind).increment(1);
 }

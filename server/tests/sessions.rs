@@ -44,6 +44,31 @@ async fn ending_drops_every_connection_and_the_next_session_is_apart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_being_ended_admits_and_keeps_nobody() {
+    let ts = TestServer::start().await;
+    ts.create_room("e1").await;
+    let t = ts.join_token("e1", "late", false).await;
+    // Claimed for ending (as an instance would while it cleans up).
+    ts.state
+        .rooms
+        .kv
+        .update_room(&rid("e1"), |r| {
+            r.ending = Some(common::now() as i64);
+            true
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        ts.nats_connect(Some(&t)).await.err().as_deref(),
+        Some("Authorization Violation"),
+        "a room being ended admitted a connection"
+    );
+    let (_, v) = ts.verify(&t).await;
+    assert_eq!(v["status"], json!(false), "verify: {v}");
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_end_is_reported_and_a_retry_finishes_it() {
     let ts = TestServer::start().await;
     ts.create_room("f1").await;

@@ -169,3 +169,55 @@ async fn one_unreadable_room_value_skips_only_itself() {
     assert_eq!(ev, common::session_ended("duration_exceeded"));
     ts.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_is_not_empty_while_someone_is_coming_back() {
+    let ts = TestServer::start_with(|c| c.presence_offline_secs = 10).await;
+    ts.create_room("gap").await;
+    let (a, b) = (
+        ts.join_token("gap", "ann", false).await,
+        ts.join_token("gap", "ben", false).await,
+    );
+    let ann = ts.nats_connect(Some(&a)).await.expect("ann");
+    let ben = ts.nats_connect(Some(&b)).await.expect("ben");
+    assert!(ts.wait_presence("gap", "ben", Presence::Online).await);
+    // Ben drops (a blip); Ann leaves for good while he is away.
+    ben.close().await;
+    assert!(ts.wait_presence("gap", "ben", Presence::Disconnected).await);
+    ann.close().await;
+    assert!(ts.wait_presence("gap", "ann", Presence::Disconnected).await);
+    // Ann's grace is over (as if she had left long ago); Ben's is not.
+    ts.state
+        .rooms
+        .kv
+        .update_participant(&common::rid("gap"), &common::uid("ann"), |p| {
+            p.presence_since -= 60;
+            true
+        })
+        .await
+        .unwrap();
+    ts.timer_pass().await;
+    assert!(ts.wait_presence("gap", "ann", Presence::Offline).await);
+    let r = ts
+        .state
+        .rooms
+        .kv
+        .room(&common::rid("gap"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        r.empty_since, None,
+        "empty while ben was coming back: {r:?}"
+    );
+    // He is back: still not empty, and a timer pass ends nothing.
+    let _ben = ts.nats_connect(Some(&b)).await.expect("ben back");
+    assert!(ts.wait_presence("gap", "ben", Presence::Online).await);
+    ts.timer_pass().await;
+    let r = ts.state.rooms.kv.room(&common::rid("gap")).await.unwrap();
+    assert!(
+        r.is_some_and(|r| r.empty_since.is_none()),
+        "the room was ended or emptied"
+    );
+    ts.stop().await;
+}

@@ -37,7 +37,7 @@ async fn room_and_participant(
         .kv
         .room(&claims.room_id)
         .await?
-        .filter(|r| claims.sid.is_empty() || claims.sid == r.sid)
+        .filter(|r| r.ending.is_none() && (claims.sid.is_empty() || claims.sid == r.sid))
         .ok_or_else(|| ApiError::RoomNotActive(claims.room_id.to_string()))?;
     let p = st
         .rooms

@@ -12,6 +12,7 @@ use quorum_shared::subjects::UserSubjects;
 use tokio::sync::Semaphore;
 
 use super::jwt::{self, Claims, Permission, RequestNats, ResponseNats, UserNats};
+use crate::rooms::meter::Kind;
 use crate::rooms::service::RoomService;
 use crate::rooms::Presence;
 use crate::tokens::{now_secs, JoinTokens};
@@ -185,7 +186,8 @@ impl Callout {
         }
         let (room, user) = (&claims.room_id, &claims.user_id);
         let room_state = self.rooms.kv.room(room).await.map_err(Refusal::internal)?;
-        let Some(room_state) = room_state else {
+        // A room being ended admits nobody: its connections are dropped.
+        let Some(room_state) = room_state.filter(|r| r.ending.is_none()) else {
             return Err(Refusal::new("room", format!("room {room} is not active")));
         };
         if !claims.sid.is_empty() && claims.sid != room_state.sid {
@@ -228,6 +230,13 @@ impl Callout {
         } else {
             None
         };
+        // A reconnect loop must not make the server work without bound.
+        if !self.rooms.allow(room, user, Kind::Connect) {
+            return Err(Refusal::new(
+                "rate_limited",
+                format!("{user} connects too often"),
+            ));
+        }
         let access = p.access();
         let subjects = UserSubjects::new(room, user);
         let user_claims = Claims {
@@ -262,13 +271,15 @@ impl Callout {
             },
         };
         let signed = jwt::encode(user_claims, &self.issuer).map_err(Refusal::internal)?;
-        if let Err(e) = self
-            .rooms
+        // A connection the server could not record could never be kicked
+        // or counted: it is refused (the browser retries).
+        self.rooms
             .joined(&room_state, &p, &req.user_nkey, access, at_ms)
             .await
-        {
-            tracing::warn!(error = %e, "cannot record presence");
-        }
+            .map_err(|e| {
+                tracing::warn!(error = %e, "cannot record presence: connection refused");
+                Refusal::internal(e)
+            })?;
         drop(seat);
         tracing::info!(%room, %user, "nats connection authorized");
         Ok(signed)

@@ -176,16 +176,23 @@ async fn reconcile_once(
             // came before (a second's margin: whole seconds). Without an
             // advisory yet, the callout may still be finishing; judge it
             // only once that is long past.
-            let since = match rooms.kv.conn_info(conn).await? {
-                Some(ConnInfo {
+            // One unreadable value skips only its participant.
+            let since = match rooms.kv.conn_info(conn).await {
+                Ok(Some(ConnInfo {
                     connected_at: Some(t),
                     ..
-                }) => t,
-                _ => p.presence_since + UNADVISED_SECS,
+                })) => t,
+                Ok(_) => p.presence_since + UNADVISED_SECS,
+                Err(e) => {
+                    tracing::warn!(error = %e, user = %p.user_id, "presence check skipped");
+                    continue;
+                }
             };
             if since + 1 < asked_at {
                 tracing::info!(room = %r.room_id, user = %p.user_id, "stale presence: connection gone");
-                rooms.left(conn).await?;
+                if let Err(e) = rooms.left(conn).await {
+                    tracing::warn!(error = %e, user = %p.user_id, "stale presence not cleared");
+                }
             }
         }
     }

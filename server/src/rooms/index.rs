@@ -171,6 +171,14 @@ impl Index {
         self.count(room, |p| p.presence == Presence::Online)
     }
 
+    /// How many are in the room: online, or dropped within their grace
+    /// (they may be back any moment, so the room is not empty).
+    pub fn present_count(&self, room: &RoomId) -> u32 {
+        self.count(room, |p| {
+            matches!(p.presence, Presence::Online | Presence::Disconnected)
+        })
+    }
+
     /// How many of the room's participants satisfy `f`.
     pub fn count(&self, room: &RoomId, f: impl Fn(&ParticipantState) -> bool) -> u32 {
         self.read(|s| {
@@ -225,7 +233,8 @@ impl Index {
 
     // -- applying changes -- //
 
-    /// Records `room` as stored at `rev` (`None`: deleted).
+    /// Records `room` as stored at `rev` (`None`: deleted at `rev`; what the
+    /// index holds from after that stays).
     pub fn apply_room(&self, id: &RoomId, rev: u64, room: Option<RoomState>) {
         let earlier = self.write(|s| {
             if s.rooms.get(id).is_some_and(|v| v.rev > rev) {
@@ -233,6 +242,19 @@ impl Index {
             }
             match room {
                 Some(r) => {
+                    // Records of an earlier session of this room id (left
+                    // by a watch that saw them late) are dropped.
+                    let stale: Vec<String> = s
+                        .participants
+                        .range(room_range(id))
+                        .filter(|(_, v)| v.value.sid != r.sid)
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    for k in stale {
+                        if let Some(p) = s.participants.remove(&k) {
+                            s.unschedule(&Due::Participant(id.clone(), p.value.user_id));
+                        }
+                    }
                     s.rooms.insert(id.clone(), Versioned { rev, value: r });
                 }
                 None => {
@@ -268,7 +290,7 @@ impl Index {
     }
 
     /// Records participant `(room, user)` as stored at `rev` (`None`:
-    /// deleted).
+    /// deleted at `rev`; what the index holds from after that stays).
     pub fn apply_participant(
         &self,
         room: &RoomId,
@@ -290,9 +312,11 @@ impl Index {
                     s.participants.remove(&key);
                 }
             }
-            let online = s.online(room);
-            let peak = s.peaks.entry(room.clone()).or_default();
-            *peak = (*peak).max(online);
+            if s.rooms.contains_key(room) {
+                let online = s.online(room);
+                let peak = s.peaks.entry(room.clone()).or_default();
+                *peak = (*peak).max(online);
+            }
             s.reschedule(Due::Participant(room.clone(), user.clone()), at)
         });
         if earlier {
@@ -545,8 +569,8 @@ impl State {
 /// When a room must be looked at next: its duration, its empty timeout,
 /// or the moment an end claim counts as abandoned.
 pub fn room_due(r: &RoomState, g: &Grace) -> Option<i64> {
-    let empty = r.empty_since.map(|t| t + r.empty_timeout as i64);
-    let claim = r.ending.map(|t| t + g.stale_claim_secs);
+    let empty = r.empty_until();
+    let claim = r.ending.map(|t| t.saturating_add(g.stale_claim_secs));
     [r.ends_at(), empty, claim].into_iter().flatten().min()
 }
 
@@ -554,8 +578,8 @@ pub fn room_due(r: &RoomState, g: &Grace) -> Option<i64> {
 /// disconnected, its cleanup while offline, or the end of a throttle.
 pub fn participant_due(p: &ParticipantState, g: &Grace) -> Option<i64> {
     let presence = match p.presence {
-        Presence::Disconnected => Some(p.presence_since + g.offline_secs),
-        Presence::Offline if !p.cleaned_up => Some(p.presence_since + g.cleanup_secs),
+        Presence::Disconnected => Some(p.presence_since.saturating_add(g.offline_secs)),
+        Presence::Offline if !p.cleaned_up => Some(p.presence_since.saturating_add(g.cleanup_secs)),
         _ => None,
     };
     [presence, p.throttled_until].into_iter().flatten().min()

@@ -36,37 +36,46 @@ pub struct Rooms {
 
 const MIB: i64 = 1024 * 1024;
 
+/// Opens (or creates) a state bucket with a byte budget. Room and
+/// participant records have no age limit: a meeting may run for days, and
+/// every room ends by its own timers (an empty room by its empty timeout),
+/// which remove its records. Connection records (`max_age`) only need to
+/// outlive their connection, which is renewed every few minutes.
 async fn bucket(
     js: &jetstream::Context,
     name: &str,
     max_bytes: i64,
+    max_age: Duration,
 ) -> Result<kv::Store, RoomsError> {
     let config = kv::Config {
         bucket: name.to_owned(),
         history: 1,
-        // A forgotten room must not live forever (plugNmeet: 24 h).
-        max_age: Duration::from_secs(24 * 3600),
+        max_age,
         max_bytes,
         storage: jetstream::stream::StorageType::File,
         ..Default::default()
     };
     match js.create_key_value(config.clone()).await {
         Ok(s) => Ok(s),
-        // A bucket made by an older version, without a byte budget: give
-        // it one (the stream is updated in place).
+        // A bucket made by an older version with other limits: bring them
+        // up to date (the stream is updated in place).
         Err(_) => {
             let store = js.get_key_value(name).await.map_err(kv_err)?;
             let mut stream = store.stream.clone();
             let info = stream.info().await.map_err(kv_err)?;
-            if info.config.max_bytes != max_bytes {
+            if info.config.max_bytes != max_bytes || info.config.max_age != max_age {
                 let mut c = info.config.clone();
                 c.max_bytes = max_bytes;
+                c.max_age = max_age;
                 js.update_stream(&c).await.map_err(kv_err)?;
             }
             Ok(store)
         }
     }
 }
+
+/// No age limit.
+const FOREVER: Duration = Duration::ZERO;
 
 fn decode<T: serde::de::DeserializeOwned>(key: &str, b: &[u8]) -> Result<T, RoomsError> {
     serde_json::from_slice(b).map_err(|e| RoomsError::Corrupt(key.to_owned(), e))
@@ -147,10 +156,10 @@ impl Rooms {
         b: &Budgets,
     ) -> Result<Self, RoomsError> {
         let me = Self {
-            rooms: bucket(js, "quorum-rooms", b.rooms).await?,
-            participants: bucket(js, "quorum-participants", b.participants).await?,
-            conns: bucket(js, "quorum-conns", b.conns).await?,
-            secrets: bucket(js, "quorum-room-secrets", b.secrets).await?,
+            rooms: bucket(js, "quorum-rooms", b.rooms, FOREVER).await?,
+            participants: bucket(js, "quorum-participants", b.participants, FOREVER).await?,
+            conns: bucket(js, "quorum-conns", b.conns, Duration::from_secs(24 * 3600)).await?,
+            secrets: bucket(js, "quorum-room-secrets", b.secrets, FOREVER).await?,
             index,
         };
         me.index.follow(me.rooms.clone(), Bucket::Rooms);
@@ -222,10 +231,18 @@ impl Rooms {
         f: impl FnMut(&mut RoomState) -> bool,
     ) -> Result<Option<RoomState>, RoomsError> {
         let updated = update_entry(&self.rooms, id.as_ref(), f).await?;
-        Ok(updated.map(|(r, rev, _)| {
-            self.index.apply_room(id, rev, Some(r.clone()));
-            r
-        }))
+        match updated {
+            Some((r, rev, _)) => {
+                self.index.apply_room(id, rev, Some(r.clone()));
+                Ok(Some(r))
+            }
+            None => {
+                // Gone from KV: gone from the index too (up to the removal).
+                let rev = self.removed_at(&self.rooms, id.as_ref()).await;
+                self.index.apply_room(id, rev, None);
+                Ok(None)
+            }
+        }
     }
 
     /// Removes a room session: its participants and its record. Connection
@@ -244,12 +261,21 @@ impl Rooms {
             tracing::warn!(error = %e, room = %room.room_id, "participant sweep failed");
         }
         let _ = self.secrets.purge(&room.sid).await;
-        self.rooms
-            .purge(room.room_id.to_string())
-            .await
-            .map_err(kv_err)?;
-        self.index.apply_room(&room.room_id, u64::MAX, None);
+        let key = room.room_id.to_string();
+        self.rooms.purge(&key).await.map_err(kv_err)?;
+        let rev = self.removed_at(&self.rooms, &key).await;
+        self.index.apply_room(&room.room_id, rev, None);
         Ok(())
+    }
+
+    /// The revision of `key`'s removal marker, so the index forgets only
+    /// what came before it (never a newer value another writer put since);
+    /// 0 if it can't be read, which removes nothing newer than that.
+    async fn removed_at(&self, store: &kv::Store, key: &str) -> u64 {
+        match store.entry(key).await {
+            Ok(Some(e)) if e.operation != kv::Operation::Put => e.revision,
+            _ => 0,
+        }
     }
 
     // -- participants -- //
@@ -374,11 +400,10 @@ impl Rooms {
 
     /// Forgets a participant (removed or turned away).
     pub async fn remove_participant(&self, room: &RoomId, user: &UserId) -> Result<(), RoomsError> {
-        self.participants
-            .purge(pkey(room, user))
-            .await
-            .map_err(kv_err)?;
-        self.index.apply_participant(room, user, u64::MAX, None);
+        let key = pkey(room, user);
+        self.participants.purge(&key).await.map_err(kv_err)?;
+        let rev = self.removed_at(&self.participants, &key).await;
+        self.index.apply_participant(room, user, rev, None);
         Ok(())
     }
 

@@ -21,6 +21,9 @@ pub enum LifecycleError {
     /// The history database failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// nats-server could not be asked to drop a connection.
+    #[error("kick: {0}")]
+    Kick(String),
 }
 
 /// What the integrator asked for in `create`.
@@ -104,6 +107,9 @@ impl RoomService {
             ending: None,
         };
         super::stream::ensure(&self.js, &room.room_id, &self.limits).await?;
+        // An earlier session's history must not show in this one, even if
+        // removing its streams failed back then.
+        super::stream::purge(&self.js, &room.room_id).await?;
         let f = &room.metadata.room_features;
         let secret = features::e2ee_enabled(f) && !features::self_key(f);
         if secret {
@@ -145,8 +151,13 @@ impl RoomService {
     }
 
     async fn undo_create(&self, room: &RoomState, secret: bool, streams: bool) {
-        if streams {
-            super::stream::remove(&self.js, &room.room_id).await;
+        // Only if no session of this room id runs now (a concurrent create
+        // may have committed one, and the streams are its own then).
+        let running = self.kv.room_from_kv(&room.room_id).await.ok().flatten();
+        if streams && running.is_none() {
+            if let Err(e) = super::stream::remove(&self.js, &room.room_id).await {
+                tracing::warn!(error = %e, room = %room.room_id, "cannot remove unused streams");
+            }
         }
         if secret {
             if let Err(e) = self.kv.remove_room_secret(&room.sid).await {
@@ -287,18 +298,22 @@ impl RoomService {
             .await;
         // Every connection recorded for the room, not only the current
         // ones: a replaced or still-authorizing connection must go too. One
-        // not yet announced by nats-server is caught at its advisory.
-        self.settle().await;
-        for conn in self.index().conns_of(room) {
-            self.kick_now(&conn).await;
-        }
+        // whose advisory comes while the room is ending is kicked there
+        // (`connected`), and the callout admits nobody meanwhile; a second
+        // pass once the state is gone catches the ones in between.
+        self.kick_all(room).await.map_err(LifecycleError::Kick)?;
         let peak = r.peak_participants.max(self.index().peak(room));
         let analytics_id = self.analytics.finish(r).await;
         self.store
             .end_session(r.sid.clone(), t, peak as i64, analytics_id)
             .await?;
+        // The streams go before the state: if that fails the end is
+        // retried, so no later session of this room id finds old history.
+        super::stream::remove(&self.js, room)
+            .await
+            .map_err(LifecycleError::Rooms)?;
         self.kv.remove_room(r).await?;
-        super::stream::remove(&self.js, room).await;
+        self.kick_all(room).await.map_err(LifecycleError::Kick)?;
         self.forget(r);
         self.notify(r, EventName::SessionEnded, online, None, Some(reason));
         self.notify(r, EventName::RoomFinished, 0, None, Some(reason));
@@ -312,8 +327,8 @@ impl RoomService {
         if r.ends_at().is_some_and(|end| now >= end) {
             return Some(EndReason::DurationExceeded);
         }
-        match r.empty_since {
-            Some(since) if now - since >= r.empty_timeout as i64 => Some(EndReason::EmptyTimeout),
+        match r.empty_until() {
+            Some(until) if now >= until => Some(EndReason::EmptyTimeout),
             _ => None,
         }
     }

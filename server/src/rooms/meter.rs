@@ -77,6 +77,8 @@ pub enum Kind {
     Worker,
     /// History requests.
     History,
+    /// NATS logins (reconnects).
+    Connect,
 }
 
 struct Bucket {
@@ -127,6 +129,9 @@ impl RoomService {
             Kind::Chat => (l.chat_per_sec, l.chat_burst),
             Kind::Worker => (l.worker_per_sec, l.worker_burst),
             Kind::History => (l.history_per_sec, l.history_burst),
+            // Logins come every few minutes (token swaps, blips); a loop
+            // is slowed to two a second.
+            Kind::Connect => (2.0, 30.0),
         };
         let ok = self.buckets.take(room, user, kind, rate, burst);
         if !ok {

@@ -61,6 +61,10 @@ pub struct RoomService {
 
 /// How many handled connections [`RoomService::connect_checked`] remembers.
 const CHECKED_KEPT: usize = 1024;
+/// How long nats-server has to answer a kick.
+const KICK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+/// Kicks in flight at once when a room ends.
+const KICKS_AT_ONCE: usize = 32;
 
 pub(crate) fn now() -> i64 {
     now_secs() as i64
@@ -211,7 +215,17 @@ impl RoomService {
         }
         if matches!(online.before, Presence::Online | Presence::Disconnected) {
             // Back within the grace period, or a replaced login: to the
-            // others nothing changed.
+            // others nothing changed. The room is not empty, though (it
+            // may have been marked so while the grace ran).
+            if self
+                .index()
+                .room(&room.room_id)
+                .is_none_or(|r| r.empty_since.is_some())
+            {
+                self.kv
+                    .update_room(&room.room_id, |r| r.empty_since.take().is_some())
+                    .await?;
+            }
             return Ok(());
         }
         self.announce_presence(&p, PresenceState::Online).await;
@@ -264,6 +278,7 @@ impl RoomService {
         let stale = match (&room, &p) {
             (Some(r), Some(p)) => {
                 r.sid != info.sid
+                    || r.ending.is_some()
                     || p.conn.as_deref() != Some(conn)
                     || info.granted.is_some_and(|g| g != p.access())
             }
@@ -338,7 +353,9 @@ impl RoomService {
     /// Whatever this instance told the connection before arrives first.
     pub async fn kick(&self, conn: &str) {
         self.settle().await;
-        self.kick_now(conn).await;
+        // Logged inside; a lost kick is caught at the connect advisory or
+        // by the access check when it reconnects.
+        let _ = self.kick_now(conn).await;
     }
 
     /// Returns once nats-server has processed everything this instance
@@ -353,32 +370,62 @@ impl RoomService {
     }
 
     /// [`RoomService::kick`] without the round trip (the caller did it).
-    pub(crate) async fn kick_now(&self, conn: &str) {
+    /// `Err` if nats-server could not be asked (the caller may retry); a
+    /// connection not known yet (no advisory) or already gone is fine.
+    pub(crate) async fn kick_now(&self, conn: &str) -> Result<(), String> {
         let Some(sys) = &self.system else {
-            return tracing::warn!("no system connection: cannot kick");
+            tracing::warn!("no system connection: cannot kick");
+            return Ok(());
         };
         let info = match self.kv.conn_info(conn).await {
             Ok(Some(i)) => i,
-            _ => return,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(e.to_string()),
         };
         let (Some(cid), Some(server)) = (info.cid, info.server_id) else {
             // Its connect advisory will find it out of date (`connected`).
-            return tracing::debug!(user = %info.user_id, "connection not yet known to kick");
+            tracing::debug!(user = %info.user_id, "connection not yet known to kick");
+            return Ok(());
         };
         // nats-server's KickClientReq is `{"cid": …}`; it answers with an
         // `error` object (not a NATS error) when the id is unknown.
         let body = serde_json::json!({ "cid": cid }).to_string();
         let subject = format!("$SYS.REQ.SERVER.{server}.KICK");
         crate::metrics::kick();
-        match sys.request(subject, body.into()).await {
-            Ok(m) => match serde_json::from_slice::<serde_json::Value>(&m.payload) {
+        let asked = tokio::time::timeout(KICK_TIMEOUT, sys.request(subject, body.into())).await;
+        match asked {
+            Ok(Ok(m)) => match serde_json::from_slice::<serde_json::Value>(&m.payload) {
                 Ok(v) if !v["error"].is_null() => {
                     tracing::debug!(user = %info.user_id, cid, error = %v["error"], "kick refused")
                 }
                 _ => tracing::info!(user = %info.user_id, cid, "connection kicked"),
             },
-            Err(e) => tracing::warn!(error = %e, cid, "kick failed"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, cid, "kick failed");
+                return Err(e.to_string());
+            }
+            Err(_) => {
+                tracing::warn!(cid, "kick timed out");
+                return Err("kick timed out".into());
+            }
         }
+        Ok(())
+    }
+
+    /// Kicks every connection recorded for `room`, a few at a time.
+    pub(crate) async fn kick_all(&self, room: &RoomId) -> Result<(), String> {
+        use futures::StreamExt;
+        self.settle().await;
+        let failed = futures::stream::iter(self.index().conns_of(room))
+            .map(|c| async move { self.kick_now(&c).await })
+            .buffer_unordered(KICKS_AT_ONCE)
+            .filter_map(|r| async move { r.err() })
+            .count()
+            .await;
+        if failed > 0 {
+            return Err(format!("{failed} connections could not be kicked"));
+        }
+        Ok(())
     }
 
     /// Moves a participant's live connection to its current permissions:

@@ -40,10 +40,20 @@ pub struct RoomState {
 }
 
 impl RoomState {
+    /// When the empty timeout runs out, if the room is empty.
+    pub fn empty_until(&self) -> Option<i64> {
+        let timeout = i64::try_from(self.empty_timeout).unwrap_or(i64::MAX);
+        self.empty_since.map(|t| t.saturating_add(timeout))
+    }
+
     /// When `room_duration` runs out, if set.
     pub fn ends_at(&self) -> Option<i64> {
         match self.metadata.room_features.room_duration {
-            Some(m) if m > 0 => Some(self.created_at + (m as i64) * 60),
+            // Saturating: an absurd duration means "never", not a wrap.
+            Some(m) if m > 0 => {
+                let secs = i64::try_from(m).unwrap_or(i64::MAX).saturating_mul(60);
+                Some(self.created_at.saturating_add(secs))
+            }
             _ => None,
         }
     }

@@ -69,13 +69,37 @@ pub async fn ensure(
     Ok(())
 }
 
-/// Deletes the room's streams at the end of the session.
-pub async fn remove(js: &jetstream::Context, room: &RoomId) {
+/// Deletes the room's streams at the end of the session. A stream that is
+/// not there is fine; any other failure is returned.
+pub async fn remove(js: &jetstream::Context, room: &RoomId) -> Result<(), RoomsError> {
     for name in [subjects::room_stream(room), subjects::private_stream(room)] {
         if let Err(e) = js.delete_stream(&name).await {
-            tracing::debug!(error = %e, %room, %name, "room stream not deleted");
+            let missing = matches!(
+                e.kind(),
+                jetstream::context::DeleteStreamErrorKind::JetStream(ref j)
+                    if j.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
+            );
+            if !missing {
+                return Err(RoomsError::Kv(format!("delete stream {name}: {e}")));
+            }
         }
     }
+    Ok(())
+}
+
+/// Empties the room's streams (a new session starts with no history).
+pub async fn purge(js: &jetstream::Context, room: &RoomId) -> Result<(), RoomsError> {
+    for name in [subjects::room_stream(room), subjects::private_stream(room)] {
+        let stream = js
+            .get_stream(&name)
+            .await
+            .map_err(|e| RoomsError::Kv(format!("stream {name}: {e}")))?;
+        stream
+            .purge()
+            .await
+            .map_err(|e| RoomsError::Kv(format!("purge {name}: {e}")))?;
+    }
+    Ok(())
 }
 
 /// Forwards history requests (`qr.{room}.history.{user}`) to the room
@@ -125,6 +149,10 @@ async fn forward(
         };
         // The index knows this session's participants: a connection left
         // over from an earlier session, or still waiting, reads nothing.
+        if !svc.allow(&room, &user, Kind::History) {
+            tracing::debug!(%room, %user, wildcard, "history request over budget dropped");
+            continue;
+        }
         let p = match svc.index().participant(&room, &user) {
             Some(p) => Some(p),
             // Not seen yet (another instance wrote it a moment ago).
@@ -133,10 +161,6 @@ async fn forward(
         let admitted = p.is_some_and(|p| !p.wait_for_approval);
         if !admitted {
             tracing::debug!(%room, %user, wildcard, "request from a non-participant dropped");
-            continue;
-        }
-        if !svc.allow(&room, &user, Kind::History) {
-            tracing::debug!(%room, %user, wildcard, "history request over budget dropped");
             continue;
         }
         let Some((subject, body)) = build(&room, &user, &msg.payload) else {

@@ -33,6 +33,7 @@ impl RoomService {
     pub fn spawn_timers(self) {
         tokio::spawn(async move {
             self.index().wait_loaded().await;
+            let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
             loop {
                 let wait = match self.index().next_due() {
                     Some(at) => {
@@ -43,26 +44,44 @@ impl RoomService {
                     None => Duration::from_secs(3600),
                 };
                 tokio::select! {
-                    _ = tokio::time::sleep(wait) => self.run_due().await,
+                    _ = tokio::time::sleep(wait) => {
+                        // Each action on its own, so one slow end never holds
+                        // up the others; at most CONCURRENCY at once.
+                        let t = now();
+                        for d in self.index().take_due(t) {
+                            let Ok(permit) = permits.clone().acquire_owned().await else {
+                                return;
+                            };
+                            let me = self.clone();
+                            tokio::spawn(async move {
+                                me.act(d, t).await;
+                                drop(permit);
+                            });
+                        }
+                    }
                     _ = self.index().changed() => {}
                 }
             }
         });
     }
 
-    /// Handles everything due now (the timer task's job; tests call it to
-    /// know a pass has happened).
+    /// Handles everything due now and returns when it is done (the timer
+    /// task does the same without waiting; tests call this to know a pass
+    /// has happened).
     pub async fn run_due(&self) {
         let t = now();
         let due = self.index().take_due(t);
         futures::stream::iter(due)
-            .for_each_concurrent(CONCURRENCY, |d| async move {
-                if let Err(e) = self.handle(&d, t).await {
-                    tracing::warn!(error = %e, ?d, "timer action failed; retrying");
-                    self.index().retry_at(d, t + RETRY_SECS);
-                }
-            })
+            .for_each_concurrent(CONCURRENCY, |d| self.act(d, t))
             .await;
+    }
+
+    /// One due action; a failure is tried again [`RETRY_SECS`] later.
+    async fn act(&self, d: Due, t: i64) {
+        if let Err(e) = self.handle(&d, t).await {
+            tracing::warn!(error = %e, ?d, "timer action failed; retrying");
+            self.index().retry_at(d, t + RETRY_SECS);
+        }
     }
 
     async fn handle(&self, due: &Due, t: i64) -> Result<(), String> {
@@ -72,7 +91,17 @@ impl RoomService {
                     return Ok(());
                 };
                 let stale_claim = r.ending.is_some_and(|at| t - at >= STALE_CLAIM_SECS);
-                let reason = Self::due(&r, t);
+                let mut reason = Self::due(&r, t);
+                if reason == Some(quorum_shared::events::EndReason::EmptyTimeout)
+                    && self.index().present_count(id) > 0
+                {
+                    // Not empty after all (someone came back): it is not.
+                    reason = None;
+                    self.kv
+                        .update_room(id, |r| r.empty_since.take().is_some())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
                 match (reason, stale_claim) {
                     (Some(reason), _) => self.end_room(id, reason).await.map(drop),
                     // A claim whose instance died mid-way: finish its work.
@@ -137,10 +166,12 @@ impl RoomService {
         };
         self.announce_presence(&p, PresenceState::Offline).await;
         let online = self.index().online_count(&p.room_id);
+        // Someone dropped within their grace is still in the room.
+        let present = self.index().present_count(&p.room_id);
         let r = self
             .kv
             .update_room(&p.room_id, |r| {
-                if online == 0 && r.empty_since.is_none() {
+                if present == 0 && r.empty_since.is_none() {
                     r.empty_since = Some(t);
                     return true;
                 }
