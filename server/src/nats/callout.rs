@@ -73,34 +73,45 @@ impl Callout {
             .await?;
         let permits = Arc::new(Semaphore::new(self.rooms.limits.concurrency));
         while let Some(msg) = sub.next().await {
-            let me = self.clone();
-            let client = client.clone();
-            let permit = permits.clone().try_acquire_owned().ok();
-            tokio::spawn(async move {
-                let Some(reply) = msg.reply.clone() else {
-                    return;
-                };
-                let server_xkey = msg
-                    .headers
-                    .as_ref()
-                    .and_then(|h| h.get(SERVER_XKEY_HEADER))
-                    .map(|v| v.as_str().to_owned());
-                let started = std::time::Instant::now();
-                let answer = me
-                    .answer(&msg.payload, server_xkey.as_deref(), permit.is_some())
-                    .await;
-                crate::metrics::callout_latency(started.elapsed());
-                match answer {
-                    Ok(body) => {
-                        if let Err(e) = client.publish(reply, body.into()).await {
-                            tracing::warn!(error = %e, "cannot send callout response");
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "unanswerable callout request"),
+            match permits.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let (me, client) = (self.clone(), client.clone());
+                    tokio::spawn(async move {
+                        me.serve_one(&client, msg, true).await;
+                        drop(permit);
+                    });
                 }
-            });
+                // Busy: the refusal is answered here, without a task, so a
+                // flood never piles up work.
+                Err(_) => self.serve_one(&client, msg, false).await,
+            }
         }
         Ok(())
+    }
+
+    /// Answers one request (a refusal as busy unless `admitted`).
+    async fn serve_one(&self, client: &Client, msg: async_nats::Message, admitted: bool) {
+        let Some(reply) = msg.reply.clone() else {
+            return;
+        };
+        let server_xkey = msg
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(SERVER_XKEY_HEADER))
+            .map(|v| v.as_str().to_owned());
+        let started = std::time::Instant::now();
+        let answer = self
+            .answer(&msg.payload, server_xkey.as_deref(), admitted)
+            .await;
+        crate::metrics::callout_latency(started.elapsed());
+        match answer {
+            Ok(body) => {
+                if let Err(e) = client.publish(reply, body.into()).await {
+                    tracing::warn!(error = %e, "cannot send callout response");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "unanswerable callout request"),
+        }
     }
 
     /// Builds the (possibly sealed) response to one request; a refusal

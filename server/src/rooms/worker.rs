@@ -32,39 +32,57 @@ pub async fn run(svc: RoomService, tokens: JoinTokens) {
     };
     let permits = Arc::new(Semaphore::new(svc.limits.concurrency));
     while let Some(msg) = sub.next().await {
-        let (svc, tokens) = (svc.clone(), tokens.clone());
-        let permit = permits.clone().try_acquire_owned();
-        tokio::spawn(async move {
-            let Some((room, caller)) = subjects::parse_worker(msg.subject.as_str()) else {
-                return;
-            };
-            // Only requests answered on the caller's own inbox are served:
-            // otherwise a caller could have us publish onto someone else's
-            // subject, and a message reflected onto this subject by a third
-            // party (it carries no such reply) would act as the caller.
-            let Some(to) = msg
-                .reply
-                .filter(|r| subjects::owns_inbox(&room, &caller, r.as_str()))
-            else {
-                return tracing::warn!(%room, %caller, "worker request without the caller's inbox dropped");
-            };
-            let reply = if permit.is_err() {
-                crate::metrics::worker_request("any", "busy");
-                WorkerReply::refused("the server is busy; try again in a moment")
-            } else if !svc.allow(&room, &caller, Kind::Worker) {
-                crate::metrics::worker_request("any", "rate_limited");
-                WorkerReply::refused("too many requests; try again in a moment")
-            } else {
-                match serde_json::from_slice::<WorkerRequest>(&msg.payload) {
-                    Ok(req) => handle(&svc, &tokens, &room, &caller, req).await,
-                    Err(e) => WorkerReply::refused(format!("malformed request: {e}")),
-                }
-            };
-            let body = serde_json::to_vec(&reply).unwrap_or_default();
-            if let Err(e) = svc.nats.publish(to, body.into()).await {
-                tracing::warn!(error = %e, "cannot answer worker request");
+        match permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let (svc, tokens) = (svc.clone(), tokens.clone());
+                tokio::spawn(async move {
+                    answer_one(&svc, &tokens, msg, true).await;
+                    drop(permit);
+                });
             }
-        });
+            // Busy: refused here, without a task, so a flood never piles
+            // up work.
+            Err(_) => answer_one(&svc, &tokens, msg, false).await,
+        }
+    }
+}
+
+/// Answers one request on the caller's own inbox (as busy unless
+/// `admitted`).
+async fn answer_one(
+    svc: &RoomService,
+    tokens: &JoinTokens,
+    msg: async_nats::Message,
+    admitted: bool,
+) {
+    let Some((room, caller)) = subjects::parse_worker(msg.subject.as_str()) else {
+        return;
+    };
+    // Only requests answered on the caller's own inbox are served:
+    // otherwise a caller could have us publish onto someone else's
+    // subject, and a message reflected onto this subject by a third
+    // party (it carries no such reply) would act as the caller.
+    let Some(to) = msg
+        .reply
+        .filter(|r| subjects::owns_inbox(&room, &caller, r.as_str()))
+    else {
+        return tracing::warn!(%room, %caller, "worker request without the caller's inbox dropped");
+    };
+    let reply = if !admitted {
+        crate::metrics::worker_request("any", "busy");
+        WorkerReply::refused("the server is busy; try again in a moment")
+    } else if !svc.allow(&room, &caller, Kind::Worker) {
+        crate::metrics::worker_request("any", "rate_limited");
+        WorkerReply::refused("too many requests; try again in a moment")
+    } else {
+        match serde_json::from_slice::<WorkerRequest>(&msg.payload) {
+            Ok(req) => handle(svc, tokens, &room, &caller, req).await,
+            Err(e) => WorkerReply::refused(format!("malformed request: {e}")),
+        }
+    };
+    let body = serde_json::to_vec(&reply).unwrap_or_default();
+    if let Err(e) = svc.nats.publish(to, body.into()).await {
+        tracing::warn!(error = %e, "cannot answer worker request");
     }
 }
 
