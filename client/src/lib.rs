@@ -15,6 +15,7 @@ pub mod pages;
 pub mod sound;
 pub mod state;
 pub mod verify;
+pub mod worker;
 
 /// Mounts the app on `<body>`.
 pub fn start() {

@@ -55,6 +55,9 @@ pub enum ApiError {
     /// The room has reached `max_participants`.
     #[error("room {0} is full")]
     RoomFull(String),
+    /// A moderator locked the room: nobody new may join.
+    #[error("the meeting {0} is locked: a moderator has closed it to new participants")]
+    RoomLocked(String),
     /// The caller may not do this.
     #[error("{0}")]
     PermissionDenied(String),
@@ -110,7 +113,7 @@ impl ApiError {
                 (Http::NOT_FOUND, StatusCode::NotFound)
             }
             Self::UserBlocked(_) => (Http::OK, StatusCode::UserBlocked),
-            Self::RoomFull(_) | Self::PermissionDenied(_) => {
+            Self::RoomFull(_) | Self::RoomLocked(_) | Self::PermissionDenied(_) => {
                 (Http::OK, StatusCode::PermissionDenied)
             }
             Self::Internal(_) => (Http::INTERNAL_SERVER_ERROR, StatusCode::InternalServerError),

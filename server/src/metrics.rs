@@ -69,6 +69,7 @@ pub fn rate_limited(kind: Kind) {
         Kind::Worker => "worker",
         Kind::History => "history",
         Kind::Connect => "connect",
+        Kind::Reaction => "reaction",
     };
     counter!("quorum_rate_limited_total", "kind" => kind).increment(1);
 }

@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::LockSettings;
+use crate::moderation::RoomSettings;
+
 /// Why a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -123,6 +126,9 @@ pub enum SystemEvent {
     LocksChanged {
         /// Chat publishing is locked.
         chat_locked: bool,
+        /// All of your locks now (absent from older servers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        locks: Option<LockSettings>,
     },
     /// Private: you sent more than the server accepts from one person in a
     /// short time; you may not send chat for `seconds` (nats-server enforces
@@ -131,6 +137,51 @@ pub enum SystemEvent {
     Throttled {
         /// How long the pause lasts.
         seconds: u64,
+    },
+    /// Private, to moderators: someone is waiting to be let in, or no
+    /// longer is (admitted, turned away, or gone).
+    Waiting {
+        /// Who.
+        user_id: String,
+        /// Display name.
+        name: String,
+        /// Waiting since (unix milliseconds).
+        since_ms: u64,
+        /// Still waiting.
+        waiting: bool,
+    },
+    /// Private: you were made a moderator, or are one no more. The server
+    /// reconnects you with the matching permissions.
+    RoleChanged {
+        /// A moderator now.
+        is_admin: bool,
+    },
+    /// Private, to moderators: the room's settings changed.
+    RoomSettingsChanged {
+        /// The settings now.
+        settings: RoomSettings,
+    },
+    /// Private, to people waiting: the waiting-room message changed.
+    WaitingMessage {
+        /// The message.
+        text: String,
+    },
+    /// Private: a moderator muted your microphone (`muted`), or asks you
+    /// to unmute (`ask_unmute`).
+    Microphone {
+        /// Muted by a moderator.
+        muted: bool,
+        /// Asked to unmute.
+        ask_unmute: bool,
+    },
+    /// Room-wide: someone reacted. The sender comes from the server.
+    Reaction {
+        /// Who.
+        user_id: String,
+        /// One of [`crate::moderation::REACTIONS`], or its envelope.
+        payload: String,
+        /// Unix milliseconds.
+        sent_at_ms: u64,
     },
 }
 

@@ -8,6 +8,7 @@ pub mod e2ee;
 pub mod events;
 pub mod ids;
 pub mod limits;
+pub mod moderation;
 pub mod nats_proto;
 pub mod peer;
 pub mod subjects;

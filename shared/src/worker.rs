@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::LockSettings;
 use crate::ids::UserId;
+use crate::moderation::{Refusal, RoomSnapshot};
 
 /// How long after expiry a join token may still be renewed (plugNmeet
 /// allows three hours; a closed laptop lid should not cost the meeting).
@@ -63,6 +64,62 @@ pub enum WorkerRequest {
         #[serde(default)]
         block: bool,
     },
+    /// Moderators only: make a participant a moderator.
+    Promote {
+        /// Who.
+        user_id: UserId,
+    },
+    /// Moderators only: make a moderator a participant again (never the
+    /// last moderator).
+    Demote {
+        /// Who.
+        user_id: UserId,
+    },
+    /// Moderators only: locks for every participant who is not a
+    /// moderator, now and for those who join later.
+    SetRoomLocks {
+        /// Locks to set; unset fields stay as they are.
+        locks: LockSettings,
+    },
+    /// Moderators only: lock the room (no new joiners) or open it again.
+    LockRoom {
+        /// Locked.
+        locked: bool,
+    },
+    /// Moderators only: end the meeting for everyone.
+    EndRoom,
+    /// Moderators only: lower every raised hand.
+    LowerAllHands,
+    /// Moderators only: let everyone who is waiting in.
+    ApproveAll,
+    /// Moderators only: turn everyone who is waiting away.
+    RejectAll,
+    /// Moderators only: the message people in the waiting room see.
+    SetWaitingMessage {
+        /// The text (at most 1,000 characters).
+        text: String,
+    },
+    /// Moderators only: mute a participant's microphone (recorded and
+    /// shown now; enforced on media once it exists).
+    Mute {
+        /// Who.
+        user_id: UserId,
+    },
+    /// Moderators only: ask a participant to unmute (there is no remote
+    /// unmute).
+    AskToUnmute {
+        /// Who.
+        user_id: UserId,
+    },
+    /// The room as the caller may see it: its role and locks, and for a
+    /// moderator the room's settings and who is waiting.
+    Snapshot,
+    /// A reaction for everyone: one of [`crate::moderation::REACTIONS`],
+    /// or in an E2EE room its envelope (kind `reaction`), base64.
+    React {
+        /// The reaction, or its envelope.
+        payload: String,
+    },
 }
 
 /// Server-side features that need plaintext media or chat.
@@ -93,6 +150,12 @@ pub struct WorkerReply {
     /// The room secret, for `room_key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// Why not, in a form the client can explain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Refusal>,
+    /// The room as the caller may see it, for `snapshot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<RoomSnapshot>,
 }
 
 impl WorkerReply {
@@ -110,6 +173,14 @@ impl WorkerReply {
             ok: false,
             error: Some(why.into()),
             ..Self::default()
+        }
+    }
+
+    /// A refusal of kind `code`.
+    pub fn refused_as(code: Refusal, why: impl Into<String>) -> Self {
+        Self {
+            code: Some(code),
+            ..Self::refused(why)
         }
     }
 }

@@ -24,7 +24,7 @@ use leptos::prelude::*;
 use quorum_shared::e2ee::{aad, Kind, PBKDF2_ITERATIONS};
 use quorum_shared::events::NotificationType;
 use quorum_shared::ids::UserId;
-use quorum_shared::worker::{WorkerReply, WorkerRequest};
+use quorum_shared::worker::WorkerRequest;
 
 use crate::crypto::{CryptoError, RoomKey};
 use crate::nats::{NatsClient, Ready};
@@ -281,20 +281,10 @@ impl KeyFetch {
 }
 
 async fn request_key(nats: NatsClient, worker: &str, sid: &str) -> Result<RoomKey, String> {
-    let body = serde_json::to_vec(&WorkerRequest::RoomKey).unwrap_or_default();
-    let reply = nats
-        .request(worker, &body, KEY_TIMEOUT)
+    let reply = crate::worker::call_with(nats, worker, &WorkerRequest::RoomKey, KEY_TIMEOUT)
         .await
         .map_err(|e| e.to_string())?;
-    let secret = match serde_json::from_slice::<WorkerReply>(&reply.payload) {
-        Ok(WorkerReply {
-            ok: true,
-            key: Some(k),
-            ..
-        }) => k,
-        Ok(r) => return Err(r.error.unwrap_or_else(|| "refused".into())),
-        Err(e) => return Err(format!("bad reply: {e}")),
-    };
+    let secret = reply.key.ok_or_else(|| "no key in the reply".to_string())?;
     RoomKey::derive(&secret, sid, PBKDF2_ITERATIONS)
         .await
         .map_err(|e| e.to_string())

@@ -9,10 +9,14 @@
 //! one is logged and dropped, never fatal.
 
 use leptos::prelude::*;
+use quorum_shared::api::LockSettings;
 use quorum_shared::events::SystemEvent;
+use quorum_shared::ids::UserId;
+use quorum_shared::moderation::WaitingEntry;
 
 use crate::pages::goodbye::Goodbye;
 use crate::state::chat::{shown_at, valid_id, ChatEntry, Sender};
+use crate::state::moderation::{ModerationEvent, ReactionEvent};
 use crate::state::participants::RosterEvent;
 use crate::state::toasts::Toast;
 use crate::verify::JoinToken;
@@ -35,8 +39,11 @@ pub enum Routed {
     Approved(JoinToken),
     /// We were removed (or turned away); `true` if for good.
     Removed(bool),
-    /// Our chat lock changed; `true` if locked.
-    Locks(bool),
+    /// Our chat lock changed; `true` if locked (and all our locks, from
+    /// servers that send them).
+    Locks(bool, Option<LockSettings>),
+    /// Roles, the waiting room, room settings, microphones, reactions.
+    Moderation(ModerationEvent),
     /// We sent too fast: chat is paused for this many seconds.
     Throttled(u64),
 }
@@ -113,7 +120,44 @@ pub fn route_event(payload: &[u8], now_ms: u64) -> Result<Routed, EventError> {
             Routed::Approved(JoinToken::new(token).ok_or(EventError::NoToken)?)
         }
         SystemEvent::Removed { blocked } => Routed::Removed(blocked),
-        SystemEvent::LocksChanged { chat_locked } => Routed::Locks(chat_locked),
+        SystemEvent::LocksChanged { chat_locked, locks } => Routed::Locks(chat_locked, locks),
+        SystemEvent::Waiting {
+            user_id,
+            name,
+            since_ms,
+            waiting,
+        } => {
+            let user_id = UserId::parse(user_id).map_err(|_| EventError::BadId)?;
+            Routed::Moderation(ModerationEvent::Waiting(
+                WaitingEntry {
+                    user_id,
+                    name,
+                    since_ms,
+                },
+                waiting,
+            ))
+        }
+        SystemEvent::RoleChanged { is_admin } => {
+            Routed::Moderation(ModerationEvent::Role(is_admin))
+        }
+        SystemEvent::RoomSettingsChanged { settings } => {
+            Routed::Moderation(ModerationEvent::Settings(settings))
+        }
+        SystemEvent::WaitingMessage { text } => {
+            Routed::Moderation(ModerationEvent::WaitingMessage(text))
+        }
+        SystemEvent::Microphone { muted, ask_unmute } => {
+            Routed::Moderation(ModerationEvent::Microphone { muted, ask_unmute })
+        }
+        SystemEvent::Reaction {
+            user_id,
+            payload,
+            sent_at_ms,
+        } => Routed::Moderation(ModerationEvent::Reaction(ReactionEvent {
+            user_id,
+            payload,
+            sent_at_ms: shown_at(sent_at_ms, now_ms),
+        })),
         SystemEvent::Throttled { seconds } => Routed::Throttled(seconds),
     })
 }
@@ -135,6 +179,8 @@ pub struct EventSinks {
     pub locks: Callback<bool>,
     /// Pauses our chat for this many seconds (we sent too fast).
     pub throttled: Callback<u64>,
+    /// Roles, the waiting room, room settings, microphones, reactions.
+    pub moderation: Callback<ModerationEvent>,
 }
 
 /// Routes one received event to `sinks`; a bad one is logged and dropped,
@@ -148,7 +194,13 @@ pub fn deliver(sinks: &EventSinks, subject: &str, payload: &[u8], now_ms: u64) {
         Ok(Routed::Roster(ev)) => sinks.roster.try_run(ev),
         Ok(Routed::Approved(token)) => sinks.approved.try_run(token),
         Ok(Routed::Removed(blocked)) => sinks.end.try_run(Goodbye::removed(blocked)),
-        Ok(Routed::Locks(locked)) => sinks.locks.try_run(locked),
+        Ok(Routed::Locks(locked, locks)) => {
+            if let Some(l) = locks {
+                let _ = sinks.moderation.try_run(ModerationEvent::MyLocks(l));
+            }
+            sinks.locks.try_run(locked)
+        }
+        Ok(Routed::Moderation(ev)) => sinks.moderation.try_run(ev),
         Ok(Routed::Throttled(secs)) => sinks.throttled.try_run(secs),
         Err(e) => {
             let text = format!("events: dropped one on {subject}: {e}");

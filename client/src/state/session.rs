@@ -11,6 +11,7 @@ use crate::pages::goodbye::Goodbye;
 use crate::state::chat::{now_ms, provide_chat_context, ChatContext, ChatCrypt};
 use crate::state::e2ee::{fetch_room_key, provide_e2ee_context, E2eeContext};
 use crate::state::events::EventSinks;
+use crate::state::moderation::{provide_moderation_context, ModerationContext, ModerationEvent};
 use crate::state::notices::provide_notices_context;
 use crate::state::participants::{provide_roster_context, RosterContext};
 use crate::state::persist::{provide_persist_context, Stored};
@@ -23,6 +24,27 @@ use crate::state::unread::start_unread;
 use crate::verify::Session;
 use quorum_shared::events::NotificationType;
 use quorum_shared::subjects;
+
+/// The notice an event deserves, if any.
+fn moderation_notice(ev: &ModerationEvent, m: &ModerationContext) -> Option<String> {
+    match ev {
+        ModerationEvent::Waiting(w, true) => {
+            let known = m
+                .waiting()
+                .with_untracked(|l| l.iter().any(|x| x.user_id == w.user_id));
+            (!known).then(|| format!("{} is waiting to join", w.name))
+        }
+        ModerationEvent::Role(true) => Some("You are now a moderator.".to_string()),
+        ModerationEvent::Role(false) => Some("You are no longer a moderator.".to_string()),
+        ModerationEvent::Microphone { muted: true, .. } => {
+            Some("A moderator muted your microphone.".to_string())
+        }
+        ModerationEvent::Microphone {
+            ask_unmute: true, ..
+        } => Some("A moderator asks you to unmute your microphone.".to_string()),
+        _ => None,
+    }
+}
 
 /// Newtype so the context cannot be confused with another `Arc<Session>`.
 #[derive(Debug, Clone)]
@@ -143,6 +165,7 @@ pub fn provide_session_state(
             chat.restore_wire(&r.subject, &r.payload, r.seq);
         }
     }
+    let moderation = provide_moderation_context(nats, &session);
     let end = provide_session_end(nats, on_over);
     let renewal = start_token_renewal(nats, &session, use_token(), Some(persist));
     let sinks = EventSinks {
@@ -182,6 +205,25 @@ pub fn provide_session_state(
                 with_sound: false,
             });
             nats.swap();
+        }),
+        moderation: Callback::new(move |ev: ModerationEvent| {
+            if let Some(text) = moderation_notice(&ev, &moderation) {
+                let with_sound = matches!(ev, ModerationEvent::Waiting(_, true));
+                toasts.show(Toast {
+                    id: format!("moderation-{}", now_ms()),
+                    text,
+                    kind: NotificationType::Info,
+                    with_sound,
+                });
+            }
+            let role = matches!(ev, ModerationEvent::Role(_));
+            moderation.apply(ev);
+            if role {
+                // A new role: the room's settings and who is waiting.
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = moderation.refresh().await;
+                });
+            }
         }),
     };
     start_private_events(nats, &session, sinks);

@@ -12,12 +12,13 @@ use std::time::Duration;
 
 use base64::Engine;
 use leptos::prelude::*;
-use quorum_shared::worker::{WorkerReply, WorkerRequest};
+use quorum_shared::worker::WorkerRequest;
 use serde::Deserialize;
 
-use crate::nats::{NatsClient, RequestError};
+use crate::nats::NatsClient;
 use crate::state::persist::PersistContext;
 use crate::verify::{renew_token_http, JoinToken, Session};
+use crate::worker::WorkerError;
 
 /// Never renew sooner than this after the last attempt: protects the
 /// server from a tight loop when the local clock is far off.
@@ -198,8 +199,8 @@ impl TokenRenewal {
             renew_token_http(&token).await
         } else {
             match self.renew_over_nats(&token).await {
-                Err(RequestError::NotConnected) => renew_token_http(&token).await,
-                other => other.map_err(|e| e.to_string()).and_then(|r| r),
+                Err(WorkerError::Offline) => renew_token_http(&token).await,
+                other => other.map_err(|e| e.to_string()),
             }
         };
         match fresh {
@@ -214,27 +215,17 @@ impl TokenRenewal {
 }
 
 impl TokenRenewal {
-    /// Asks the worker for a fresh token; the outer error is the transport's,
-    /// the inner one the server's refusal.
-    async fn renew_over_nats(
-        &self,
-        token: &JoinToken,
-    ) -> Result<Result<JoinToken, String>, RequestError> {
+    /// Asks the worker for a fresh token.
+    async fn renew_over_nats(&self, token: &JoinToken) -> Result<JoinToken, WorkerError> {
         let worker = self.worker.try_get_value().unwrap_or_default();
         let req = WorkerRequest::RenewToken {
             token: token.expose().to_string(),
         };
-        let body = serde_json::to_vec(&req).unwrap_or_default();
-        let m = self.nats.request(&worker, &body, RENEW_TIMEOUT).await?;
-        Ok(match serde_json::from_slice::<WorkerReply>(&m.payload) {
-            Ok(WorkerReply {
-                ok: true,
-                token: Some(t),
-                ..
-            }) => JoinToken::new(t).ok_or("empty token".to_string()),
-            Ok(r) => Err(r.error.unwrap_or_else(|| "refused".to_string())),
-            Err(e) => Err(format!("bad reply: {e}")),
-        })
+        let reply = crate::worker::call_with(self.nats, &worker, &req, RENEW_TIMEOUT).await?;
+        reply
+            .token
+            .and_then(JoinToken::new)
+            .ok_or_else(|| WorkerError::BadReply("no token".to_string()))
     }
 }
 

@@ -155,7 +155,7 @@ fn events_route_to_goodbye_chat_and_toasts() {
     let removed = br#"{"type":"removed","blocked":true}"#;
     assert_eq!(route_event(removed, NOW).unwrap(), Routed::Removed(true));
     let locks = br#"{"type":"locks_changed","chat_locked":true}"#;
-    assert_eq!(route_event(locks, NOW).unwrap(), Routed::Locks(true));
+    assert_eq!(route_event(locks, NOW).unwrap(), Routed::Locks(true, None));
 
     let long_id = format!(
         r#"{{"type":"system_chat","id":"{}","message":"m","sent_at_ms":0}}"#,
@@ -200,6 +200,7 @@ fn deliver_hands_each_event_to_one_sink_and_drops_bad_ones() {
             }),
             locks: Callback::new(move |l: bool| f.lock().unwrap().push(format!("locked {l}"))),
             throttled: Callback::new(|_| {}),
+            moderation: Callback::new(|_| {}),
         };
         let s = "qr.r.public";
         deliver(&sinks, s, &system_chat("c1"), NOW);

@@ -64,6 +64,9 @@ pub async fn verify_token(
     if p.presence == Presence::Online {
         return Err(ApiError::AlreadyOnline(claims.user_id.to_string()));
     }
+    if room.locked && p.presence == Presence::Invited && !p.is_admin {
+        return Err(ApiError::RoomLocked(room.room_id.to_string()));
+    }
     if room.max_participants > 0 {
         let online = u64::from(st.rooms.index().online_count(&room.room_id));
         if online >= room.max_participants {

@@ -225,6 +225,10 @@ impl Callout {
                 format!("user {user} was not invited to room {room}"),
             ));
         };
+        // A locked room lets back in only those who were already in.
+        if room_state.locked && p.presence == Presence::Invited && !p.is_admin {
+            return Err(Refusal::new("locked", format!("room {room} is locked")));
+        }
         // With a cap, one admission at a time in this room, so two
         // connections can't both take the last seat (this instance applies
         // its own writes to the index at once).

@@ -105,6 +105,7 @@ impl RoomService {
             started: false,
             blocked: Vec::new(),
             ending: None,
+            locked: false,
         };
         super::stream::ensure(&self.js, &room.room_id, &self.limits).await?;
         // An earlier session's history must not show in this one, even if
@@ -217,12 +218,14 @@ impl RoomService {
                     conn: None,
                     conn_at_ms: 0,
                     throttled_until: None,
+                    muted: false,
                 },
             )
             .await?;
         if before.is_some_and(|b| b != p.access()) {
             let ev = SystemEvent::LocksChanged {
                 chat_locked: p.access().chat_locked,
+                locks: Some(p.lock_settings.clone()),
             };
             self.enforce(&p, &ev).await;
         }
@@ -353,6 +356,7 @@ mod tests {
             started: false,
             blocked: vec![],
             ending: None,
+            locked: false,
         }
     }
 

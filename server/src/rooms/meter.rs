@@ -79,6 +79,8 @@ pub enum Kind {
     History,
     /// NATS logins (reconnects).
     Connect,
+    /// Reactions.
+    Reaction,
 }
 
 struct Bucket {
@@ -132,6 +134,8 @@ impl RoomService {
             // Logins come every few minutes (token swaps, blips); a loop
             // is slowed to two a second.
             Kind::Connect => (2.0, 30.0),
+            // Five in ten seconds.
+            Kind::Reaction => (0.5, 5.0),
         };
         let ok = self.buckets.take(room, user, kind, rate, burst);
         if !ok {

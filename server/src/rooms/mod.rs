@@ -21,6 +21,7 @@ pub mod kv;
 pub mod lifecycle;
 pub mod locks;
 pub mod meter;
+pub mod moderation;
 pub mod service;
 pub mod state;
 pub mod stream;

@@ -316,6 +316,19 @@ impl RoomService {
     /// Publishes a presence change: to the room, or for a hidden
     /// participant to its moderators only.
     pub(crate) async fn announce_presence(&self, p: &ParticipantState, state: PresenceState) {
+        if p.wait_for_approval {
+            // Not in the room yet: moderators hear of them as waiting.
+            let ev = SystemEvent::Waiting {
+                user_id: p.user_id.to_string(),
+                name: p.name.clone(),
+                since_ms: u64::try_from(p.presence_since).unwrap_or(0) * 1000,
+                waiting: state == PresenceState::Online,
+            };
+            for m in self.index().moderators(&p.room_id) {
+                self.tell(&p.room_id, &m, &ev).await;
+            }
+            return;
+        }
         let ev = SystemEvent::Presence {
             user_id: p.user_id.to_string(),
             name: p.name.clone(),

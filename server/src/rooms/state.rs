@@ -37,6 +37,9 @@ pub struct RoomState {
     /// Set (unix seconds) by the one instance that claimed ending it.
     #[serde(default)]
     pub ending: Option<i64>,
+    /// Locked by a moderator: no new joiners.
+    #[serde(default)]
+    pub locked: bool,
 }
 
 impl RoomState {
@@ -143,6 +146,9 @@ pub struct ParticipantState {
     /// Sent too much: may not publish chat until then (unix seconds).
     #[serde(default)]
     pub throttled_until: Option<i64>,
+    /// Microphone muted by a moderator.
+    #[serde(default)]
+    pub muted: bool,
 }
 
 impl ParticipantState {

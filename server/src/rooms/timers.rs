@@ -219,6 +219,7 @@ impl RoomService {
         if let Some((p, true)) = updated {
             let ev = SystemEvent::LocksChanged {
                 chat_locked: p.access_at(t).chat_locked,
+                locks: Some(p.lock_settings.clone()),
             };
             self.enforce(&p, &ev).await;
         }

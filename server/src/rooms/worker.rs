@@ -6,8 +6,9 @@
 use futures::StreamExt;
 use quorum_shared::events::SystemEvent;
 use quorum_shared::ids::{RoomId, UserId};
+use quorum_shared::moderation::{Refusal, MAX_REACTION_LEN, REACTIONS};
 use quorum_shared::subjects;
-use quorum_shared::worker::{Feature, WorkerReply, WorkerRequest, RENEW_GRACE_SECS};
+use quorum_shared::worker::{WorkerReply, WorkerRequest, RENEW_GRACE_SECS};
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use tokio::sync::Semaphore;
 
 use super::meter::Kind;
 use super::service::RoomService;
-use super::{locks, ParticipantState};
+use super::ParticipantState;
 use crate::tokens::{JoinTokens, TokenSubject};
 
 /// Serves worker requests (queue group: one instance answers each). At
@@ -70,14 +71,17 @@ async fn answer_one(
     };
     let reply = if !admitted {
         crate::metrics::worker_request("any", "busy");
-        WorkerReply::refused("the server is busy; try again in a moment")
+        WorkerReply::refused_as(Refusal::Busy, "the server is busy; try again in a moment")
     } else if !svc.allow(&room, &caller, Kind::Worker) {
         crate::metrics::worker_request("any", "rate_limited");
-        WorkerReply::refused("too many requests; try again in a moment")
+        WorkerReply::refused_as(
+            Refusal::RateLimited,
+            "too many requests; try again in a moment",
+        )
     } else {
         match serde_json::from_slice::<WorkerRequest>(&msg.payload) {
             Ok(req) => handle(svc, tokens, &room, &caller, req).await,
-            Err(e) => WorkerReply::refused(format!("malformed request: {e}")),
+            Err(e) => WorkerReply::refused_as(Refusal::Invalid, format!("malformed request: {e}")),
         }
     };
     let body = serde_json::to_vec(&reply).unwrap_or_default();
@@ -86,24 +90,32 @@ async fn answer_one(
     }
 }
 
-async fn participant(
+/// The reply when something went wrong on our side (logged, not sent).
+pub(super) fn internal(e: impl std::fmt::Display) -> WorkerReply {
+    tracing::error!(error = %e, "worker request failed");
+    WorkerReply::refused_as(Refusal::Internal, "internal error")
+}
+
+/// The participant `user` of this session, or a "not found" refusal.
+pub(super) async fn participant(
     svc: &RoomService,
     room: &RoomId,
     user: &UserId,
 ) -> Result<ParticipantState, WorkerReply> {
     match svc.kv.participant(room, user).await {
         Ok(Some(p)) => Ok(p),
-        Ok(None) => Err(WorkerReply::refused(format!("{user} is not in this room"))),
-        Err(e) => {
-            tracing::error!(error = %e, "worker lookup failed");
-            Err(WorkerReply::refused("internal error"))
-        }
+        Ok(None) => Err(not_here(user)),
+        Err(e) => Err(internal(e)),
     }
+}
+
+fn not_here(user: &UserId) -> WorkerReply {
+    WorkerReply::refused_as(Refusal::NotFound, format!("{user} is not in this room"))
 }
 
 /// Changes participant `user` with `f` (compare-and-set); returns it as
 /// stored and whether `f` changed it.
-async fn update(
+pub(super) async fn update(
     svc: &RoomService,
     room: &RoomId,
     user: &UserId,
@@ -111,11 +123,8 @@ async fn update(
 ) -> Result<(ParticipantState, bool), WorkerReply> {
     match svc.kv.update_participant(room, user, f).await {
         Ok(Some(updated)) => Ok(updated),
-        Ok(None) => Err(WorkerReply::refused(format!("{user} is not in this room"))),
-        Err(e) => {
-            tracing::error!(error = %e, "worker update failed");
-            Err(WorkerReply::refused("internal error"))
-        }
+        Ok(None) => Err(not_here(user)),
+        Err(e) => Err(internal(e)),
     }
 }
 
@@ -141,12 +150,10 @@ fn kind_name(req: &WorkerRequest) -> &'static str {
         WorkerRequest::RenewToken { .. } => "renew_token",
         WorkerRequest::RaiseHand => "raise_hand",
         WorkerRequest::LowerHand { .. } => "lower_hand",
-        WorkerRequest::SetLocks { .. } => "set_locks",
-        WorkerRequest::Approve { .. } => "approve",
-        WorkerRequest::Reject { .. } => "reject",
         WorkerRequest::RoomKey => "room_key",
-        WorkerRequest::Start { .. } => "start",
-        WorkerRequest::Remove { .. } => "remove",
+        WorkerRequest::Snapshot => "snapshot",
+        WorkerRequest::React { .. } => "react",
+        other => super::moderation::kind_name(other),
     }
 }
 
@@ -158,113 +165,61 @@ async fn run_request(
     req: WorkerRequest,
 ) -> Result<WorkerReply, WorkerReply> {
     let me = participant(svc, room, caller).await?;
-    let moderator_only = |what: &str| {
-        if me.is_admin {
-            Ok(())
-        } else {
-            tracing::info!(%room, %caller, what, "refused: moderators only");
-            Err(WorkerReply::refused(format!("only moderators may {what}")))
-        }
-    };
-    let internal = |e: super::RoomsError| {
-        tracing::error!(error = %e, "worker request failed");
-        WorkerReply::refused("internal error")
-    };
     match req {
         WorkerRequest::RenewToken { token } => {
             let claims = tokens
                 .verify_for_renewal(&token, RENEW_GRACE_SECS)
-                .map_err(|e| WorkerReply::refused(e.to_string()))?;
+                .map_err(|e| WorkerReply::refused_as(Refusal::Invalid, e.to_string()))?;
             // Bound to the connection's own identity: a token for anyone
             // else is refused even if it is genuine.
             let same_session = claims.sid.is_empty() || claims.sid == me.sid;
             if &claims.room_id != room || &claims.user_id != caller || !same_session {
                 tracing::warn!(%room, %caller, "renewal of another identity's token refused");
-                return Err(WorkerReply::refused(
+                return Err(WorkerReply::refused_as(
+                    Refusal::NotAllowed,
                     "token does not belong to this connection",
                 ));
             }
-            let fresh = tokens
-                .issue(&TokenSubject {
-                    room_id: room,
-                    user_id: caller,
-                    name: &me.name,
-                    is_admin: me.is_admin,
-                    is_hidden: me.is_hidden,
-                    sid: &me.sid,
-                })
-                .map_err(|_| WorkerReply::refused("internal error"))?;
+            let fresh = tokens.issue(&TokenSubject {
+                room_id: room,
+                user_id: caller,
+                name: &me.name,
+                is_admin: me.is_admin,
+                is_hidden: me.is_hidden,
+                sid: &me.sid,
+            });
             Ok(WorkerReply {
                 ok: true,
-                token: Some(fresh),
+                token: Some(fresh.map_err(internal)?),
                 ..WorkerReply::default()
             })
         }
         WorkerRequest::RaiseHand => set_hand(svc, room, caller, true).await,
         WorkerRequest::LowerHand { user_id } => {
-            if &user_id != caller {
-                moderator_only("lower someone else's hand")?;
+            if &user_id != caller && !me.is_admin {
+                return Err(super::moderation::moderators_only(
+                    room,
+                    caller,
+                    "lower someone else's hand",
+                ));
             }
             set_hand(svc, room, &user_id, false).await
         }
-        WorkerRequest::SetLocks { user_id, locks } => {
-            moderator_only("change locks")?;
-            if participant(svc, room, &user_id).await?.is_admin {
-                return Err(WorkerReply::refused("moderators can't be locked"));
-            }
-            let (target, _) = update(svc, room, &user_id, |p| {
-                locks::merge(&mut p.lock_settings, &locks);
-                true
-            })
-            .await?;
-            let ev = SystemEvent::LocksChanged {
-                chat_locked: target.access().chat_locked,
-            };
-            // nats-server enforces the new allow-list only on a new
-            // connection: drop the old one; the client reconnects.
-            svc.enforce(&target, &ev).await;
-            Ok(WorkerReply::ok())
-        }
-        WorkerRequest::Approve { user_id } => {
-            moderator_only("approve participants")?;
-            let (target, _) = update(svc, room, &user_id, |p| {
-                p.wait_for_approval = false;
-                true
-            })
-            .await?;
-            let token = tokens
-                .issue(&TokenSubject {
-                    room_id: room,
-                    user_id: &user_id,
-                    name: &target.name,
-                    is_admin: target.is_admin,
-                    is_hidden: target.is_hidden,
-                    sid: &target.sid,
-                })
-                .map_err(|_| WorkerReply::refused("internal error"))?;
-            svc.publish(
-                &subjects::private(room, &user_id),
-                &SystemEvent::Approved { token },
-            )
-            .await;
-            if let Some(c) = &target.conn {
-                svc.kick(c).await;
-            }
-            Ok(WorkerReply::ok())
-        }
         WorkerRequest::RoomKey => {
             if me.wait_for_approval {
-                return Err(WorkerReply::refused("not admitted yet"));
+                return Err(WorkerReply::refused_as(
+                    Refusal::NotAllowed,
+                    "not admitted yet",
+                ));
             }
-            let room_state = svc
-                .kv
-                .room(room)
-                .await
-                .map_err(internal)?
-                .ok_or_else(|| WorkerReply::refused("room is not active"))?;
+            let room_state =
+                svc.kv.room(room).await.map_err(internal)?.ok_or_else(|| {
+                    WorkerReply::refused_as(Refusal::NotFound, "room is not active")
+                })?;
             let f = &room_state.metadata.room_features;
             if super::features::self_key(f) {
-                return Err(WorkerReply::refused(
+                return Err(WorkerReply::refused_as(
+                    Refusal::Invalid,
                     "this room's key is known only to participants",
                 ));
             }
@@ -273,49 +228,26 @@ async fn run_request(
                 .room_secret(&room_state.sid)
                 .await
                 .map_err(internal)?
-                .ok_or_else(|| WorkerReply::refused("this room is not end-to-end encrypted"))?;
+                .ok_or_else(|| {
+                    WorkerReply::refused_as(
+                        Refusal::Invalid,
+                        "this room is not end-to-end encrypted",
+                    )
+                })?;
             Ok(WorkerReply {
                 ok: true,
                 key: Some(key),
                 ..WorkerReply::default()
             })
         }
-        WorkerRequest::Start { feature } => {
-            moderator_only("start recording, streaming or dial-in")?;
-            let f = svc
-                .kv
-                .room(room)
-                .await
-                .map_err(internal)?
-                .map(|r| r.metadata.room_features)
-                .unwrap_or_default();
-            // Refused by the server itself, not just hidden in the UI: with
-            // a key only participants know, nothing here can see plaintext.
-            let needs_plaintext = super::features::self_key(&f)
-                || (feature == Feature::Sip && super::features::e2ee_enabled(&f));
-            if needs_plaintext {
-                tracing::info!(%room, ?feature, "refused: needs plaintext in an E2EE room");
-                return Err(WorkerReply::refused(
-                    "disabled: this needs plaintext and the room is end-to-end encrypted",
-                ));
-            }
-            Err(WorkerReply::refused("not available on this server yet"))
-        }
-        WorkerRequest::Reject { user_id } => {
-            moderator_only("turn participants away")?;
-            remove(svc, room, &user_id, false).await.map_err(internal)
-        }
-        WorkerRequest::Remove { user_id, block } => {
-            moderator_only("remove participants")?;
-            if &user_id == caller {
-                return Err(WorkerReply::refused("you can't remove yourself"));
-            }
-            remove(svc, room, &user_id, block).await.map_err(internal)
-        }
+        WorkerRequest::Snapshot => super::moderation::snapshot(svc, &me).await,
+        WorkerRequest::React { payload } => react(svc, &me, payload).await,
+        other => super::moderation::act(svc, tokens, &me, other).await,
     }
 }
 
-async fn set_hand(
+/// Raises or lowers `user`'s hand and tells the room.
+pub(super) async fn set_hand(
     svc: &RoomService,
     room: &RoomId,
     user: &UserId,
@@ -342,32 +274,52 @@ async fn set_hand(
     Ok(WorkerReply::ok())
 }
 
-async fn remove(
+/// A reaction for the room: only from an admitted participant whose
+/// reactions are not locked, within its budget, and one of the known
+/// names (or, in an E2EE room, a sealed one the server can't read). The
+/// server sends it, so the sender is known.
+async fn react(
     svc: &RoomService,
-    room: &RoomId,
-    user: &UserId,
-    block: bool,
-) -> Result<WorkerReply, super::RoomsError> {
-    if block {
-        svc.kv
-            .update_room(room, |r| {
-                if r.blocked.contains(user) {
-                    return false;
-                }
-                r.blocked.push(user.clone());
-                true
-            })
-            .await?;
+    me: &ParticipantState,
+    payload: String,
+) -> Result<WorkerReply, WorkerReply> {
+    if me.wait_for_approval {
+        return Err(WorkerReply::refused_as(
+            Refusal::NotAllowed,
+            "not admitted yet",
+        ));
     }
-    let target = svc.kv.participant(room, user).await?;
-    svc.publish(
-        &subjects::private(room, user),
-        &SystemEvent::Removed { blocked: block },
-    )
-    .await;
-    svc.kv.remove_participant(room, user).await?;
-    if let Some(c) = target.and_then(|t| t.conn) {
-        svc.kick(&c).await;
+    if !me.is_admin && me.lock_settings.lock_reactions == Some(true) {
+        return Err(WorkerReply::refused_as(
+            Refusal::NotAllowed,
+            "reactions are locked by a moderator",
+        ));
     }
+    let r = svc
+        .kv
+        .room(&me.room_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| WorkerReply::refused_as(Refusal::NotFound, "room is not active"))?;
+    let sealed = super::features::e2ee_enabled(&r.metadata.room_features);
+    let known = REACTIONS.contains(&payload.as_str());
+    if payload.len() > MAX_REACTION_LEN || (!sealed && !known) {
+        return Err(WorkerReply::refused_as(
+            Refusal::Invalid,
+            "unknown reaction",
+        ));
+    }
+    if !svc.allow(&me.room_id, &me.user_id, Kind::Reaction) {
+        return Err(WorkerReply::refused_as(
+            Refusal::RateLimited,
+            "too many reactions; wait a moment",
+        ));
+    }
+    let ev = SystemEvent::Reaction {
+        user_id: me.user_id.to_string(),
+        payload,
+        sent_at_ms: crate::tokens::now_secs() * 1000,
+    };
+    svc.publish(&subjects::public(&me.room_id), &ev).await;
     Ok(WorkerReply::ok())
 }
