@@ -45,8 +45,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
 fi
 
 # wasm-opt comes from npm's binaryen: Debian's is too old for wasm-bindgen output.
-if ! node_modules/.bin/wasm-opt --version >/dev/null 2>&1; then
-  say "installing binaryen (wasm-opt) from npm"
+# axe-core is what the end-to-end accessibility tests inject into the page.
+AXE_VERSION=$(sed -n 's/^ *"axe-core": "\([0-9.]*\)".*/\1/p' package.json)
+if ! node_modules/.bin/wasm-opt --version >/dev/null 2>&1 \
+  || [ "$(node -p 'require("./node_modules/axe-core/package.json").version' 2>/dev/null)" != "$AXE_VERSION" ]; then
+  say "installing binaryen (wasm-opt) and axe-core from npm"
   npm ci --no-audit --no-fund
 fi
 

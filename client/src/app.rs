@@ -26,6 +26,7 @@ use crate::pages::error::{ErrorPage, PageError};
 use crate::pages::goodbye::{Goodbye, GoodbyePage};
 use crate::pages::key_prompt::KeyPromptPage;
 use crate::pages::loading::LoadingPage;
+use crate::pages::prejoin::PrejoinPage;
 use crate::pages::room::RoomPage;
 use crate::pages::waiting::WaitingPage;
 use crate::state::persist::{
@@ -217,27 +218,44 @@ pub fn App() -> impl IntoView {
                 .flatten()
                 .unwrap_or_default();
             let stored = StoredValue::new_local(Some(stored));
-            view! { <KeyGate session=session stored=stored on_fatal=on_fatal on_over=on_over /> }
-                .into_any()
+            let resumed = resumed.get_value();
+            view! {
+                <KeyGate
+                    session=session
+                    stored=stored
+                    resumed=resumed
+                    on_fatal=on_fatal
+                    on_over=on_over
+                />
+            }
+            .into_any()
         }
         Page::Over(goodbye) => view! { <GoodbyePage goodbye=goodbye /> }.into_any(),
     }
 }
 
 /// In a self-key E2EE room, asks for the meeting key before anything
-/// connects; otherwise goes straight on.
+/// connects; then the pre-join page (skipped when a reload resumes a
+/// session), then the session itself.
 #[component]
 fn KeyGate(
     session: Arc<Session>,
     stored: StoredValue<Option<Stored>, LocalStorage>,
+    /// A reload of a session already joined: straight back in.
+    resumed: bool,
     on_fatal: Callback<PageError>,
     on_over: Callback<Goodbye>,
 ) -> impl IntoView {
     let key = RwSignal::new_local(None::<RoomKey>);
     let ask = session.join.e2ee_self_key;
     let asking = Memo::new(move |_| ask && key.with(Option::is_none));
+    let joined = RwSignal::new(resumed);
     move || {
-        if asking.get() {
+        if !joined.get() {
+            let session = session.clone();
+            view! { <PrejoinPage session=session on_join=Callback::new(move |_| joined.set(true)) /> }
+                .into_any()
+        } else if asking.get() {
             let join = &session.join;
             view! {
                 <KeyPromptPage

@@ -149,6 +149,8 @@ impl JoinError {
                     "This meeting is not running"
                 }
                 StatusCode::UserBlocked => "You have been blocked from this meeting",
+                // Locked by a moderator, or full.
+                StatusCode::PermissionDenied => "You can't join this meeting right now",
                 _ => "Could not join this meeting",
             },
             Self::Network(_) => "Can't reach the server",
@@ -162,7 +164,7 @@ impl JoinError {
             Self::NoToken => "Open the meeting with the full link you were given; \
                               it contains your personal join token."
                 .to_string(),
-            Self::Rejected { msg, .. } if !msg.trim().is_empty() => msg.clone(),
+            Self::Rejected { msg, .. } if !msg.trim().is_empty() => sentence(msg.trim()),
             Self::Rejected { .. } => "The server refused this link.".to_string(),
             Self::Network(_) => "Check your internet connection, then try again.".to_string(),
             Self::BadResponse { status, .. } => {
@@ -180,6 +182,17 @@ impl JoinError {
             Self::NoToken => false,
         }
     }
+}
+
+/// The server's lower-case message as a sentence.
+fn sentence(msg: &str) -> String {
+    let mut chars = msg.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+    let mut out = first.unwrap_or_default() + chars.as_str();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// Interprets a `/api/verifyToken` answer. The body is authoritative, not

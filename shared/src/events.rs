@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::LockSettings;
-use crate::moderation::RoomSettings;
+use crate::moderation::{PersonSettings, RoomSettings};
 
 /// Why a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +155,11 @@ pub enum SystemEvent {
     RoleChanged {
         /// A moderator now.
         is_admin: bool,
+    },
+    /// Private, to moderators: a participant's locks or microphone changed.
+    PersonChanged {
+        /// The participant's settings now.
+        person: PersonSettings,
     },
     /// Private, to moderators: the room's settings changed.
     RoomSettingsChanged {

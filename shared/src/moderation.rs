@@ -30,6 +30,17 @@ pub struct WaitingEntry {
     pub since_ms: u64,
 }
 
+/// What a moderator may set for one participant, as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonSettings {
+    /// Who.
+    pub user_id: UserId,
+    /// Their locks.
+    pub locks: LockSettings,
+    /// Muted by a moderator.
+    pub muted: bool,
+}
+
 /// The room as one participant may see it, asked for at join and after a
 /// reconnect (`WorkerRequest::Snapshot`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +58,9 @@ pub struct RoomSnapshot {
     /// The caller's microphone was muted by a moderator.
     #[serde(default)]
     pub muted: bool,
+    /// Every participant's locks and microphone (moderators only).
+    #[serde(default)]
+    pub people: Vec<PersonSettings>,
 }
 
 /// Why a request was refused, for the client to explain.

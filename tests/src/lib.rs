@@ -278,6 +278,7 @@ impl Drop for Quorum {
     }
 }
 
+pub mod axe;
 pub mod browser;
 pub mod cluster;
 mod process;
@@ -371,11 +372,27 @@ pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
 /// Opens a join link and waits until the page is connected to NATS.
 pub async fn join(c: &Client, link: &str) {
     c.goto(link).await.expect("open link");
+    pass_prejoin(c).await;
     assert!(
         wait_for(c, "#conn-state[data-state=connected]", PAGE_TIMEOUT).await,
         "never connected; page: {}",
         c.source().await.unwrap_or_default()
     );
+}
+
+/// Once the page has settled after opening a link: if it is the pre-join
+/// page, presses Join (a reload of a joined session skips that page).
+pub async fn pass_prejoin(c: &Client) {
+    const SETTLED: &str =
+        "#join-button, #room-page, #waiting-page, #error-page, #goodbye-page, #key-page";
+    assert!(
+        wait_for(c, SETTLED, PAGE_TIMEOUT).await,
+        "the page never settled; page: {}",
+        c.source().await.unwrap_or_default()
+    );
+    if let Ok(b) = c.find(Locator::Css("#join-button")).await {
+        b.click().await.expect("press Join");
+    }
 }
 
 /// Types `text` into the composer and presses Send.

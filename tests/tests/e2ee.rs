@@ -52,6 +52,7 @@ async fn e2ee_room(q: &Quorum, room: &str, self_key: bool, users: &[(&str, bool)
 /// Opens `link`, types `key` at the key prompt and waits until connected.
 async fn join_with_key(c: &Client, link: &str, key: &str) {
     c.goto(link).await.expect("open link");
+    quorum_e2e::pass_prejoin(c).await;
     assert!(
         wait_for(c, "#key-page #e2ee-key", T).await,
         "no key prompt; page: {}",

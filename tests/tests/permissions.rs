@@ -194,6 +194,7 @@ async fn the_waiting_room_lets_in_and_removes() {
         ))
         .await
         .expect("open");
+    quorum_e2e::pass_prejoin(&guest).await;
     assert!(
         wait_for_text(
             &guest,

@@ -189,6 +189,7 @@ async fn leave_button_says_goodbye_and_frees_the_seat() {
     let mut rejoined = false;
     for _ in 0..20 {
         again.goto(&quorum.participant_link).await.expect("open");
+        quorum_e2e::pass_prejoin(&again).await;
         let settled = "#conn-state[data-state=connected], #error-page";
         wait_for(&again, settled, T).await;
         if present(&again, "#conn-state[data-state=connected]").await {

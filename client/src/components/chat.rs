@@ -8,6 +8,8 @@ use leptos::prelude::*;
 use quorum_shared::peer::MAX_CHAT_LEN;
 use wasm_bindgen::JsValue;
 
+use crate::components::icons::{Icon, IconName};
+use crate::components::linkify::MessageText;
 use crate::nats::{use_nats, ConnState};
 use crate::state::chat::{
     use_chat, ChatContext, ChatEntry, ChatLog, EntryKey, SendChatError, Sent,
@@ -57,11 +59,11 @@ pub fn iso_time(ms: u64) -> String {
     d.to_iso_string().into()
 }
 
-/// `<ul id="chat-list">`, following new messages while scrolled to the
-/// bottom (and always after sending), with a "New messages" divider
-/// (`li.chat-divider`) before the message `divider` names. `aria-busy`
-/// while `busy` (catching up after a connect), so screen readers don't
-/// read out a whole history as it is merged.
+/// `<ul id="chat-list" aria-live="polite">`, following new messages while
+/// scrolled to the bottom (and always after sending), with a "New
+/// messages" divider (`li.chat-divider`) before the message `divider`
+/// names. `aria-busy` while `busy` (catching up after a connect), so
+/// screen readers don't read out a whole history as it is merged.
 #[component]
 pub fn ChatList(
     #[prop(into)] log: Signal<ChatLog>,
@@ -116,13 +118,15 @@ pub fn ChatList(
             <Show when=move || log.with(ChatLog::is_empty)>
                 <p class="chat-empty">"No messages yet"</p>
             </Show>
-            // Focusable so keyboard users can scroll the history.
+            // Focusable so keyboard users can scroll the history. A list
+            // that is a live region, not `role="log"`: that role would
+            // take away the list its items need.
             <ul
                 id="chat-list"
                 class="chat-list"
                 node_ref=list_ref
-                role="log"
                 aria-live="polite"
+                aria-relevant="additions"
                 aria-label="Messages"
                 aria-busy=move || busy.get().to_string()
                 tabindex="0"
@@ -138,7 +142,7 @@ pub fn ChatList(
                         let pending = Memo::new(move |_| pending_keys.with(|p| p.contains(&key)));
                         view! {
                             <Show when=is_first_new>
-                                <li class="chat-divider" role="separator" aria-label="New messages">
+                                <li class="chat-divider">
                                     <span>"New messages"</span>
                                 </li>
                             </Show>
@@ -179,9 +183,11 @@ pub fn ChatItem(
             <time class="time" datetime=iso_time(entry.shown_at_ms)>
                 {format_hhmm(entry.shown_at_ms)}
             </time>
-            <p class="text">{entry.text.clone()}</p>
+            <MessageText text=entry.text.clone() />
             <Show when=move || pending.get()>
-                <span class="pending-mark" aria-label="Not sent yet">"Sending…"</span>
+                <span class="pending-mark">
+                    "Sending…" <span class="visually-hidden">" (not sent yet)"</span>
+                </span>
             </Show>
         </li>
     }
@@ -306,12 +312,28 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
                 }
             ></textarea>
             <button id="chat-send" type="submit" class="btn btn-primary" disabled=move || !can_send()>
-                "Send"
+                <Icon name=IconName::Send />
+                <span class="btn-label">"Send"</span>
             </button>
+            <ByteCount draft=draft />
             <p id="chat-notice" class="chat-notice" aria-live="polite">
                 {shown_notice}
             </p>
         </form>
+    }
+}
+
+/// `<span id="chat-count">`: how much of the limit a long draft uses
+/// (bytes, as the server counts), from four fifths of it on.
+#[component]
+fn ByteCount(draft: RwSignal<String>) -> impl IntoView {
+    let used = Memo::new(move |_| draft.with(String::len));
+    view! {
+        <Show when=move || { used.get() * 5 > MAX_CHAT_LEN * 4 }>
+            <span id="chat-count" class="chat-count" class:over=move || { used.get() > MAX_CHAT_LEN }>
+                {move || format!("{} / {MAX_CHAT_LEN}", used.get())}
+            </span>
+        </Show>
     }
 }
 

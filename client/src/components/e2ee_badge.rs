@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::icons::{Icon, IconName};
 use crate::state::e2ee::{use_e2ee, KeyStatus};
 
 /// `<span id="e2ee-badge" data-state>`; nothing in a room without E2EE.
@@ -23,13 +24,22 @@ pub fn E2eeBadge() -> impl IntoView {
                 title="End-to-end encrypted. Compare this fingerprint with the other participants: the same key gives the same fingerprint."
             >
                 {move || match status.get() {
-                    KeyStatus::Pending => view! { "🔒 Securing…" }.into_any(),
+                    KeyStatus::Pending => view! {
+                        <Icon name=IconName::Lock />
+                        "Securing…"
+                    }
+                    .into_any(),
                     KeyStatus::Ready(fp) => view! {
-                        "🔒 "
+                        <Icon name=IconName::Lock />
+                        <span class="visually-hidden">"End-to-end encrypted, key "</span>
                         <span id="e2ee-fingerprint" class="fingerprint">{fp}</span>
                     }
                     .into_any(),
-                    KeyStatus::Failed(_) => view! { "⚠ Waiting for the key…" }.into_any(),
+                    KeyStatus::Failed(_) => view! {
+                        <Icon name=IconName::Warning />
+                        "Waiting for the key…"
+                    }
+                    .into_any(),
                 }}
             </span>
         }
@@ -48,7 +58,8 @@ pub fn KeyMismatch(user: String) -> impl IntoView {
                         class="key-mismatch"
                         title="Their messages can't be decrypted with your key: one of you may have typed a different key."
                     >
-                        "⚠ different key?"
+                        <Icon name=IconName::Warning />
+                        "different key?"
                     </span>
                 }
             })

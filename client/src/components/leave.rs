@@ -2,17 +2,56 @@
 
 use leptos::prelude::*;
 
+use quorum_shared::worker::WorkerRequest;
+
+use crate::components::dialog::ConfirmDialog;
+use crate::components::icons::{Icon, IconName};
+use crate::components::participant_menu::run_action;
 use crate::pages::goodbye::Goodbye;
+use crate::state::moderation::use_moderation_opt;
 use crate::state::session::use_session_end;
+use crate::state::toasts::use_toasts_opt;
 
 /// `<button id="leave">`: ends our session for good (the session cache is
-/// deleted, then the goodbye page shows).
+/// deleted, then the goodbye page shows). A door and "Leave"; on a phone
+/// the room's header shows the door alone, and the word stays the name.
+///
+/// For a moderator it asks first: leave, or end the meeting for everyone.
 #[component]
 pub fn LeaveButton() -> impl IntoView {
     let end = use_session_end();
+    let moderation = use_moderation_opt();
+    let toasts = use_toasts_opt();
+    let asking = RwSignal::new(false);
+    let is_admin = move || moderation.is_some_and(|m| m.is_admin().get());
+    let on_click = move |_| {
+        if is_admin() {
+            asking.set(true);
+        } else {
+            end.end(Goodbye::left());
+        }
+    };
+    let end_for_all = Callback::new(move |_| {
+        if let (Some(m), Some(t)) = (moderation, toasts) {
+            run_action(m, t, WorkerRequest::EndRoom);
+        }
+    });
     view! {
-        <button id="leave" type="button" class="btn btn-danger" on:click=move |_| end.end(Goodbye::left())>
-            "Leave"
+        <button id="leave" type="button" class="btn btn-danger" on:click=on_click>
+            <Icon name=IconName::Leave />
+            <span class="btn-label">"Leave"</span>
         </button>
+        <ConfirmDialog
+            open=asking
+            id="leave-dialog"
+            title=Signal::stored("Leave the meeting?".to_string())
+            body=Signal::stored(
+                "You can leave and let the others go on, or end the meeting for everyone.".to_string(),
+            )
+            confirm_label=Signal::stored("End for everyone".to_string())
+            on_confirm=end_for_all
+            secondary_label=Signal::stored("Leave".to_string())
+            on_secondary=Callback::new(move |_| end.end(Goodbye::left()))
+        />
     }
 }

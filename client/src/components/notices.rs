@@ -9,6 +9,7 @@ use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
 use crate::components::chat::{format_hhmm, iso_time};
+use crate::components::icons::{Icon, IconName};
 use crate::state::notices::{use_notices, Notice, NoticeLog};
 
 /// The session's notification centre, from context.
@@ -86,7 +87,9 @@ pub fn NoticeCentre(
                 node_ref=toggle_ref
                 on:click=toggle
             >
-                <span class="bell" aria-hidden="true">"🔔"</span>
+                <span class="bell">
+                    <Icon name=IconName::Bell />
+                </span>
                 <Show when=move || { unread.get() > 0 }>
                     <span id="notices-unread" class="notices-unread" aria-hidden="true">
                         {move || unread.get()}

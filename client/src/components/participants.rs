@@ -1,45 +1,78 @@
 //! The participant list and the raise-hand toggle.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use quorum_shared::events::{NotificationType, PresenceState};
-use quorum_shared::worker::{WorkerReply, WorkerRequest};
+use quorum_shared::worker::WorkerRequest;
 
 use crate::components::e2ee_badge::KeyMismatch;
-use crate::nats::{use_nats, NatsClient};
+use crate::components::icons::{Icon, IconName};
+use crate::components::participant_menu::ParticipantMenu;
+use crate::nats::use_nats;
 use crate::state::chat::random_id;
+use crate::state::moderation::use_moderation_opt;
 use crate::state::participants::{state_key, use_roster, Participant, Roster};
 use crate::state::session::use_session;
 use crate::state::toasts::{use_toasts, Toast};
+use quorum_shared::ids::UserId;
 
-/// How long to wait for the server to confirm a hand change.
-const HAND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Past this many people the list gets a search field.
+pub const SEARCH_FROM: usize = 20;
 
-/// `<aside id="participants">` with one `<li class="participant">` each.
+/// `<aside id="participants">` with one `<li class="participant">` each,
+/// and a search field once the room is big.
 #[component]
 pub fn ParticipantsPanel() -> impl IntoView {
     let roster = use_roster().roster();
+    let query = RwSignal::new(String::new());
+    let big = Memo::new(move |_| roster.with(Roster::len) > SEARCH_FROM);
+    let shown = Signal::derive(move || {
+        let q = query.get().trim().to_lowercase();
+        roster.with(|r| {
+            r.sorted()
+                .into_iter()
+                .filter(|p| q.is_empty() || p.name.to_lowercase().contains(&q))
+                .collect::<Vec<_>>()
+        })
+    });
     view! {
         <aside id="participants" class="participants-panel" aria-labelledby="participants-heading">
             <h2 id="participants-heading" class="panel-title">
                 "Participants "
                 <span class="participant-count">{move || roster.with(Roster::present)}</span>
             </h2>
-            <ParticipantList roster=roster />
+            <Show when=move || big.get()>
+                <div class="participant-search">
+                    <label for="participant-search" class="visually-hidden">"Find a participant"</label>
+                    <Icon name=IconName::Search />
+                    <input
+                        id="participant-search"
+                        type="search"
+                        placeholder="Find a participant"
+                        prop:value=move || query.get()
+                        on:input:target=move |ev| query.set(ev.target().value())
+                    />
+                </div>
+            </Show>
+            <ParticipantRows people=shown />
         </aside>
     }
 }
 
-/// The list itself, for any roster.
+/// The list itself, for any roster (in its listing order).
 #[component]
 pub fn ParticipantList(#[prop(into)] roster: Signal<Roster>) -> impl IntoView {
+    let people = Signal::derive(move || roster.with(Roster::sorted));
+    view! { <ParticipantRows people=people /> }
+}
+
+#[component]
+fn ParticipantRows(#[prop(into)] people: Signal<Vec<Participant>>) -> impl IntoView {
     view! {
         <ul class="participant-list">
             <For
-                each=move || roster.with(Roster::sorted)
+                each=move || people.get()
                 // Any change re-renders the row: rows are small.
-                key=|p| (p.id.clone(), state_key(p.state), p.hand, p.name.clone(), p.is_admin)
+                key=|p| (p.id.clone(), state_key(p.state), p.hand, p.name.clone(), p.is_admin, p.hand_order)
                 children=|p| view! { <ParticipantItem p=p /> }
             />
         </ul>
@@ -47,10 +80,24 @@ pub fn ParticipantList(#[prop(into)] roster: Signal<Roster>) -> impl IntoView {
 }
 
 /// `<li class="participant" data-user data-state data-hand>`: the name, a
-/// moderator badge, a raised hand, and "(you)" for ourselves.
+/// moderator badge, a raised hand, "(you)" for ourselves, and for a
+/// moderator the menu of what may be done to the others.
 #[component]
 fn ParticipantItem(p: Participant) -> impl IntoView {
     let hand = p.hand && p.state != PresenceState::Offline;
+    let moderator = use_moderation_opt().map(|m| m.is_admin());
+    let menu = (!p.me)
+        .then(|| UserId::parse(p.id.clone()).ok())
+        .flatten()
+        .zip(moderator)
+        .map(|(user, admin)| {
+            let (name, is_admin) = (p.name.clone(), p.is_admin);
+            move || {
+                admin.get().then(|| {
+                    view! { <ParticipantMenu user=user.clone() name=name.clone() is_admin=is_admin hand=hand /> }
+                })
+            }
+        });
     view! {
         <li
             class="participant"
@@ -62,8 +109,9 @@ fn ParticipantItem(p: Participant) -> impl IntoView {
             <span class="name">{p.name.clone()}</span>
             {p.me.then(|| view! { <span class="you">" (you)"</span> })}
             {p.is_admin.then(|| view! { <span class="badge badge-moderator">"moderator"</span> })}
-            {hand.then(|| view! { <span class="hand" role="img" aria-label="Hand raised">"✋"</span> })}
+            {hand.then(|| view! { <span class="hand"><Icon name=IconName::Hand label="Hand raised" /></span> })}
             <KeyMismatch user=p.id.clone() />
+            {menu}
         </li>
     }
 }
@@ -98,13 +146,13 @@ pub fn HandButton() -> impl IntoView {
         };
         busy.set(true);
         wasm_bindgen_futures::spawn_local(async move {
-            let result = send_request(nats, &worker.get_value(), &req).await;
+            let result = crate::worker::call(nats, &worker.get_value(), &req).await;
             busy.try_set(false);
             if let Err(why) = result {
                 web_sys::console::warn_1(&format!("hand: {why}").into());
                 toasts.show(Toast {
                     id: random_id(),
-                    text: "Could not change your hand. Please try again.".to_string(),
+                    text: format!("Could not change your hand. {}", why.message()),
                     kind: NotificationType::Error,
                     with_sound: false,
                 });
@@ -123,19 +171,5 @@ pub fn HandButton() -> impl IntoView {
         >
             {move || if raised.get() { "Lower hand" } else { "Raise hand" }}
         </button>
-    }
-}
-
-/// Sends a worker request and reads the server's verdict.
-async fn send_request(nats: NatsClient, worker: &str, req: &WorkerRequest) -> Result<(), String> {
-    let body = serde_json::to_vec(req).map_err(|e| e.to_string())?;
-    let reply = nats
-        .request(worker, &body, HAND_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
-    match serde_json::from_slice::<WorkerReply>(&reply.payload) {
-        Ok(r) if r.ok => Ok(()),
-        Ok(r) => Err(r.error.unwrap_or_else(|| "refused".to_string())),
-        Err(e) => Err(format!("bad reply: {e}")),
     }
 }

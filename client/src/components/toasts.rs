@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
+use crate::components::icons::{Icon, IconName};
 use crate::state::toasts::{use_toasts, Toast, ToastQueue, TOAST_TTL};
 
 /// The session's toasts, from context.
@@ -28,7 +29,8 @@ pub fn ToastRegion(
     ttl: Duration,
 ) -> impl IntoView {
     view! {
-        <div id="toasts" class="toasts" aria-live="polite" aria-label="Notifications">
+        // A live region needs no name, and a plain <div> may not have one.
+        <div id="toasts" class="toasts" aria-live="polite">
             <For
                 each=move || toasts.with(|q| q.toasts().cloned().collect::<Vec<_>>())
                 key=|t| t.id.clone()
@@ -97,7 +99,7 @@ fn ToastItem(toast: Arc<Toast>, ttl: Duration, on_dismiss: Callback<String>) -> 
                 aria-label="Dismiss notification"
                 on:click=move |_| on_dismiss.run(id.get_value())
             >
-                <span aria-hidden="true">"×"</span>
+                <Icon name=IconName::Close />
             </button>
         </div>
     }

@@ -8,6 +8,7 @@ use leptos::html::Input;
 use leptos::prelude::*;
 use quorum_shared::e2ee::PBKDF2_ITERATIONS;
 
+use crate::components::icons::{Icon, IconName};
 use crate::crypto::RoomKey;
 
 /// Where the prompt stands.
@@ -67,7 +68,10 @@ pub fn KeyPromptPage(
     view! {
         <main id="key-page" class="page page-center">
             <form class="card key-card" on:submit=submit>
-                <h1 class="key-title">"🔒 " {room_title}</h1>
+                <h1 class="key-title">
+                    <Icon name=IconName::Lock />
+                    {room_title}
+                </h1>
                 <p class="key-explain">
                     "This meeting is end-to-end encrypted with a key its participants agree on. "
                     "Type the meeting key you were given: everyone must type exactly the same key, "

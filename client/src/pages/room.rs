@@ -1,17 +1,22 @@
 //! The meeting room: header (with the notification centre, the hand
-//! toggle and Leave), the participants, chat and toasts. Video comes in a
-//! later issue.
+//! toggle and Leave), the participants, the stage (reactions, and for
+//! moderators the waiting room and the room's controls), chat and toasts.
+//! Video comes in a later issue.
 
 use leptos::prelude::*;
 
 use crate::components::chat::ChatPanel;
 use crate::components::conn_badge::ConnBadge;
 use crate::components::e2ee_badge::E2eeBadge;
+use crate::components::icons::{Icon, IconName};
 use crate::components::leave::LeaveButton;
+use crate::components::moderator::{RoomControls, WaitingPanel};
 use crate::components::notices::Notices;
 use crate::components::participants::{HandButton, ParticipantsPanel};
+use crate::components::reactions::{ReactionBar, ReactionFeed};
 use crate::components::toasts::Toasts;
 use crate::nats::use_nats;
+use crate::state::moderation::use_moderation;
 use crate::state::session::use_session;
 
 /// `<main id="room-page">`.
@@ -19,6 +24,8 @@ use crate::state::session::use_session;
 pub fn RoomPage() -> impl IntoView {
     let session = use_session();
     let nats = use_nats();
+    let moderation = use_moderation();
+    let is_admin = moderation.is_admin();
     let join = &session.join;
     view! {
         <main id="room-page" class="room">
@@ -26,12 +33,19 @@ pub fn RoomPage() -> impl IntoView {
                 <h1 id="room-title" class="room-title">{join.room_title.clone()}</h1>
                 <div class="room-me">
                     <span id="my-name" class="my-name">{join.name.clone()}</span>
-                    {join
-                        .is_admin
-                        .then(|| view! { <span id="my-role" class="badge badge-moderator">"moderator"</span> })}
+                    // Follows promotion and demotion without a reload.
+                    <Show when=move || is_admin.get()>
+                        <span id="my-role" class="badge badge-moderator" title="Moderator">
+                            <Icon name=IconName::Crown />
+                            <span class="badge-text">"moderator"</span>
+                        </span>
+                    </Show>
                 </div>
                 <ConnBadge state=nats.state() />
                 <E2eeBadge />
+                <Show when=move || is_admin.get()>
+                    <WaitingBadge />
+                </Show>
                 <Notices />
                 <HandButton />
                 <LeaveButton />
@@ -39,11 +53,62 @@ pub fn RoomPage() -> impl IntoView {
             <div class="room-body">
                 <ParticipantsPanel />
                 <section class="stage" aria-label="Stage">
+                    <Show when=move || is_admin.get()>
+                        <div class="moderator-panels">
+                            <WaitingPanel />
+                            <RoomControls />
+                        </div>
+                    </Show>
                     <p class="stage-placeholder">"Video is coming soon. Chat is open."</p>
+                    <ReactionFeed />
+                    <ReactionBar />
                 </section>
                 <ChatPanel />
             </div>
             <Toasts />
         </main>
+    }
+}
+
+/// `<a id="waiting-badge">`: how many wait, in the header, so a moderator
+/// sees it from anywhere; it leads to the waiting-room panel.
+#[component]
+fn WaitingBadge() -> impl IntoView {
+    let waiting = use_moderation().waiting();
+    let count = move || waiting.with(Vec::len);
+    view! {
+        <Show when=move || { count() > 0 }>
+            <a
+                id="waiting-badge"
+                class="badge badge-waiting"
+                href="#waiting-panel"
+                aria-label=move || format!("{} waiting to join", count())
+                on:click=|ev| {
+                    ev.prevent_default();
+                    focus_waiting_panel();
+                }
+            >
+                <Icon name=IconName::Users />
+                <span class="count">{count}</span>
+            </a>
+        </Show>
+    }
+}
+
+/// Moves focus to the waiting room's first Admit button (or its heading).
+fn focus_waiting_panel() {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let target = doc
+        .query_selector("#waiting-panel .admit")
+        .ok()
+        .flatten()
+        .or_else(|| doc.get_element_by_id("waiting-panel"));
+    if let Some(el) = target {
+        el.scroll_into_view();
+        if let Ok(html) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el) {
+            let _ = html.focus();
+        }
     }
 }

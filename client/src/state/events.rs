@@ -140,6 +140,9 @@ pub fn route_event(payload: &[u8], now_ms: u64) -> Result<Routed, EventError> {
         SystemEvent::RoleChanged { is_admin } => {
             Routed::Moderation(ModerationEvent::Role(is_admin))
         }
+        SystemEvent::PersonChanged { person } => {
+            Routed::Moderation(ModerationEvent::Person(person))
+        }
         SystemEvent::RoomSettingsChanged { settings } => {
             Routed::Moderation(ModerationEvent::Settings(settings))
         }
@@ -157,6 +160,7 @@ pub fn route_event(payload: &[u8], now_ms: u64) -> Result<Routed, EventError> {
             user_id,
             payload,
             sent_at_ms: shown_at(sent_at_ms, now_ms),
+            seq: 0,
         })),
         SystemEvent::Throttled { seconds } => Routed::Throttled(seconds),
     })

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use quorum_shared::api::LockSettings;
 use quorum_shared::ids::UserId;
-use quorum_shared::moderation::{RoomSettings, RoomSnapshot, WaitingEntry};
+use quorum_shared::moderation::{PersonSettings, RoomSettings, RoomSnapshot, WaitingEntry};
 use quorum_shared::worker::WorkerRequest;
 
 use crate::nats::{NatsClient, Ready};
@@ -25,6 +25,9 @@ pub struct ReactionEvent {
     pub payload: String,
     /// When (unix milliseconds).
     pub sent_at_ms: u64,
+    /// Its place among the reactions this page received (set on arrival),
+    /// so a view can tell new ones from those it has shown.
+    pub seq: u64,
 }
 
 /// An event about roles, locks, the waiting room or reactions.
@@ -47,6 +50,8 @@ pub enum ModerationEvent {
     },
     /// Our locks now.
     MyLocks(LockSettings),
+    /// A participant's locks or microphone (moderators).
+    Person(PersonSettings),
     /// Someone reacted.
     Reaction(ReactionEvent),
 }
@@ -62,6 +67,8 @@ pub struct ModerationContext {
     settings: RwSignal<RoomSettings>,
     waiting: RwSignal<Vec<WaitingEntry>>,
     waiting_message: RwSignal<String>,
+    /// Every participant's locks and microphone (moderators), by user id.
+    people: RwSignal<std::collections::HashMap<String, PersonSettings>>,
     /// The newest reactions, oldest first (at most [`MAX_REACTIONS`]).
     reactions: RwSignal<Vec<ReactionEvent>>,
     /// Someone new started waiting (for a notice and a sound).
@@ -97,6 +104,11 @@ impl ModerationContext {
         self.waiting.read_only()
     }
 
+    /// One participant's locks and microphone as moderators know them.
+    pub fn person(&self, user: &str) -> Option<PersonSettings> {
+        self.people.with(|p| p.get(user).cloned())
+    }
+
     /// The waiting-room message (people waiting).
     pub fn waiting_message(&self) -> ReadSignal<String> {
         self.waiting_message.read_only()
@@ -121,6 +133,12 @@ impl ModerationContext {
             .try_set(s.settings.waiting_message.clone());
         self.settings.try_set(s.settings);
         self.waiting.try_set(s.waiting);
+        self.people.try_set(
+            s.people
+                .into_iter()
+                .map(|p| (p.user_id.to_string(), p))
+                .collect(),
+        );
     }
 
     /// Applies one event.
@@ -164,8 +182,14 @@ impl ModerationContext {
             ModerationEvent::MyLocks(l) => {
                 self.my_locks.try_set(l);
             }
-            ModerationEvent::Reaction(r) => {
+            ModerationEvent::Person(p) => {
+                self.people.try_update(|m| {
+                    m.insert(p.user_id.to_string(), p);
+                });
+            }
+            ModerationEvent::Reaction(mut r) => {
                 self.reactions.try_update(|list| {
+                    r.seq = list.last().map_or(1, |l| l.seq + 1);
                     list.push(r);
                     if list.len() > MAX_REACTIONS {
                         list.remove(0);
@@ -204,7 +228,8 @@ pub fn provide_moderation_context(nats: NatsClient, session: &Arc<Session>) -> M
         muted: RwSignal::new(false),
         settings: RwSignal::new(RoomSettings::default()),
         waiting: RwSignal::new(Vec::new()),
-        waiting_message: RwSignal::new(String::new()),
+        waiting_message: RwSignal::new(join.waiting_message.clone().unwrap_or_default()),
+        people: RwSignal::new(Default::default()),
         reactions: RwSignal::new(Vec::new()),
         arrivals: RwSignal::new(0),
     };

@@ -32,6 +32,8 @@ pub struct Participant {
     pub hand: bool,
     /// This is us.
     pub me: bool,
+    /// When the hand went up, in the order hands went up (0: down).
+    pub hand_order: u64,
 }
 
 /// Stable machine value for `data-state`.
@@ -72,6 +74,8 @@ pub enum RosterEvent {
 pub struct Roster {
     by_id: BTreeMap<String, Participant>,
     me: String,
+    /// Counts hands going up, for their order.
+    hands: u64,
 }
 
 impl Roster {
@@ -87,11 +91,13 @@ impl Roster {
                 state: PresenceState::Online,
                 hand: false,
                 me: true,
+                hand_order: 0,
             },
         );
         Self {
             by_id,
             me: me.to_string(),
+            hands: 0,
         }
     }
 
@@ -122,6 +128,7 @@ impl Roster {
                         state,
                         hand: false,
                         me,
+                        hand_order: 0,
                     });
                 let name = match name.trim() {
                     "" => p.id.clone(),
@@ -142,6 +149,12 @@ impl Roster {
             RosterEvent::Hand { user_id, raised } => match self.by_id.get_mut(&user_id) {
                 Some(p) if p.hand != raised => {
                     p.hand = raised;
+                    p.hand_order = if raised {
+                        self.hands += 1;
+                        self.hands
+                    } else {
+                        0
+                    };
                     true
                 }
                 _ => false,
@@ -164,13 +177,18 @@ impl Roster {
         self.by_id.get(user_id)
     }
 
-    /// Everybody, as listed: present people before those who left, then
-    /// by name (case-insensitive), then by id.
+    /// Everybody, as listed: present people before those who left;
+    /// among them moderators first, then raised hands in the order they
+    /// went up, then everyone else; then by name (case-insensitive), then
+    /// by id.
     pub fn sorted(&self) -> Vec<Participant> {
         let mut all: Vec<Participant> = self.by_id.values().cloned().collect();
         all.sort_by_cached_key(|p| {
+            let hand = if p.hand { p.hand_order } else { u64::MAX };
             (
                 p.state == PresenceState::Offline,
+                !p.is_admin,
+                hand,
                 p.name.to_lowercase(),
                 p.id.clone(),
             )

@@ -165,3 +165,8 @@ pub fn provide_toasts_context() -> ToastContext {
 pub fn use_toasts() -> ToastContext {
     expect_context::<ToastContext>()
 }
+
+/// The toasts, where a page provides them (the waiting room does not).
+pub fn use_toasts_opt() -> Option<ToastContext> {
+    use_context::<ToastContext>()
+}

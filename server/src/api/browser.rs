@@ -95,6 +95,19 @@ pub async fn verify_token(
             e2ee: e2ee_on,
             e2ee_self_key: self_key,
             server_version: crate::VERSION.to_owned(),
+            welcome_message: room
+                .metadata
+                .welcome_message
+                .clone()
+                .filter(|m| !m.trim().is_empty()),
+            waiting_room: p.wait_for_approval,
+            waiting_message: room
+                .metadata
+                .room_features
+                .waiting_room_features
+                .as_ref()
+                .and_then(|w| w.waiting_room_msg.clone())
+                .filter(|m| !m.trim().is_empty()),
         }),
     }))
 }

@@ -8,7 +8,9 @@
 use quorum_shared::api::LockSettings;
 use quorum_shared::events::{EndReason, PresenceState, SystemEvent};
 use quorum_shared::ids::{RoomId, UserId};
-use quorum_shared::moderation::{Refusal, RoomSettings, RoomSnapshot, WaitingEntry};
+use quorum_shared::moderation::{
+    PersonSettings, Refusal, RoomSettings, RoomSnapshot, WaitingEntry,
+};
 use quorum_shared::subjects;
 use quorum_shared::worker::{Feature, WorkerReply, WorkerRequest};
 
@@ -109,12 +111,33 @@ pub(super) async fn snapshot(
     if me.is_admin {
         snap.settings = settings_of(&r);
         snap.waiting = waiting_list(svc, &me.room_id);
+        snap.people = svc
+            .kv
+            .participants_of(&me.room_id)
+            .iter()
+            .filter(|p| !p.is_admin)
+            .map(person)
+            .collect();
     }
     Ok(WorkerReply {
         ok: true,
         snapshot: Some(snap),
         ..WorkerReply::default()
     })
+}
+
+fn person(p: &ParticipantState) -> PersonSettings {
+    PersonSettings {
+        user_id: p.user_id.clone(),
+        locks: p.lock_settings.clone(),
+        muted: p.muted,
+    }
+}
+
+/// Tells moderators that `p`'s locks or microphone changed.
+async fn person_changed(svc: &RoomService, p: &ParticipantState) {
+    let ev = SystemEvent::PersonChanged { person: person(p) };
+    tell_moderators(svc, &p.room_id, &ev).await;
 }
 
 /// Tells every moderator of `room`.
@@ -143,6 +166,7 @@ async fn apply(
         locks: Some(p.lock_settings.clone()),
     };
     svc.tell(&p.room_id, &p.user_id, &ev).await;
+    person_changed(svc, p).await;
     if before != Some(p.access()) {
         if let Some(c) = &p.conn {
             svc.kick(c).await;
@@ -273,6 +297,7 @@ pub(super) async fn act(
                 ask_unmute: false,
             };
             svc.tell(room, &p.user_id, &ev).await;
+            person_changed(svc, &p).await;
             Ok(WorkerReply::ok())
         }
         WorkerRequest::AskToUnmute { user_id } => {
@@ -287,6 +312,7 @@ pub(super) async fn act(
                 ask_unmute: true,
             };
             svc.tell(room, &p.user_id, &ev).await;
+            person_changed(svc, &p).await;
             Ok(WorkerReply::ok())
         }
         WorkerRequest::LowerAllHands => {

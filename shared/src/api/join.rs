@@ -110,4 +110,13 @@ pub struct JoinSession {
     pub e2ee_self_key: bool,
     /// Server version, for diagnostics.
     pub server_version: String,
+    /// The room's welcome message, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome_message: Option<String>,
+    /// The participant will wait to be let in.
+    #[serde(default)]
+    pub waiting_room: bool,
+    /// The waiting-room message, if any (for people who wait).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_message: Option<String>,
 }

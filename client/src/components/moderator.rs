@@ -1,0 +1,177 @@
+//! The moderator's panels: the waiting room (who waits, since when; admit
+//! or deny one or all; the message they see) and the room (locks for
+//! every participant, locking the room to newcomers, lowering every hand,
+//! ending for everyone). Shown to moderators only; the server checks every
+//! action again.
+
+use leptos::prelude::*;
+use quorum_shared::moderation::WaitingEntry;
+use quorum_shared::worker::WorkerRequest;
+
+use crate::components::chat::format_hhmm;
+use crate::components::dialog::ConfirmDialog;
+use crate::components::icons::{Icon, IconName};
+use crate::components::participant_menu::{run_action, LockKind};
+use crate::state::moderation::use_moderation;
+use crate::state::toasts::use_toasts;
+
+/// `<section id="waiting-panel">`: who waits, with Admit and Deny each,
+/// Admit all / Deny all, and the waiting message.
+#[component]
+pub fn WaitingPanel() -> impl IntoView {
+    let moderation = use_moderation();
+    let toasts = use_toasts();
+    let waiting = moderation.waiting();
+    let settings = moderation.settings();
+    let draft = RwSignal::new(String::new());
+    // The draft follows the room's message until edited.
+    Effect::new(move || {
+        let current = settings.with(|s| s.waiting_message.clone());
+        draft.set(current);
+    });
+    let act = move |req: WorkerRequest| run_action(moderation, toasts, req);
+    let count = move || waiting.with(Vec::len);
+
+    view! {
+        <section id="waiting-panel" class="panel waiting-panel" tabindex="-1" aria-labelledby="waiting-heading">
+            <h2 id="waiting-heading" class="panel-title">
+                "Waiting room "
+                <span class="waiting-count" aria-label=move || format!("{} waiting", count())>
+                    {count}
+                </span>
+            </h2>
+            <Show
+                when=move || { count() > 0 }
+                fallback=|| view! { <p class="panel-empty">"Nobody is waiting."</p> }
+            >
+                <ul class="waiting-list">
+                    <For
+                        each=move || waiting.get()
+                        key=|w| w.user_id.to_string()
+                        children=move |w: WaitingEntry| {
+                            let (a, d) = (w.user_id.clone(), w.user_id.clone());
+                            view! {
+                                <li class="waiting-entry" data-user=w.user_id.to_string()>
+                                    <span class="name">{w.name.clone()}</span>
+                                    <span class="since">
+                                        {format!("since {}", format_hhmm(w.since_ms))}
+                                    </span>
+                                    <button
+                                        type="button"
+                                        class="btn btn-primary admit"
+                                        aria-label=format!("Admit {}", w.name)
+                                        on:click=move |_| act(WorkerRequest::Approve { user_id: a.clone() })
+                                    >
+                                        <Icon name=IconName::Check />
+                                        "Admit"
+                                    </button>
+                                    <button
+                                        type="button"
+                                        class="btn deny"
+                                        aria-label=format!("Deny {}", w.name)
+                                        on:click=move |_| act(WorkerRequest::Reject { user_id: d.clone() })
+                                    >
+                                        <Icon name=IconName::Close />
+                                        "Deny"
+                                    </button>
+                                </li>
+                            }
+                        }
+                    />
+                </ul>
+                <div class="panel-actions">
+                    <button id="admit-all" type="button" class="btn" on:click=move |_| act(WorkerRequest::ApproveAll)>
+                        "Admit all"
+                    </button>
+                    <button id="deny-all" type="button" class="btn" on:click=move |_| act(WorkerRequest::RejectAll)>
+                        "Deny all"
+                    </button>
+                </div>
+            </Show>
+            <form
+                class="waiting-message"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    act(WorkerRequest::SetWaitingMessage { text: draft.get_untracked() });
+                }
+            >
+                <label for="waiting-message-input">"Message for people waiting"</label>
+                <textarea
+                    id="waiting-message-input"
+                    rows="2"
+                    maxlength="1000"
+                    prop:value=move || draft.get()
+                    on:input:target=move |ev| draft.set(ev.target().value())
+                ></textarea>
+                <button id="waiting-message-save" type="submit" class="btn">"Update message"</button>
+            </form>
+        </section>
+    }
+}
+
+/// `<section id="room-controls">`: locks for everyone who is not a
+/// moderator (now and later), locking the room, lowering every hand and
+/// ending the meeting for everyone.
+#[component]
+pub fn RoomControls() -> impl IntoView {
+    let moderation = use_moderation();
+    let toasts = use_toasts();
+    let settings = moderation.settings();
+    let confirm_end = RwSignal::new(false);
+    let act = move |req: WorkerRequest| run_action(moderation, toasts, req);
+    let locks = LockKind::ALL.map(|kind| {
+        let on = Memo::new(move |_| settings.with(|s| kind.is_on(&s.room_locks)));
+        let id = format!("room-lock-{}", kind.key());
+        view! {
+            <li>
+                <input
+                    type="checkbox"
+                    id=id.clone()
+                    prop:checked=move || on.get()
+                    on:change=move |_| act(WorkerRequest::SetRoomLocks { locks: kind.set(!on.get_untracked()) })
+                />
+                <label for=id>{kind.label()}</label>
+            </li>
+        }
+    });
+    let locked = Memo::new(move |_| settings.with(|s| s.locked));
+
+    view! {
+        <section id="room-controls" class="panel room-controls" aria-labelledby="room-controls-heading">
+            <h2 id="room-controls-heading" class="panel-title">"Room"</h2>
+            <fieldset class="room-locks">
+                <legend>"Lock for everyone who is not a moderator"</legend>
+                <ul class="lock-list">{locks}</ul>
+            </fieldset>
+            <div class="room-toggle">
+                <input
+                    type="checkbox"
+                    id="lock-room"
+                    prop:checked=move || locked.get()
+                    on:change=move |_| act(WorkerRequest::LockRoom { locked: !locked.get_untracked() })
+                />
+                <label for="lock-room">
+                    <Icon name=IconName::Lock />
+                    "Lock the room (nobody new can join)"
+                </label>
+            </div>
+            <div class="panel-actions">
+                <button id="lower-all-hands" type="button" class="btn" on:click=move |_| act(WorkerRequest::LowerAllHands)>
+                    <Icon name=IconName::Hand />
+                    "Lower all hands"
+                </button>
+                <button id="end-for-all" type="button" class="btn btn-danger" on:click=move |_| confirm_end.set(true)>
+                    "End for everyone…"
+                </button>
+            </div>
+            <ConfirmDialog
+                open=confirm_end
+                id="confirm-end"
+                title=Signal::stored("End the meeting for everyone?".to_string())
+                body=Signal::stored("Everyone leaves now, and the meeting's chat is gone.".to_string())
+                confirm_label=Signal::stored("End for everyone".to_string())
+                on_confirm=Callback::new(move |_| run_action(moderation, toasts, WorkerRequest::EndRoom))
+            />
+        </section>
+    }
+}

@@ -1,0 +1,61 @@
+//! The page before the room: which meeting this is, its welcome message,
+//! who you will be, whether you will wait to be let in, and a Join button.
+//! Nothing connects until Join (so nobody shows as present while still
+//! reading this). Device pickers come with audio and video.
+
+use leptos::prelude::*;
+
+use crate::components::icons::{Icon, IconName};
+use crate::verify::Session;
+
+/// `<main id="prejoin-page">`; `on_join` runs on Join.
+#[component]
+pub fn PrejoinPage(session: std::sync::Arc<Session>, on_join: Callback<()>) -> impl IntoView {
+    let join = &session.join;
+    let (title, name) = (join.room_title.clone(), join.name.clone());
+    let welcome = join.welcome_message.clone();
+    let waiting = join.waiting_room;
+    let role = join.is_admin.then_some("Moderator");
+    let join_button = NodeRef::<leptos::html::Button>::new();
+    // The main action takes the focus, so Enter joins.
+    Effect::new(move || {
+        if let Some(b) = join_button.get() {
+            let _ = b.focus();
+        }
+    });
+    view! {
+        <main id="prejoin-page" class="page page-center">
+            <div class="card prejoin-card">
+                <h1 id="prejoin-title" class="prejoin-title">{title}</h1>
+                {welcome.map(|w| view! { <p id="welcome-message" class="welcome-message">{w}</p> })}
+                <dl class="prejoin-facts">
+                    <dt>"You join as"</dt>
+                    <dd id="prejoin-name">
+                        <Icon name=IconName::User />
+                        {name}
+                        {role.map(|r| view! { <span class="badge badge-moderator">{r}</span> })}
+                    </dd>
+                </dl>
+                {waiting
+                    .then(|| {
+                        view! {
+                            <p id="prejoin-waiting" class="notice">
+                                "A moderator lets people in: you will wait a moment after joining."
+                            </p>
+                        }
+                    })}
+                // Microphone and camera choices will go here.
+                <div id="prejoin-devices" class="prejoin-devices"></div>
+                <button
+                    id="join-button"
+                    type="button"
+                    class="btn btn-primary btn-large"
+                    node_ref=join_button
+                    on:click=move |_| on_join.run(())
+                >
+                    "Join the meeting"
+                </button>
+            </div>
+        </main>
+    }
+}
