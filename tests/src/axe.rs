@@ -193,9 +193,9 @@ type UrlError = <reqwest::Url as std::str::FromStr>::Err;
 /// A Chrome DevTools Protocol command sent through chromedriver's
 /// `POST /session/{id}/goog/cdp/execute`.
 #[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
+pub(crate) struct Cdp {
+    pub(crate) cmd: &'static str,
+    pub(crate) params: Value,
 }
 
 impl WebDriverCompatibleCommand for Cdp {

@@ -282,6 +282,11 @@ pub mod axe;
 pub mod browser;
 pub mod cluster;
 mod process;
+pub mod raw_nats;
+pub mod rooms;
+pub mod screens;
+
+pub use rooms::click;
 
 pub use browser::Chromedriver;
 

@@ -39,15 +39,17 @@ async fn room_and_participant(
         .await?
         .filter(|r| r.ending.is_none() && (claims.sid.is_empty() || claims.sid == r.sid))
         .ok_or_else(|| ApiError::RoomNotActive(claims.room_id.to_string()))?;
+    // Before the participant: removing someone deletes their record, and
+    // a blocked person should hear that they are blocked, not unknown.
+    if room.blocked.contains(&claims.user_id) {
+        return Err(ApiError::UserBlocked(claims.user_id.to_string()));
+    }
     let p = st
         .rooms
         .kv
         .participant(&claims.room_id, &claims.user_id)
         .await?
         .ok_or_else(|| ApiError::UserNotFound(claims.user_id.to_string()))?;
-    if room.blocked.contains(&claims.user_id) {
-        return Err(ApiError::UserBlocked(claims.user_id.to_string()));
-    }
     Ok((room, p))
 }
 

@@ -10,7 +10,7 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
-pub(crate) mod raw_nats;
+pub(crate) use quorum_e2e::raw_nats;
 
 use std::net::SocketAddr;
 use std::time::Duration;

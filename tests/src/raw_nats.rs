@@ -1,4 +1,5 @@
-//! A deliberately minimal NATS client for tests, built on the shared sans-IO
+//! A deliberately minimal NATS client for tests (the server's attack
+//! suite and the end-to-end tests), built on the shared sans-IO
 //! codec, over plain TCP (`nats://`) or WebSocket binary frames (`ws://`).
 //!
 //! Unlike a full client library it hides nothing: every `-ERR` the server
@@ -17,7 +18,8 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::STEP;
+/// How long one step (connect, a PING's PONG, a request) may take.
+pub const STEP: Duration = Duration::from_secs(20);
 
 enum Transport {
     Tcp(TcpStream),
@@ -77,7 +79,7 @@ impl Transport {
 }
 
 /// One raw NATS connection.
-pub(crate) struct RawNats {
+pub struct RawNats {
     io: Transport,
     dec: Decoder,
     /// Messages that arrived while we waited for something else.
@@ -96,7 +98,7 @@ impl RawNats {
     /// `token` as `auth_token`, then PINGs. `Err` carries the server's
     /// `-ERR` text (e.g. "Authorization Violation") or why the connection
     /// ended.
-    pub(crate) async fn connect(url: &str, token: Option<&str>) -> Result<Self, String> {
+    pub async fn connect(url: &str, token: Option<&str>) -> Result<Self, String> {
         let io = if let Some(addr) = url.strip_prefix("nats://") {
             let s = tokio::time::timeout(STEP, TcpStream::connect(addr))
                 .await
@@ -195,7 +197,7 @@ impl RawNats {
 
     /// Subscribes to `subject`. `Err` carries nats-server's refusal, e.g.
     /// `Permissions Violation for Subscription to "…"`.
-    pub(crate) async fn sub(&mut self, subject: &str) -> Result<(), String> {
+    pub async fn sub(&mut self, subject: &str) -> Result<(), String> {
         let sid = self.next_sid;
         self.next_sid += 1;
         self.send(&[
@@ -212,7 +214,7 @@ impl RawNats {
 
     /// Subscribes to `subject` in queue group `queue`. `Err` carries
     /// nats-server's refusal.
-    pub(crate) async fn sub_queue(&mut self, subject: &str, queue: &str) -> Result<(), String> {
+    pub async fn sub_queue(&mut self, subject: &str, queue: &str) -> Result<(), String> {
         let sid = self.next_sid;
         self.next_sid += 1;
         self.send(&[
@@ -229,7 +231,7 @@ impl RawNats {
 
     /// Publishes `payload` to `subject`. `Err` carries nats-server's refusal,
     /// e.g. `Permissions Violation for Publish to "…"`.
-    pub(crate) async fn publish(&mut self, subject: &str, payload: &[u8]) -> Result<(), String> {
+    pub async fn publish(&mut self, subject: &str, payload: &[u8]) -> Result<(), String> {
         self.send(&[
             ClientOp::Pub {
                 subject,
@@ -243,7 +245,7 @@ impl RawNats {
     }
 
     /// The next delivered message, `Ok(None)` if none arrives in `timeout`.
-    pub(crate) async fn next_msg(&mut self, timeout: Duration) -> Result<Option<Message>, String> {
+    pub async fn next_msg(&mut self, timeout: Duration) -> Result<Option<Message>, String> {
         if let Some(m) = self.inbox.pop_front() {
             return Ok(Some(m));
         }
@@ -259,7 +261,7 @@ impl RawNats {
     }
 
     /// A PING answered by a PONG: the connection is alive and usable.
-    pub(crate) async fn ping(&mut self) -> Result<(), String> {
+    pub async fn ping(&mut self) -> Result<(), String> {
         self.send(&[ClientOp::Ping]).await?;
         self.until_pong().await
     }
@@ -271,14 +273,14 @@ impl RawNats {
     /// nats-server, that this connection would receive is in the result:
     /// an empty result is evidence that nothing is on its way. `Err` if the
     /// connection is gone, e.g. kicked.
-    pub(crate) async fn drain(&mut self) -> Result<Vec<Message>, String> {
+    pub async fn drain(&mut self) -> Result<Vec<Message>, String> {
         self.ping().await?;
         Ok(self.inbox.drain(..).collect())
     }
 
     /// Publishes `payload` to `subject` with `reply_to`. `Err` carries
     /// nats-server's refusal.
-    pub(crate) async fn publish_with_reply(
+    pub async fn publish_with_reply(
         &mut self,
         subject: &str,
         reply_to: &str,
@@ -301,7 +303,7 @@ impl RawNats {
     /// claims), subscribed once with a wildcard. `Err` carries nats-server's
     /// refusal of the SUB or PUB, or says that no reply came in `timeout`.
     /// Messages on other subjects are kept for [`RawNats::next_msg`].
-    pub(crate) async fn request(
+    pub async fn request(
         &mut self,
         subject: &str,
         payload: &[u8],
@@ -327,7 +329,7 @@ impl RawNats {
     /// The next message delivered on exactly `subject`, `Ok(None)` if none
     /// arrives in `timeout`. Other messages are kept, in order, for
     /// [`RawNats::next_msg`].
-    pub(crate) async fn next_msg_on(
+    pub async fn next_msg_on(
         &mut self,
         subject: &str,
         timeout: Duration,
@@ -352,7 +354,7 @@ impl RawNats {
     /// Authentication Expired"), or how the transport ended. `None` if the
     /// connection is still open. Messages arriving meanwhile are kept for
     /// [`RawNats::next_msg`].
-    pub(crate) async fn closed_within(&mut self, timeout: Duration) -> Option<String> {
+    pub async fn closed_within(&mut self, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
         let mut last_err: Option<String> = None;
         loop {
@@ -367,7 +369,7 @@ impl RawNats {
     }
 
     /// Closes the connection.
-    pub(crate) async fn close(mut self) {
+    pub async fn close(mut self) {
         self.io.close().await;
     }
 }
