@@ -21,6 +21,7 @@ use quorum_shared::api::StatusCode;
 
 use crate::cache::SessionCache;
 use crate::crypto::RoomKey;
+use crate::i18n::{locale_from_browser, provide_i18n_context, t_string, use_i18n};
 use crate::nats::{ConnState, Sleep};
 use crate::pages::error::{ErrorPage, PageError};
 use crate::pages::goodbye::{Goodbye, GoodbyePage};
@@ -112,6 +113,9 @@ fn is_final(e: &JoinError) -> bool {
 #[component]
 pub fn App() -> impl IntoView {
     // -- signals -- //
+    // The language, chosen once for the session; read before the token
+    // leaves the address bar (a `?lang=` beside it survives that anyway).
+    let i18n = provide_i18n_context(locale_from_browser());
     // Read exactly once: it leaves the address bar right away. Renewals
     // replace it in the token context, and Retry uses the newest one.
     let url_token = take_token_from_location();
@@ -210,7 +214,9 @@ pub fn App() -> impl IntoView {
     });
 
     move || match page.get() {
-        Page::Checking => view! { <LoadingPage message="Checking your link…" /> }.into_any(),
+        Page::Checking => {
+            view! { <LoadingPage message=t_string!(i18n, app.checking) /> }.into_any()
+        }
         Page::Error(error) => view! { <ErrorPage error=error on_retry=retry /> }.into_any(),
         Page::Joined(session) => {
             let stored = stored
@@ -309,8 +315,8 @@ fn JoinedSession(
 
     // -- effects -- //
     Effect::new(move || {
-        if let ConnState::Failed(title) = state.get() {
-            on_fatal.run(PageError::connection_failed(&title));
+        if let ConnState::Failed(why) = state.get() {
+            on_fatal.run(PageError::connection_failed(why));
         }
     });
 
@@ -322,8 +328,9 @@ fn JoinedSession(
             || matches!(state.get(), ConnState::Connected | ConnState::Reconnecting)
     });
 
+    let i18n = use_i18n();
     move || match (entered.get(), waiting.get()) {
-        (false, _) => view! { <LoadingPage message="Connecting…" /> }.into_any(),
+        (false, _) => view! { <LoadingPage message=t_string!(i18n, conn.connecting) /> }.into_any(),
         (true, true) => view! { <WaitingPage /> }.into_any(),
         (true, false) => view! { <RoomPage /> }.into_any(),
     }

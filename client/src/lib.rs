@@ -10,6 +10,7 @@ pub mod app;
 pub mod cache;
 pub mod components;
 pub mod crypto;
+pub mod i18n;
 pub mod nats;
 pub mod pages;
 pub mod sound;

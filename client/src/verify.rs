@@ -12,6 +12,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, Request, RequestCache, RequestInit, Response, Url};
 
+use crate::i18n::{td_string, Locale};
+
 /// Query parameter that carries the join token, as in plugNmeet links.
 pub const TOKEN_PARAM: &str = "access_token";
 
@@ -136,39 +138,38 @@ pub enum JoinError {
 }
 
 impl JoinError {
-    /// The headline shown on the error page.
-    pub fn title(&self) -> &'static str {
+    /// The headline shown on the error page, in `locale`.
+    pub fn title(&self, locale: Locale) -> &'static str {
         match self {
-            Self::NoToken => "No join token in the link",
+            Self::NoToken => td_string!(locale, join.no_token_title),
             Self::Rejected { code, .. } => match code {
-                StatusCode::InvalidTokenOrSignature => "This link is invalid or has expired",
+                StatusCode::InvalidTokenOrSignature => td_string!(locale, join.invalid_title),
                 StatusCode::UserNotActive | StatusCode::Conflict => {
-                    "You are already in this meeting in another tab or device"
+                    td_string!(locale, join.already_in_title)
                 }
                 StatusCode::RoomNotActive | StatusCode::RoomNotFound => {
-                    "This meeting is not running"
+                    td_string!(locale, join.not_running_title)
                 }
-                StatusCode::UserBlocked => "You have been blocked from this meeting",
+                StatusCode::UserBlocked => td_string!(locale, join.blocked_title),
                 // Locked by a moderator, or full.
-                StatusCode::PermissionDenied => "You can't join this meeting right now",
-                _ => "Could not join this meeting",
+                StatusCode::PermissionDenied => td_string!(locale, join.denied_title),
+                _ => td_string!(locale, join.refused_title),
             },
-            Self::Network(_) => "Can't reach the server",
-            Self::BadResponse { .. } => "The server sent an unexpected answer",
+            Self::Network(_) => td_string!(locale, join.network_title),
+            Self::BadResponse { .. } => td_string!(locale, join.bad_response_title),
         }
     }
 
-    /// The explanation under the headline.
-    pub fn reason(&self) -> String {
+    /// The explanation under the headline, in `locale`; the server's own
+    /// reason for a refusal is shown as it sent it.
+    pub fn reason(&self, locale: Locale) -> String {
         match self {
-            Self::NoToken => "Open the meeting with the full link you were given; \
-                              it contains your personal join token."
-                .to_string(),
+            Self::NoToken => td_string!(locale, join.no_token_reason).to_string(),
             Self::Rejected { msg, .. } if !msg.trim().is_empty() => sentence(msg.trim()),
-            Self::Rejected { .. } => "The server refused this link.".to_string(),
-            Self::Network(_) => "Check your internet connection, then try again.".to_string(),
+            Self::Rejected { .. } => td_string!(locale, join.refused_reason).to_string(),
+            Self::Network(_) => td_string!(locale, join.network_reason).to_string(),
             Self::BadResponse { status, .. } => {
-                format!("The server answered with HTTP {status}. Please try again in a moment.")
+                td_string!(locale, join.bad_response_reason, status = *status)
             }
         }
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use quorum_shared::moderation::Refusal;
 use quorum_shared::worker::{WorkerReply, WorkerRequest};
 
+use crate::i18n::{td_string, Locale};
 use crate::nats::{NatsClient, RequestError};
 
 /// How long the server has to answer.
@@ -48,19 +49,21 @@ pub enum WorkerError {
 }
 
 impl WorkerError {
-    /// A sentence to show: what happened and, where it helps, what to do.
-    pub fn message(&self) -> String {
-        match self {
-            Self::NotAllowed(why) => capitalise(why),
-            Self::NotFound(_) => "That person is no longer in the meeting.".to_string(),
-            Self::RateLimited(why) => capitalise(why),
-            Self::Busy => "The server is busy. Try again in a moment.".to_string(),
-            Self::Invalid(why) => capitalise(why),
-            Self::Internal => "Something went wrong on the server. Try again.".to_string(),
-            Self::Offline => "You are offline. Try again when the connection is back.".to_string(),
-            Self::Timeout => "The server did not answer. Try again.".to_string(),
-            Self::BadReply(_) => "The server's answer was not understood.".to_string(),
-        }
+    /// A sentence to show, in `locale`: what happened and, where it
+    /// helps, what to do. The server's own reason is shown as it sent it.
+    pub fn message(&self, locale: Locale) -> String {
+        let text = match self {
+            Self::NotAllowed(why) | Self::RateLimited(why) | Self::Invalid(why) => {
+                return capitalise(why);
+            }
+            Self::NotFound(_) => td_string!(locale, worker.not_found),
+            Self::Busy => td_string!(locale, worker.busy),
+            Self::Internal => td_string!(locale, worker.internal),
+            Self::Offline => td_string!(locale, worker.offline),
+            Self::Timeout => td_string!(locale, worker.timeout),
+            Self::BadReply(_) => td_string!(locale, worker.bad_reply),
+        };
+        text.to_string()
     }
 
     /// The refusal a reply carries, mapped to our error.
@@ -148,12 +151,20 @@ mod tests {
             r,
             Err(WorkerError::NotAllowed("only moderators may remove".into()))
         );
-        assert_eq!(r.unwrap_err().message(), "Only moderators may remove.");
+        assert_eq!(
+            r.unwrap_err().message(Locale::en),
+            "Only moderators may remove."
+        );
         let r =
             parse_reply(br#"{"ok":false,"error":"bob is not in this room","code":"not_found"}"#);
+        let e = r.unwrap_err();
         assert_eq!(
-            r.unwrap_err().message(),
+            e.message(Locale::en),
             "That person is no longer in the meeting."
+        );
+        assert_eq!(
+            e.message(Locale::de),
+            "Diese Person ist nicht mehr im Meeting."
         );
         // An older server sends no code: its text is shown as it is.
         let r = parse_reply(br#"{"ok":false,"error":"no"}"#);

@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use leptos::task::tick;
 use quorum_client::components::chat::{format_hhmm, ChatList};
 use quorum_client::components::conn_badge::ConnBadge;
+use quorum_client::i18n::Locale;
 use quorum_client::nats::{backoff_delay, is_auth_violation, ConnState, BACKOFF_MAX, BACKOFF_MIN};
 use quorum_client::pages::error::{ErrorPage, PageError};
 use quorum_client::state::chat::{accept_incoming, random_id, ChatEntry, ChatLog, Sender};
@@ -38,6 +39,8 @@ mod crypto;
 // System events and toasts; goodbye and Leave.
 #[path = "web/events.rs"]
 mod events;
+#[path = "web/i18n.rs"]
+mod i18n;
 #[path = "web/notices.rs"]
 mod notices;
 #[path = "web/session.rs"]
@@ -162,13 +165,20 @@ fn verify_response_body_decides_not_http_status() {
             msg: "token expired".into()
         }
     );
-    assert_eq!(e.title(), "This link is invalid or has expired");
-    assert_eq!(e.reason(), "token expired");
+    assert_eq!(e.title(Locale::en), "This link is invalid or has expired");
+    assert_eq!(
+        e.title(Locale::de),
+        "Dieser Link ist ungültig oder abgelaufen"
+    );
+    // The server's reason, as a sentence, in whatever language it wrote.
+    assert_eq!(e.reason(Locale::de), "Token expired.");
     assert!(!e.retryable());
 
     let busy = r#"{"status":false,"msg":"m","status_code":"USER_NOT_ACTIVE"}"#;
     assert_eq!(
-        parse_verify_response(409, busy).unwrap_err().title(),
+        parse_verify_response(409, busy)
+            .unwrap_err()
+            .title(Locale::en),
         "You are already in this meeting in another tab or device"
     );
 

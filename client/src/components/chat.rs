@@ -10,6 +10,7 @@ use wasm_bindgen::JsValue;
 
 use crate::components::icons::{Icon, IconName};
 use crate::components::linkify::MessageText;
+use crate::i18n::{t, t_string, tu_string, use_i18n};
 use crate::nats::{use_nats, ConnState};
 use crate::state::chat::{
     use_chat, ChatContext, ChatEntry, ChatLog, EntryKey, SendChatError, Sent,
@@ -26,13 +27,14 @@ const STICK_THRESHOLD_PX: i32 = 48;
 /// The room's chat: heading, messages, composer.
 #[component]
 pub fn ChatPanel() -> impl IntoView {
+    let i18n = use_i18n();
     let chat = use_chat();
     let nats = use_nats();
     let unread = use_unread();
     let divider = Signal::derive(move || unread.and_then(|u| u.divider().get()));
     view! {
         <aside class="chat-panel" aria-labelledby="chat-heading">
-            <h2 id="chat-heading" class="panel-title">"Chat"</h2>
+            <h2 id="chat-heading" class="panel-title">{t!(i18n, chat.heading)}</h2>
             <ChatList
                 log=chat.log()
                 divider=divider
@@ -71,6 +73,7 @@ pub fn ChatList(
     #[prop(into, default = Signal::stored(false))] busy: Signal<bool>,
 ) -> impl IntoView {
     // -- signals -- //
+    let i18n = use_i18n();
     // Changes only when one of ours is sent or confirmed, so that other
     // people's messages don't make every item look again (a burst of
     // messages would otherwise cost time squared).
@@ -116,7 +119,7 @@ pub fn ChatList(
     view! {
         <div class="chat-body">
             <Show when=move || log.with(ChatLog::is_empty)>
-                <p class="chat-empty">"No messages yet"</p>
+                <p class="chat-empty">{t!(i18n, chat.empty)}</p>
             </Show>
             // Focusable so keyboard users can scroll the history. A list
             // that is a live region, not `role="log"`: that role would
@@ -127,7 +130,7 @@ pub fn ChatList(
                 node_ref=list_ref
                 aria-live="polite"
                 aria-relevant="additions"
-                aria-label="Messages"
+                aria-label=move || t_string!(i18n, chat.messages)
                 aria-busy=move || busy.get().to_string()
                 tabindex="0"
                 on:scroll=on_scroll
@@ -143,7 +146,7 @@ pub fn ChatList(
                         view! {
                             <Show when=is_first_new>
                                 <li class="chat-divider">
-                                    <span>"New messages"</span>
+                                    <span>{t!(i18n, chat.new_messages)}</span>
                                 </li>
                             </Show>
                             <ChatItem entry=e pending=pending />
@@ -156,8 +159,8 @@ pub fn ChatList(
 }
 
 /// One `<li class="chat-message">`, with `mine` for our own messages,
-/// `system` for the server's (whose sender reads "System"), and `pending`
-/// while one of ours is not confirmed by the server yet.
+/// `system` for the server's (whose sender reads "System", translated),
+/// and `pending` while one of ours is not confirmed by the server yet.
 #[component]
 pub fn ChatItem(
     entry: Arc<ChatEntry>,
@@ -165,6 +168,9 @@ pub fn ChatItem(
     #[prop(optional, into)]
     pending: Signal<bool>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
+    let system = entry.is_system().then(|| tu_string!(i18n, chat.system));
+    let sender = system.map_or_else(|| entry.name.clone(), str::to_owned);
     view! {
         <li
             class="chat-message"
@@ -174,11 +180,13 @@ pub fn ChatItem(
             class:private=entry.private_to.is_some()
             data-id=entry.id.clone()
         >
-            <span class="sender">{entry.name.clone()}</span>
+            <span class="sender">{sender}</span>
             {entry
                 .private_to
                 .clone()
-                .map(|to| view! { <span class="private-tag">" (private to " {to} ")"</span> })}
+                .map(|name| {
+                    view! { <span class="private-tag">" " {t!(i18n, chat.private_to, name)}</span> }
+                })}
             " "
             <time class="time" datetime=iso_time(entry.shown_at_ms)>
                 {format_hhmm(entry.shown_at_ms)}
@@ -186,29 +194,33 @@ pub fn ChatItem(
             <MessageText text=entry.text.clone() />
             <Show when=move || pending.get()>
                 <span class="pending-mark">
-                    "Sending…" <span class="visually-hidden">" (not sent yet)"</span>
+                    {t!(i18n, chat.sending)}
+                    <span class="visually-hidden">" " {t!(i18n, chat.not_sent)}</span>
                 </span>
             </Show>
         </li>
     }
 }
 
-/// Shown while the connection is down and messages wait to be sent.
-const OFFLINE_NOTICE: &str = "You're offline. Messages are sent when the connection is back.";
-/// Shown while a moderator has locked the chat for us.
-pub const LOCKED_NOTICE: &str = "Chat is locked by a moderator";
-
-/// Shown while the server pauses our chat for sending too fast.
-pub const THROTTLED_NOTICE: &str =
-    "You sent too many messages too fast; chat is paused for a moment";
+/// What the composer says under the message box after a send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    /// The connection is down and messages wait to be sent.
+    Offline,
+    /// The draft is over [`MAX_CHAT_LEN`] bytes.
+    TooLong,
+    /// Private messages are not queued.
+    PrivateOffline,
+}
 
 /// The message box. Typing and sending stay possible while disconnected
 /// (messages are queued); a chat lock disables it.
 #[component]
 pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> impl IntoView {
     // -- signals -- //
+    let i18n = use_i18n();
     let draft = RwSignal::new(String::new());
-    let notice = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<Notice>);
     let connected = Memo::new(move |_| state.with(ConnState::is_connected));
     let locked = chat.locked();
     let can_send = move || !locked.get() && draft.with(|d| !d.trim().is_empty());
@@ -232,23 +244,19 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
         match result {
             Ok(sent) => {
                 draft.set(String::new());
-                notice.set((sent == Sent::Queued).then(|| OFFLINE_NOTICE.to_string()));
+                notice.set((sent == Sent::Queued).then_some(Notice::Offline));
             }
             // Nothing to send, or the lock notice already says why.
             Err(SendChatError::Empty | SendChatError::Locked) => {}
-            Err(SendChatError::TooLong) => notice.set(Some(format!(
-                "Messages are limited to {MAX_CHAT_LEN} bytes; please shorten it."
-            ))),
-            Err(SendChatError::Offline) => notice.set(Some(
-                "Private messages need a connection; try again when it is back.".to_string(),
-            )),
+            Err(SendChatError::TooLong) => notice.set(Some(Notice::TooLong)),
+            Err(SendChatError::Offline) => notice.set(Some(Notice::PrivateOffline)),
         }
     };
 
     // -- effects -- //
     // Back online: the queue is going out, so the offline notice is moot.
     Effect::new(move || {
-        if connected.get() && notice.with_untracked(|n| n.as_deref() == Some(OFFLINE_NOTICE)) {
+        if connected.get() && notice.get_untracked() == Some(Notice::Offline) {
             notice.set(None);
         }
     });
@@ -256,17 +264,20 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
     let throttled = chat.throttled();
     let lock_text = move || {
         if throttled.get() {
-            THROTTLED_NOTICE
+            t_string!(i18n, chat.throttled)
         } else {
-            LOCKED_NOTICE
+            t_string!(i18n, chat.locked)
         }
     };
     let shown_notice = move || {
         if locked.get() {
-            Some(lock_text().to_string())
-        } else {
-            notice.get()
+            return Some(lock_text().to_string());
         }
+        notice.get().map(|n| match n {
+            Notice::Offline => t_string!(i18n, chat.offline).to_string(),
+            Notice::TooLong => t_string!(i18n, chat.too_long, max = MAX_CHAT_LEN),
+            Notice::PrivateOffline => t_string!(i18n, chat.private_offline).to_string(),
+        })
     };
 
     view! {
@@ -280,7 +291,7 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
         >
             <RecipientPicker to=to />
             <label for="chat-input" class="visually-hidden">
-                "Message"
+                {t!(i18n, chat.message)}
             </label>
             <textarea
                 id="chat-input"
@@ -292,9 +303,9 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
                     if locked.get() {
                         lock_text()
                     } else if connected.get() {
-                        "Write a message…"
+                        t_string!(i18n, chat.placeholder)
                     } else {
-                        "Offline: messages are sent on reconnect…"
+                        t_string!(i18n, chat.placeholder_offline)
                     }
                 }
                 prop:value=move || draft.get()
@@ -313,7 +324,7 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
             ></textarea>
             <button id="chat-send" type="submit" class="btn btn-primary" disabled=move || !can_send()>
                 <Icon name=IconName::Send />
-                <span class="btn-label">"Send"</span>
+                <span class="btn-label">{t!(i18n, chat.send)}</span>
             </button>
             <ByteCount draft=draft />
             <p id="chat-notice" class="chat-notice" aria-live="polite">
@@ -351,6 +362,7 @@ fn recipient_name(user_id: &str) -> String {
 /// Absent where there is no participant list (widget tests).
 #[component]
 fn RecipientPicker(to: RwSignal<String>) -> impl IntoView {
+    let i18n = use_i18n();
     use_roster_opt().map(|roster| {
         let roster = roster.roster();
         let others = move || {
@@ -363,14 +375,14 @@ fn RecipientPicker(to: RwSignal<String>) -> impl IntoView {
             })
         };
         view! {
-            <label for="chat-to" class="visually-hidden">"Send to"</label>
+            <label for="chat-to" class="visually-hidden">{t!(i18n, chat.send_to)}</label>
             <select
                 id="chat-to"
                 class="chat-to"
                 prop:value=move || to.get()
                 on:change:target=move |ev| to.set(ev.target().value())
             >
-                <option value="">"Everyone"</option>
+                <option value="">{t!(i18n, chat.everyone)}</option>
                 <For
                     each=others
                     key=|(id, name)| (id.clone(), name.clone())
@@ -378,7 +390,7 @@ fn RecipientPicker(to: RwSignal<String>) -> impl IntoView {
                         let selected = id.clone();
                         view! {
                             <option value=id selected=move || to.get() == selected>
-                                "Privately to " {name}
+                                {t!(i18n, chat.privately_to, name)}
                             </option>
                         }
                     }

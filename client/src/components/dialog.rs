@@ -6,6 +6,8 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::i18n::{t_string, use_i18n};
+
 /// Focusable elements inside `root`, in order.
 fn focusables(root: &web_sys::Element) -> Vec<web_sys::HtmlElement> {
     const SELECTOR: &str = "button:not([disabled]), [href], input:not([disabled]), \
@@ -46,9 +48,9 @@ pub fn ConfirmDialog(
     /// The confirm button's label.
     #[prop(into)]
     confirm_label: Signal<String>,
-    /// The Cancel button's label.
-    #[prop(into, default = Signal::stored("Cancel".to_string()))]
-    cancel_label: Signal<String>,
+    /// The Cancel button's label ("Cancel" in the app's language if not set).
+    #[prop(optional, into)]
+    cancel_label: Option<Signal<String>>,
     /// Runs on confirm.
     on_confirm: Callback<()>,
     /// A second, milder choice (e.g. "Leave" beside "End for everyone").
@@ -58,6 +60,9 @@ pub fn ConfirmDialog(
     #[prop(optional)]
     on_secondary: Option<Callback<()>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
+    let cancel_label = cancel_label
+        .unwrap_or_else(|| Signal::derive(move || t_string!(i18n, dialog.cancel).to_string()));
     let root = NodeRef::<Div>::new();
     let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
     let title_id = format!("{id}-title");

@@ -4,11 +4,13 @@
 use leptos::prelude::*;
 
 use crate::components::icons::{Icon, IconName};
+use crate::i18n::{t, t_string, use_i18n};
 use crate::state::e2ee::{use_e2ee, KeyStatus};
 
 /// `<span id="e2ee-badge" data-state>`; nothing in a room without E2EE.
 #[component]
 pub fn E2eeBadge() -> impl IntoView {
+    let i18n = use_i18n();
     use_e2ee().map(|e2ee| {
         let status = e2ee.status();
         let state = move || match status.get() {
@@ -21,23 +23,23 @@ pub fn E2eeBadge() -> impl IntoView {
                 id="e2ee-badge"
                 class="badge e2ee-badge"
                 data-state=state
-                title="End-to-end encrypted. Compare this fingerprint with the other participants: the same key gives the same fingerprint."
+                title=move || t_string!(i18n, e2ee.title)
             >
                 {move || match status.get() {
                     KeyStatus::Pending => view! {
                         <Icon name=IconName::Lock />
-                        "Securing…"
+                        {t!(i18n, e2ee.securing)}
                     }
                     .into_any(),
                     KeyStatus::Ready(fp) => view! {
                         <Icon name=IconName::Lock />
-                        <span class="visually-hidden">"End-to-end encrypted, key "</span>
+                        <span class="visually-hidden">{t!(i18n, e2ee.encrypted_key)} " "</span>
                         <span id="e2ee-fingerprint" class="fingerprint">{fp}</span>
                     }
                     .into_any(),
                     KeyStatus::Failed(_) => view! {
                         <Icon name=IconName::Warning />
-                        "Waiting for the key…"
+                        {t!(i18n, e2ee.waiting_key)}
                     }
                     .into_any(),
                 }}
@@ -49,6 +51,7 @@ pub fn E2eeBadge() -> impl IntoView {
 /// A marker for a participant whose messages don't decrypt here.
 #[component]
 pub fn KeyMismatch(user: String) -> impl IntoView {
+    let i18n = use_i18n();
     use_e2ee().map(|e2ee| {
         let mismatched = e2ee.mismatched();
         move || {
@@ -56,10 +59,10 @@ pub fn KeyMismatch(user: String) -> impl IntoView {
                 view! {
                     <span
                         class="key-mismatch"
-                        title="Their messages can't be decrypted with your key: one of you may have typed a different key."
+                        title=move || t_string!(i18n, e2ee.mismatch_title)
                     >
                         <Icon name=IconName::Warning />
-                        "different key?"
+                        {t!(i18n, e2ee.mismatch)}
                     </span>
                 }
             })

@@ -7,6 +7,7 @@ use quorum_shared::worker::WorkerRequest;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::icons::{Icon, IconName};
 use crate::components::participant_menu::run_action;
+use crate::i18n::{t, t_string, use_i18n};
 use crate::pages::goodbye::Goodbye;
 use crate::state::moderation::use_moderation_opt;
 use crate::state::session::use_session_end;
@@ -19,6 +20,8 @@ use crate::state::toasts::use_toasts_opt;
 /// For a moderator it asks first: leave, or end the meeting for everyone.
 #[component]
 pub fn LeaveButton() -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     let end = use_session_end();
     let moderation = use_moderation_opt();
     let toasts = use_toasts_opt();
@@ -33,24 +36,22 @@ pub fn LeaveButton() -> impl IntoView {
     };
     let end_for_all = Callback::new(move |_| {
         if let (Some(m), Some(t)) = (moderation, toasts) {
-            run_action(m, t, WorkerRequest::EndRoom);
+            run_action(m, t, WorkerRequest::EndRoom, locale);
         }
     });
     view! {
         <button id="leave" type="button" class="btn btn-danger" on:click=on_click>
             <Icon name=IconName::Leave />
-            <span class="btn-label">"Leave"</span>
+            <span class="btn-label">{t!(i18n, leave.leave)}</span>
         </button>
         <ConfirmDialog
             open=asking
             id="leave-dialog"
-            title=Signal::stored("Leave the meeting?".to_string())
-            body=Signal::stored(
-                "You can leave and let the others go on, or end the meeting for everyone.".to_string(),
-            )
-            confirm_label=Signal::stored("End for everyone".to_string())
+            title=Signal::derive(move || t_string!(i18n, leave.title).to_string())
+            body=Signal::derive(move || t_string!(i18n, leave.body).to_string())
+            confirm_label=Signal::derive(move || t_string!(i18n, leave.end_for_everyone).to_string())
             on_confirm=end_for_all
-            secondary_label=Signal::stored("Leave".to_string())
+            secondary_label=Signal::derive(move || t_string!(i18n, leave.leave).to_string())
             on_secondary=Callback::new(move |_| end.end(Goodbye::left()))
         />
     }

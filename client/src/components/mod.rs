@@ -7,6 +7,7 @@ pub mod e2ee_badge;
 pub mod icons;
 pub mod leave;
 pub mod linkify;
+pub mod locks;
 pub mod moderator;
 pub mod notices;
 pub mod participant_menu;

@@ -11,7 +11,9 @@ use quorum_shared::worker::WorkerRequest;
 use crate::components::chat::format_hhmm;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::icons::{Icon, IconName};
-use crate::components::participant_menu::{run_action, LockKind};
+use crate::components::locks::LockKind;
+use crate::components::participant_menu::run_action;
+use crate::i18n::{t, t_string, use_i18n};
 use crate::state::moderation::use_moderation;
 use crate::state::toasts::use_toasts;
 
@@ -19,6 +21,8 @@ use crate::state::toasts::use_toasts;
 /// Admit all / Deny all, and the waiting message.
 #[component]
 pub fn WaitingPanel() -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     let moderation = use_moderation();
     let toasts = use_toasts();
     let waiting = moderation.waiting();
@@ -29,20 +33,24 @@ pub fn WaitingPanel() -> impl IntoView {
         let current = settings.with(|s| s.waiting_message.clone());
         draft.set(current);
     });
-    let act = move |req: WorkerRequest| run_action(moderation, toasts, req);
+    let act = move |req: WorkerRequest| run_action(moderation, toasts, req, locale);
     let count = move || waiting.with(Vec::len);
 
     view! {
         <section id="waiting-panel" class="panel waiting-panel" tabindex="-1" aria-labelledby="waiting-heading">
             <h2 id="waiting-heading" class="panel-title">
-                "Waiting room "
-                <span class="waiting-count" aria-label=move || format!("{} waiting", count())>
+                {t!(i18n, moderator.waiting_heading)}
+                " "
+                <span
+                    class="waiting-count"
+                    aria-label=move || t_string!(i18n, moderator.waiting_count, count = count())
+                >
                     {count}
                 </span>
             </h2>
             <Show
                 when=move || { count() > 0 }
-                fallback=|| view! { <p class="panel-empty">"Nobody is waiting."</p> }
+                fallback=move || view! { <p class="panel-empty">{t!(i18n, moderator.nobody)}</p> }
             >
                 <ul class="waiting-list">
                     <For
@@ -54,25 +62,31 @@ pub fn WaitingPanel() -> impl IntoView {
                                 <li class="waiting-entry" data-user=w.user_id.to_string()>
                                     <span class="name">{w.name.clone()}</span>
                                     <span class="since">
-                                        {format!("since {}", format_hhmm(w.since_ms))}
+                                        {t!(i18n, moderator.since, time = format_hhmm(w.since_ms))}
                                     </span>
                                     <button
                                         type="button"
                                         class="btn btn-primary admit"
-                                        aria-label=format!("Admit {}", w.name)
+                                        aria-label={
+                                            let name = w.name.clone();
+                                            move || t_string!(i18n, moderator.admit_name, name = name.as_str())
+                                        }
                                         on:click=move |_| act(WorkerRequest::Approve { user_id: a.clone() })
                                     >
                                         <Icon name=IconName::Check />
-                                        "Admit"
+                                        {t!(i18n, moderator.admit)}
                                     </button>
                                     <button
                                         type="button"
                                         class="btn deny"
-                                        aria-label=format!("Deny {}", w.name)
+                                        aria-label={
+                                            let name = w.name.clone();
+                                            move || t_string!(i18n, moderator.deny_name, name = name.as_str())
+                                        }
                                         on:click=move |_| act(WorkerRequest::Reject { user_id: d.clone() })
                                     >
                                         <Icon name=IconName::Close />
-                                        "Deny"
+                                        {t!(i18n, moderator.deny)}
                                     </button>
                                 </li>
                             }
@@ -81,10 +95,10 @@ pub fn WaitingPanel() -> impl IntoView {
                 </ul>
                 <div class="panel-actions">
                     <button id="admit-all" type="button" class="btn" on:click=move |_| act(WorkerRequest::ApproveAll)>
-                        "Admit all"
+                        {t!(i18n, moderator.admit_all)}
                     </button>
                     <button id="deny-all" type="button" class="btn" on:click=move |_| act(WorkerRequest::RejectAll)>
-                        "Deny all"
+                        {t!(i18n, moderator.deny_all)}
                     </button>
                 </div>
             </Show>
@@ -95,7 +109,7 @@ pub fn WaitingPanel() -> impl IntoView {
                     act(WorkerRequest::SetWaitingMessage { text: draft.get_untracked() });
                 }
             >
-                <label for="waiting-message-input">"Message for people waiting"</label>
+                <label for="waiting-message-input">{t!(i18n, moderator.message_label)}</label>
                 <textarea
                     id="waiting-message-input"
                     rows="2"
@@ -103,7 +117,9 @@ pub fn WaitingPanel() -> impl IntoView {
                     prop:value=move || draft.get()
                     on:input:target=move |ev| draft.set(ev.target().value())
                 ></textarea>
-                <button id="waiting-message-save" type="submit" class="btn">"Update message"</button>
+                <button id="waiting-message-save" type="submit" class="btn">
+                    {t!(i18n, moderator.update_message)}
+                </button>
             </form>
         </section>
     }
@@ -114,11 +130,13 @@ pub fn WaitingPanel() -> impl IntoView {
 /// ending the meeting for everyone.
 #[component]
 pub fn RoomControls() -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     let moderation = use_moderation();
     let toasts = use_toasts();
     let settings = moderation.settings();
     let confirm_end = RwSignal::new(false);
-    let act = move |req: WorkerRequest| run_action(moderation, toasts, req);
+    let act = move |req: WorkerRequest| run_action(moderation, toasts, req, locale);
     let locks = LockKind::ALL.map(|kind| {
         let on = Memo::new(move |_| settings.with(|s| kind.is_on(&s.room_locks)));
         let id = format!("room-lock-{}", kind.key());
@@ -130,7 +148,7 @@ pub fn RoomControls() -> impl IntoView {
                     prop:checked=move || on.get()
                     on:change=move |_| act(WorkerRequest::SetRoomLocks { locks: kind.set(!on.get_untracked()) })
                 />
-                <label for=id>{kind.label()}</label>
+                <label for=id>{kind.label(locale)}</label>
             </li>
         }
     });
@@ -138,9 +156,9 @@ pub fn RoomControls() -> impl IntoView {
 
     view! {
         <section id="room-controls" class="panel room-controls" aria-labelledby="room-controls-heading">
-            <h2 id="room-controls-heading" class="panel-title">"Room"</h2>
+            <h2 id="room-controls-heading" class="panel-title">{t!(i18n, moderator.room_heading)}</h2>
             <fieldset class="room-locks">
-                <legend>"Lock for everyone who is not a moderator"</legend>
+                <legend>{t!(i18n, moderator.lock_legend)}</legend>
                 <ul class="lock-list">{locks}</ul>
             </fieldset>
             <div class="room-toggle">
@@ -152,25 +170,25 @@ pub fn RoomControls() -> impl IntoView {
                 />
                 <label for="lock-room">
                     <Icon name=IconName::Lock />
-                    "Lock the room (nobody new can join)"
+                    {t!(i18n, moderator.lock_room)}
                 </label>
             </div>
             <div class="panel-actions">
                 <button id="lower-all-hands" type="button" class="btn" on:click=move |_| act(WorkerRequest::LowerAllHands)>
                     <Icon name=IconName::Hand />
-                    "Lower all hands"
+                    {t!(i18n, moderator.lower_all)}
                 </button>
                 <button id="end-for-all" type="button" class="btn btn-danger" on:click=move |_| confirm_end.set(true)>
-                    "End for everyone…"
+                    {t!(i18n, moderator.end_all)}
                 </button>
             </div>
             <ConfirmDialog
                 open=confirm_end
                 id="confirm-end"
-                title=Signal::stored("End the meeting for everyone?".to_string())
-                body=Signal::stored("Everyone leaves now, and the meeting's chat is gone.".to_string())
-                confirm_label=Signal::stored("End for everyone".to_string())
-                on_confirm=Callback::new(move |_| run_action(moderation, toasts, WorkerRequest::EndRoom))
+                title=Signal::derive(move || t_string!(i18n, moderator.end_title).to_string())
+                body=Signal::derive(move || t_string!(i18n, moderator.end_body).to_string())
+                confirm_label=Signal::derive(move || t_string!(i18n, leave.end_for_everyone).to_string())
+                on_confirm=Callback::new(move |_| run_action(moderation, toasts, WorkerRequest::EndRoom, locale))
             />
         </section>
     }

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 use crate::components::chat::{format_hhmm, iso_time};
 use crate::components::icons::{Icon, IconName};
+use crate::i18n::{t, t_string, use_i18n};
 use crate::state::notices::{use_notices, Notice, NoticeLog};
 
 /// The session's notification centre, from context.
@@ -43,6 +44,7 @@ pub fn NoticeCentre(
     on_sound: Callback<bool>,
 ) -> impl IntoView {
     // -- signals -- //
+    let i18n = use_i18n();
     let open = RwSignal::new(false);
     let unread = Signal::derive(move || log.with(NoticeLog::unread));
     let toggle_ref = NodeRef::<leptos::html::Button>::new();
@@ -69,9 +71,9 @@ pub fn NoticeCentre(
         }
     });
     let label = move || match unread.get() {
-        0 => "Notifications".to_string(),
-        1 => "Notifications, 1 unread".to_string(),
-        n => format!("Notifications, {n} unread"),
+        0 => t_string!(i18n, notices.title).to_string(),
+        1 => t_string!(i18n, notices.unread_one).to_string(),
+        n => t_string!(i18n, notices.unread_many, count = n),
     };
 
     view! {
@@ -83,7 +85,7 @@ pub fn NoticeCentre(
                 aria-controls="notices-panel"
                 aria-expanded=move || open.get().to_string()
                 aria-label=label
-                title="Notifications"
+                title=move || t_string!(i18n, notices.title)
                 node_ref=toggle_ref
                 on:click=toggle
             >
@@ -101,11 +103,11 @@ pub fn NoticeCentre(
             <section
                 id="notices-panel"
                 class="notices-panel"
-                aria-label="Notifications"
+                aria-label=move || t_string!(i18n, notices.title)
                 hidden=move || !open.get()
             >
                     <header class="notices-head">
-                        <h2>"Notifications"</h2>
+                        <h2>{t!(i18n, notices.title)}</h2>
                         <label class="notices-sound">
                             <input
                                 id="notices-sound"
@@ -113,7 +115,8 @@ pub fn NoticeCentre(
                                 prop:checked=move || sound.get()
                                 on:change=move |ev| on_sound.run(event_target_checked(&ev))
                             />
-                            " Sound"
+                            " "
+                            {t!(i18n, notices.sound)}
                         </label>
                         <button
                             id="notices-clear"
@@ -129,12 +132,12 @@ pub fn NoticeCentre(
                                 }
                             }
                         >
-                            "Clear all"
+                            {t!(i18n, notices.clear_all)}
                         </button>
                     </header>
                     <Show
                         when=move || !log.with(NoticeLog::is_empty)
-                        fallback=|| view! { <p class="notices-empty">"No notifications yet."</p> }
+                        fallback=move || view! { <p class="notices-empty">{t!(i18n, notices.empty)}</p> }
                     >
                         <ul id="notices-list" class="notices-list">
                             <For

@@ -6,7 +6,6 @@
 
 use leptos::html::Ul;
 use leptos::prelude::*;
-use quorum_shared::api::LockSettings;
 use quorum_shared::events::NotificationType;
 use quorum_shared::ids::UserId;
 use quorum_shared::worker::WorkerRequest;
@@ -14,98 +13,25 @@ use wasm_bindgen::JsCast;
 
 use crate::components::dialog::ConfirmDialog;
 use crate::components::icons::{Icon, IconName};
+// Re-exported: it lived here before it had a module of its own.
+pub use crate::components::locks::LockKind;
+use crate::i18n::{t, t_string, td_string, use_i18n, Locale};
 use crate::state::chat::random_id;
 use crate::state::moderation::{use_moderation, ModerationContext};
 use crate::state::toasts::{use_toasts, Toast, ToastContext};
 
-/// A lock a moderator can set for one participant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockKind {
-    /// Chat.
-    Chat,
-    /// Private chat.
-    PrivateChat,
-    /// Reactions.
-    Reactions,
-    /// Microphone.
-    Microphone,
-    /// Camera.
-    Camera,
-    /// Screen share.
-    ScreenShare,
-}
-
-impl LockKind {
-    /// Every lock, in menu order.
-    pub const ALL: [Self; 6] = [
-        Self::Chat,
-        Self::PrivateChat,
-        Self::Reactions,
-        Self::Microphone,
-        Self::Camera,
-        Self::ScreenShare,
-    ];
-
-    /// Stable id part.
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Chat => "chat",
-            Self::PrivateChat => "private-chat",
-            Self::Reactions => "reactions",
-            Self::Microphone => "microphone",
-            Self::Camera => "camera",
-            Self::ScreenShare => "screen",
-        }
-    }
-
-    /// What it locks, for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Chat => "Chat",
-            Self::PrivateChat => "Private chat",
-            Self::Reactions => "Reactions",
-            Self::Microphone => "Microphone",
-            Self::Camera => "Camera",
-            Self::ScreenShare => "Screen share",
-        }
-    }
-
-    /// Whether `l` has this lock on.
-    pub fn is_on(self, l: &LockSettings) -> bool {
-        let v = match self {
-            Self::Chat => l.lock_chat,
-            Self::PrivateChat => l.lock_private_chat,
-            Self::Reactions => l.lock_reactions,
-            Self::Microphone => l.lock_microphone,
-            Self::Camera => l.lock_webcam,
-            Self::ScreenShare => l.lock_screen_sharing,
-        };
-        v == Some(true)
-    }
-
-    /// Lock settings that set only this lock to `on`.
-    pub fn set(self, on: bool) -> LockSettings {
-        let mut l = LockSettings::default();
-        let v = Some(on);
-        match self {
-            Self::Chat => l.lock_chat = v,
-            Self::PrivateChat => l.lock_private_chat = v,
-            Self::Reactions => l.lock_reactions = v,
-            Self::Microphone => l.lock_microphone = v,
-            Self::Camera => l.lock_webcam = v,
-            Self::ScreenShare => l.lock_screen_sharing = v,
-        }
-        l
-    }
-}
-
-/// Sends a moderator's request; a refusal becomes a toast.
-pub fn run_action(moderation: ModerationContext, toasts: ToastContext, req: WorkerRequest) {
+/// Sends a moderator's request; a refusal becomes a toast in `locale`.
+pub fn run_action(
+    moderation: ModerationContext,
+    toasts: ToastContext,
+    req: WorkerRequest,
+    locale: Locale,
+) {
     wasm_bindgen_futures::spawn_local(async move {
         if let Err(e) = moderation.send(req).await {
             toasts.show(Toast {
                 id: random_id(),
-                text: e.message(),
+                text: e.message(locale),
                 kind: NotificationType::Error,
                 with_sound: false,
             });
@@ -137,6 +63,8 @@ pub fn ParticipantMenu(
     /// Their hand is up.
     hand: bool,
 ) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     let moderation = use_moderation();
     let toasts = use_toasts();
     let id = format!("menu-{user}");
@@ -239,7 +167,7 @@ pub fn ParticipantMenu(
 
     let act = move |req: WorkerRequest| {
         close(true);
-        run_action(moderation, toasts, req);
+        run_action(moderation, toasts, req, locale);
     };
     let u = user.clone();
     let lock_items = LockKind::ALL.map(|kind| {
@@ -263,7 +191,7 @@ pub fn ParticipantMenu(
                     }
                 >
                     <Icon name=IconName::Lock />
-                    {format!("Lock {}", kind.label().to_lowercase())}
+                    {kind.action(locale)}
                 </button>
             </li>
         }
@@ -271,7 +199,10 @@ pub fn ParticipantMenu(
     let muted = Memo::new(move |_| person.get().is_some_and(|p| p.muted));
     let (u_hand, u_mic, u_role, u_rm, u_block) =
         (u.clone(), u.clone(), u.clone(), u.clone(), u.clone());
-    let label = format!("Actions for {name}");
+    let label = {
+        let name = name.clone();
+        move || t_string!(i18n, menu.actions_for, name = name.as_str())
+    };
 
     view! {
         <div class="participant-menu">
@@ -307,7 +238,7 @@ pub fn ParticipantMenu(
                                 <button type="button" role="menuitem" class="menu-item" tabindex="-1"
                                     on:click=move |_| act(WorkerRequest::LowerHand { user_id: u.clone() })>
                                     <Icon name=IconName::Hand />
-                                    "Lower hand"
+                                    {t!(i18n, participants.lower_hand)}
                                 </button>
                             </li>
                         }
@@ -328,7 +259,9 @@ pub fn ParticipantMenu(
                             }
                         }>
                         <Icon name=IconName::MicOff />
-                        {move || if muted.get() { "Ask to unmute" } else { "Mute microphone" }}
+                        {move || {
+                            if muted.get() { t_string!(i18n, menu.ask_unmute) } else { t_string!(i18n, menu.mute) }
+                        }}
                     </button>
                 </li>
                 <li role="none">
@@ -343,7 +276,13 @@ pub fn ParticipantMenu(
                             })
                         }>
                         <Icon name=IconName::Crown />
-                        {if is_admin { "Remove moderator" } else { "Make moderator" }}
+                        {move || {
+                            if is_admin {
+                                t_string!(i18n, menu.remove_moderator)
+                            } else {
+                                t_string!(i18n, menu.make_moderator)
+                            }
+                        }}
                     </button>
                 </li>
                 <li role="none">
@@ -351,7 +290,7 @@ pub fn ParticipantMenu(
                         id=format!("remove-{u_rm}")
                         on:click=move |_| { close(false); confirm_remove.set(true); }>
                         <Icon name=IconName::Leave />
-                        "Remove…"
+                        {t!(i18n, menu.remove)}
                     </button>
                 </li>
                 <li role="none">
@@ -359,30 +298,30 @@ pub fn ParticipantMenu(
                         id=format!("block-{u_block}")
                         on:click=move |_| { close(false); confirm_block.set(true); }>
                         <Icon name=IconName::XCircle />
-                        "Remove and block…"
+                        {t!(i18n, menu.remove_block)}
                     </button>
                 </li>
             </ul>
             <ConfirmDialog
                 open=confirm_remove
                 id=format!("confirm-remove-{user}")
-                title=Signal::stored(format!("Remove {name}?"))
-                body=Signal::stored("They leave the meeting now and can come back with their link.".to_string())
-                confirm_label=Signal::stored("Remove".to_string())
+                title=Signal::stored(td_string!(locale, menu.remove_title, name = name.as_str()))
+                body=Signal::stored(td_string!(locale, menu.remove_body).to_string())
+                confirm_label=Signal::stored(td_string!(locale, menu.remove_confirm).to_string())
                 on_confirm=Callback::new({
                     let user_id = user.clone();
-                    move |_| run_action(moderation, toasts, WorkerRequest::Remove { user_id: user_id.clone(), block: false })
+                    move |_| run_action(moderation, toasts, WorkerRequest::Remove { user_id: user_id.clone(), block: false }, locale)
                 })
             />
             <ConfirmDialog
                 open=confirm_block
                 id=format!("confirm-block-{user}")
-                title=Signal::stored(format!("Remove and block {name}?"))
-                body=Signal::stored("They leave the meeting now and can't come back to it.".to_string())
-                confirm_label=Signal::stored("Remove and block".to_string())
+                title=Signal::stored(td_string!(locale, menu.block_title, name = name.as_str()))
+                body=Signal::stored(td_string!(locale, menu.block_body).to_string())
+                confirm_label=Signal::stored(td_string!(locale, menu.block_confirm).to_string())
                 on_confirm=Callback::new({
                     let user_id = user.clone();
-                    move |_| run_action(moderation, toasts, WorkerRequest::Remove { user_id: user_id.clone(), block: true })
+                    move |_| run_action(moderation, toasts, WorkerRequest::Remove { user_id: user_id.clone(), block: true }, locale)
                 })
             />
         </div>

@@ -7,6 +7,7 @@ use quorum_shared::worker::WorkerRequest;
 use crate::components::e2ee_badge::KeyMismatch;
 use crate::components::icons::{Icon, IconName};
 use crate::components::participant_menu::ParticipantMenu;
+use crate::i18n::{t, t_string, td_string, tu_string, use_i18n};
 use crate::nats::use_nats;
 use crate::state::chat::random_id;
 use crate::state::moderation::use_moderation_opt;
@@ -22,6 +23,7 @@ pub const SEARCH_FROM: usize = 20;
 /// and a search field once the room is big.
 #[component]
 pub fn ParticipantsPanel() -> impl IntoView {
+    let i18n = use_i18n();
     let roster = use_roster().roster();
     let query = RwSignal::new(String::new());
     let big = Memo::new(move |_| roster.with(Roster::len) > SEARCH_FROM);
@@ -37,17 +39,20 @@ pub fn ParticipantsPanel() -> impl IntoView {
     view! {
         <aside id="participants" class="participants-panel" aria-labelledby="participants-heading">
             <h2 id="participants-heading" class="panel-title">
-                "Participants "
+                {t!(i18n, participants.heading)}
+                " "
                 <span class="participant-count">{move || roster.with(Roster::present)}</span>
             </h2>
             <Show when=move || big.get()>
                 <div class="participant-search">
-                    <label for="participant-search" class="visually-hidden">"Find a participant"</label>
+                    <label for="participant-search" class="visually-hidden">
+                        {t!(i18n, participants.find)}
+                    </label>
                     <Icon name=IconName::Search />
                     <input
                         id="participant-search"
                         type="search"
-                        placeholder="Find a participant"
+                        placeholder=move || t_string!(i18n, participants.find)
                         prop:value=move || query.get()
                         on:input:target=move |ev| query.set(ev.target().value())
                     />
@@ -84,6 +89,7 @@ fn ParticipantRows(#[prop(into)] people: Signal<Vec<Participant>>) -> impl IntoV
 /// moderator the menu of what may be done to the others.
 #[component]
 fn ParticipantItem(p: Participant) -> impl IntoView {
+    let i18n = use_i18n();
     let hand = p.hand && p.state != PresenceState::Offline;
     let moderator = use_moderation_opt().map(|m| m.is_admin());
     let menu = (!p.me)
@@ -107,9 +113,20 @@ fn ParticipantItem(p: Participant) -> impl IntoView {
             data-hand=if hand { "raised" } else { "down" }
         >
             <span class="name">{p.name.clone()}</span>
-            {p.me.then(|| view! { <span class="you">" (you)"</span> })}
-            {p.is_admin.then(|| view! { <span class="badge badge-moderator">"moderator"</span> })}
-            {hand.then(|| view! { <span class="hand"><Icon name=IconName::Hand label="Hand raised" /></span> })}
+            {p.me.then(|| view! { <span class="you">" " {t!(i18n, participants.you)}</span> })}
+            {p
+                .is_admin
+                .then(|| {
+                    view! {
+                        <span class="badge badge-moderator">{t!(i18n, participants.moderator)}</span>
+                    }
+                })}
+            {hand
+                .then(|| {
+                    // The icon's name is set once: it is not reactive.
+                    let label = tu_string!(i18n, participants.hand_raised);
+                    view! { <span class="hand"><Icon name=IconName::Hand label=label /></span> }
+                })}
             <KeyMismatch user=p.id.clone() />
             {menu}
         </li>
@@ -120,6 +137,8 @@ fn ParticipantItem(p: Participant) -> impl IntoView {
 /// last said about ours; disabled while a change is on its way.
 #[component]
 pub fn HandButton() -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     let session = use_session();
     let nats = use_nats();
     let toasts = use_toasts();
@@ -152,7 +171,7 @@ pub fn HandButton() -> impl IntoView {
                 web_sys::console::warn_1(&format!("hand: {why}").into());
                 toasts.show(Toast {
                     id: random_id(),
-                    text: format!("Could not change your hand. {}", why.message()),
+                    text: td_string!(locale, participants.hand_failed, why = why.message(locale)),
                     kind: NotificationType::Error,
                     with_sound: false,
                 });
@@ -169,7 +188,17 @@ pub fn HandButton() -> impl IntoView {
             disabled=move || busy.get() || !connected.get()
             on:click=toggle
         >
-            {move || if raised.get() { "Lower hand" } else { "Raise hand" }}
+            // On a phone the hand alone; the words stay its name.
+            <Icon name=IconName::Hand />
+            <span class="btn-label">
+                {move || {
+                    if raised.get() {
+                        t_string!(i18n, participants.lower_hand)
+                    } else {
+                        t_string!(i18n, participants.raise_hand)
+                    }
+                }}
+            </span>
         </button>
     }
 }

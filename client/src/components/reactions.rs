@@ -12,6 +12,7 @@ use quorum_shared::moderation::REACTIONS;
 use quorum_shared::worker::WorkerRequest;
 
 use crate::components::icons::{Icon, IconName};
+use crate::i18n::{t_string, td_string, use_i18n, Locale};
 use crate::state::chat::random_id;
 use crate::state::e2ee::use_e2ee;
 use crate::state::moderation::{use_moderation, ReactionEvent};
@@ -22,16 +23,16 @@ use crate::state::toasts::{use_toasts, Toast};
 /// How long a reaction stays on screen (ms).
 const SHOWN_MS: u64 = 4000;
 
-/// What a reaction's name means, for people.
-pub fn reaction_label(name: &str) -> &'static str {
+/// What a reaction's name means, for people, in `locale`.
+pub fn reaction_label(name: &str, locale: Locale) -> &'static str {
     match name {
-        "thumbs_up" => "thumbs up",
-        "clap" => "applause",
-        "laugh" => "laughter",
-        "party" => "celebration",
-        "heart" => "love",
-        "raised_hand" => "raised hand",
-        _ => "reaction",
+        "thumbs_up" => td_string!(locale, reactions.thumbs_up),
+        "clap" => td_string!(locale, reactions.clap),
+        "laugh" => td_string!(locale, reactions.laugh),
+        "party" => td_string!(locale, reactions.party),
+        "heart" => td_string!(locale, reactions.heart),
+        "raised_hand" => td_string!(locale, reactions.raised_hand),
+        _ => td_string!(locale, reactions.other),
     }
 }
 
@@ -40,6 +41,8 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// `<div id="reaction-bar">`: one button per reaction.
 #[component]
 pub fn ReactionBar() -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     let moderation = use_moderation();
     let toasts = use_toasts();
     let session = use_session();
@@ -61,7 +64,7 @@ pub fn ReactionBar() -> impl IntoView {
             if let Err(e) = moderation.send(WorkerRequest::React { payload }).await {
                 toasts.show(Toast {
                     id: random_id(),
-                    text: e.message(),
+                    text: e.message(locale),
                     kind: NotificationType::Warning,
                     with_sound: false,
                 });
@@ -75,7 +78,7 @@ pub fn ReactionBar() -> impl IntoView {
                 type="button"
                 class="btn btn-icon reaction-button"
                 id=format!("react-{name}")
-                aria-label=format!("React: {}", reaction_label(name))
+                aria-label=move || t_string!(i18n, reactions.react, what = reaction_label(name, locale))
                 disabled=locked
                 on:click=move |_| send(name)
             >
@@ -84,7 +87,12 @@ pub fn ReactionBar() -> impl IntoView {
         }
     });
     view! {
-        <div id="reaction-bar" class="reaction-bar" role="group" aria-label="Reactions">
+        <div
+            id="reaction-bar"
+            class="reaction-bar"
+            role="group"
+            aria-label=move || t_string!(i18n, reactions.bar)
+        >
             {buttons}
         </div>
     }
@@ -102,6 +110,8 @@ struct Shown {
 /// how many of each this session, announced politely.
 #[component]
 pub fn ReactionFeed() -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     let moderation = use_moderation();
     let roster = use_roster().roster();
     let e2ee = use_e2ee();
@@ -170,11 +180,11 @@ pub fn ReactionFeed() -> impl IntoView {
                 <For
                     each=move || shown.get()
                     key=|s| s.key.clone()
-                    children=|s| view! {
+                    children=move |s| view! {
                         <li class="reaction" data-reaction=s.name.clone()>
                             {IconName::reaction(&s.name).map(|i| view! { <Icon name=i /> })}
                             <span class="reaction-text">
-                                {format!("{}: {}", s.who, reaction_label(&s.name))}
+                                {format!("{}: {}", s.who, reaction_label(&s.name, locale))}
                             </span>
                         </li>
                     }
@@ -183,12 +193,12 @@ pub fn ReactionFeed() -> impl IntoView {
             <p class="reaction-counts visually-hidden">
                 {move || counts.with(|c| {
                     c.iter()
-                        .map(|(k, n)| format!("{} {n}", reaction_label(k)))
+                        .map(|(k, n)| format!("{} {n}", reaction_label(k, locale)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 })}
             </p>
-            <ul class="reaction-tally" aria-label="Reactions so far">
+            <ul class="reaction-tally" aria-label=move || t_string!(i18n, reactions.tally)>
                 {move || counts.get().into_iter().map(|(k, n)| view! {
                     <li data-reaction=k.clone()>
                         {IconName::reaction(&k).map(|i| view! { <Icon name=i /> })}

@@ -7,6 +7,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use crate::components::icons::{Icon, IconName};
+use crate::i18n::{t_string, use_i18n};
 use crate::state::toasts::{use_toasts, Toast, ToastQueue, TOAST_TTL};
 
 /// The session's toasts, from context.
@@ -45,6 +46,7 @@ pub fn ToastRegion(
 #[component]
 fn ToastItem(toast: Arc<Toast>, ttl: Duration, on_dismiss: Callback<String>) -> impl IntoView {
     // -- signals -- //
+    let i18n = use_i18n();
     let id = StoredValue::new(toast.id.clone());
     let timer = StoredValue::new(None::<TimeoutHandle>);
     // Hovered, focused: either one holds the toast up.
@@ -96,7 +98,7 @@ fn ToastItem(toast: Arc<Toast>, ttl: Duration, on_dismiss: Callback<String>) -> 
             <button
                 type="button"
                 class="toast-close"
-                aria-label="Dismiss notification"
+                aria-label=move || t_string!(i18n, notices.dismiss)
                 on:click=move |_| on_dismiss.run(id.get_value())
             >
                 <Icon name=IconName::Close />

@@ -26,7 +26,7 @@ use quorum_shared::nats_proto::Message;
 use super::inbox::Inbox;
 use super::link::Link;
 use super::policy::{backoff_delay, should_give_up, PING_INTERVAL};
-use super::{ConnState, Ready, CONNECTION_LOST};
+use super::{ConnFailure, ConnState, Ready};
 use crate::verify::{JoinToken, Session};
 
 /// A message handler registered through [`super::NatsClient::set_handler`].
@@ -241,9 +241,9 @@ impl Conn {
         self.set_state(ConnState::Closed, after);
     }
 
-    pub(super) fn fail(&mut self, reason: &str, after: &mut After) {
+    pub(super) fn fail(&mut self, reason: ConnFailure, after: &mut After) {
         self.stop();
-        self.set_state(ConnState::Failed(reason.to_string()), after);
+        self.set_state(ConnState::Failed(reason), after);
     }
 
     /// Uses `token` for every later CONNECT.
@@ -259,7 +259,7 @@ impl Conn {
         let urls = &self.session.join.nats_ws_urls;
         if urls.is_empty() {
             web_sys::console::error_1(&"nats: the session lists no WebSocket URL".into());
-            return self.fail("Can't connect to the meeting", after);
+            return self.fail(ConnFailure::CannotConnect, after);
         }
         // Rotate through the listed servers, one per attempt.
         let index = self.next_url % urls.len();
@@ -330,13 +330,13 @@ impl Conn {
         // The timer below is the normal path; this check covers a
         // background tab whose timers the browser throttled.
         if should_give_up(since, now, self.give_up) {
-            return self.fail(CONNECTION_LOST, after);
+            return self.fail(ConnFailure::Lost, after);
         }
         if self.give_up_timer.is_none() {
             let me = self.me.clone();
             let left =
                 Duration::from_millis((since + self.give_up.as_millis() as f64 - now) as u64);
-            let give_up = move || with_conn(&me, |c, after| c.fail(CONNECTION_LOST, after));
+            let give_up = move || with_conn(&me, |c, after| c.fail(ConnFailure::Lost, after));
             self.give_up_timer = set_timeout_with_handle(give_up, left).ok();
         }
         if self.reconnect_timer.is_some() {

@@ -37,10 +37,16 @@ pub use policy::{
     GIVE_UP_PARAM, MAX_MISSED_PONGS, PING_INTERVAL,
 };
 
-/// Title of the error page when the server refuses our credentials.
-pub const NOT_AUTHORIZED: &str = "Not authorized to join this meeting";
-/// Title of the error page after giving up reconnecting.
-pub const CONNECTION_LOST: &str = "Connection lost";
+/// Why the connection failed for good; the error page says it in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnFailure {
+    /// The server refused our credentials.
+    NotAuthorized,
+    /// Gave up reconnecting.
+    Lost,
+    /// The connection could not be set up at all.
+    CannotConnect,
+}
 
 /// Connection state as the user sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +57,8 @@ pub enum ConnState {
     Connected,
     /// Lost (or never got) the connection; retrying with backoff.
     Reconnecting,
-    /// Given up for good; the text is the user-facing reason.
-    Failed(String),
+    /// Given up for good.
+    Failed(ConnFailure),
     /// Closed on purpose (the user left, or the session ended); never
     /// reconnects.
     Closed,
@@ -67,16 +73,6 @@ impl ConnState {
             Self::Reconnecting => "reconnecting",
             Self::Failed(_) => "failed",
             Self::Closed => "closed",
-        }
-    }
-
-    /// Human text for the badge.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::Connecting => "Connecting…",
-            Self::Connected => "Connected",
-            Self::Reconnecting => "Reconnecting…",
-            Self::Failed(_) | Self::Closed => "Disconnected",
         }
     }
 

@@ -8,7 +8,7 @@ use super::conn::{Action, After, Conn};
 use super::link::{handshake_frame, Phase};
 use super::policy::{is_auth_violation, is_sub_denied, AUTH_RETRIES, MAX_MISSED_PONGS};
 use super::ws::WsEvent;
-use super::{ConnState, PublishError, Ready, Sub, NOT_AUTHORIZED};
+use super::{ConnFailure, ConnState, PublishError, Ready, Sub};
 
 impl Conn {
     pub(super) fn on_event(&mut self, generation: u64, ev: WsEvent, after: &mut After) {
@@ -68,7 +68,7 @@ impl Conn {
                 // restarted nats-server: retry a while before giving up.
                 let retry = self.ever_ready && self.auth_refusals < AUTH_RETRIES;
                 if self.is_primary(generation) && !retry {
-                    self.fail(NOT_AUTHORIZED, after);
+                    self.fail(ConnFailure::NotAuthorized, after);
                 } else {
                     if self.is_primary(generation) {
                         self.auth_refusals += 1;
@@ -146,7 +146,7 @@ impl Conn {
             Err(e) => {
                 // Our own subjects are unusable: retrying cannot help.
                 web_sys::console::error_1(&format!("nats: bad handshake: {e}").into());
-                return self.fail("Can't connect to the meeting", after);
+                return self.fail(ConnFailure::CannotConnect, after);
             }
         };
         if self.send_to(generation, &frame, after).is_ok() {

@@ -2,75 +2,91 @@
 
 use leptos::prelude::*;
 
-use crate::nats::{CONNECTION_LOST, NOT_AUTHORIZED};
+use crate::i18n::{t, td_string, use_i18n, Locale};
+use crate::nats::ConnFailure;
 use crate::verify::JoinError;
 
-/// What the error page says, and whether a retry can help.
+/// Why the error page shows: a refused or failed join, or a connection
+/// that failed for good. Put in words only when shown, in the page's
+/// language.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageError {
-    /// Headline.
-    pub title: String,
-    /// Explanation.
-    pub reason: String,
-    /// Show a Retry button.
-    pub retry: bool,
-    /// Show a Reload button (starts the session over).
-    pub reload: bool,
+pub enum PageError {
+    /// Joining failed before the room could open.
+    Join(JoinError),
+    /// The real-time connection failed for good (refused, or lost for
+    /// longer than the client keeps trying).
+    Connection(ConnFailure),
 }
 
 impl From<&JoinError> for PageError {
     fn from(e: &JoinError) -> Self {
-        Self {
-            title: e.title().to_string(),
-            reason: e.reason(),
-            retry: e.retryable(),
-            reload: false,
-        }
+        Self::Join(e.clone())
     }
 }
 
 impl PageError {
-    /// The real-time connection failed for good (refused, or lost for
-    /// longer than the client keeps trying).
-    pub fn connection_failed(title: &str) -> Self {
-        let reason = match title {
-            NOT_AUTHORIZED => {
-                "The server refused the connection for this link. \
-                 Ask the organiser for a new link."
+    /// The real-time connection failed for good.
+    pub fn connection_failed(why: ConnFailure) -> Self {
+        Self::Connection(why)
+    }
+
+    /// Headline.
+    pub fn title(&self, locale: Locale) -> String {
+        match self {
+            Self::Join(e) => e.title(locale).to_string(),
+            Self::Connection(why) => match why {
+                ConnFailure::NotAuthorized => td_string!(locale, error.not_authorized_title),
+                ConnFailure::Lost => td_string!(locale, error.lost_title),
+                ConnFailure::CannotConnect => td_string!(locale, error.cannot_connect_title),
             }
-            CONNECTION_LOST => {
-                "The connection to the meeting was lost and could not be \
-                 restored. Check your network, then reload."
-            }
-            _ => "The meeting's real-time connection could not be set up.",
-        };
-        Self {
-            title: title.to_string(),
-            reason: reason.to_string(),
-            retry: false,
-            reload: title == CONNECTION_LOST,
+            .to_string(),
         }
+    }
+
+    /// Explanation.
+    pub fn reason(&self, locale: Locale) -> String {
+        match self {
+            Self::Join(e) => e.reason(locale),
+            Self::Connection(why) => match why {
+                ConnFailure::NotAuthorized => td_string!(locale, error.not_authorized_reason),
+                ConnFailure::Lost => td_string!(locale, error.lost_reason),
+                ConnFailure::CannotConnect => td_string!(locale, error.cannot_connect_reason),
+            }
+            .to_string(),
+        }
+    }
+
+    /// Show a Retry button.
+    pub fn retry(&self) -> bool {
+        matches!(self, Self::Join(e) if e.retryable())
+    }
+
+    /// Show a Reload button (starts the session over).
+    pub fn reload(&self) -> bool {
+        *self == Self::Connection(ConnFailure::Lost)
     }
 }
 
 /// `<main id="error-page">` with the title, the reason and maybe a Retry
-/// (`#retry`) or Reload (`#reload`) button.
+/// (`#retry`) or Reload (`#reload`) button, in the app's language.
 #[component]
 pub fn ErrorPage(
     error: PageError,
-    /// Called by the Retry or Reload button (shown only if `error.retry`
-    /// or `error.reload`). Both start over with the newest token: a real
+    /// Called by the Retry or Reload button (shown only if `error.retry()`
+    /// or `error.reload()`). Both start over with the newest token: a real
     /// page reload would lose it, since it left the address bar.
     #[prop(into)]
     on_retry: Callback<()>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
     view! {
         <main id="error-page" class="page page-center">
             <div class="card error-card">
-                <h1 class="error-title">{error.title}</h1>
-                <p class="error-reason">{error.reason}</p>
+                <h1 class="error-title">{error.title(locale)}</h1>
+                <p class="error-reason">{error.reason(locale)}</p>
                 {error
-                    .retry
+                    .retry()
                     .then(|| {
                         view! {
                             <button
@@ -79,12 +95,12 @@ pub fn ErrorPage(
                                 class="btn btn-primary"
                                 on:click=move |_| on_retry.run(())
                             >
-                                "Retry"
+                                {t!(i18n, error.retry)}
                             </button>
                         }
                     })}
                 {error
-                    .reload
+                    .reload()
                     .then(|| {
                         view! {
                             <button
@@ -93,7 +109,7 @@ pub fn ErrorPage(
                                 class="btn btn-primary"
                                 on:click=move |_| on_retry.run(())
                             >
-                                "Reload"
+                                {t!(i18n, error.reload)}
                             </button>
                         }
                     })}

@@ -4,43 +4,72 @@ use leptos::html::H1;
 use leptos::prelude::*;
 use quorum_shared::events::EndReason;
 
-/// What the goodbye page says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Goodbye {
-    /// Headline.
-    pub title: String,
-    /// Explanation.
-    pub reason: String,
+use crate::i18n::{td_string, use_locale, Locale};
+
+/// Why the session is over; the page says it in the app's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goodbye {
+    /// The server ended the session.
+    Ended(EndReason),
+    /// A moderator removed us; `blocked` if we may not come back.
+    Removed {
+        /// We may not come back.
+        blocked: bool,
+    },
+    /// A moderator turned us away from the waiting room.
+    Denied,
+    /// The user pressed Leave.
+    Left,
 }
 
 impl Goodbye {
     /// The server ended the session.
     pub fn ended(reason: EndReason) -> Self {
-        Self {
-            title: "The meeting has ended".to_string(),
-            reason: reason.describe().to_string(),
-        }
+        Self::Ended(reason)
     }
 
-    /// A moderator removed us (or turned us away from the waiting room);
-    /// `blocked` if we may not come back.
+    /// A moderator removed us; `blocked` if for good.
     pub fn removed(blocked: bool) -> Self {
-        let reason = if blocked {
-            "A moderator removed you. You can't rejoin this meeting."
-        } else {
-            "A moderator removed you from this meeting."
-        };
-        Self {
-            title: "You were removed from the meeting".to_string(),
-            reason: reason.to_string(),
+        Self::Removed { blocked }
+    }
+
+    /// What a removal means for someone still waiting: not let in.
+    pub fn while_waiting(self) -> Self {
+        match self {
+            Self::Removed { blocked: false } => Self::Denied,
+            other => other,
         }
     }
 
     /// The user pressed Leave.
     pub fn left() -> Self {
-        Self {
-            title: "You left the meeting".to_string(),
-            reason: "You can close this tab.".to_string(),
+        Self::Left
+    }
+
+    /// Headline, in `locale`.
+    pub fn title(self, locale: Locale) -> &'static str {
+        match self {
+            Self::Ended(_) => td_string!(locale, goodbye.ended_title),
+            Self::Removed { .. } => td_string!(locale, goodbye.removed_title),
+            Self::Denied => td_string!(locale, goodbye.denied_title),
+            Self::Left => td_string!(locale, goodbye.left_title),
+        }
+    }
+
+    /// Explanation, in `locale`.
+    pub fn reason(self, locale: Locale) -> &'static str {
+        match self {
+            Self::Ended(EndReason::EndedByModerator) => {
+                td_string!(locale, goodbye.ended_by_moderator)
+            }
+            Self::Ended(EndReason::DurationExceeded) => {
+                td_string!(locale, goodbye.duration_exceeded)
+            }
+            Self::Ended(EndReason::EmptyTimeout) => td_string!(locale, goodbye.empty_timeout),
+            Self::Removed { blocked: true } => td_string!(locale, goodbye.removed_blocked),
+            Self::Removed { blocked: false } => td_string!(locale, goodbye.removed),
+            Self::Denied => td_string!(locale, goodbye.denied),
+            Self::Left => td_string!(locale, goodbye.left_reason),
         }
     }
 }
@@ -49,6 +78,7 @@ impl Goodbye {
 /// takes focus, so screen readers announce the change of page.
 #[component]
 pub fn GoodbyePage(goodbye: Goodbye) -> impl IntoView {
+    let locale = use_locale();
     let title = NodeRef::<H1>::new();
     Effect::new(move || {
         if let Some(h) = title.get() {
@@ -59,9 +89,9 @@ pub fn GoodbyePage(goodbye: Goodbye) -> impl IntoView {
         <main id="goodbye-page" class="page page-center">
             <div class="card goodbye-card">
                 <h1 class="goodbye-title" tabindex="-1" node_ref=title>
-                    {goodbye.title}
+                    {goodbye.title(locale)}
                 </h1>
-                <p class="goodbye-reason">{goodbye.reason}</p>
+                <p class="goodbye-reason">{goodbye.reason(locale)}</p>
             </div>
         </main>
     }

@@ -9,14 +9,26 @@ use leptos::prelude::*;
 use quorum_shared::e2ee::PBKDF2_ITERATIONS;
 
 use crate::components::icons::{Icon, IconName};
-use crate::crypto::RoomKey;
+use crate::crypto::{CryptoError, RoomKey};
+use crate::i18n::{t, t_string, td_string, use_i18n, Locale};
 
 /// Where the prompt stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
     Asking,
     Deriving,
-    Failed(String),
+    Failed(CryptoError),
+}
+
+/// Why the key could not be derived, in `locale` (the browser's own
+/// exception text, if any, as it came).
+fn why_failed(e: &CryptoError, locale: Locale) -> String {
+    match e {
+        CryptoError::Unavailable => td_string!(locale, key.unavailable).to_string(),
+        CryptoError::Failed(detail) => {
+            td_string!(locale, key.crypto_failed, detail = detail.as_str())
+        }
+    }
 }
 
 /// `<main id="key-page">`: asks for the meeting key, derives it for
@@ -27,6 +39,7 @@ pub fn KeyPromptPage(
     room_sid: String,
     #[prop(into)] on_key: Callback<RoomKey>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let input = NodeRef::<Input>::new();
     let (phase, set_phase) = signal(Phase::Asking);
     let (shown, set_shown) = signal(false);
@@ -59,7 +72,7 @@ pub fn KeyPromptPage(
             match derived {
                 Ok(key) => on_key.run(key),
                 Err(e) => {
-                    set_phase.try_set(Phase::Failed(e.to_string()));
+                    set_phase.try_set(Phase::Failed(e));
                 }
             }
         });
@@ -72,13 +85,8 @@ pub fn KeyPromptPage(
                     <Icon name=IconName::Lock />
                     {room_title}
                 </h1>
-                <p class="key-explain">
-                    "This meeting is end-to-end encrypted with a key its participants agree on. "
-                    "Type the meeting key you were given: everyone must type exactly the same key, "
-                    "or you won't be able to read each other. The key never leaves this browser tab; "
-                    "the server never sees it."
-                </p>
-                <label for="e2ee-key" class="key-label">"Meeting key"</label>
+                <p class="key-explain">{t!(i18n, key.explain)}</p>
+                <label for="e2ee-key" class="key-label">{t!(i18n, key.label)}</label>
                 <div class="key-row">
                     <input
                         id="e2ee-key"
@@ -98,7 +106,9 @@ pub fn KeyPromptPage(
                         aria-controls="e2ee-key"
                         on:click=move |_| set_shown.update(|s| *s = !*s)
                     >
-                        {move || if shown.get() { "Hide" } else { "Show" }}
+                        {move || {
+                            if shown.get() { t_string!(i18n, key.hide) } else { t_string!(i18n, key.show) }
+                        }}
                     </button>
                 </div>
                 <button
@@ -107,20 +117,20 @@ pub fn KeyPromptPage(
                     class="btn btn-primary"
                     disabled=move || empty.get() || phase.get() == Phase::Deriving
                 >
-                    "Join the meeting"
+                    {t!(i18n, prejoin.join)}
                 </button>
                 {move || match phase.get() {
                     Phase::Asking => ().into_any(),
                     Phase::Deriving => view! {
                         <p id="e2ee-deriving" class="key-status" role="status" aria-live="polite">
                             <span class="spinner spinner-small" aria-hidden="true"></span>
-                            "Deriving the key… this takes a moment."
+                            {t!(i18n, key.deriving)}
                         </p>
                     }
                     .into_any(),
                     Phase::Failed(why) => view! {
                         <p id="e2ee-key-error" class="key-status key-error" role="alert">
-                            "Couldn't derive the key: " {why}
+                            {t!(i18n, key.failed, why = why_failed(&why, i18n.get_locale_untracked()))}
                         </p>
                     }
                     .into_any(),

@@ -6,16 +6,18 @@
 use leptos::prelude::*;
 
 use crate::components::icons::{Icon, IconName};
+use crate::i18n::{t, use_i18n};
 use crate::verify::Session;
 
 /// `<main id="prejoin-page">`; `on_join` runs on Join.
 #[component]
 pub fn PrejoinPage(session: std::sync::Arc<Session>, on_join: Callback<()>) -> impl IntoView {
+    let i18n = use_i18n();
     let join = &session.join;
     let (title, name) = (join.room_title.clone(), join.name.clone());
     let welcome = join.welcome_message.clone();
     let waiting = join.waiting_room;
-    let role = join.is_admin.then_some("Moderator");
+    let moderator = join.is_admin;
     let join_button = NodeRef::<leptos::html::Button>::new();
     // The main action takes the focus, so Enter joins.
     Effect::new(move || {
@@ -29,18 +31,25 @@ pub fn PrejoinPage(session: std::sync::Arc<Session>, on_join: Callback<()>) -> i
                 <h1 id="prejoin-title" class="prejoin-title">{title}</h1>
                 {welcome.map(|w| view! { <p id="welcome-message" class="welcome-message">{w}</p> })}
                 <dl class="prejoin-facts">
-                    <dt>"You join as"</dt>
+                    <dt>{t!(i18n, prejoin.you_join_as)}</dt>
                     <dd id="prejoin-name">
                         <Icon name=IconName::User />
                         {name}
-                        {role.map(|r| view! { <span class="badge badge-moderator">{r}</span> })}
+                        {moderator
+                            .then(|| {
+                                view! {
+                                    <span class="badge badge-moderator">
+                                        {t!(i18n, prejoin.moderator)}
+                                    </span>
+                                }
+                            })}
                     </dd>
                 </dl>
                 {waiting
                     .then(|| {
                         view! {
                             <p id="prejoin-waiting" class="notice">
-                                "A moderator lets people in: you will wait a moment after joining."
+                                {t!(i18n, prejoin.waiting)}
                             </p>
                         }
                     })}
@@ -53,7 +62,7 @@ pub fn PrejoinPage(session: std::sync::Arc<Session>, on_join: Callback<()>) -> i
                     node_ref=join_button
                     on:click=move |_| on_join.run(())
                 >
-                    "Join the meeting"
+                    {t!(i18n, prejoin.join)}
                 </button>
             </div>
         </main>

@@ -15,6 +15,7 @@ use crate::components::notices::Notices;
 use crate::components::participants::{HandButton, ParticipantsPanel};
 use crate::components::reactions::{ReactionBar, ReactionFeed};
 use crate::components::toasts::Toasts;
+use crate::i18n::{t, t_string, use_i18n};
 use crate::nats::use_nats;
 use crate::state::moderation::use_moderation;
 use crate::state::session::use_session;
@@ -22,6 +23,7 @@ use crate::state::session::use_session;
 /// `<main id="room-page">`.
 #[component]
 pub fn RoomPage() -> impl IntoView {
+    let i18n = use_i18n();
     let session = use_session();
     let nats = use_nats();
     let moderation = use_moderation();
@@ -35,9 +37,13 @@ pub fn RoomPage() -> impl IntoView {
                     <span id="my-name" class="my-name">{join.name.clone()}</span>
                     // Follows promotion and demotion without a reload.
                     <Show when=move || is_admin.get()>
-                        <span id="my-role" class="badge badge-moderator" title="Moderator">
+                        <span
+                            id="my-role"
+                            class="badge badge-moderator"
+                            title=move || t_string!(i18n, room.moderator_title)
+                        >
                             <Icon name=IconName::Crown />
-                            <span class="badge-text">"moderator"</span>
+                            <span class="badge-text">{t!(i18n, room.moderator)}</span>
                         </span>
                     </Show>
                 </div>
@@ -52,16 +58,21 @@ pub fn RoomPage() -> impl IntoView {
             </header>
             <div class="room-body">
                 <ParticipantsPanel />
-                <section class="stage" aria-label="Stage">
-                    <Show when=move || is_admin.get()>
-                        <div class="moderator-panels">
-                            <WaitingPanel />
-                            <RoomControls />
-                        </div>
-                    </Show>
-                    <p class="stage-placeholder">"Video is coming soon. Chat is open."</p>
-                    <ReactionFeed />
-                    <ReactionBar />
+                <section class="stage" aria-label=move || t_string!(i18n, room.stage)>
+                    // Scrolls on its own; the reactions stay in view below.
+                    <div class="stage-main">
+                        <Show when=move || is_admin.get()>
+                            <div class="moderator-panels">
+                                <WaitingPanel />
+                                <RoomControls />
+                            </div>
+                        </Show>
+                        <p class="stage-placeholder">{t!(i18n, room.placeholder)}</p>
+                    </div>
+                    <div class="stage-reactions">
+                        <ReactionFeed />
+                        <ReactionBar />
+                    </div>
                 </section>
                 <ChatPanel />
             </div>
@@ -74,6 +85,7 @@ pub fn RoomPage() -> impl IntoView {
 /// sees it from anywhere; it leads to the waiting-room panel.
 #[component]
 fn WaitingBadge() -> impl IntoView {
+    let i18n = use_i18n();
     let waiting = use_moderation().waiting();
     let count = move || waiting.with(Vec::len);
     view! {
@@ -82,7 +94,7 @@ fn WaitingBadge() -> impl IntoView {
                 id="waiting-badge"
                 class="badge badge-waiting"
                 href="#waiting-panel"
-                aria-label=move || format!("{} waiting to join", count())
+                aria-label=move || t_string!(i18n, room.waiting_badge, count = count())
                 on:click=|ev| {
                     ev.prevent_default();
                     focus_waiting_panel();

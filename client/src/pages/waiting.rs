@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::conn_badge::ConnBadge;
 use crate::components::leave::LeaveButton;
+use crate::i18n::{t, use_i18n};
 use crate::nats::use_nats;
 use crate::state::moderation::use_moderation_opt;
 use crate::state::session::use_session;
@@ -14,6 +15,7 @@ use crate::state::session::use_session;
 /// takes focus, so screen readers announce the change of page.
 #[component]
 pub fn WaitingPage() -> impl IntoView {
+    let i18n = use_i18n();
     let session = use_session();
     let nats = use_nats();
     let title = NodeRef::<H1>::new();
@@ -31,7 +33,7 @@ pub fn WaitingPage() -> impl IntoView {
             <div class="card waiting-card">
                 <div class="spinner" aria-hidden="true"></div>
                 <h1 class="waiting-title" tabindex="-1" node_ref=title>
-                    "Waiting for a moderator to let you in…"
+                    {t!(i18n, waiting.title)}
                 </h1>
                 <p class="waiting-room-name">{session.join.room_title.clone()}</p>
                 <Show when=move || !text().trim().is_empty()>

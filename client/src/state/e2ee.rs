@@ -27,6 +27,7 @@ use quorum_shared::ids::UserId;
 use quorum_shared::worker::WorkerRequest;
 
 use crate::crypto::{CryptoError, RoomKey};
+use crate::i18n::{td_string, Locale};
 use crate::nats::{NatsClient, Ready};
 use crate::state::toasts::{Toast, ToastContext};
 use crate::verify::Session;
@@ -160,8 +161,15 @@ impl E2eeContext {
     }
 
     /// Records that `sender`'s message did not open and, at most once per
-    /// [`NOTICE_EVERY_MS`], says so by name.
-    pub fn undecryptable(&self, sender: &UserId, name: &str, toasts: ToastContext, now_ms: u64) {
+    /// [`NOTICE_EVERY_MS`], says so by name, in `locale`.
+    pub fn undecryptable(
+        &self,
+        sender: &UserId,
+        name: &str,
+        toasts: ToastContext,
+        now_ms: u64,
+        locale: Locale,
+    ) {
         self.mismatched.try_update(|m| {
             m.insert(sender.to_string());
         });
@@ -169,7 +177,7 @@ impl E2eeContext {
         // de-duplication does the rate limiting.
         toasts.show(Toast {
             id: format!("e2ee-{sender}-{}", now_ms / NOTICE_EVERY_MS),
-            text: format!("Messages from {name} can't be decrypted: different key?"),
+            text: td_string!(locale, e2ee.undecryptable, name),
             kind: NotificationType::Warning,
             with_sound: false,
         });

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 
 use crate::crypto::RoomKey;
+use crate::i18n::{td_string, use_locale, Locale};
 use crate::nats::{provide_nats_context, NatsClient};
 use crate::pages::goodbye::Goodbye;
 use crate::state::chat::{now_ms, provide_chat_context, ChatContext, ChatCrypt};
@@ -25,25 +26,29 @@ use crate::verify::Session;
 use quorum_shared::events::NotificationType;
 use quorum_shared::subjects;
 
-/// The notice an event deserves, if any.
-fn moderation_notice(ev: &ModerationEvent, m: &ModerationContext) -> Option<String> {
-    match ev {
+/// The notice an event deserves, if any, in `locale`.
+fn moderation_notice(
+    ev: &ModerationEvent,
+    m: &ModerationContext,
+    locale: Locale,
+) -> Option<String> {
+    let text = match ev {
         ModerationEvent::Waiting(w, true) => {
             let known = m
                 .waiting()
                 .with_untracked(|l| l.iter().any(|x| x.user_id == w.user_id));
-            (!known).then(|| format!("{} is waiting to join", w.name))
+            return (!known)
+                .then(|| td_string!(locale, session.waiting_to_join, name = w.name.as_str()));
         }
-        ModerationEvent::Role(true) => Some("You are now a moderator.".to_string()),
-        ModerationEvent::Role(false) => Some("You are no longer a moderator.".to_string()),
-        ModerationEvent::Microphone { muted: true, .. } => {
-            Some("A moderator muted your microphone.".to_string())
-        }
+        ModerationEvent::Role(true) => td_string!(locale, session.now_moderator),
+        ModerationEvent::Role(false) => td_string!(locale, session.no_longer_moderator),
+        ModerationEvent::Microphone { muted: true, .. } => td_string!(locale, session.muted),
         ModerationEvent::Microphone {
             ask_unmute: true, ..
-        } => Some("A moderator asks you to unmute your microphone.".to_string()),
-        _ => None,
-    }
+        } => td_string!(locale, session.ask_unmute),
+        _ => return None,
+    };
+    Some(text.to_string())
 }
 
 /// Newtype so the context cannot be confused with another `Arc<Session>`.
@@ -118,6 +123,8 @@ pub fn provide_session_state(
     stored: Stored,
     on_over: Callback<Goodbye>,
 ) -> SessionState {
+    // Toasts and notices built here speak the app's language.
+    let locale = use_locale();
     provide_session_context(session.clone());
     let nats = provide_nats_context(session.clone());
     let roster = provide_roster_context(&session);
@@ -130,7 +137,7 @@ pub fn provide_session_state(
                 .roster()
                 .with_untracked(|r| r.get(sender.as_str()).map(|p| p.name.clone()))
                 .unwrap_or_else(|| sender.to_string());
-            e2ee.undecryptable(&sender, &name, toasts, now_ms());
+            e2ee.undecryptable(&sender, &name, toasts, now_ms(), locale);
         }),
     });
     if let Some(e2ee) = e2ee {
@@ -143,10 +150,7 @@ pub fn provide_session_state(
     if let Some(why) = stored.unavailable {
         toasts.show(Toast {
             id: "cache-unavailable".to_string(),
-            text: format!(
-                "This browser can't keep the meeting across a reload ({why}). \
-                 Everything else works."
-            ),
+            text: td_string!(locale, session.cache_unavailable, why = why.as_str()),
             kind: NotificationType::Info,
             with_sound: false,
         });
@@ -166,6 +170,21 @@ pub fn provide_session_state(
         }
     }
     let moderation = provide_moderation_context(nats, &session);
+    // Our chat lock as the server knows it (after every connect): a room
+    // locked before we joined locks the composer at once. A pause for
+    // sending too fast is not undone by it.
+    // Only on a change: until the server says otherwise, whatever a refused
+    // publish or a LocksChanged event set stands.
+    let my_locks = moderation.my_locks();
+    Effect::watch(
+        move || my_locks.with(|l| l.lock_chat == Some(true)),
+        move |locked, _, _| {
+            if *locked || !chat.throttled().get_untracked() {
+                chat.set_locked(*locked);
+            }
+        },
+        false,
+    );
     let end = provide_session_end(nats, on_over);
     let renewal = start_token_renewal(nats, &session, use_token(), Some(persist));
     let sinks = EventSinks {
@@ -179,7 +198,14 @@ pub fn provide_session_state(
                 toasts.show(toast);
             }
         }),
-        end: Callback::new(move |goodbye| end.end(goodbye)),
+        // Removed while still waiting reads as "not let in".
+        end: Callback::new(move |goodbye: Goodbye| {
+            if nats.waiting().get_untracked() {
+                end.end(goodbye.while_waiting());
+            } else {
+                end.end(goodbye);
+            }
+        }),
         roster: Callback::new(move |ev| roster.apply(ev)),
         // Only while waiting: a replayed approval (after a reconnect) would
         // swap in a token older than the one renewed since.
@@ -196,8 +222,7 @@ pub fn provide_session_state(
         }),
         throttled: Callback::new(move |secs: u64| {
             chat.throttle();
-            let text =
-                format!("You sent too many messages too fast. Chat is paused for {secs} seconds.");
+            let text = td_string!(locale, session.throttled, secs);
             toasts.show(Toast {
                 id: format!("throttled-{}", now_ms()),
                 text,
@@ -207,7 +232,7 @@ pub fn provide_session_state(
             nats.swap();
         }),
         moderation: Callback::new(move |ev: ModerationEvent| {
-            if let Some(text) = moderation_notice(&ev, &moderation) {
+            if let Some(text) = moderation_notice(&ev, &moderation, locale) {
                 let with_sound = matches!(ev, ModerationEvent::Waiting(_, true));
                 toasts.show(Toast {
                     id: format!("moderation-{}", now_ms()),

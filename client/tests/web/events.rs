@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::task::tick;
 use quorum_client::components::chat::ChatList;
 use quorum_client::components::toasts::ToastRegion;
+use quorum_client::i18n::Locale;
 use quorum_client::pages::goodbye::Goodbye;
 use quorum_client::state::chat::{ChatLog, Sender};
 use quorum_client::state::events::{deliver, route_event, EventSinks, Routed};
@@ -87,8 +88,10 @@ fn events_route_to_goodbye_chat_and_toasts() {
         panic!("not an end");
     };
     assert_eq!(g, Goodbye::ended(EndReason::EndedByModerator));
-    assert_eq!(g.title, "The meeting has ended");
-    assert!(g.reason.contains("ended by a moderator"), "{}", g.reason);
+    assert_eq!(g.title(Locale::en), "The meeting has ended");
+    let reason = g.reason(Locale::en);
+    assert!(reason.contains("ended by a moderator"), "{reason}");
+    assert_eq!(g.title(Locale::de), "Das Meeting ist beendet");
 
     let Routed::Chat(e) = route_event(&system_chat("s1"), NOW).unwrap() else {
         panic!("not a chat");
@@ -192,7 +195,9 @@ fn deliver_hands_each_event_to_one_sink_and_drops_bad_ones() {
             }),
             toast: Callback::new(move |t: Toast| b.lock().unwrap().push(format!("toast {}", t.id))),
             end: Callback::new(move |g: Goodbye| {
-                c.lock().unwrap().push(format!("end {}", g.title))
+                c.lock()
+                    .unwrap()
+                    .push(format!("end {}", g.title(Locale::en)))
             }),
             roster: Callback::new(move |ev: RosterEvent| d.lock().unwrap().push(format!("{ev:?}"))),
             approved: Callback::new(move |t: JoinToken| {

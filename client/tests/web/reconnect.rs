@@ -372,7 +372,7 @@ fn the_participant_list_follows_presence_and_hands() {
     assert!(r.apply(presence("bob", "bob", true, Online)));
     assert!(r.apply(presence("ann", "Ann", false, Online)));
     assert!(!r.apply(presence("ann", "Ann", false, Online)), "no change");
-    assert_eq!(names(&r), ["Ann", "bob", "Me"]);
+    assert_eq!(names(&r), ["bob", "Ann", "Me"], "moderators first");
     assert!(r.get("bob").unwrap().is_admin);
 
     assert!(r.apply(hand("bob", true)));

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use leptos::prelude::*;
 use leptos::task::tick;
-use quorum_client::components::chat::{ChatList, LOCKED_NOTICE, THROTTLED_NOTICE};
+use quorum_client::components::chat::ChatList;
 use quorum_client::components::participants::ParticipantList;
-use quorum_client::nats::CONNECTION_LOST;
+use quorum_client::nats::ConnFailure;
 use quorum_client::pages::error::{ErrorPage, PageError};
 use quorum_client::pages::goodbye::Goodbye;
 use quorum_client::pages::room::RoomPage;
@@ -124,7 +124,7 @@ async fn connection_lost_offers_reload() {
     let on_retry = Callback::new(move |()| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let error = PageError::connection_failed(CONNECTION_LOST);
+    let error = PageError::connection_failed(ConnFailure::Lost);
     let root = container();
     let _app = mount_to(
         root.clone(),
@@ -215,8 +215,10 @@ async fn a_chat_lock_disables_the_composer() {
     chat.set_locked(true);
     tick().await;
     assert!(attr(&root, "#chat-input", "disabled").is_some());
-    assert_eq!(text(&root, "#chat-notice").as_deref(), Some(LOCKED_NOTICE));
-    assert_eq!(LOCKED_NOTICE, "Chat is locked by a moderator");
+    assert_eq!(
+        text(&root, "#chat-notice").as_deref(),
+        Some("Chat is locked by a moderator")
+    );
     assert!(chat.send("hi").is_err(), "nothing is queued while locked");
     chat.set_locked(false);
     tick().await;
@@ -245,7 +247,7 @@ async fn a_throttle_pauses_the_composer_and_says_why() {
     assert!(attr(&root, "#chat-input", "disabled").is_some());
     assert_eq!(
         text(&root, "#chat-notice").as_deref(),
-        Some(THROTTLED_NOTICE)
+        Some("You sent too many messages too fast; chat is paused for a moment")
     );
     assert!(chat.send("more").is_err(), "nothing is queued while paused");
     // The server ends the pause with a lock change.

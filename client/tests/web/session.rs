@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use leptos::prelude::*;
 use leptos::task::tick;
+use quorum_client::i18n::Locale;
 use quorum_client::nats::{use_nats, NatsClient};
 use quorum_client::pages::goodbye::{Goodbye, GoodbyePage};
 use quorum_client::pages::room::RoomPage;
@@ -119,6 +120,16 @@ async fn leave_closes_the_connection_for_good_and_says_goodbye() {
     );
     // Nothing is left that could reconnect: no socket, timer or listener.
     assert!(nats.is_released(), "something could still reconnect");
-    assert_eq!(Goodbye::left().title, "You left the meeting");
-    assert_eq!(Goodbye::left().reason, "You can close this tab.");
+    assert_eq!(Goodbye::left().title(Locale::en), "You left the meeting");
+    // Removed while waiting means "not let in"; blocked stays blocked.
+    let denied = Goodbye::removed(false).while_waiting();
+    assert_eq!(denied.title(Locale::en), "You were not let in");
+    assert_eq!(
+        Goodbye::removed(true).while_waiting(),
+        Goodbye::removed(true)
+    );
+    assert_eq!(
+        Goodbye::left().reason(Locale::en),
+        "You can close this tab."
+    );
 }
