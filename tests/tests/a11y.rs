@@ -1,18 +1,19 @@
 //! End to end: accessibility. axe-core (`quorum_e2e::axe`) checks every
 //! page a user can reach (the pre-join page, the room as a participant
 //! and as a moderator, the waiting room, the goodbye page and the error
-//! page, the key prompt) in the light and the dark theme, and the room
-//! must fit a phone's width. Run with
+//! page, the key prompt) in the light and the dark theme, in English (the
+//! test browser's language) and in German (`?lang=de`), and the room
+//! must fit a phone's width in both. Run with
 //! `cargo test -p quorum-e2e --test a11y` after `trunk build --release`
 //! and `cargo build -p quorum-server` (`scripts/setup.sh` installs
 //! axe-core from package.json).
 
 use std::time::Duration;
 
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use quorum_e2e::axe::{assert_clean, emulate_color_scheme, ColorScheme};
 use quorum_e2e::{
-    join, send_chat, settle, wait_for, wait_for_text, wait_gone, Chromedriver, Quorum,
+    click, join, send_chat, settle, wait_for, wait_for_text, wait_gone, Chromedriver, Quorum,
 };
 use serde_json::json;
 
@@ -22,26 +23,20 @@ fn assert_ok(res: &serde_json::Value, what: &str) {
     assert_eq!(res["status"], json!(true), "{what} failed: {res}");
 }
 
-/// A join link for `user` in `room`.
-async fn link(q: &Quorum, room: &str, user: &str, admin: bool) -> String {
-    let res = q
-        .api(
-            "/auth/room/getJoinToken",
-            json!({ "room_id": room, "user_info":
-                { "user_id": user, "name": user, "is_admin": admin } }),
-        )
-        .await;
-    let token = res["token"].as_str().expect("a token");
-    format!("{}/?access_token={token}", q.base_url())
+/// `link` shown in `lang` (`None`: the browser's language, English here).
+fn in_lang(link: &str, lang: Option<&str>) -> String {
+    match lang {
+        Some(l) => format!("{link}&lang={l}"),
+        None => link.to_owned(),
+    }
 }
 
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+/// `page`, named with its language for the failure message.
+fn named(page: &str, lang: Option<&str>) -> String {
+    match lang {
+        Some(l) => format!("{page} [lang={l}]"),
+        None => page.to_owned(),
+    }
 }
 
 /// Fills the room with what it shows in use: messages from us, from
@@ -80,31 +75,45 @@ async fn fill_room(q: &Quorum, host: &Client, guest: &Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_room_passes_axe_in_both_themes() {
+    room_passes_axe(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_room_passes_axe_in_german() {
+    room_passes_axe(Some("de")).await;
+}
+
+async fn room_passes_axe(lang: Option<&str>) {
     let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
     let mut driver = Chromedriver::start();
     let host = driver.browser().await;
     let guest = driver.browser().await;
-    join(&host, &quorum.moderator_link).await;
+    let (host_link, guest_link) = (
+        in_lang(&quorum.moderator_link, lang),
+        in_lang(&quorum.participant_link, lang),
+    );
+    join(&host, &host_link).await;
     // The pre-join page comes first in a fresh browser.
-    guest
-        .goto(&quorum.participant_link)
-        .await
-        .expect("open link");
+    guest.goto(&guest_link).await.expect("open link");
     assert!(
         wait_for(&guest, "#join-button", T).await,
         "no pre-join page; page: {}",
         guest.source().await.unwrap_or_default()
     );
-    assert_clean(&guest, "the pre-join page").await;
-    join(&guest, &quorum.participant_link).await;
+    assert_clean(&guest, &named("the pre-join page", lang)).await;
+    join(&guest, &guest_link).await;
     fill_room(&quorum, &host, &guest).await;
 
-    assert_clean(&guest, "the room (participant)").await;
-    assert_clean(&host, "the room (moderator)").await;
+    assert_clean(&guest, &named("the room (participant)", lang)).await;
+    assert_clean(&host, &named("the room (moderator)", lang)).await;
     click(&host, "#notices-toggle").await;
     assert!(wait_for(&host, "#notices-panel:not([hidden])", T).await);
-    assert_clean(&host, "the room (moderator, notifications open)").await;
+    assert_clean(
+        &host,
+        &named("the room (moderator, notifications open)", lang),
+    )
+    .await;
 
     // Once more without the toast: an empty toast region is a case of
     // its own (a name on an empty <div> was one of axe's findings).
@@ -115,8 +124,12 @@ async fn the_room_passes_axe_in_both_themes() {
     for c in [&host, &guest] {
         emulate_color_scheme(c, ColorScheme::Dark).await;
     }
-    assert_clean(&guest, "the room (participant, dark)").await;
-    assert_clean(&host, "the room (moderator, notifications open, dark)").await;
+    assert_clean(&guest, &named("the room (participant, dark)", lang)).await;
+    assert_clean(
+        &host,
+        &named("the room (moderator, notifications open, dark)", lang),
+    )
+    .await;
 
     click(&guest, "#leave").await;
     assert!(
@@ -124,9 +137,9 @@ async fn the_room_passes_axe_in_both_themes() {
         "no goodbye page; page: {}",
         guest.source().await.unwrap_or_default()
     );
-    assert_clean(&guest, "the goodbye page (dark)").await;
+    assert_clean(&guest, &named("the goodbye page (dark)", lang)).await;
     emulate_color_scheme(&guest, ColorScheme::Light).await;
-    assert_clean(&guest, "the goodbye page").await;
+    assert_clean(&guest, &named("the goodbye page", lang)).await;
 
     host.close().await.ok();
     guest.close().await.ok();
@@ -134,17 +147,25 @@ async fn the_room_passes_axe_in_both_themes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_waiting_error_and_key_pages_pass_axe() {
+    waiting_error_and_key_pages_pass_axe(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_waiting_error_and_key_pages_pass_axe_in_german() {
+    waiting_error_and_key_pages_pass_axe(Some("de")).await;
+}
+
+async fn waiting_error_and_key_pages_pass_axe(lang: Option<&str>) {
     let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
-    let res = quorum
-        .api(
-            "/auth/room/create",
-            json!({ "room_id": "w", "metadata": { "room_title": "W",
-                "room_features": { "waiting_room_features": { "is_active": true } } } }),
+    quorum
+        .create_room(
+            "w",
+            json!({ "room_title": "W",
+                "room_features": { "waiting_room_features": { "is_active": true } } }),
         )
         .await;
-    assert_ok(&res, "create");
-    let waiting = link(&quorum, "w", "guest", false).await;
+    let waiting = in_lang(&quorum.join_link("w", "guest", false).await, lang);
     let mut driver = Chromedriver::start();
     let c = driver.browser().await;
 
@@ -155,34 +176,32 @@ async fn the_waiting_error_and_key_pages_pass_axe() {
         "no waiting page; page: {}",
         c.source().await.unwrap_or_default()
     );
-    assert_clean(&c, "the waiting page").await;
+    assert_clean(&c, &named("the waiting page", lang)).await;
     emulate_color_scheme(&c, ColorScheme::Dark).await;
-    assert_clean(&c, "the waiting page (dark)").await;
+    assert_clean(&c, &named("the waiting page (dark)", lang)).await;
 
     // A fresh page load keeps the emulated scheme (it is the session's).
-    c.goto(&format!("{}/?access_token=not-a-token", quorum.base_url()))
-        .await
-        .expect("open");
+    let bad = format!("{}/?access_token=not-a-token", quorum.base_url());
+    c.goto(&in_lang(&bad, lang)).await.expect("open");
     assert!(
         wait_for(&c, "#error-page .error-title", T).await,
         "no error page; page: {}",
         c.source().await.unwrap_or_default()
     );
-    assert_clean(&c, "the error page (dark)").await;
+    assert_clean(&c, &named("the error page (dark)", lang)).await;
     emulate_color_scheme(&c, ColorScheme::Light).await;
-    assert_clean(&c, "the error page").await;
+    assert_clean(&c, &named("the error page", lang)).await;
 
     // The key prompt of a room whose participants type the key.
-    let res = quorum
-        .api(
-            "/auth/room/create",
-            json!({ "room_id": "k", "metadata": { "room_title": "K",
+    quorum
+        .create_room(
+            "k",
+            json!({ "room_title": "K",
                 "room_features": { "end_to_end_encryption_features": {
-                    "is_enabled": true, "enabled_self_insert_encryption_key": true } } } }),
+                    "is_enabled": true, "enabled_self_insert_encryption_key": true } } }),
         )
         .await;
-    assert_ok(&res, "create (E2EE)");
-    c.goto(&link(&quorum, "k", "keyed", false).await)
+    c.goto(&in_lang(&quorum.join_link("k", "keyed", false).await, lang))
         .await
         .expect("open");
     quorum_e2e::pass_prejoin(&c).await;
@@ -191,9 +210,9 @@ async fn the_waiting_error_and_key_pages_pass_axe() {
         "no key prompt; page: {}",
         c.source().await.unwrap_or_default()
     );
-    assert_clean(&c, "the key prompt").await;
+    assert_clean(&c, &named("the key prompt", lang)).await;
     emulate_color_scheme(&c, ColorScheme::Dark).await;
-    assert_clean(&c, "the key prompt (dark)").await;
+    assert_clean(&c, &named("the key prompt (dark)", lang)).await;
     c.close().await.ok();
 }
 
@@ -212,6 +231,15 @@ async fn fits(c: &Client) -> (bool, serde_json::Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_room_fits_a_phone() {
+    room_fits_a_phone(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_room_fits_a_phone_in_german() {
+    room_fits_a_phone(Some("de")).await;
+}
+
+async fn room_fits_a_phone(lang: Option<&str>) {
     let _turn = quorum_e2e::serial().await;
     let quorum = Quorum::start();
     let mut driver = Chromedriver::start();
@@ -222,8 +250,8 @@ async fn the_room_fits_a_phone() {
             .await
             .expect("phone-sized window");
     }
-    join(&host, &quorum.moderator_link).await;
-    join(&guest, &quorum.participant_link).await;
+    join(&host, &in_lang(&quorum.moderator_link, lang)).await;
+    join(&guest, &in_lang(&quorum.participant_link, lang)).await;
     fill_room(&quorum, &host, &guest).await;
     let width = host
         .execute("return window.innerWidth", vec![])
@@ -244,7 +272,7 @@ async fn the_room_fits_a_phone() {
     assert!(wait_for(&host, "#notices-panel:not([hidden])", T).await);
     let (ok, m) = fits(&host).await;
     assert!(ok, "the notification panel overflows a phone: {m}");
-    assert_clean(&host, "the room on a phone (moderator)").await;
+    assert_clean(&host, &named("the room on a phone (moderator)", lang)).await;
     // The narrowest phones in use.
     host.set_window_size(360, 740)
         .await

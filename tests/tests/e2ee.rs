@@ -3,7 +3,7 @@
 //! show the same fingerprint, and a third with another key sees a notice
 //! naming the sender instead of garbage. In a server-key room, a privileged
 //! NATS subscriber on `>` and the server's log never see a plaintext marker
-//! during a whole meeting.
+//! (chat, private chat, a reaction) during a whole meeting.
 //! Run with `cargo test -p quorum-e2e --test e2ee` after
 //! `trunk build --release` and `cargo build -p quorum-server`.
 
@@ -25,26 +25,16 @@ const MSG: &str = "#chat-list .chat-message .text";
 /// Creates `room` with E2EE on (self-key or server key) and returns a join
 /// link per `(user, moderator)`.
 async fn e2ee_room(q: &Quorum, room: &str, self_key: bool, users: &[(&str, bool)]) -> Vec<String> {
-    let res = q
-        .api(
-            "/auth/room/create",
-            json!({ "room_id": room, "metadata": { "room_title": "Secret",
-                "room_features": { "end_to_end_encryption_features": {
-                    "is_enabled": true, "enabled_self_insert_encryption_key": self_key } } } }),
-        )
-        .await;
-    assert_eq!(res["status"], json!(true), "create: {res}");
+    q.create_room(
+        room,
+        json!({ "room_title": "Secret",
+            "room_features": { "end_to_end_encryption_features": {
+                "is_enabled": true, "enabled_self_insert_encryption_key": self_key } } }),
+    )
+    .await;
     let mut links = Vec::new();
     for (user, admin) in users {
-        let res = q
-            .api(
-                "/auth/room/getJoinToken",
-                json!({ "room_id": room, "user_info":
-                    { "user_id": user, "name": user, "is_admin": admin } }),
-            )
-            .await;
-        let token = res["token"].as_str().expect("a token");
-        links.push(format!("{}/?access_token={token}", q.base_url()));
+        links.push(q.join_link(room, user, *admin).await);
     }
     links
 }
@@ -322,6 +312,18 @@ async fn a_whole_meeting_leaves_no_plaintext_on_nats_or_in_the_log() {
         )
         .await
     );
+    // A reaction, sealed like chat: shown on the other page, opaque on
+    // the wire (checked below with everything else).
+    host.find(Locator::Css("#react-heart"))
+        .await
+        .expect("reaction button")
+        .click()
+        .await
+        .expect("react");
+    assert!(
+        wait_for(&guest, "#reactions .reaction[data-reaction=heart]", T).await,
+        "the sealed reaction did not show"
+    );
     // A raised hand, and a late joiner reading the history (stored
     // ciphertext, decrypted in the browser).
     host.find(Locator::Css("#hand"))
@@ -372,6 +374,9 @@ async fn a_whole_meeting_leaves_no_plaintext_on_nats_or_in_the_log() {
     // The observer did see the meeting: the chat subjects went by.
     assert!(wire.contains("qr.pv.chat.host"), "observer saw nothing");
     assert!(!wire.contains("pv-marker"), "plaintext on NATS");
+    // The reaction went by, as an envelope only.
+    assert!(wire.contains("\"type\":\"reaction\""), "no reaction seen");
+    assert!(!wire.contains("heart"), "a reaction in plaintext on NATS");
     assert!(
         !q.output().contains("pv-marker"),
         "plaintext in the server log"

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use quorum_e2e::{
-    count_text, join, record_toasts, send_chat, settle, sleep_until_unix, texts, toasts_shown,
-    token_exp, wait_for, wait_for_text, wait_gone, wait_toast_shown, Chromedriver, Quorum,
-    CAUGHT_UP,
+    click, count_text, join, record_toasts, send_chat, settle, sleep_until_unix, texts,
+    toasts_shown, token_exp, wait_for, wait_for_text, wait_gone, wait_toast_shown, Chromedriver,
+    Quorum, CAUGHT_UP,
 };
 use serde_json::json;
 
@@ -173,7 +173,7 @@ async fn refresh_after_expiry_restores_the_meeting_and_leaving_erases_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ending_the_meeting_erases_every_cache() {
+async fn ending_the_meeting_for_everyone_erases_every_cache() {
     let _turn = quorum_e2e::serial().await;
     let q = Quorum::start();
     let mut driver = Chromedriver::start();
@@ -183,12 +183,21 @@ async fn ending_the_meeting_erases_every_cache() {
     for c in [&host, &guest] {
         assert_eq!(our_databases(c).await.len(), 1);
     }
-    let res = q
-        .api("/auth/room/endRoom", json!({ "room_id": "demo" }))
-        .await;
-    assert_eq!(res["status"], json!(true), "{res}");
+    // A moderator's Leave asks: leave alone, or end for everyone.
+    click(&host, "#leave").await;
+    assert!(wait_for(&host, "#leave-dialog", T).await, "no question");
+    click(&host, "#leave-dialog-confirm").await;
     for c in [&host, &guest] {
-        assert!(wait_for(c, "#goodbye-page", T).await, "no goodbye");
+        assert!(
+            wait_for_text(
+                c,
+                "#goodbye-page .goodbye-reason",
+                "ended by a moderator",
+                T
+            )
+            .await,
+            "no goodbye with the reason"
+        );
         assert!(wait_no_database(c).await, "database left after the end");
     }
 }
