@@ -151,14 +151,25 @@ async fn the_moderators_room_with_people_waiting() {
     assert_eq!(shots.len(), 4);
     // On a phone nothing is wider than the screen.
     set_viewport(&m, PHONE).await;
-    let wide = m
+    // Nor taller: the room's column scrolls, the header stays in view.
+    let overflow = m
         .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth",
+            "const de = document.documentElement;
+             return [de.scrollWidth > innerWidth, de.scrollHeight > innerHeight]",
             vec![],
         )
         .await
         .expect("measure");
-    assert_eq!(wide, json!(false), "the room scrolls sideways on a phone");
+    assert_eq!(
+        overflow[0],
+        json!(false),
+        "the room scrolls sideways on a phone"
+    );
+    assert_eq!(
+        overflow[1],
+        json!(false),
+        "the page itself scrolls on a phone"
+    );
     for raw in waiting {
         raw.close().await;
     }

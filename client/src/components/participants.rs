@@ -117,8 +117,14 @@ fn ParticipantItem(p: Participant) -> impl IntoView {
             {p
                 .is_admin
                 .then(|| {
+                    // A crown, not a word: the list is narrow and the name
+                    // comes first. The icon carries the word for screen
+                    // readers and as a tooltip.
+                    let label = tu_string!(i18n, participants.moderator);
                     view! {
-                        <span class="badge badge-moderator">{t!(i18n, participants.moderator)}</span>
+                        <span class="badge badge-moderator badge-icon">
+                            <Icon name=IconName::Crown label=label />
+                        </span>
                     }
                 })}
             {hand
