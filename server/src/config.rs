@@ -107,12 +107,16 @@ impl Default for NatsConfig {
     }
 }
 
-/// LiveKit settings (optional; unused by this slice).
+/// LiveKit settings (optional: without `url`, key and secret the meeting
+/// is chat-only).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LiveKitConfig {
-    /// Browser-facing LiveKit URL.
+    /// Browser-facing LiveKit URL (`wss://…`).
     pub url: String,
+    /// Where the server reaches LiveKit's API; by default `url` with
+    /// `ws(s)://` turned into `http(s)://`.
+    pub api_url: String,
     /// LiveKit API key.
     pub api_key: String,
     /// LiveKit API secret.
@@ -331,6 +335,7 @@ impl Config {
         set!("QUORUM_NATS_SYS_PASSWORD", self.nats.sys_password);
         set!("QUORUM_NATS_ACCOUNT", self.nats.account);
         set!("QUORUM_LIVEKIT_URL", self.livekit.url);
+        set!("QUORUM_LIVEKIT_API_URL", self.livekit.api_url);
         set!("QUORUM_LIVEKIT_API_KEY", self.livekit.api_key);
         set!("QUORUM_LIVEKIT_API_SECRET", self.livekit.api_secret);
         if let Some(v) = env("QUORUM_NATS_MODE") {

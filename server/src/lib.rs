@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod livekit;
 pub mod metrics;
 pub mod nats;
 pub mod ratelimit;
@@ -133,6 +134,7 @@ pub async fn start(cfg: Config, local_addr: std::net::SocketAddr) -> Result<AppS
         system: nats.system.clone(),
         grace,
         limits: cfg.limits.clone(),
+        media: livekit::Media::new(&cfg.livekit),
     });
     // Everything that reads room state waits for the index's first load.
     rooms.index().wait_loaded().await;

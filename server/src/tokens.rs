@@ -120,6 +120,11 @@ impl JoinTokens {
         }
     }
 
+    /// How long a token lives.
+    pub fn ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.ttl_secs)
+    }
+
     /// Signs a token for `who`.
     pub fn issue(&self, who: &TokenSubject<'_>) -> Result<String, jsonwebtoken::errors::Error> {
         let now = now_secs();

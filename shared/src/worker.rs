@@ -114,6 +114,11 @@ pub enum WorkerRequest {
     /// The room as the caller may see it: its role and locks, and for a
     /// moderator the room's settings and who is waiting.
     Snapshot,
+    /// A token for the media server (LiveKit), for an admitted
+    /// participant of a room whose server has media configured. Its grants
+    /// follow the caller's role and locks; ask again after a renewal of
+    /// the join token or a change of role or locks.
+    MediaToken,
     /// A reaction for everyone: one of [`crate::moderation::REACTIONS`],
     /// or in an E2EE room its envelope (kind `reaction`), base64.
     React {
@@ -156,6 +161,18 @@ pub struct WorkerReply {
     /// The room as the caller may see it, for `snapshot`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<RoomSnapshot>,
+    /// Where and how to join the media room, for `media_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaAccess>,
+}
+
+/// How to join a room's media: LiveKit's address and a token for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaAccess {
+    /// The LiveKit server's WebSocket URL (`wss://…`).
+    pub url: String,
+    /// A LiveKit access token for the caller in its room session.
+    pub token: String,
 }
 
 impl WorkerReply {

@@ -187,5 +187,6 @@ pub fn renewable(claims: &JoinClaims, p: &ParticipantState, now: u64, offline_gr
 pub async fn client_config(State(st): State<AppState>) -> Json<ClientConfig> {
     Json(ClientConfig {
         cache_max_age_secs: st.config.cache_max_age_secs,
+        media: st.rooms.media.url().is_some(),
     })
 }

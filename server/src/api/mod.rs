@@ -1,9 +1,10 @@
 //! HTTP routes: the signed server API (`/auth/*`), the browser API
-//! (`/api/*`), analytics downloads (`/download/analytics/*`) and the
-//! health check.
+//! (`/api/*`), analytics downloads (`/download/analytics/*`), LiveKit's
+//! webhooks (`/livekit/webhook`) and the health check.
 
 pub mod analytics;
 pub mod browser;
+pub mod livekit;
 pub mod manage;
 pub mod metrics;
 pub mod rooms;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/verifyToken", post(browser::verify_token))
         .route("/api/renewToken", post(browser::renew_token))
         .route("/api/config", get(browser::client_config))
+        .route("/livekit/webhook", post(livekit::webhook))
         .route("/healthz", get(health));
     for path in unimplemented::PLACEHOLDERS {
         router = router.route(path, post(unimplemented::not_yet));

@@ -40,6 +40,8 @@ struct Versioned<T> {
 #[derive(Default)]
 struct State {
     rooms: HashMap<RoomId, Versioned<RoomState>>,
+    /// Room id by session id (LiveKit knows a room by its session).
+    by_sid: HashMap<String, RoomId>,
     /// Keyed `{room}.{user}`, ordered so a room's participants are a range.
     participants: BTreeMap<String, Versioned<ParticipantState>>,
     conns: HashMap<String, Versioned<ConnInfo>>,
@@ -127,6 +129,14 @@ impl Index {
     /// The running room, if known.
     pub fn room(&self, id: &RoomId) -> Option<RoomState> {
         self.read(|s| s.rooms.get(id).map(|v| v.value.clone()))
+    }
+
+    /// The running room whose session is `sid`, if known.
+    pub fn room_by_sid(&self, sid: &str) -> Option<RoomState> {
+        self.read(|s| {
+            let id = s.by_sid.get(sid)?;
+            s.rooms.get(id).map(|v| v.value.clone())
+        })
     }
 
     /// Every running room.
@@ -255,13 +265,22 @@ impl Index {
                             s.unschedule(&Due::Participant(id.clone(), p.value.user_id));
                         }
                     }
-                    s.rooms.insert(id.clone(), Versioned { rev, value: r });
+                    s.by_sid.insert(r.sid.clone(), id.clone());
+                    if let Some(old) = s.rooms.insert(id.clone(), Versioned { rev, value: r }) {
+                        if s.rooms
+                            .get(id)
+                            .is_some_and(|v| v.value.sid != old.value.sid)
+                        {
+                            s.by_sid.remove(&old.value.sid);
+                        }
+                    }
                 }
                 None => {
                     // The session is over: its participants go with it
                     // (their keys are purged too; this covers a watcher
                     // that sees the room's deletion first).
                     if let Some(old) = s.rooms.remove(id) {
+                        s.by_sid.remove(&old.value.sid);
                         let gone: Vec<String> = s
                             .participants
                             .range(room_range(id))

@@ -219,6 +219,7 @@ impl RoomService {
                     conn_at_ms: 0,
                     throttled_until: None,
                     muted: false,
+                    publishing: Vec::new(),
                 },
             )
             .await?;
@@ -317,6 +318,7 @@ impl RoomService {
             .map_err(LifecycleError::Rooms)?;
         self.kv.remove_room(r).await?;
         self.kick_all(room).await.map_err(LifecycleError::Kick)?;
+        self.media.delete_room(&r.sid);
         self.forget(r);
         self.notify(r, EventName::SessionEnded, online, None, Some(reason));
         self.notify(r, EventName::RoomFinished, 0, None, Some(reason));

@@ -20,6 +20,7 @@ pub mod index;
 pub mod kv;
 pub mod lifecycle;
 pub mod locks;
+pub mod media;
 pub mod meter;
 pub mod moderation;
 pub mod service;

@@ -167,6 +167,7 @@ async fn apply(
     };
     svc.tell(&p.room_id, &p.user_id, &ev).await;
     person_changed(svc, p).await;
+    svc.media.update_permissions(p);
     if before != Some(p.access()) {
         if let Some(c) = &p.conn {
             svc.kick(c).await;
@@ -296,6 +297,7 @@ pub(super) async fn act(
                 muted: true,
                 ask_unmute: false,
             };
+            svc.media.mute_microphone(&p);
             svc.tell(room, &p.user_id, &ev).await;
             person_changed(svc, &p).await;
             Ok(WorkerReply::ok())
@@ -366,6 +368,7 @@ pub(super) async fn act(
         | WorkerRequest::LowerHand { .. }
         | WorkerRequest::RoomKey
         | WorkerRequest::Snapshot
+        | WorkerRequest::MediaToken
         | WorkerRequest::React { .. } => {
             Err(WorkerReply::refused_as(Refusal::Invalid, "unexpected"))
         }
@@ -442,6 +445,7 @@ async fn remove(
     }
     svc.tell(room, user, &SystemEvent::Removed { blocked: block })
         .await;
+    svc.media.remove(&target);
     svc.kv
         .remove_participant(room, user)
         .await

@@ -47,6 +47,8 @@ pub struct RoomService {
     pub grace: Grace,
     /// What one participant may send.
     pub limits: Arc<Limits>,
+    /// LiveKit (tokens and room control), if configured.
+    pub media: crate::livekit::Media,
     /// Rate-limit buckets per participant.
     pub(crate) buckets: Arc<Buckets>,
     /// Sessions whose streams this instance has made sure of.
@@ -107,6 +109,8 @@ pub struct Parts {
     pub grace: Grace,
     /// Limits.
     pub limits: Limits,
+    /// LiveKit, if configured.
+    pub media: crate::livekit::Media,
 }
 
 impl RoomService {
@@ -122,6 +126,7 @@ impl RoomService {
             system: p.system,
             grace: p.grace,
             limits: Arc::new(p.limits),
+            media: p.media,
             buckets: Arc::default(),
             streams: Arc::default(),
             admission: Arc::default(),

@@ -149,6 +149,10 @@ pub struct ParticipantState {
     /// Microphone muted by a moderator.
     #[serde(default)]
     pub muted: bool,
+    /// What LiveKit says this participant publishes (its webhooks):
+    /// `microphone`, `camera`, `screen_share`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub publishing: Vec<String>,
 }
 
 impl ParticipantState {

@@ -8,7 +8,7 @@ use quorum_shared::events::SystemEvent;
 use quorum_shared::ids::{RoomId, UserId};
 use quorum_shared::moderation::{Refusal, MAX_REACTION_LEN, REACTIONS};
 use quorum_shared::subjects;
-use quorum_shared::worker::{WorkerReply, WorkerRequest, RENEW_GRACE_SECS};
+use quorum_shared::worker::{MediaAccess, WorkerReply, WorkerRequest, RENEW_GRACE_SECS};
 
 use std::sync::Arc;
 
@@ -153,6 +153,7 @@ fn kind_name(req: &WorkerRequest) -> &'static str {
         WorkerRequest::RoomKey => "room_key",
         WorkerRequest::Snapshot => "snapshot",
         WorkerRequest::React { .. } => "react",
+        WorkerRequest::MediaToken => "media_token",
         other => super::moderation::kind_name(other),
     }
 }
@@ -241,6 +242,7 @@ async fn run_request(
             })
         }
         WorkerRequest::Snapshot => super::moderation::snapshot(svc, &me).await,
+        WorkerRequest::MediaToken => media_token(svc, tokens, &me).await,
         WorkerRequest::React { payload } => react(svc, &me, payload).await,
         other => super::moderation::act(svc, tokens, &me, other).await,
     }
@@ -272,6 +274,39 @@ pub(super) async fn set_hand(
     };
     svc.publish(&subjects::public(&p.room_id), &ev).await;
     Ok(WorkerReply::ok())
+}
+
+/// A media token for an admitted participant, if media is configured:
+/// its grants follow the caller's role and locks as recorded now, and it
+/// lives as long as a join token.
+async fn media_token(
+    svc: &RoomService,
+    tokens: &JoinTokens,
+    me: &ParticipantState,
+) -> Result<WorkerReply, WorkerReply> {
+    if me.wait_for_approval {
+        return Err(WorkerReply::refused_as(
+            Refusal::NotAllowed,
+            "not admitted yet",
+        ));
+    }
+    let Some(url) = svc.media.url() else {
+        return Err(WorkerReply::refused_as(
+            Refusal::Invalid,
+            "this server has no audio or video",
+        ));
+    };
+    let token = svc.media.token(me, tokens.ttl()).map_err(|e| {
+        tracing::error!(error = %e, "media token");
+        WorkerReply::refused_as(Refusal::Internal, "could not sign a media token")
+    })?;
+    Ok(WorkerReply {
+        media: Some(MediaAccess {
+            url: url.to_owned(),
+            token,
+        }),
+        ..WorkerReply::ok()
+    })
 }
 
 /// A reaction for the room: only from an admitted participant whose

@@ -66,6 +66,10 @@ pub struct GenerateTokenRes {
 pub struct ClientConfig {
     /// Cached sessions not touched for longer than this are deleted.
     pub cache_max_age_secs: u64,
+    /// The server has a media server (LiveKit) configured: the room offers
+    /// audio, video and screen sharing. Without it, chat only.
+    #[serde(default)]
+    pub media: bool,
 }
 
 /// Response of `POST /api/renewToken`: the same envelope and token as
