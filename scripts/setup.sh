@@ -44,13 +44,16 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION"
 fi
 
-# wasm-opt comes from npm's binaryen: Debian's is too old for wasm-bindgen output.
-# axe-core is what the end-to-end accessibility tests inject into the page.
-AXE_VERSION=$(sed -n 's/^ *"axe-core": "\([0-9.]*\)".*/\1/p' package.json)
+# From npm (package-lock.json, `npm ci`): wasm-opt (binaryen; Debian's is
+# too old for wasm-bindgen output), axe-core (injected into pages by the
+# accessibility tests) and livekit-server-sdk (whose TokenVerifier checks
+# our media tokens). Reinstalled whenever the lockfile changes.
+LOCK_SUM=$(sha256sum package-lock.json | cut -d' ' -f1)
 if ! node_modules/.bin/wasm-opt --version >/dev/null 2>&1 \
-  || [ "$(node -p 'require("./node_modules/axe-core/package.json").version' 2>/dev/null)" != "$AXE_VERSION" ]; then
-  say "installing binaryen (wasm-opt) and axe-core from npm"
+  || [ "$(cat node_modules/.quorum-lock 2>/dev/null)" != "$LOCK_SUM" ]; then
+  say "installing the npm tools (package-lock.json)"
   npm ci --no-audit --no-fund
+  echo "$LOCK_SUM" > node_modules/.quorum-lock
 fi
 
 NATS_BIN=.tools/venv/bin/nats-server

@@ -271,6 +271,26 @@ impl TestServer {
         .expect("request")
     }
 
+    /// POST `body` to `path` with `authorization` as the header value;
+    /// the status.
+    pub(crate) async fn http_post(
+        &self,
+        path: &str,
+        body: &str,
+        authorization: &str,
+    ) -> StatusCode {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .header("Authorization", authorization)
+            .body(body.to_owned());
+        tokio::time::timeout(STEP, req.send())
+            .await
+            .expect("request timed out")
+            .expect("request")
+            .status()
+    }
+
     /// A raw NATS connection over TCP authenticated by `token`.
     pub(crate) async fn nats_connect(&self, token: Option<&str>) -> Result<RawNats, String> {
         RawNats::connect(&self.nats_url, token).await
