@@ -45,6 +45,7 @@ def vectors() -> dict:
     enc_key = hkdf_sha256(ikm, b"quorum e2ee v1 aes-gcm")
     check_key = hkdf_sha256(ikm, b"quorum e2ee v1 key check")
     check = hmac.new(check_key, b"quorum key check v1", hashlib.sha256).digest()[:8]
+    media_key = hkdf_sha256(ikm, b"quorum e2ee v1 livekit media")
     aad = f"{ROOM_SID}|{SENDER}|{KIND}"
     sealed = AESGCM(enc_key).encrypt(IV, PLAINTEXT.encode(), aad.encode())
     return {
@@ -57,6 +58,7 @@ def vectors() -> dict:
         "iterations": ITERATIONS,
         "key_check_hex": check.hex(),
         "fingerprint": " ".join(f"{b:02X}" for b in check),
+        "media_key_hex": media_key.hex(),
         "envelope": {
             "sender": SENDER,
             "kind": KIND,

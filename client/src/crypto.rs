@@ -12,6 +12,8 @@
 //! 2. `enc_key = HKDF-SHA256(ikm, salt = "", info = INFO_ENC)` as AES-256-GCM
 //! 3. `check_key = HKDF-SHA256(ikm, salt = "", info = INFO_CHECK)` as HMAC-SHA256
 //! 4. key check value = first 8 bytes of `HMAC(check_key, CHECK_LABEL)`
+//! 5. `media_key = HKDF-SHA256(ikm, salt = "", info = INFO_MEDIA)`, 32 bytes
+//!    for LiveKit's frame encryption
 //!
 //! The test vectors in `shared/vectors/e2ee.json` hold both implementations
 //! to the same bytes (`client/tests/web/crypto.rs`).
@@ -20,7 +22,8 @@ mod subtle;
 
 use js_sys::Uint8Array;
 use quorum_shared::e2ee::{
-    fingerprint, OpenError, CHECK_LABEL, CHECK_LEN, INFO_CHECK, INFO_ENC, IV_LEN, TAG_LEN, VERSION,
+    fingerprint, OpenError, CHECK_LABEL, CHECK_LEN, INFO_CHECK, INFO_ENC, INFO_MEDIA, IV_LEN,
+    TAG_LEN, VERSION,
 };
 use web_sys::{Crypto, CryptoKey, SubtleCrypto};
 
@@ -49,6 +52,9 @@ pub struct RoomKey {
     subtle: SubtleCrypto,
     key: CryptoKey,
     check: [u8; CHECK_LEN],
+    /// The media key's bytes: LiveKit's key provider takes them as an
+    /// `ArrayBuffer` (it imports them itself).
+    media: [u8; 32],
 }
 
 // Only the check value: the key is opaque anyway, and logs stay short.
@@ -100,7 +106,14 @@ impl RoomKey {
         // `import_raw` zeroes it. It never enters wasm memory.
         let ikm = await_bytes(ikm, "deriveBits PBKDF2").await?;
         let hkdf = dict(&[("name", "HKDF".into())]);
-        let hkdf = import_raw(&subtle, &ikm, &hkdf, &["deriveKey"], "importKey HKDF").await?;
+        let hkdf = import_raw(
+            &subtle,
+            &ikm,
+            &hkdf,
+            &["deriveKey", "deriveBits"],
+            "importKey HKDF",
+        )
+        .await?;
 
         // Both HKDF outputs are derived straight into non-extractable keys,
         // so neither exists as bytes outside WebCrypto. Started together, as
@@ -132,6 +145,12 @@ impl RoomKey {
             )
             .map_err(|e| failed("deriveKey HMAC", &e))?;
 
+        // The media key leaves WebCrypto as bytes by design: LiveKit's SDK
+        // imports it into its own worker.
+        let media = subtle
+            .derive_bits_with_object(&hkdf_params(INFO_MEDIA), &hkdf, 256)
+            .map_err(|e| failed("deriveBits HKDF media", &e))?;
+
         let check_key = await_key(check_key, "deriveKey HMAC").await?;
         let mac = subtle
             .sign_with_str_and_buffer_source("HMAC", &check_key, &bytes(CHECK_LABEL))
@@ -143,13 +162,28 @@ impl RoomKey {
             return Err(CryptoError::Failed("sign HMAC: short MAC".into()));
         }
         mac.subarray(0, CHECK_LEN as u32).copy_to(&mut check);
+        let media_bits = await_bytes(media, "deriveBits HKDF media").await?;
+        let mut media = [0u8; 32];
+        if media_bits.length() != 32 {
+            return Err(CryptoError::Failed(
+                "deriveBits HKDF media: wrong length".into(),
+            ));
+        }
+        media_bits.copy_to(&mut media);
+        media_bits.fill(0, 0, 32);
 
         Ok(RoomKey {
             crypto,
             subtle,
             key,
             check,
+            media,
         })
+    }
+
+    /// The media key (`INFO_MEDIA`), for LiveKit's `ExternalE2EEKeyProvider`.
+    pub fn media_key(&self) -> [u8; 32] {
+        self.media
     }
 
     /// The key check value: equal for equal passphrases in one room session.

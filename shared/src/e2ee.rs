@@ -32,6 +32,10 @@ pub const TAG_LEN: usize = 16;
 pub const INFO_ENC: &[u8] = b"quorum e2ee v1 aes-gcm";
 /// HKDF info for the key-check key.
 pub const INFO_CHECK: &[u8] = b"quorum e2ee v1 key check";
+/// HKDF info of the media key: 32 bytes handed to LiveKit's key provider,
+/// which derives its frame keys from them with HKDF (no second PBKDF2).
+/// Its own label, so knowing the media key tells nothing of the chat key.
+pub const INFO_MEDIA: &[u8] = b"quorum e2ee v1 livekit media";
 /// The label the key check value authenticates.
 pub const CHECK_LABEL: &[u8] = b"quorum key check v1";
 /// Length of the key check value.
@@ -96,6 +100,7 @@ pub fn dm_party(from: &str, to: &str) -> String {
 pub struct RoomKeys {
     cipher: Aes256Gcm,
     check: [u8; CHECK_LEN],
+    media: [u8; 32],
 }
 
 impl std::fmt::Debug for RoomKeys {
@@ -126,6 +131,7 @@ impl RoomKeys {
         );
         let mut enc = hkdf32(&ikm, INFO_ENC);
         let mut check_key = hkdf32(&ikm, INFO_CHECK);
+        let media = hkdf32(&ikm, INFO_MEDIA);
         let cipher = Aes256Gcm::new_from_slice(&enc).expect("32-byte key");
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&check_key).expect("any key length");
         mac.update(CHECK_LABEL);
@@ -135,7 +141,16 @@ impl RoomKeys {
         ikm.fill(0);
         enc.fill(0);
         check_key.fill(0);
-        Self { cipher, check }
+        Self {
+            cipher,
+            check,
+            media,
+        }
+    }
+
+    /// The media key (for LiveKit's frame encryption).
+    pub fn media_key(&self) -> [u8; 32] {
+        self.media
     }
 
     /// The key check value.

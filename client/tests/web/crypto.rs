@@ -15,6 +15,7 @@ struct Vector {
     room_sid: String,
     iterations: u32,
     key_check: Vec<u8>,
+    media_key: Vec<u8>,
     fingerprint: String,
     sender: String,
     iv: [u8; IV_LEN],
@@ -40,6 +41,7 @@ fn vector() -> Vector {
         room_sid: s("/room_sid"),
         iterations: v["iterations"].as_u64().unwrap().try_into().unwrap(),
         key_check: unhex(&s("/key_check_hex")),
+        media_key: unhex(&s("/media_key_hex")),
         fingerprint: s("/fingerprint"),
         sender: s("/envelope/sender"),
         iv: unhex(&s("/envelope/iv_hex")).try_into().unwrap(),
@@ -71,6 +73,7 @@ async fn derive_matches_the_vector_check_value_and_fingerprint() {
     let v = vector();
     let key = vector_key().await;
     assert_eq!(key.check_value().to_vec(), v.key_check);
+    assert_eq!(key.media_key().to_vec(), v.media_key, "the media key");
     assert_eq!(key.fingerprint(), v.fingerprint);
     assert_eq!(fingerprint(&key.check_value()), v.fingerprint);
     assert!(
@@ -191,6 +194,7 @@ async fn agrees_with_the_native_implementation() {
         let ours = RoomKey::derive(pass, sid, iterations).await.unwrap();
         let native = RoomKeys::derive(pass, sid, iterations);
         assert_eq!(ours.check_value(), native.check_value(), "{pass} {sid}");
+        assert_eq!(ours.media_key(), native.media_key(), "{pass} {sid}");
 
         let ad = aad(sid, "alice", Kind::Hand);
         let sealed = ours.seal_with_iv(iv, b"raised", &ad).await.unwrap();

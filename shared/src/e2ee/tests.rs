@@ -10,6 +10,7 @@ struct Vectors {
     iterations: u32,
     key_check_hex: String,
     fingerprint: String,
+    media_key_hex: String,
     envelope: EnvelopeVector,
 }
 
@@ -44,6 +45,7 @@ fn vectors_match_natively() {
     let keys = RoomKeys::derive(&v.passphrase, &v.room_sid, v.iterations);
     assert_eq!(hex::encode(keys.check_value()), v.key_check_hex);
     assert_eq!(fingerprint(&keys.check_value()), v.fingerprint);
+    assert_eq!(hex::encode(keys.media_key()), v.media_key_hex);
     let e = &v.envelope;
     let a = aad(&v.room_sid, &e.sender, kind(&e.kind));
     assert_eq!(String::from_utf8(a.clone()).unwrap(), e.aad);
