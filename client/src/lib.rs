@@ -11,6 +11,7 @@ pub mod cache;
 pub mod components;
 pub mod crypto;
 pub mod i18n;
+pub mod livekit;
 pub mod nats;
 pub mod pages;
 pub mod sound;

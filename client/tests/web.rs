@@ -41,6 +41,8 @@ mod crypto;
 mod events;
 #[path = "web/i18n.rs"]
 mod i18n;
+#[path = "web/media.rs"]
+mod media;
 #[path = "web/notices.rs"]
 mod notices;
 #[path = "web/session.rs"]

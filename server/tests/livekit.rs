@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -70,37 +68,8 @@ async fn token_with(ts: &TestServer, room: &str, user: &str, extra: serde_json::
     v["token"].as_str().expect("a token").to_owned()
 }
 
-/// Runs `tests/node/verify_livekit_tokens.mjs` over `cases`; panics with
-/// its report unless every case holds.
 fn livekit_verifies(cases: serde_json::Value) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut child = Command::new("node")
-        .arg(root.join("tests/node/verify_livekit_tokens.mjs"))
-        .current_dir(&root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run node (scripts/setup.sh installs livekit-server-sdk with npm ci)");
-    let input = json!({ "apiKey": KEY, "apiSecret": SECRET, "cases": cases });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write the cases");
-    let out = child.wait_with_output().expect("node finishes");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "LiveKit's TokenVerifier disagrees:\n{report}"
-    );
-    let n = cases.as_array().map_or(0, Vec::len);
-    assert_eq!(report.matches("ok ").count(), n, "{report}");
+    quorum_e2e::livekit::assert_livekit_accepts(KEY, SECRET, cases);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,6 +70,9 @@ impl Chromedriver {
             "--disable-sync",
             "--no-first-run",
             "--window-size=1280,900",
+            // A camera and microphone that need no hardware and no prompt.
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
             format!("--user-data-dir={}", profile.path().display()),
         ]);
         self.profiles.push(profile);

@@ -281,6 +281,7 @@ impl Drop for Quorum {
 pub mod axe;
 pub mod browser;
 pub mod cluster;
+pub mod livekit;
 mod process;
 pub mod raw_nats;
 pub mod rooms;

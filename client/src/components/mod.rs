@@ -8,6 +8,7 @@ pub mod icons;
 pub mod leave;
 pub mod linkify;
 pub mod locks;
+pub mod media;
 pub mod moderator;
 pub mod notices;
 pub mod participant_menu;

@@ -10,6 +10,7 @@ use crate::components::conn_badge::ConnBadge;
 use crate::components::e2ee_badge::E2eeBadge;
 use crate::components::icons::{Icon, IconName};
 use crate::components::leave::LeaveButton;
+use crate::components::media::{state_key, MediaBanner, MediaBar, MediaTiles};
 use crate::components::moderator::{RoomControls, WaitingPanel};
 use crate::components::notices::Notices;
 use crate::components::participants::{HandButton, ParticipantsPanel};
@@ -17,6 +18,8 @@ use crate::components::reactions::{ReactionBar, ReactionFeed};
 use crate::components::toasts::Toasts;
 use crate::i18n::{t, t_string, use_i18n};
 use crate::nats::use_nats;
+use crate::state::e2ee::use_e2ee;
+use crate::state::media::{provide_media_context, MediaStatus};
 use crate::state::moderation::use_moderation;
 use crate::state::session::use_session;
 
@@ -29,8 +32,11 @@ pub fn RoomPage() -> impl IntoView {
     let moderation = use_moderation();
     let is_admin = moderation.is_admin();
     let join = &session.join;
+    // Media starts here: the room page shows only once we are admitted.
+    let media = provide_media_context(nats, join.subjects.worker.clone(), use_e2ee());
+    let media_off = move || media.status().with(|s| *s == MediaStatus::Off);
     view! {
-        <main id="room-page" class="room">
+        <main id="room-page" class="room" data-media=move || state_key(&media.status().get())>
             <header class="room-header">
                 <h1 id="room-title" class="room-title">{join.room_title.clone()}</h1>
                 <div class="room-me">
@@ -61,16 +67,21 @@ pub fn RoomPage() -> impl IntoView {
                 <section class="stage" aria-label=move || t_string!(i18n, room.stage)>
                     // Scrolls on its own; the reactions stay in view below.
                     <div class="stage-main">
+                        <MediaBanner />
+                        <MediaTiles />
                         <Show when=move || is_admin.get()>
                             <div class="moderator-panels">
                                 <WaitingPanel />
                                 <RoomControls />
                             </div>
                         </Show>
-                        <p class="stage-placeholder">{t!(i18n, room.placeholder)}</p>
+                        <Show when=media_off>
+                            <p class="stage-placeholder">{t!(i18n, room.placeholder)}</p>
+                        </Show>
                     </div>
                     <div class="stage-reactions">
                         <ReactionFeed />
+                        <MediaBar />
                         <ReactionBar />
                     </div>
                 </section>

@@ -8,6 +8,7 @@ pub mod chat_log;
 pub mod e2ee;
 pub mod events;
 pub mod history;
+pub mod media;
 pub mod moderation;
 pub mod notices;
 pub mod outbox;

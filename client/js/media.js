@@ -1,0 +1,110 @@
+// The media module: the few livekit-client calls Quorum uses, bundled by
+// esbuild (scripts/bundle-media.mjs) into dist/media/ and imported by the
+// wasm client only when someone enters a room with media. Rust drives it
+// through `client/src/livekit/` and hears back through `onEvent`; nothing
+// here keeps state beyond the one Room.
+import {
+  ExternalE2EEKeyProvider,
+  Room,
+  RoomEvent,
+  Track,
+  isE2EESupported,
+} from "livekit-client";
+
+// What the façade was asked to do, in order, as it completed: tests read
+// it (e.g. that the key was set and E2EE enabled before connecting).
+export const calls = [];
+
+/** Whether this browser can encrypt media end to end. */
+export function e2eeSupported() {
+  return isE2EESupported();
+}
+
+const SOURCES = {
+  [Track.Source.Microphone]: "microphone",
+  [Track.Source.Camera]: "camera",
+  [Track.Source.ScreenShare]: "screen_share",
+  [Track.Source.ScreenShareAudio]: "screen_share_audio",
+};
+
+function who(p) {
+  return { identity: p.identity, name: p.name || p.identity };
+}
+
+/**
+ * A media session. `key` (an ArrayBuffer of 32 bytes, or null) turns on
+ * end-to-end encryption with LiveKit's worker at `workerUrl`. `onEvent`
+ * gets plain objects `{ type, ... }`.
+ */
+export async function open(key, workerUrl, onEvent) {
+  let e2ee;
+  if (key) {
+    const keyProvider = new ExternalE2EEKeyProvider();
+    e2ee = { keyProvider, worker: new Worker(workerUrl, { type: "module" }) };
+  }
+  const room = new Room({ adaptiveStream: true, dynacast: true, e2ee });
+  const emit = (ev) => {
+    try {
+      onEvent(ev);
+    } catch (err) {
+      console.error("media: event handler failed", err);
+    }
+  };
+  room
+    .on(RoomEvent.Connected, () => emit({ type: "connected" }))
+    .on(RoomEvent.Reconnecting, () => emit({ type: "reconnecting" }))
+    .on(RoomEvent.Reconnected, () => emit({ type: "connected" }))
+    .on(RoomEvent.Disconnected, (reason) => emit({ type: "disconnected", reason: String(reason ?? "") }))
+    .on(RoomEvent.TrackSubscribed, (track, pub, p) =>
+      emit({ type: "track", sid: pub.trackSid, source: SOURCES[track.source] ?? "unknown",
+             kind: track.kind, element: track.attach(), ...who(p) }))
+    .on(RoomEvent.TrackUnsubscribed, (track, pub) => {
+      track.detach();
+      emit({ type: "track_gone", sid: pub.trackSid });
+    })
+    .on(RoomEvent.ActiveSpeakersChanged, (speakers) =>
+      emit({ type: "speakers", identities: speakers.map((s) => s.identity) }))
+    .on(RoomEvent.ConnectionQualityChanged, (quality, p) =>
+      emit({ type: "quality", quality: String(quality), ...who(p) }))
+    .on(RoomEvent.EncryptionError, (err) =>
+      emit({ type: "encryption_error", message: String(err?.message ?? err) }))
+    .on(RoomEvent.LocalTrackPublished, (pub) =>
+      emit({ type: "local", source: SOURCES[pub.source] ?? "unknown", on: true }))
+    .on(RoomEvent.LocalTrackUnpublished, (pub) =>
+      emit({ type: "local", source: SOURCES[pub.source] ?? "unknown", on: false }));
+  if (e2ee) {
+    await e2ee.keyProvider.setKey(key);
+    calls.push("setKey");
+    await room.setE2EEEnabled(true);
+    calls.push("setE2EEEnabled(true)");
+  }
+  return {
+    async connect(url, token) {
+      calls.push("connect:start");
+      await room.connect(url, token);
+      calls.push("connect");
+    },
+    async setMicrophone(on) {
+      await room.localParticipant.setMicrophoneEnabled(on);
+    },
+    async setCamera(on) {
+      await room.localParticipant.setCameraEnabled(on);
+    },
+    async setScreenShare(on) {
+      await room.localParticipant.setScreenShareEnabled(on);
+    },
+    async devices(kind) {
+      const list = await Room.getLocalDevices(kind);
+      return list.map((d) => ({ id: d.deviceId, label: d.label }));
+    },
+    async switchDevice(kind, id) {
+      await room.switchActiveDevice(kind, id);
+    },
+    async disconnect() {
+      calls.push("disconnect");
+      room.removeAllListeners();
+      await room.disconnect();
+      if (e2ee) e2ee.worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,220 @@
+//! The room's media: a banner when audio and video are unavailable (and
+//! why), the bar of our own microphone, camera and screen share, and the
+//! tiles of what others send. Shown only where the server has media.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::components::icons::{Icon, IconName};
+use crate::i18n::{t_string, td_string, use_i18n};
+use crate::state::chat::random_id;
+use crate::state::media::{use_media, MediaContext, MediaStatus, Tile};
+use crate::state::toasts::{use_toasts, Toast};
+use quorum_shared::events::NotificationType;
+
+/// `<div id="media-banner" role="status">`: why there is no audio or
+/// video now, and when the next attempt is.
+#[component]
+pub fn MediaBanner() -> impl IntoView {
+    let i18n = use_i18n();
+    let Some(media) = use_media() else {
+        return ().into_any();
+    };
+    let status = media.status();
+    let text = move || match status.get() {
+        MediaStatus::Unavailable { why, retry_secs } => Some(
+            t_string!(
+                i18n,
+                media.unavailable,
+                why = why.as_str(),
+                secs = retry_secs
+            )
+            .to_string(),
+        ),
+        MediaStatus::Unsupported => Some(t_string!(i18n, media.unsupported).to_string()),
+        MediaStatus::Reconnecting => Some(t_string!(i18n, media.reconnecting).to_string()),
+        _ => None,
+    };
+    view! {
+        <div id="media-banner" class="media-banner" role="status">
+            {move || {
+                text()
+                    .map(|t| {
+                        view! {
+                            <p class="media-banner-text" data-state=state_key(&status.get())>
+                                <Icon name=IconName::Warning />
+                                {t}
+                            </p>
+                        }
+                    })
+            }}
+        </div>
+    }
+    .into_any()
+}
+
+pub fn state_key(s: &MediaStatus) -> &'static str {
+    match s {
+        MediaStatus::Asking => "asking",
+        MediaStatus::Off => "off",
+        MediaStatus::Starting => "starting",
+        MediaStatus::Connected => "connected",
+        MediaStatus::Reconnecting => "reconnecting",
+        MediaStatus::Unavailable { .. } => "unavailable",
+        MediaStatus::Unsupported => "unsupported",
+    }
+}
+
+/// One toggle of the media bar.
+#[component]
+fn Toggle(
+    media: MediaContext,
+    source: &'static str,
+    on: ReadSignal<bool>,
+    icon_on: IconName,
+    icon_off: IconName,
+    label: Signal<String>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let toasts = use_toasts();
+    let connected = Signal::derive(move || media.status().get() == MediaStatus::Connected);
+    let busy = RwSignal::new(false);
+    let click = move |_| {
+        let want = !on.get_untracked();
+        busy.set(true);
+        let locale = i18n.get_locale_untracked();
+        spawn_local(async move {
+            if let Err(e) = media.set(source, want).await {
+                toasts.show(Toast {
+                    id: random_id(),
+                    text: td_string!(locale, media.failed, why = e.0.as_str()).to_string(),
+                    kind: NotificationType::Error,
+                    with_sound: false,
+                });
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <button
+            id=format!("media-{source}")
+            class="btn btn-icon media-toggle"
+            class:on=move || on.get()
+            aria-pressed=move || if on.get() { "true" } else { "false" }
+            aria-label=label
+            title=label
+            disabled=move || !connected.get() || busy.get()
+            on:click=click
+        >
+            {move || {
+                let name = if on.get() { icon_on } else { icon_off };
+                view! { <Icon name=name /> }
+            }}
+        </button>
+    }
+}
+
+/// `<div id="media-bar">`: our microphone, camera and screen share, each
+/// a toggle button with its state (`aria-pressed`). Shown once the server
+/// has media.
+#[component]
+pub fn MediaBar() -> impl IntoView {
+    let i18n = use_i18n();
+    let Some(media) = use_media() else {
+        return ().into_any();
+    };
+    let status = media.status();
+    let shown = move || status.with(|s| !matches!(s, MediaStatus::Off | MediaStatus::Asking));
+    view! {
+        <Show when=shown>
+            <div
+                id="media-bar"
+                class="media-bar"
+                role="toolbar"
+                aria-label=move || t_string!(i18n, media.bar)
+                data-state=move || state_key(&status.get())
+            >
+                <Toggle
+                    media=media
+                    source="microphone"
+                    on=media.microphone()
+                    icon_on=IconName::Mic
+                    icon_off=IconName::MicOff
+                    label=Signal::derive(move || t_string!(i18n, media.microphone).to_string())
+                />
+                <Toggle
+                    media=media
+                    source="camera"
+                    on=media.camera()
+                    icon_on=IconName::Camera
+                    icon_off=IconName::Camera
+                    label=Signal::derive(move || t_string!(i18n, media.camera).to_string())
+                />
+                <Toggle
+                    media=media
+                    source="screen_share"
+                    on=media.screen()
+                    icon_on=IconName::Screen
+                    icon_off=IconName::Screen
+                    label=Signal::derive(move || t_string!(i18n, media.screen).to_string())
+                />
+            </div>
+        </Show>
+    }
+    .into_any()
+}
+
+/// One tile: the element LiveKit plays into, with the person's name.
+#[component]
+fn TileView(tile: Tile, speaking: Signal<bool>) -> impl IntoView {
+    let holder = NodeRef::<leptos::html::Div>::new();
+    let element = tile.element.clone();
+    Effect::new(move || {
+        if let Some(div) = holder.get() {
+            let _ = div.append_child(&element);
+        }
+    });
+    let audio = tile.source == "microphone" || tile.source == "screen_share_audio";
+    view! {
+        <li
+            class="media-tile"
+            class:audio-only=audio
+            class:speaking=move || speaking.get()
+            data-user=tile.identity.clone()
+            data-source=tile.source.clone()
+        >
+            <div class="media-tile-video" node_ref=holder></div>
+            <span class="media-tile-name">{tile.name.clone()}</span>
+        </li>
+    }
+}
+
+/// `<ul id="media-tiles">`: what others send; screen shares first.
+#[component]
+pub fn MediaTiles() -> impl IntoView {
+    let i18n = use_i18n();
+    let Some(media) = use_media() else {
+        return ().into_any();
+    };
+    let tiles = media.tiles();
+    let speakers = media.speakers();
+    let ordered = move || {
+        let mut list = tiles.get();
+        list.sort_by_key(|t| t.source != "screen_share");
+        list
+    };
+    view! {
+        <Show when=move || tiles.with(|t| !t.is_empty())>
+            <ul id="media-tiles" class="media-tiles" aria-label=move || t_string!(i18n, media.tiles)>
+                <For each=ordered key=|t| t.sid.clone() let:tile>
+                    {
+                        let who = tile.identity.clone();
+                        let speaking = Signal::derive(move || speakers.with(|s| s.contains(&who)));
+                        view! { <TileView tile=tile speaking=speaking /> }
+                    }
+                </For>
+            </ul>
+        </Show>
+    }
+    .into_any()
+}
