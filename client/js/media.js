@@ -66,8 +66,12 @@ export async function open(key, workerUrl, onEvent) {
       emit({ type: "speakers", identities: speakers.map((s) => s.identity) }))
     .on(RoomEvent.ConnectionQualityChanged, (quality, p) =>
       emit({ type: "quality", quality: String(quality), ...who(p) }))
-    .on(RoomEvent.EncryptionError, (err) =>
-      emit({ type: "encryption_error", message: String(err?.message ?? err) }))
+    .on(RoomEvent.EncryptionError, (err, p) =>
+      emit({ type: "encryption_error", message: String(err?.message ?? err), identity: p?.identity ?? "" }))
+    .on(RoomEvent.TrackMuted, (pub, p) =>
+      emit({ type: "muted", source: SOURCES[pub.source] ?? "unknown", muted: true, local: !!p.isLocal, ...who(p) }))
+    .on(RoomEvent.TrackUnmuted, (pub, p) =>
+      emit({ type: "muted", source: SOURCES[pub.source] ?? "unknown", muted: false, local: !!p.isLocal, ...who(p) }))
     .on(RoomEvent.LocalTrackPublished, (pub) =>
       emit({ type: "local", source: SOURCES[pub.source] ?? "unknown", on: true }))
     .on(RoomEvent.LocalTrackUnpublished, (pub) =>
@@ -84,11 +88,11 @@ export async function open(key, workerUrl, onEvent) {
       await room.connect(url, token);
       calls.push("connect");
     },
-    async setMicrophone(on) {
-      await room.localParticipant.setMicrophoneEnabled(on);
+    async setMicrophone(on, deviceId) {
+      await room.localParticipant.setMicrophoneEnabled(on, deviceId ? { deviceId } : undefined);
     },
-    async setCamera(on) {
-      await room.localParticipant.setCameraEnabled(on);
+    async setCamera(on, deviceId) {
+      await room.localParticipant.setCameraEnabled(on, deviceId ? { deviceId } : undefined);
     },
     async setScreenShare(on) {
       await room.localParticipant.setScreenShareEnabled(on);

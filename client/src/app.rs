@@ -30,6 +30,7 @@ use crate::pages::loading::LoadingPage;
 use crate::pages::prejoin::PrejoinPage;
 use crate::pages::room::RoomPage;
 use crate::pages::waiting::WaitingPage;
+use crate::state::media::{MediaChoices, MediaChoicesContext};
 use crate::state::persist::{
     cleanup_at_startup, find_session, forget, forget_found, open_for, Stored,
 };
@@ -256,11 +257,19 @@ fn KeyGate(
     let ask = session.join.e2ee_self_key;
     let asking = Memo::new(move |_| ask && key.with(Option::is_none));
     let joined = RwSignal::new(resumed);
+    // What the pre-join page chose; the session keeps it (or restores it).
+    let media_choices = MediaChoicesContext(RwSignal::new(None));
+    provide_context(media_choices);
     move || {
         if !joined.get() {
             let session = session.clone();
-            view! { <PrejoinPage session=session on_join=Callback::new(move |_| joined.set(true)) /> }
-                .into_any()
+            let on_join = Callback::new(move |choices: Option<MediaChoices>| {
+                if let Some(c) = choices {
+                    media_choices.0.set(Some(c));
+                }
+                joined.set(true);
+            });
+            view! { <PrejoinPage session=session on_join=on_join /> }.into_any()
         } else if asking.get() {
             let join = &session.join;
             view! {

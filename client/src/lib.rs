@@ -10,6 +10,7 @@ pub mod app;
 pub mod cache;
 pub mod components;
 pub mod crypto;
+pub mod devices;
 pub mod i18n;
 pub mod livekit;
 pub mod nats;

@@ -217,6 +217,18 @@ pub fn parse_verify_response(http_status: u16, body: &str) -> Result<JoinSession
     }
 }
 
+/// `GET /api/config`: what the server offers before anyone joins; `None`
+/// if it can't be read (callers fall back to defaults).
+pub async fn fetch_config() -> Option<quorum_shared::api::ClientConfig> {
+    let window = web_sys::window()?;
+    let res = JsFuture::from(window.fetch_with_str("/api/config"))
+        .await
+        .ok()?;
+    let res: Response = res.dyn_into().ok()?;
+    let text = JsFuture::from(res.text().ok()?).await.ok()?.as_string()?;
+    serde_json::from_str(&text).ok()
+}
+
 /// Exchanges the token for a session.
 pub async fn verify_token(token: JoinToken) -> Result<Session, JoinError> {
     let (status, body) = post_with_token(VERIFY_PATH, &token).await.map_err(|e| {

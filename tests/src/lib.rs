@@ -503,3 +503,38 @@ pub async fn texts(c: &Client, css: &str) -> Vec<String> {
 pub async fn count_text(c: &Client, css: &str, text: &str) -> usize {
     texts(c, css).await.iter().filter(|t| *t == text).count()
 }
+
+/// Everything in every store of our databases, as text (binary payloads
+/// decoded byte for byte), to look for plaintext.
+const CACHE_DUMP: &str = r#"
+    const done = arguments[0];
+    (async () => {
+        let out = '';
+        for (const { name } of await indexedDB.databases()) {
+            if (!name.startsWith('quorum-session:')) continue;
+            const db = await new Promise((ok, no) => {
+                const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error);
+            });
+            for (const store of db.objectStoreNames) {
+                const all = await new Promise((ok, no) => {
+                    const r = db.transaction(store).objectStore(store).getAll();
+                    r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error);
+                });
+                out += JSON.stringify(all, (k, v) =>
+                    v instanceof Uint8Array ? String.fromCharCode(...v) : v);
+            }
+            db.close();
+        }
+        done(out);
+    })().catch((e) => done('failed: ' + e));
+"#;
+
+/// Everything our session databases hold in `c`'s page, as text (binary
+/// payloads decoded byte for byte, e.g. to look for plaintext); panics if
+/// it can't be read.
+pub async fn cache_dump(c: &Client) -> String {
+    let dump = c.execute_async(CACHE_DUMP, vec![]).await.expect("dump");
+    let dump = dump.as_str().unwrap_or_default().to_owned();
+    assert!(!dump.starts_with("failed"), "{dump}");
+    dump
+}

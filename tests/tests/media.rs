@@ -1,7 +1,8 @@
 //! End to end: media up to the wire. No LiveKit server can run here, so a
 //! listener on 127.0.0.1 stands in for it and records what the browser
-//! sends. Entering a room with media loads the media module (and not
-//! before), dials LiveKit with a token LiveKit's own verifier accepts, and
+//! sends. The pre-join page lists, previews and meters the (fake)
+//! microphone and camera and passes axe; entering a room with media loads
+//! the media module (and not before), dials LiveKit with a token LiveKit's own verifier accepts, and
 //! in an E2EE room sets the media key and enables encryption before it
 //! connects. When LiveKit is unreachable the room says so within seconds
 //! and chat goes on; without LiveKit nothing is offered or dialled. Run
@@ -72,6 +73,22 @@ async fn media_loaded(c: &Client) -> bool {
     v == json!(true)
 }
 
+/// Whether the JavaScript expression `expr` becomes true within T.
+async fn eventually_js(c: &Client, expr: &str) -> bool {
+    let deadline = tokio::time::Instant::now() + T;
+    while tokio::time::Instant::now() < deadline {
+        let v = c
+            .execute(&format!("return Boolean({expr})"), vec![])
+            .await
+            .expect("evaluate");
+        if v == json!(true) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// The `access_token` of the first request to LiveKit's `/rtc`, once made.
 async fn dialled_token(seen: &Arc<Mutex<Vec<String>>>) -> String {
     let deadline = tokio::time::Instant::now() + T;
@@ -120,12 +137,52 @@ async fn entering_loads_media_lazily_and_dials_livekit_with_a_valid_token() {
     let c = driver.browser().await;
     c.goto(&q.link(&token)).await.expect("open");
     assert!(wait_for(&c, "#join-button", T).await);
+    // The microphone and camera are picked and previewed here, without
+    // the media module.
+    assert!(
+        wait_for(&c, "#prejoin-microphone option", T).await,
+        "no microphones listed"
+    );
+    assert!(
+        wait_for(&c, "#prejoin-camera option", T).await,
+        "no cameras listed"
+    );
+    let playing = "document.getElementById('prejoin-preview').videoWidth > 0";
+    assert!(
+        eventually_js(&c, playing).await,
+        "the camera preview never played"
+    );
+    let loud = "Number(document.getElementById('prejoin-level').value) > 0";
+    assert!(eventually_js(&c, loud).await, "the level meter never moved");
+    quorum_e2e::axe::assert_clean(&c, "the pre-join page with devices").await;
+    quorum_e2e::screens::capture(
+        &c,
+        "prejoin-devices",
+        &[quorum_e2e::screens::DESKTOP],
+        &[quorum_e2e::axe::ColorScheme::Light],
+        "",
+    )
+    .await;
     assert!(
         !media_loaded(&c).await,
         "the pre-join page loaded the media module"
     );
+    quorum_e2e::click(&c, "#prejoin-camera-on").await;
     quorum_e2e::click(&c, "#join-button").await;
     assert!(wait_for(&c, "#room-page #conn-state[data-state=connected]", T).await);
+    // The choices are kept for the session (a reload joins the same way).
+    let mut kept = String::new();
+    for _ in 0..100 {
+        kept = quorum_e2e::cache_dump(&c).await;
+        if kept.contains(r#""camera":true"#) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        kept.contains(r#""camera":true"#),
+        "choices not cached: {kept}"
+    );
     let dialled = dialled_token(&seen).await;
     livekit_accepts(&dialled, "ann", &sid);
     assert!(

@@ -50,31 +50,6 @@ async fn wait_no_database(c: &Client) -> bool {
     false
 }
 
-/// Everything in every store of our databases, as text (binary payloads
-/// decoded byte for byte), to look for plaintext.
-const DUMP: &str = r#"
-    const done = arguments[0];
-    (async () => {
-        let out = '';
-        for (const { name } of await indexedDB.databases()) {
-            if (!name.startsWith('quorum-session:')) continue;
-            const db = await new Promise((ok, no) => {
-                const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error);
-            });
-            for (const store of db.objectStoreNames) {
-                const all = await new Promise((ok, no) => {
-                    const r = db.transaction(store).objectStore(store).getAll();
-                    r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error);
-                });
-                out += JSON.stringify(all, (k, v) =>
-                    v instanceof Uint8Array ? String.fromCharCode(...v) : v);
-            }
-            db.close();
-        }
-        done(out);
-    })().catch((e) => done('failed: ' + e));
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_after_expiry_restores_the_meeting_and_leaving_erases_it() {
     let _turn = quorum_e2e::serial().await;
@@ -234,8 +209,7 @@ async fn an_e2ee_room_caches_only_ciphertext() {
     // The cache writes once the message is confirmed, in batches.
     let deadline = std::time::Instant::now() + T;
     let dump = loop {
-        let dump = page.execute_async(DUMP, vec![]).await.expect("dump");
-        let dump = dump.as_str().unwrap_or_default().to_owned();
+        let dump = quorum_e2e::cache_dump(&page).await;
         assert!(!dump.starts_with("failed"), "{dump}");
         if dump.contains("qr.cx.chat.ann") || std::time::Instant::now() > deadline {
             break dump;

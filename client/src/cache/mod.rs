@@ -54,6 +54,8 @@ pub const LAST_ACCESSED: &str = "lastAccessed";
 pub const KEY_TOKEN: &str = "token";
 /// Session key of the display settings (a JSON value the app defines).
 pub const KEY_DISPLAY: &str = "display";
+/// Session key of the microphone and camera chosen before joining.
+pub const KEY_MEDIA: &str = "media";
 /// Session key of the last-read chat position (a message id or sequence).
 pub const KEY_LAST_READ: &str = "lastRead";
 

@@ -9,6 +9,7 @@ use crate::components::icons::{Icon, IconName};
 use crate::i18n::{t_string, td_string, use_i18n};
 use crate::state::chat::random_id;
 use crate::state::media::{use_media, MediaContext, MediaStatus, Tile};
+use crate::state::participants::use_roster;
 use crate::state::toasts::{use_toasts, Toast};
 use quorum_shared::events::NotificationType;
 
@@ -74,6 +75,9 @@ fn Toggle(
     icon_on: IconName,
     icon_off: IconName,
     label: Signal<String>,
+    /// Its keyboard shortcut (`aria-keyshortcuts`), if any.
+    #[prop(optional)]
+    keys: Option<&'static str>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let toasts = use_toasts();
@@ -102,6 +106,7 @@ fn Toggle(
             class:on=move || on.get()
             aria-pressed=move || if on.get() { "true" } else { "false" }
             aria-label=label
+            aria-keyshortcuts=keys
             title=label
             disabled=move || !connected.get() || busy.get()
             on:click=click
@@ -125,6 +130,27 @@ pub fn MediaBar() -> impl IntoView {
     };
     let status = media.status();
     let shown = move || status.with(|s| !matches!(s, MediaStatus::Off | MediaStatus::Asking));
+    // Ctrl+D and Ctrl+E (⌘ on a Mac) toggle the microphone and the camera,
+    // as in other meeting apps: the same as clicking the button.
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        if !(ev.ctrl_key() || ev.meta_key()) || ev.alt_key() || ev.shift_key() {
+            return;
+        }
+        let id = match ev.key().to_ascii_lowercase().as_str() {
+            "d" => "media-microphone",
+            "e" => "media-camera",
+            _ => return,
+        };
+        let button = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(id))
+            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
+        if let Some(b) = button {
+            ev.prevent_default();
+            b.click();
+        }
+    });
+    on_cleanup(move || keys.remove());
     view! {
         <Show when=shown>
             <div
@@ -140,6 +166,7 @@ pub fn MediaBar() -> impl IntoView {
                     on=media.microphone()
                     icon_on=IconName::Mic
                     icon_off=IconName::MicOff
+                    keys="Control+D"
                     label=Signal::derive(move || t_string!(i18n, media.microphone).to_string())
                 />
                 <Toggle
@@ -148,6 +175,7 @@ pub fn MediaBar() -> impl IntoView {
                     on=media.camera()
                     icon_on=IconName::Camera
                     icon_off=IconName::Camera
+                    keys="Control+E"
                     label=Signal::derive(move || t_string!(i18n, media.camera).to_string())
                 />
                 <Toggle
@@ -164,9 +192,20 @@ pub fn MediaBar() -> impl IntoView {
     .into_any()
 }
 
-/// One tile: the element LiveKit plays into, with the person's name.
+/// What a tile shows besides the picture.
+#[derive(Clone, Copy)]
+struct TileMarks {
+    speaking: Signal<bool>,
+    muted: Signal<bool>,
+    hand: Signal<bool>,
+    poor: Signal<bool>,
+}
+
+/// One tile: the element LiveKit plays into, with the person's name, and
+/// marks for a muted microphone, a raised hand and a poor connection.
 #[component]
-fn TileView(tile: Tile, speaking: Signal<bool>) -> impl IntoView {
+fn TileView(tile: Tile, marks: TileMarks) -> impl IntoView {
+    let i18n = use_i18n();
     let holder = NodeRef::<leptos::html::Div>::new();
     let element = tile.element.clone();
     Effect::new(move || {
@@ -175,16 +214,32 @@ fn TileView(tile: Tile, speaking: Signal<bool>) -> impl IntoView {
         }
     });
     let audio = tile.source == "microphone" || tile.source == "screen_share_audio";
+    let label = move |key: &str| match key {
+        "muted" => t_string!(i18n, media.muted).to_string(),
+        "hand" => t_string!(i18n, participants.hand_raised).to_string(),
+        _ => t_string!(i18n, media.poor).to_string(),
+    };
     view! {
         <li
             class="media-tile"
             class:audio-only=audio
-            class:speaking=move || speaking.get()
+            class:speaking=move || marks.speaking.get()
             data-user=tile.identity.clone()
             data-source=tile.source.clone()
         >
             <div class="media-tile-video" node_ref=holder></div>
-            <span class="media-tile-name">{tile.name.clone()}</span>
+            <span class="media-tile-name">
+                {tile.name.clone()}
+                <Show when=move || marks.muted.get()>
+                    <Icon name=IconName::MicOff label=label("muted") />
+                </Show>
+                <Show when=move || marks.hand.get()>
+                    <Icon name=IconName::Hand label=label("hand") />
+                </Show>
+                <Show when=move || marks.poor.get()>
+                    <Icon name=IconName::Warning label=label("poor") />
+                </Show>
+            </span>
         </li>
     }
 }
@@ -197,7 +252,8 @@ pub fn MediaTiles() -> impl IntoView {
         return ().into_any();
     };
     let tiles = media.tiles();
-    let speakers = media.speakers();
+    let (speakers, muted, quality) = (media.speakers(), media.muted(), media.quality());
+    let roster = use_roster().roster();
     let ordered = move || {
         let mut list = tiles.get();
         list.sort_by_key(|t| t.source != "screen_share");
@@ -208,9 +264,25 @@ pub fn MediaTiles() -> impl IntoView {
             <ul id="media-tiles" class="media-tiles" aria-label=move || t_string!(i18n, media.tiles)>
                 <For each=ordered key=|t| t.sid.clone() let:tile>
                     {
-                        let who = tile.identity.clone();
-                        let speaking = Signal::derive(move || speakers.with(|s| s.contains(&who)));
-                        view! { <TileView tile=tile speaking=speaking /> }
+                        let who = StoredValue::new(tile.identity.clone());
+                        let marks = TileMarks {
+                            speaking: Signal::derive(move || {
+                                who.with_value(|w| speakers.with(|s| s.contains(w)))
+                            }),
+                            muted: Signal::derive(move || {
+                                who.with_value(|w| muted.with(|m| m.contains(w)))
+                            }),
+                            hand: Signal::derive(move || {
+                                who.with_value(|w| roster.with(|r| r.hand_raised(w)))
+                            }),
+                            poor: Signal::derive(move || {
+                                who.with_value(|w| {
+                                    quality
+                                        .with(|q| matches!(q.get(w).map(String::as_str), Some("poor" | "lost")))
+                                })
+                            }),
+                        };
+                        view! { <TileView tile=tile marks=marks /> }
                     }
                 </For>
             </ul>

@@ -2,6 +2,7 @@
 
 pub mod chat;
 pub mod conn_badge;
+pub mod devices;
 pub mod dialog;
 pub mod e2ee_badge;
 pub mod icons;

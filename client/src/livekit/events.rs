@@ -31,8 +31,24 @@ pub enum MediaEvent {
     Speakers(Vec<String>),
     /// Someone's connection quality (`excellent`, `good`, `poor`, `lost`).
     Quality(String, String),
-    /// Media from someone could not be decrypted.
-    EncryptionError(String),
+    /// Media could not be decrypted: from whom (if known), and why.
+    EncryptionError {
+        /// Their user id; empty if LiveKit did not say.
+        identity: String,
+        /// What LiveKit said.
+        message: String,
+    },
+    /// A track was muted or unmuted (ours: `local`).
+    Muted {
+        /// Whose.
+        identity: String,
+        /// Which source.
+        source: String,
+        /// Muted now.
+        muted: bool,
+        /// It is ours (e.g. a moderator muted us).
+        local: bool,
+    },
     /// One of our own sources started or stopped.
     Local(String, bool),
 }
@@ -42,6 +58,10 @@ fn text(v: &JsValue, key: &str) -> String {
         .ok()
         .and_then(|s| s.as_string())
         .unwrap_or_default()
+}
+
+fn flag(v: &JsValue, key: &str) -> Option<bool> {
+    Reflect::get(v, &key.into()).ok()?.as_bool()
 }
 
 impl MediaEvent {
@@ -65,11 +85,17 @@ impl MediaEvent {
                 Self::Speakers(list.iter().filter_map(|s| s.as_string()).collect())
             }
             "quality" => Self::Quality(text(v, "identity"), text(v, "quality")),
-            "encryption_error" => Self::EncryptionError(text(v, "message")),
-            "local" => {
-                let on = Reflect::get(v, &"on".into()).ok()?.as_bool()?;
-                Self::Local(text(v, "source"), on)
-            }
+            "encryption_error" => Self::EncryptionError {
+                identity: text(v, "identity"),
+                message: text(v, "message"),
+            },
+            "muted" => Self::Muted {
+                identity: text(v, "identity"),
+                source: text(v, "source"),
+                muted: flag(v, "muted")?,
+                local: flag(v, "local")?,
+            },
+            "local" => Self::Local(text(v, "source"), flag(v, "on")?),
             _ => return None,
         })
     }

@@ -47,9 +47,13 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     fn connect(this: &JsSession, url: &str, token: &str) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch, js_name = setMicrophone)]
-    fn set_microphone(this: &JsSession, on: bool) -> Result<Promise, JsValue>;
+    fn set_microphone(
+        this: &JsSession,
+        on: bool,
+        device: Option<String>,
+    ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch, js_name = setCamera)]
-    fn set_camera(this: &JsSession, on: bool) -> Result<Promise, JsValue>;
+    fn set_camera(this: &JsSession, on: bool, device: Option<String>) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch, js_name = setScreenShare)]
     fn set_screen_share(this: &JsSession, on: bool) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch)]
@@ -122,14 +126,14 @@ impl MediaSession {
         settle(self.js.connect(url, token)).await.map(drop)
     }
 
-    /// Publishes or stops the microphone.
-    pub async fn set_microphone(&self, on: bool) -> Result<(), MediaError> {
-        settle(self.js.set_microphone(on)).await.map(drop)
+    /// Publishes or stops the microphone (`device`: which one).
+    pub async fn set_microphone(&self, on: bool, device: Option<String>) -> Result<(), MediaError> {
+        settle(self.js.set_microphone(on, device)).await.map(drop)
     }
 
-    /// Publishes or stops the camera.
-    pub async fn set_camera(&self, on: bool) -> Result<(), MediaError> {
-        settle(self.js.set_camera(on)).await.map(drop)
+    /// Publishes or stops the camera (`device`: which one).
+    pub async fn set_camera(&self, on: bool, device: Option<String>) -> Result<(), MediaError> {
+        settle(self.js.set_camera(on, device)).await.map(drop)
     }
 
     /// Shares the screen or stops.

@@ -1,17 +1,24 @@
 //! The page before the room: which meeting this is, its welcome message,
 //! who you will be, whether you will wait to be let in, and a Join button.
 //! Nothing connects until Join (so nobody shows as present while still
-//! reading this). Device pickers come with audio and video.
+//! reading this). Where the server has media, the microphone and camera
+//! are picked and previewed here (`components/devices.rs`).
 
 use leptos::prelude::*;
 
+use crate::components::devices::DevicePicker;
 use crate::components::icons::{Icon, IconName};
 use crate::i18n::{t, use_i18n};
-use crate::verify::Session;
+use crate::state::media::MediaChoices;
+use crate::verify::{fetch_config, Session};
 
-/// `<main id="prejoin-page">`; `on_join` runs on Join.
+/// `<main id="prejoin-page">`; `on_join` runs on Join, with the
+/// microphone and camera chosen where the server has media.
 #[component]
-pub fn PrejoinPage(session: std::sync::Arc<Session>, on_join: Callback<()>) -> impl IntoView {
+pub fn PrejoinPage(
+    session: std::sync::Arc<Session>,
+    on_join: Callback<Option<MediaChoices>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let join = &session.join;
     let (title, name) = (join.room_title.clone(), join.name.clone());
@@ -19,6 +26,14 @@ pub fn PrejoinPage(session: std::sync::Arc<Session>, on_join: Callback<()>) -> i
     let waiting = join.waiting_room;
     let moderator = join.is_admin;
     let join_button = NodeRef::<leptos::html::Button>::new();
+    // Devices only where there is media to use them for.
+    let media = RwSignal::new(false);
+    leptos::task::spawn_local(async move {
+        if fetch_config().await.is_some_and(|c| c.media) {
+            media.try_set(true);
+        }
+    });
+    let choices = RwSignal::new(MediaChoices::default());
     // The main action takes the focus, so Enter joins.
     Effect::new(move || {
         if let Some(b) = join_button.get() {
@@ -53,14 +68,17 @@ pub fn PrejoinPage(session: std::sync::Arc<Session>, on_join: Callback<()>) -> i
                             </p>
                         }
                     })}
-                // Microphone and camera choices will go here.
-                <div id="prejoin-devices" class="prejoin-devices"></div>
+                <Show when=move || media.get()>
+                    <DevicePicker choices=choices />
+                </Show>
                 <button
                     id="join-button"
                     type="button"
                     class="btn btn-primary btn-large"
                     node_ref=join_button
-                    on:click=move |_| on_join.run(())
+                    on:click=move |_| {
+                        on_join.run(media.get_untracked().then(|| choices.get_untracked()))
+                    }
                 >
                     {t!(i18n, prejoin.join)}
                 </button>

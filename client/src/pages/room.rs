@@ -19,7 +19,7 @@ use crate::components::toasts::Toasts;
 use crate::i18n::{t, t_string, use_i18n};
 use crate::nats::use_nats;
 use crate::state::e2ee::use_e2ee;
-use crate::state::media::{provide_media_context, MediaStatus};
+use crate::state::media::{provide_media_context, MediaChoicesContext, MediaStatus};
 use crate::state::moderation::use_moderation;
 use crate::state::session::use_session;
 
@@ -33,7 +33,8 @@ pub fn RoomPage() -> impl IntoView {
     let is_admin = moderation.is_admin();
     let join = &session.join;
     // Media starts here: the room page shows only once we are admitted.
-    let media = provide_media_context(nats, join.subjects.worker.clone(), use_e2ee());
+    let choices = use_context::<MediaChoicesContext>().and_then(|c| c.0.get_untracked());
+    let media = provide_media_context(nats, join.subjects.worker.clone(), use_e2ee(), choices);
     let media_off = move || media.status().with(|s| *s == MediaStatus::Off);
     view! {
         <main id="room-page" class="room" data-media=move || state_key(&media.status().get())>

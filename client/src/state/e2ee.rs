@@ -88,6 +88,16 @@ impl E2eeContext {
         self.mismatched.read_only()
     }
 
+    /// Marks `user` as someone whose media could not be decrypted (as
+    /// for chat: probably a different key).
+    pub fn flag(&self, user: &str) {
+        self.mismatched.try_update(|m| {
+            if !m.contains(user) {
+                m.insert(user.to_owned());
+            }
+        });
+    }
+
     /// Starts using `key`: everything waiting for it proceeds.
     pub fn set_key(&self, key: RoomKey) {
         self.status.try_set(KeyStatus::Ready(key.fingerprint()));

@@ -5,6 +5,7 @@
 //! media: the status says why and a new attempt follows with back-off.
 //! Without media on the server, nothing is loaded or dialled.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -24,6 +25,24 @@ pub const FIRST_RETRY_SECS: u32 = 2;
 pub const MAX_RETRY_SECS: u32 = 60;
 /// At most this many tiles are kept (the rest are not shown).
 pub const MAX_TILES: usize = 48;
+
+/// What someone chose before joining, kept for the session (a reload
+/// joins the same way).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MediaChoices {
+    /// The microphone (`None`: the browser's default).
+    pub microphone_id: Option<String>,
+    /// The camera (`None`: the browser's default).
+    pub camera_id: Option<String>,
+    /// Join with the microphone on.
+    pub microphone: bool,
+    /// Join with the camera on.
+    pub camera: bool,
+}
+
+/// The choices made on the pre-join page (or restored), as context.
+#[derive(Clone, Copy)]
+pub struct MediaChoicesContext(pub RwSignal<Option<MediaChoices>>);
 
 /// Where media stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,10 +99,19 @@ pub struct MediaContext {
     screen: RwSignal<bool>,
     tiles: RwSignal<Vec<Tile>>,
     speakers: RwSignal<Vec<String>>,
+    /// People whose microphone is muted.
+    muted: RwSignal<BTreeSet<String>>,
+    /// Connection quality by person (`excellent`, `good`, `poor`, `lost`).
+    quality: RwSignal<BTreeMap<String, String>>,
+    e2ee: StoredValue<Option<E2eeContext>>,
     session: StoredValue<Option<Rc<MediaSession>>, LocalStorage>,
     timer: StoredValue<Option<TimeoutHandle>>,
     failures: StoredValue<u32>,
     over: StoredValue<bool>,
+    /// What was chosen before joining; applied on the first connect.
+    choices: StoredValue<Option<MediaChoices>>,
+    /// The choices were applied (once per page).
+    applied: StoredValue<bool>,
     /// Starts one attempt (it holds the NATS client and the E2EE context).
     start: StoredValue<Option<Starter>, LocalStorage>,
 }
@@ -113,12 +141,24 @@ impl MediaContext {
     pub fn speakers(&self) -> ReadSignal<Vec<String>> {
         self.speakers.read_only()
     }
+    /// People whose microphone is muted.
+    pub fn muted(&self) -> ReadSignal<BTreeSet<String>> {
+        self.muted.read_only()
+    }
+    /// Connection quality by person.
+    pub fn quality(&self) -> ReadSignal<BTreeMap<String, String>> {
+        self.quality.read_only()
+    }
 
     fn apply(&self, ev: MediaEvent) {
         match ev {
             MediaEvent::Connected => {
                 self.failures.try_set_value(0);
                 self.status.try_set(MediaStatus::Connected);
+                if self.applied.try_get_value() == Some(false) {
+                    self.applied.try_set_value(true);
+                    self.join_with_choices();
+                }
             }
             MediaEvent::Reconnecting => {
                 self.status.try_set(MediaStatus::Reconnecting);
@@ -167,7 +207,39 @@ impl MediaContext {
                 };
                 signal.try_set(on);
             }
-            MediaEvent::Quality(..) | MediaEvent::EncryptionError(_) => {}
+            MediaEvent::Quality(who, q) => {
+                self.quality.try_update(|m| {
+                    m.insert(who, q);
+                });
+            }
+            MediaEvent::EncryptionError { identity, message } => {
+                web_sys::console::warn_1(&format!("media: decryption failed: {message}").into());
+                if let (Some(Some(e2ee)), false) = (self.e2ee.try_get_value(), identity.is_empty())
+                {
+                    e2ee.flag(&identity);
+                }
+            }
+            MediaEvent::Muted {
+                identity,
+                source,
+                muted,
+                local,
+            } => {
+                if source != "microphone" {
+                    return;
+                }
+                // Ours muted by a moderator shows as off.
+                if local {
+                    self.microphone.try_set(!muted);
+                }
+                self.muted.try_update(|m| {
+                    if muted {
+                        m.insert(identity);
+                    } else {
+                        m.remove(&identity);
+                    }
+                });
+            }
         }
     }
 
@@ -215,11 +287,33 @@ impl MediaContext {
         let Some(s) = self.session.try_get_value().flatten() else {
             return Err(livekit::MediaError("media is not connected".into()));
         };
+        let chosen = self.choices.try_get_value().flatten().unwrap_or_default();
         match source {
-            "microphone" => s.set_microphone(on).await,
-            "camera" => s.set_camera(on).await,
+            "microphone" => s.set_microphone(on, chosen.microphone_id).await,
+            "camera" => s.set_camera(on, chosen.camera_id).await,
             _ => s.set_screen_share(on).await,
         }
+    }
+
+    /// Turns on what was chosen before joining; a failure (a device gone)
+    /// leaves it off, which the toggles show.
+    fn join_with_choices(&self) {
+        let Some(c) = self.choices.try_get_value().flatten() else {
+            return;
+        };
+        let ctx = *self;
+        spawn_local(async move {
+            if c.microphone {
+                if let Err(e) = ctx.set("microphone", true).await {
+                    web_sys::console::warn_1(&format!("media: microphone: {e}").into());
+                }
+            }
+            if c.camera {
+                if let Err(e) = ctx.set("camera", true).await {
+                    web_sys::console::warn_1(&format!("media: camera: {e}").into());
+                }
+            }
+        });
     }
 
     /// Leaves the media room for good (the session ended).
@@ -287,6 +381,7 @@ pub fn provide_media_context(
     nats: NatsClient,
     worker_subject: String,
     e2ee: Option<E2eeContext>,
+    choices: Option<MediaChoices>,
 ) -> MediaContext {
     let ctx = MediaContext {
         status: RwSignal::new(MediaStatus::Asking),
@@ -295,11 +390,16 @@ pub fn provide_media_context(
         screen: RwSignal::new(false),
         tiles: RwSignal::new(Vec::new()),
         speakers: RwSignal::new(Vec::new()),
+        muted: RwSignal::new(BTreeSet::new()),
+        quality: RwSignal::new(BTreeMap::new()),
+        e2ee: StoredValue::new(e2ee),
         session: StoredValue::new_local(None),
         timer: StoredValue::new(None),
         failures: StoredValue::new(0),
         over: StoredValue::new(false),
         start: StoredValue::new_local(None),
+        choices: StoredValue::new(choices),
+        applied: StoredValue::new(false),
     };
     provide_context(ctx);
     let start: Starter = Rc::new(move |ctx: MediaContext| {

@@ -17,10 +17,7 @@
 
 use std::rc::Rc;
 
-use quorum_shared::api::ClientConfig;
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::cache::{self, ChatRecord, SessionCache, DB_PREFIX};
 use crate::state::chat::EntryKey;
@@ -45,16 +42,7 @@ fn session_storage() -> Option<web_sys::Storage> {
 }
 
 async fn max_age_secs() -> u64 {
-    let fetched = async {
-        let window = web_sys::window()?;
-        let res = JsFuture::from(window.fetch_with_str("/api/config"))
-            .await
-            .ok()?;
-        let res: web_sys::Response = res.dyn_into().ok()?;
-        let text = JsFuture::from(res.text().ok()?).await.ok()?.as_string()?;
-        serde_json::from_str::<ClientConfig>(&text).ok()
-    };
-    fetched
+    crate::verify::fetch_config()
         .await
         .map_or(DEFAULT_MAX_AGE_SECS, |c| c.cache_max_age_secs)
 }
@@ -150,6 +138,8 @@ pub struct Stored {
     pub display: DisplaySettings,
     /// The newest chat message read.
     pub last_read: Option<EntryKey>,
+    /// Microphone and camera chosen before joining.
+    pub media: Option<crate::state::media::MediaChoices>,
     /// Why there is no cache, to tell the user.
     pub unavailable: Option<String>,
 }
@@ -214,6 +204,7 @@ pub async fn open_for(session: &Session, found: Option<Rc<SessionCache>>) -> Sto
         .await
         .unwrap_or_default();
     let last_read = session_value(&c, cache::KEY_LAST_READ).await;
+    let media = session_value(&c, cache::KEY_MEDIA).await;
     Stored {
         cache: Some(c),
         chat,
@@ -221,6 +212,7 @@ pub async fn open_for(session: &Session, found: Option<Rc<SessionCache>>) -> Sto
         notices,
         display,
         last_read,
+        media,
         unavailable: None,
     }
 }

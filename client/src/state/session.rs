@@ -169,6 +169,14 @@ pub fn provide_session_state(
             chat.restore_wire(&r.subject, &r.payload, r.seq);
         }
     }
+    // The microphone and camera chosen before joining are kept for the
+    // session; a reload (which skips that page) takes them back.
+    if let Some(ctx) = use_context::<crate::state::media::MediaChoicesContext>() {
+        match ctx.0.get_untracked() {
+            Some(c) => persist.save_media(&c),
+            None => ctx.0.set(stored.media.clone()),
+        }
+    }
     let moderation = provide_moderation_context(nats, &session);
     // Our chat lock as the server knows it (after every connect): a room
     // locked before we joined locks the composer at once. A pause for

@@ -132,6 +132,16 @@ impl PersistContext {
         });
     }
 
+    /// Keeps the microphone and camera chosen before joining.
+    pub fn save_media(&self, choices: &crate::state::media::MediaChoices) {
+        let Ok(value) = serde_json::to_value(choices) else {
+            return;
+        };
+        self.write_now("media", move |c| async move {
+            c.put_session(cache::KEY_MEDIA, &value).await
+        });
+    }
+
     /// Keeps the newest token.
     pub fn save_token(&self, token: JoinToken) {
         self.write_now("token", move |c| async move { c.put_token(&token).await });
