@@ -12,8 +12,13 @@ import {
 } from "livekit-client";
 
 // What the façade was asked to do, in order, as it completed: tests read
-// it (e.g. that the key was set and E2EE enabled before connecting).
+// it (e.g. that the key was set and E2EE enabled before connecting). The
+// newest 100 only.
 export const calls = [];
+function record(name) {
+  calls.push(name);
+  if (calls.length > 100) calls.splice(0, calls.length - 100);
+}
 
 /** Whether this browser can encrypt media end to end. */
 export function e2eeSupported() {
@@ -77,16 +82,23 @@ export async function open(key, workerUrl, onEvent) {
     .on(RoomEvent.LocalTrackUnpublished, (pub) =>
       emit({ type: "local", source: SOURCES[pub.source] ?? "unknown", on: false }));
   if (e2ee) {
-    await e2ee.keyProvider.setKey(key);
-    calls.push("setKey");
-    await room.setE2EEEnabled(true);
-    calls.push("setE2EEEnabled(true)");
+    try {
+      await e2ee.keyProvider.setKey(key);
+      record("setKey");
+      await room.setE2EEEnabled(true);
+      record("setE2EEEnabled(true)");
+    } catch (err) {
+      // Nothing is left behind for the next attempt.
+      room.removeAllListeners();
+      e2ee.worker.terminate();
+      throw err;
+    }
   }
   return {
     async connect(url, token) {
-      calls.push("connect:start");
+      record("connect:start");
       await room.connect(url, token);
-      calls.push("connect");
+      record("connect");
     },
     async setMicrophone(on, deviceId) {
       await room.localParticipant.setMicrophoneEnabled(on, deviceId ? { deviceId } : undefined);
@@ -105,7 +117,7 @@ export async function open(key, workerUrl, onEvent) {
       await room.switchActiveDevice(kind, id);
     },
     async disconnect() {
-      calls.push("disconnect");
+      record("disconnect");
       room.removeAllListeners();
       await room.disconnect();
       if (e2ee) e2ee.worker.terminate();

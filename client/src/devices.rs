@@ -54,16 +54,29 @@ fn constraint(id: Option<&str>) -> JsValue {
     }
 }
 
-/// A preview stream from the microphone and camera chosen (`None`: the
-/// default one). Asking is what brings up the browser's permission prompt.
-pub async fn preview(mic: Option<&str>, camera: Option<&str>) -> Result<MediaStream, String> {
+async fn get_user_media(audio: JsValue, video: JsValue) -> Result<MediaStream, String> {
     let c = web_sys::MediaStreamConstraints::new();
-    c.set_audio(&constraint(mic));
-    c.set_video(&constraint(camera));
+    c.set_audio(&audio);
+    c.set_video(&video);
     let p = media_devices()?
         .get_user_media_with_constraints(&c)
         .map_err(text)?;
     Ok(JsFuture::from(p).await.map_err(text)?.unchecked_into())
+}
+
+/// A preview stream from the microphone and camera chosen (`None`: the
+/// default one). Asking is what brings up the browser's permission prompt.
+/// Without a camera (or with it refused) the microphone alone, and the
+/// other way round: one missing device must not cost the other.
+pub async fn preview(mic: Option<&str>, camera: Option<&str>) -> Result<MediaStream, String> {
+    let both = get_user_media(constraint(mic), constraint(camera)).await;
+    let Err(why) = both else { return both };
+    if let Ok(s) = get_user_media(constraint(mic), JsValue::FALSE).await {
+        return Ok(s);
+    }
+    get_user_media(JsValue::FALSE, constraint(camera))
+        .await
+        .map_err(|_| why)
 }
 
 /// The microphones and cameras (named once permission is given).
@@ -118,10 +131,23 @@ impl LevelMeter {
     /// Listens to `stream` (nothing is played).
     pub fn new(stream: &MediaStream) -> Result<Self, String> {
         let ctx = AudioContext::new().map_err(text)?;
-        let source = ctx.create_media_stream_source(stream).map_err(text)?;
-        let analyser = ctx.create_analyser().map_err(text)?;
-        analyser.set_fft_size(256);
-        source.connect_with_audio_node(&analyser).map_err(text)?;
+        let wired = (|| {
+            let source = ctx.create_media_stream_source(stream).map_err(text)?;
+            let analyser = ctx.create_analyser().map_err(text)?;
+            analyser.set_fft_size(256);
+            source.connect_with_audio_node(&analyser).map_err(text)?;
+            Ok::<_, String>(analyser)
+        })();
+        let analyser = match wired {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = ctx.close();
+                return Err(e);
+            }
+        };
+        // Created before any click it may start suspended; it only
+        // listens, so resuming is allowed.
+        let _ = ctx.resume();
         let buf = vec![0; analyser.fft_size() as usize];
         Ok(Self { ctx, analyser, buf })
     }

@@ -438,3 +438,65 @@ async fn livekit_webhooks_are_verified_before_anything_changes() {
     );
     assert!(eventually(STEP, || async { publishing() == Some(Vec::new()) }).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_admitted_people_stay_in_the_media_room() {
+    let (url, calls) = livekit_stand_in().await;
+    let ts = server(&url).await;
+    let sid = ts.create_room("gate").await;
+    let mut m = connect(&ts, &ts.join_token("gate", "mod", true).await, "mod").await;
+    let _pat = connect(&ts, &ts.join_token("gate", "pat", false).await, "pat").await;
+
+    // Someone LiveKit let in with a token but who is not in the meeting.
+    let (body, auth) = webhook(&sid, "stranger", "participant_joined", SECRET);
+    assert_eq!(
+        ts.http_post("/livekit/webhook", &body, &auth).await,
+        StatusCode::OK
+    );
+    let c = call_of(&calls, "RemoveParticipant").await;
+    let req = proto::RoomParticipantIdentity::decode(c.body).expect("protobuf");
+    assert_eq!(
+        (req.room.as_str(), req.identity.as_str()),
+        (sid.as_str(), "stranger")
+    );
+
+    // An admitted participant gets the permissions of now.
+    let (body, auth) = webhook(&sid, "pat", "participant_joined", SECRET);
+    assert_eq!(
+        ts.http_post("/livekit/webhook", &body, &auth).await,
+        StatusCode::OK
+    );
+    let c = call_of(&calls, "UpdateParticipant").await;
+    let req = proto::UpdateParticipantRequest::decode(c.body).expect("protobuf");
+    assert_eq!(req.identity, "pat");
+
+    // A demoted moderator leaves the media room (their token had
+    // roomAdmin, which LiveKit can't take from a live participant).
+    let pat = UserId::parse("pat").expect("id");
+    assert!(
+        ask(
+            &mut m,
+            "gate",
+            "mod",
+            WorkerRequest::Promote {
+                user_id: pat.clone()
+            }
+        )
+        .await
+        .ok
+    );
+    calls.lock().expect("calls").clear();
+    assert!(
+        ask(
+            &mut m,
+            "gate",
+            "mod",
+            WorkerRequest::Demote { user_id: pat }
+        )
+        .await
+        .ok
+    );
+    let c = call_of(&calls, "RemoveParticipant").await;
+    let req = proto::RoomParticipantIdentity::decode(c.body).expect("protobuf");
+    assert_eq!(req.identity, "pat");
+}

@@ -14,7 +14,10 @@ use crate::state::media::MediaChoices;
 /// How often the level meter reads the microphone.
 const LEVEL_EVERY_MS: u64 = 100;
 
-type Live = Option<(SendWrapper<web_sys::MediaStream>, SendWrapper<LevelMeter>)>;
+type Live = Option<(
+    SendWrapper<web_sys::MediaStream>,
+    Option<SendWrapper<LevelMeter>>,
+)>;
 
 /// `<fieldset id="prejoin-devices">`; `choices` follows what is picked.
 #[component]
@@ -30,7 +33,9 @@ pub fn DevicePicker(choices: RwSignal<MediaChoices>) -> impl IntoView {
     let release = move || {
         if let Some(Some((stream, meter))) = live.try_update_value(Option::take) {
             devices::stop(&stream);
-            meter.close();
+            if let Some(m) = meter {
+                m.close();
+            }
         }
     };
     // (Re)starts the preview with the devices chosen now.
@@ -53,17 +58,18 @@ pub fn DevicePicker(choices: RwSignal<MediaChoices>) -> impl IntoView {
                         c.microphone_id = devices::device_of(&stream, "audio");
                         c.camera_id = devices::device_of(&stream, "video");
                     });
-                    if let Ok(meter) = meter {
-                        live.set_value(Some((SendWrapper::new(stream), SendWrapper::new(meter))));
-                    }
+                    // Kept whatever the meter did, so it is always stopped.
+                    let meter = meter.ok().map(SendWrapper::new);
+                    live.set_value(Some((SendWrapper::new(stream), meter)));
                     error.set(None);
-                    if let Ok(l) = devices::list().await {
-                        list.try_set(l);
-                    }
                 }
                 Err(why) => {
                     error.try_set(Some(why));
                 }
+            }
+            // Listed either way: a refused camera still leaves the others.
+            if let Ok(l) = devices::list().await {
+                list.try_set(l);
             }
         });
     };
@@ -71,7 +77,7 @@ pub fn DevicePicker(choices: RwSignal<MediaChoices>) -> impl IntoView {
     let ticker = set_interval_with_handle(
         move || {
             let l = live
-                .try_update_value(|l| l.as_mut().map(|(_, m)| m.level()))
+                .try_update_value(|l| l.as_mut().and_then(|(_, m)| m.as_mut().map(|m| m.level())))
                 .flatten();
             if let Some(l) = l {
                 level.try_set(l);

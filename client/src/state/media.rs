@@ -23,8 +23,10 @@ use quorum_shared::worker::WorkerRequest;
 pub const FIRST_RETRY_SECS: u32 = 2;
 /// The longest wait between attempts.
 pub const MAX_RETRY_SECS: u32 = 60;
-/// At most this many tiles are kept (the rest are not shown).
+/// At most this many pictures are shown (the rest are not).
 pub const MAX_TILES: usize = 48;
+/// At most this many tracks are kept in all (sound included).
+pub const MAX_TRACKS: usize = 256;
 
 /// What someone chose before joining, kept for the session (a reload
 /// joins the same way).
@@ -88,6 +90,13 @@ pub struct Tile {
     pub source: String,
     /// The element LiveKit plays it in.
     pub element: SendWrapper<web_sys::HtmlElement>,
+}
+
+impl Tile {
+    /// Sound only (played, not shown).
+    pub fn is_audio(&self) -> bool {
+        self.source == "microphone" || self.source == "screen_share_audio"
+    }
 }
 
 /// The room's media, shared through context.
@@ -164,7 +173,12 @@ impl MediaContext {
                 self.status.try_set(MediaStatus::Reconnecting);
             }
             MediaEvent::Disconnected(why) => {
-                if self.over.try_get_value() == Some(false) {
+                // Only a session that was up: a connect that fails says
+                // so itself (the attempt's error), and must count once.
+                let was_up = self.status.try_with_untracked(|s| {
+                    matches!(s, MediaStatus::Connected | MediaStatus::Reconnecting)
+                });
+                if was_up == Some(true) && self.over.try_get_value() == Some(false) {
                     self.tiles.try_set(Vec::new());
                     self.failed(if why.is_empty() {
                         "disconnected".into()
@@ -180,8 +194,11 @@ impl MediaContext {
                 source,
                 element,
             } => {
+                // Sound needs no tile: only pictures count to the cap.
+                let audio = source == "microphone" || source == "screen_share_audio";
                 self.tiles.try_update(|t| {
-                    if t.len() < MAX_TILES {
+                    let pictures = t.iter().filter(|x| !x.is_audio()).count();
+                    if (audio && t.len() < MAX_TRACKS) || (!audio && pictures < MAX_TILES) {
                         t.push(Tile {
                             sid,
                             identity,
@@ -245,6 +262,9 @@ impl MediaContext {
 
     /// One attempt failed: say why and try again later.
     fn failed(&self, why: String) {
+        if self.over.try_get_value() != Some(false) {
+            return;
+        }
         if let Some(s) = self.session.try_update_value(Option::take).flatten() {
             spawn_local(async move { s.disconnect().await });
         }

@@ -41,3 +41,17 @@ fn glue_events_read_as_rust_and_unknown_ones_are_dropped() {
     assert!(event(r#"{"type":"something_new"}"#).is_none());
     assert!(event(r#"{"no":"type"}"#).is_none());
 }
+
+#[wasm_bindgen_test]
+fn the_level_meter_reads_silence_as_zero_and_a_full_swing_as_full() {
+    use quorum_client::devices::level_of;
+    assert_eq!(level_of(&[]), 0.0);
+    assert_eq!(level_of(&[128; 64]), 0.0, "silence");
+    let loud: Vec<u8> = (0..64).map(|i| if i % 2 == 0 { 0 } else { 255 }).collect();
+    assert_eq!(level_of(&loud), 1.0, "clipped to full");
+    let quiet: Vec<u8> = (0..64)
+        .map(|i| if i % 2 == 0 { 120 } else { 136 })
+        .collect();
+    let l = level_of(&quiet);
+    assert!(l > 0.0 && l < 0.5, "{l}");
+}

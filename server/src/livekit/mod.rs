@@ -7,8 +7,11 @@
 //! id), so a later session of the same room id never meets the media of
 //! an earlier one. Room control is best effort and never holds up the
 //! moderator's action it follows: NATS and KV are the truth for who is in
-//! the room; LiveKit follows, each call on its own task, at most
-//! [`MAX_CALLS`] at once, each with [`CALL_TIMEOUT`].
+//! the room; LiveKit follows: calls wait in a queue of at most
+//! [`MAX_QUEUED`] and [`WORKERS`] tasks make them, each within
+//! [`CALL_TIMEOUT`]. A room-wide lock in a big room is many calls at
+//! once; they queue, they are not lost. Only past the queue's bound (a
+//! LiveKit that has been down long enough) is a call dropped, and logged.
 
 pub mod grants;
 
@@ -19,17 +22,30 @@ use livekit_api::access_token::{AccessToken, TokenVerifier};
 use livekit_api::services::room::{RoomClient, UpdateParticipantOptions};
 use livekit_api::webhooks::WebhookReceiver;
 use livekit_protocol::TrackSource;
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Mutex};
 
 use crate::config::LiveKitConfig;
 use crate::rooms::state::ParticipantState;
 
-/// RoomService calls in flight at once; past that one is dropped (and
+/// RoomService calls waiting at most; past that one is dropped (and
 /// logged) rather than queued without bound.
-pub const MAX_CALLS: usize = 64;
+pub const MAX_QUEUED: usize = 4096;
+
+/// Tasks making RoomService calls.
+pub const WORKERS: usize = 8;
 
 /// How long one RoomService call may take.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A media token lives at most this long (less if the join token does):
+/// it is only needed to connect (LiveKit refreshes a connected client's
+/// own), and a token kept after a demotion or removal is good for no
+/// longer than this.
+pub const MEDIA_TOKEN_TTL: Duration = Duration::from_secs(300);
+
+/// One queued RoomService call.
+type Call =
+    Box<dyn FnOnce(Arc<Inner>) -> futures::future::BoxFuture<'static, Result<(), String>> + Send>;
 
 /// Why no media token.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +71,7 @@ struct Inner {
     api_secret: String,
     rooms: RoomClient,
     receiver: WebhookReceiver,
-    calls: Arc<Semaphore>,
+    calls: mpsc::Sender<(&'static str, Call)>,
 }
 
 /// The HTTP base of LiveKit's API for `url`, the address browsers dial:
@@ -87,16 +103,34 @@ impl Media {
             .with_request_timeout(CALL_TIMEOUT);
         let receiver =
             WebhookReceiver::new(TokenVerifier::with_api_key(&cfg.api_key, &cfg.api_secret));
-        Self {
-            inner: Some(Arc::new(Inner {
-                url: cfg.url.clone(),
-                api_key: cfg.api_key.clone(),
-                api_secret: cfg.api_secret.clone(),
-                rooms,
-                receiver,
-                calls: Arc::new(Semaphore::new(MAX_CALLS)),
-            })),
+        let (tx, rx) = mpsc::channel(MAX_QUEUED);
+        let inner = Arc::new(Inner {
+            url: cfg.url.clone(),
+            api_key: cfg.api_key.clone(),
+            api_secret: cfg.api_secret.clone(),
+            rooms,
+            receiver,
+            calls: tx,
+        });
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..WORKERS {
+            // Weak: the workers end once the service is dropped.
+            let (rx, weak) = (rx.clone(), Arc::downgrade(&inner));
+            tokio::spawn(async move {
+                loop {
+                    let Some((what, call)) = rx.lock().await.recv().await else {
+                        return;
+                    };
+                    let Some(inner) = weak.upgrade() else { return };
+                    match tokio::time::timeout(CALL_TIMEOUT, call(inner)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::warn!(what, error = %e, "LiveKit call failed"),
+                        Err(_) => tracing::warn!(what, "LiveKit call timed out"),
+                    }
+                }
+            });
         }
+        Self { inner: Some(inner) }
     }
 
     /// What browsers dial, if media is configured.
@@ -105,13 +139,13 @@ impl Media {
     }
 
     /// A token for `p` to join the LiveKit room of its session, valid for
-    /// `ttl` (the join token's lifetime: it is renewed with it).
+    /// `ttl` (the join token's lifetime) but at most [`MEDIA_TOKEN_TTL`].
     pub fn token(&self, p: &ParticipantState, ttl: Duration) -> Result<String, MediaError> {
         let inner = self.inner.as_deref().ok_or(MediaError::NotConfigured)?;
         AccessToken::with_api_key(&inner.api_key, &inner.api_secret)
             .with_identity(p.user_id.as_str())
             .with_name(&p.name)
-            .with_ttl(ttl)
+            .with_ttl(ttl.min(MEDIA_TOKEN_TTL))
             .with_grants(grants::video_grants(&p.sid, p))
             .to_jwt()
             .map_err(|e| MediaError::Token(e.to_string()))
@@ -134,26 +168,19 @@ impl Media {
         )
     }
 
-    /// Runs `call` on its own task if there is room for it; `what` names
-    /// it in the log.
+    /// Queues `call` for the workers; `what` names it in the log.
     fn spawn<F, Fut>(&self, what: &'static str, call: F)
     where
         F: FnOnce(Arc<Inner>) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
     {
-        let Some(inner) = self.inner.clone() else {
+        let Some(inner) = self.inner.as_deref() else {
             return;
         };
-        let Ok(permit) = inner.calls.clone().try_acquire_owned() else {
-            tracing::warn!(what, "LiveKit: too many calls in flight; dropped one");
-            return;
-        };
-        tokio::spawn(async move {
-            let _permit = permit;
-            if let Err(e) = call(inner).await {
-                tracing::warn!(what, error = %e, "LiveKit call failed");
-            }
-        });
+        let call: Call = Box::new(move |i| Box::pin(call(i)));
+        if inner.calls.try_send((what, call)).is_err() {
+            tracing::warn!(what, "LiveKit: call queue full; dropped one");
+        }
     }
 
     /// A moderator changed `p`'s locks or role: its live media permissions
@@ -200,7 +227,14 @@ impl Media {
 
     /// `p` was removed (or turned away): out of the media room too.
     pub fn remove(&self, p: &ParticipantState) {
-        let (room, who) = (p.sid.clone(), p.user_id.to_string());
+        self.remove_identity(&p.sid, p.user_id.as_str());
+    }
+
+    /// `who` out of LiveKit room `room` (e.g. someone who joined it
+    /// without being in the meeting, or a demoted moderator, who must
+    /// come back with a token without `roomAdmin`).
+    pub fn remove_identity(&self, room: &str, who: &str) {
+        let (room, who) = (room.to_owned(), who.to_owned());
         self.spawn("remove_participant", move |i| async move {
             i.rooms
                 .remove_participant(&room, &who)

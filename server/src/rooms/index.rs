@@ -135,7 +135,11 @@ impl Index {
     pub fn room_by_sid(&self, sid: &str) -> Option<RoomState> {
         self.read(|s| {
             let id = s.by_sid.get(sid)?;
-            s.rooms.get(id).map(|v| v.value.clone())
+            // Only that session: a room id's next session is another room.
+            s.rooms
+                .get(id)
+                .filter(|v| v.value.sid == sid)
+                .map(|v| v.value.clone())
         })
     }
 
@@ -472,6 +476,7 @@ impl Index {
         match bucket {
             Bucket::Rooms => self.write(|s| {
                 s.rooms.clear();
+                s.by_sid.clear();
                 s.schedule.retain(|(_, d)| !matches!(d, Due::Room(_)));
                 s.due_at.retain(|d, _| !matches!(d, Due::Room(_)));
             }),

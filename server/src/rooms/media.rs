@@ -1,5 +1,6 @@
 //! What LiveKit tells us about media (its webhooks), applied to room
-//! state: who publishes what. LiveKit knows a room by our session id and
+//! state: who publishes what, and who joined the media room (only
+//! admitted participants of that session stay). LiveKit knows a room by our session id and
 //! a participant by our user id; anything else is ignored.
 
 use livekit_protocol::{TrackSource, WebhookEvent};
@@ -36,9 +37,37 @@ fn change_of(ev: &WebhookEvent) -> Option<Change> {
 }
 
 impl RoomService {
+    /// Someone joined a LiveKit room. A media token can't be revoked, so
+    /// this is where one kept too long is caught: whoever is not (or no
+    /// longer) an admitted participant of that session is removed, and
+    /// everyone else gets the permissions their role and locks give now
+    /// (a token signed before a lock change carries the old ones).
+    fn media_joined(&self, ev: &WebhookEvent) {
+        let (Some(room), Some(who)) = (&ev.room, &ev.participant) else {
+            return;
+        };
+        let current = self.index().room_by_sid(&room.name).and_then(|r| {
+            let user = UserId::parse(&who.identity).ok()?;
+            let p = self.index().participant(&r.room_id, &user)?;
+            let admitted = p.sid == r.sid && !p.wait_for_approval && !r.blocked.contains(&user);
+            admitted.then_some(p)
+        });
+        match current {
+            Some(p) => self.media.update_permissions(&p),
+            None => {
+                tracing::warn!(room = %room.name, identity = %who.identity, "not in the meeting; removed from media");
+                self.media.remove_identity(&room.name, &who.identity);
+            }
+        }
+    }
+
     /// Applies one verified LiveKit webhook. Returns whether it changed
     /// anything (events for rooms or people we don't know change nothing).
     pub async fn media_event(&self, ev: &WebhookEvent) -> Result<bool, super::RoomsError> {
+        if ev.event == "participant_joined" {
+            self.media_joined(ev);
+            return Ok(false);
+        }
         let Some(change) = change_of(ev) else {
             return Ok(false);
         };

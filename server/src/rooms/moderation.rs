@@ -500,6 +500,11 @@ async fn set_role(
             svc.announce_presence(&p, PresenceState::Online).await;
         }
         apply(svc, before, &p).await;
+        // LiveKit can't take `roomAdmin` from a live participant: out of
+        // the media room, the client comes back with a fresh token.
+        if !is_admin {
+            svc.media.remove(&p);
+        }
     }
     Ok(WorkerReply::ok())
 }
