@@ -194,7 +194,10 @@ async fn security_headers_and_health() {
     let res = ts.get("/api/config").await;
     assert_eq!(res.status(), StatusCode::OK);
     let v: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(v, serde_json::json!({ "cache_max_age_secs": 6 * 3600 }));
+    assert_eq!(
+        v,
+        serde_json::json!({ "cache_max_age_secs": 6 * 3600, "media": false })
+    );
 
     let res = ts.get("/healthz").await;
     assert_eq!(res.status(), StatusCode::OK);

@@ -251,6 +251,9 @@ async fn unreachable_livekit_leaves_the_meeting_working() {
         "no banner within 5 s; page: {}",
         a.source().await.unwrap_or_default()
     );
+    // The media bar (disabled meanwhile) and the banner pass axe.
+    assert!(wait_for(&a, "#media-bar #media-devices", T).await);
+    quorum_e2e::axe::assert_clean(&a, "the room with media unavailable").await;
     send_chat(&a, "can you hear me?").await;
     assert!(wait_for_text(&b, "#chat-list", "can you hear me?", T).await);
     send_chat(&b, "no, but I can read you").await;

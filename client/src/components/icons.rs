@@ -34,6 +34,7 @@ pub enum IconName {
     Camera,
     Screen,
     Search,
+    Sliders,
     // Reactions.
     ThumbsUp,
     Clap,
@@ -101,6 +102,7 @@ impl IconName {
             Self::Camera => "camera",
             Self::Screen => "screen",
             Self::Search => "search",
+            Self::Sliders => "sliders",
             Self::ThumbsUp => "thumbs_up",
             Self::Clap => "clap",
             Self::Laugh => "laugh",
@@ -172,6 +174,7 @@ impl IconName {
                 "M12 16v4",
             ],
             Self::Search => &["M4 11a7 7 0 1 0 14 0a7 7 0 1 0-14 0", "M16 16l5 5"],
+            Self::Sliders => &["M4 7h9", "M17 7h3", "M15 5v4", "M4 17h3", "M11 17h9", "M9 15v4"],
             Self::ThumbsUp => &[
                 "M3 10h4v11H3z",
                 "M7 10l3.5-6.5a2 2 0 0 1 3.5 1.8L13 10h6a2 2 0 0 1 2 2.3l-1.3 7A2 2 0 0 1 17.7 21H7",

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::icons::{Icon, IconName};
-use crate::i18n::{t_string, td_string, use_i18n};
+use crate::i18n::{t, t_string, td_string, use_i18n};
 use crate::state::chat::random_id;
 use crate::state::media::{use_media, MediaContext, MediaStatus, Tile};
 use crate::state::participants::use_roster;
@@ -186,6 +186,8 @@ pub fn MediaBar() -> impl IntoView {
                     icon_off=IconName::Screen
                     label=Signal::derive(move || t_string!(i18n, media.screen).to_string())
                 />
+                <DeviceMenu media=media />
+                <MyQuality media=media />
             </div>
         </Show>
     }
@@ -199,6 +201,120 @@ struct TileMarks {
     muted: Signal<bool>,
     hand: Signal<bool>,
     poor: Signal<bool>,
+}
+
+/// `<button id="media-devices">` and its panel: which microphone and
+/// camera to use, switched live. Escape closes it and returns the focus.
+#[component]
+fn DeviceMenu(media: MediaContext) -> impl IntoView {
+    let i18n = use_i18n();
+    let toasts = use_toasts();
+    let open = RwSignal::new(false);
+    let mics = RwSignal::new(Vec::<(String, String)>::new());
+    let cams = RwSignal::new(Vec::<(String, String)>::new());
+    let button = NodeRef::<leptos::html::Button>::new();
+    let connected = Signal::derive(move || media.status().get() == MediaStatus::Connected);
+    let toggle = move |_| {
+        let now = !open.get_untracked();
+        open.set(now);
+        if now {
+            spawn_local(async move {
+                mics.try_set(media.devices("audioinput").await);
+                cams.try_set(media.devices("videoinput").await);
+            });
+        }
+    };
+    let close = move || {
+        open.set(false);
+        if let Some(b) = button.get_untracked() {
+            let _ = b.focus();
+        }
+    };
+    let switch = move |kind: &'static str| {
+        move |ev: leptos::ev::Event| {
+            let id = event_target_value(&ev);
+            let locale = i18n.get_locale_untracked();
+            spawn_local(async move {
+                if let Err(e) = media.switch_device(kind, id).await {
+                    toasts.show(Toast {
+                        id: random_id(),
+                        text: td_string!(locale, media.failed, why = e.0.as_str()).to_string(),
+                        kind: NotificationType::Error,
+                        with_sound: false,
+                    });
+                }
+            });
+        }
+    };
+    let options = move |kind: &'static str, list: RwSignal<Vec<(String, String)>>| {
+        move || {
+            let chosen = media.chosen(kind);
+            list.get()
+                .into_iter()
+                .enumerate()
+                .map(|(i, (id, label))| {
+                    let selected = chosen.as_deref() == Some(id.as_str());
+                    let label = if label.is_empty() {
+                        format!("{} {}", kind, i + 1)
+                    } else {
+                        label
+                    };
+                    view! { <option value=id selected=selected>{label}</option> }
+                })
+                .collect_view()
+        }
+    };
+    view! {
+        <button
+            id="media-devices"
+            class="btn btn-icon"
+            aria-haspopup="true"
+            aria-expanded=move || if open.get() { "true" } else { "false" }
+            aria-controls="media-devices-panel"
+            aria-label=move || t_string!(i18n, media.devices)
+            title=move || t_string!(i18n, media.devices)
+            disabled=move || !connected.get()
+            node_ref=button
+            on:click=toggle
+        >
+            <Icon name=IconName::Sliders />
+        </button>
+        <div
+            id="media-devices-panel"
+            class="media-devices-panel"
+            hidden=move || !open.get()
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    close();
+                }
+            }
+        >
+            <label for="media-microphone-select">{t!(i18n, devices.microphone)}</label>
+            <select id="media-microphone-select" on:change=switch("audioinput")>
+                {options("audioinput", mics)}
+            </select>
+            <label for="media-camera-select">{t!(i18n, devices.camera)}</label>
+            <select id="media-camera-select" on:change=switch("videoinput")>
+                {options("videoinput", cams)}
+            </select>
+        </div>
+    }
+}
+
+/// Our own connection, when LiveKit says it is poor.
+#[component]
+fn MyQuality(media: MediaContext) -> impl IntoView {
+    let i18n = use_i18n();
+    let quality = media.my_quality();
+    let poor = move || matches!(quality.get().as_deref(), Some("poor" | "lost"));
+    view! {
+        <span id="media-quality" class="media-quality" role="status">
+            <Show when=poor>
+                <Icon name=IconName::Warning />
+                <span>{t!(i18n, media.my_poor)}</span>
+            </Show>
+        </span>
+    }
 }
 
 /// One tile: the element LiveKit plays into, with the person's name, and

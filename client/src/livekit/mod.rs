@@ -58,6 +58,10 @@ extern "C" {
     fn set_screen_share(this: &JsSession, on: bool) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch)]
     fn disconnect(this: &JsSession) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn devices(this: &JsSession, kind: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = switchDevice)]
+    fn switch_device(this: &JsSession, kind: &str, id: &str) -> Result<Promise, JsValue>;
 }
 
 /// Why media failed, in words for the log and the banner's detail.
@@ -139,6 +143,26 @@ impl MediaSession {
     /// Shares the screen or stops.
     pub async fn set_screen_share(&self, on: bool) -> Result<(), MediaError> {
         settle(self.js.set_screen_share(on)).await.map(drop)
+    }
+
+    /// The devices of `kind` (`audioinput`, `videoinput`): id and name.
+    pub async fn devices(&self, kind: &str) -> Result<Vec<(String, String)>, MediaError> {
+        let list: js_sys::Array = settle(self.js.devices(kind)).await?.unchecked_into();
+        let text = |v: &JsValue, k: &str| {
+            js_sys::Reflect::get(v, &k.into())
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_default()
+        };
+        Ok(list
+            .iter()
+            .map(|d| (text(&d, "id"), text(&d, "label")))
+            .collect())
+    }
+
+    /// Uses device `id` for `kind` from now on.
+    pub async fn switch_device(&self, kind: &str, id: &str) -> Result<(), MediaError> {
+        settle(self.js.switch_device(kind, id)).await.map(drop)
     }
 
     /// Leaves the media room and releases the SDK's resources.

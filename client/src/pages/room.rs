@@ -34,7 +34,13 @@ pub fn RoomPage() -> impl IntoView {
     let join = &session.join;
     // Media starts here: the room page shows only once we are admitted.
     let choices = use_context::<MediaChoicesContext>().and_then(|c| c.0.get_untracked());
-    let media = provide_media_context(nats, join.subjects.worker.clone(), use_e2ee(), choices);
+    let media = provide_media_context(
+        nats,
+        join.user_id.as_str(),
+        join.subjects.worker.clone(),
+        use_e2ee(),
+        choices,
+    );
     let media_off = move || media.status().with(|s| *s == MediaStatus::Off);
     view! {
         <main id="room-page" class="room" data-media=move || state_key(&media.status().get())>

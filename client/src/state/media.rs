@@ -113,6 +113,8 @@ pub struct MediaContext {
     /// Connection quality by person (`excellent`, `good`, `poor`, `lost`).
     quality: RwSignal<BTreeMap<String, String>>,
     e2ee: StoredValue<Option<E2eeContext>>,
+    /// Our user id (LiveKit's identity for us).
+    me: StoredValue<String>,
     session: StoredValue<Option<Rc<MediaSession>>, LocalStorage>,
     timer: StoredValue<Option<TimeoutHandle>>,
     failures: StoredValue<u32>,
@@ -336,6 +338,49 @@ impl MediaContext {
         });
     }
 
+    /// The devices of `kind` (`audioinput`, `videoinput`), id and name;
+    /// none while not connected.
+    pub async fn devices(&self, kind: &str) -> Vec<(String, String)> {
+        let Some(s) = self.session.try_get_value().flatten() else {
+            return Vec::new();
+        };
+        s.devices(kind).await.unwrap_or_default()
+    }
+
+    /// The device in use for `kind`, as chosen (`None`: the default).
+    pub fn chosen(&self, kind: &str) -> Option<String> {
+        let c = self.choices.try_get_value().flatten()?;
+        if kind == "audioinput" {
+            c.microphone_id
+        } else {
+            c.camera_id
+        }
+    }
+
+    /// Switches to device `id` for `kind`, and remembers it for the next
+    /// time the source is turned on.
+    pub async fn switch_device(&self, kind: &str, id: String) -> Result<(), livekit::MediaError> {
+        let Some(s) = self.session.try_get_value().flatten() else {
+            return Err(livekit::MediaError("media is not connected".into()));
+        };
+        s.switch_device(kind, &id).await?;
+        self.choices.try_update_value(|c| {
+            let c = c.get_or_insert_with(MediaChoices::default);
+            if kind == "audioinput" {
+                c.microphone_id = Some(id);
+            } else {
+                c.camera_id = Some(id);
+            }
+        });
+        Ok(())
+    }
+
+    /// Our own connection quality, once LiveKit has said.
+    pub fn my_quality(&self) -> Signal<Option<String>> {
+        let (quality, me) = (self.quality, self.me);
+        Signal::derive(move || me.with_value(|m| quality.with(|q| q.get(m).cloned())))
+    }
+
     /// Leaves the media room for good (the session ended).
     pub fn close(&self) {
         self.over.try_set_value(true);
@@ -399,6 +444,7 @@ async fn attempt(
 /// is only shown then). Everything is released when the page goes.
 pub fn provide_media_context(
     nats: NatsClient,
+    me: &str,
     worker_subject: String,
     e2ee: Option<E2eeContext>,
     choices: Option<MediaChoices>,
@@ -413,6 +459,7 @@ pub fn provide_media_context(
         muted: RwSignal::new(BTreeSet::new()),
         quality: RwSignal::new(BTreeMap::new()),
         e2ee: StoredValue::new(e2ee),
+        me: StoredValue::new(me.to_owned()),
         session: StoredValue::new_local(None),
         timer: StoredValue::new(None),
         failures: StoredValue::new(0),
