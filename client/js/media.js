@@ -77,10 +77,20 @@ export async function open(key, workerUrl, onEvent) {
       emit({ type: "muted", source: SOURCES[pub.source] ?? "unknown", muted: true, local: !!p.isLocal, ...who(p) }))
     .on(RoomEvent.TrackUnmuted, (pub, p) =>
       emit({ type: "muted", source: SOURCES[pub.source] ?? "unknown", muted: false, local: !!p.isLocal, ...who(p) }))
-    .on(RoomEvent.LocalTrackPublished, (pub) =>
-      emit({ type: "local", source: SOURCES[pub.source] ?? "unknown", on: true }))
-    .on(RoomEvent.LocalTrackUnpublished, (pub) =>
-      emit({ type: "local", source: SOURCES[pub.source] ?? "unknown", on: false }));
+    .on(RoomEvent.LocalTrackPublished, (pub, p) => {
+      const source = SOURCES[pub.source] ?? "unknown";
+      emit({ type: "local", source, on: true });
+      // Our own camera and screen show too (never our microphone).
+      if (pub.track && pub.kind === "video") {
+        emit({ type: "track", sid: pub.trackSid, source, kind: "video",
+               element: pub.track.attach(), ...who(p) });
+      }
+    })
+    .on(RoomEvent.LocalTrackUnpublished, (pub) => {
+      emit({ type: "local", source: SOURCES[pub.source] ?? "unknown", on: false });
+      if (pub.track && pub.kind === "video") pub.track.detach();
+      emit({ type: "track_gone", sid: pub.trackSid });
+    });
   if (e2ee) {
     try {
       await e2ee.keyProvider.setKey(key);

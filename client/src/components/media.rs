@@ -1,6 +1,7 @@
-//! The room's media: a banner when audio and video are unavailable (and
-//! why), the bar of our own microphone, camera and screen share, and the
-//! tiles of what others send. Shown only where the server has media.
+//! The room's media controls: a banner when audio and video are
+//! unavailable (and why), and the bar of our own microphone, camera and
+//! screen share with the device menu. The tiles are in `tiles.rs`. Shown
+//! only where the server has media.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -8,8 +9,7 @@ use leptos::task::spawn_local;
 use crate::components::icons::{Icon, IconName};
 use crate::i18n::{t, t_string, td_string, use_i18n};
 use crate::state::chat::random_id;
-use crate::state::media::{use_media, MediaContext, MediaStatus, Tile};
-use crate::state::participants::use_roster;
+use crate::state::media::{use_media, MediaContext, MediaStatus};
 use crate::state::toasts::{use_toasts, Toast};
 use quorum_shared::events::NotificationType;
 
@@ -194,15 +194,6 @@ pub fn MediaBar() -> impl IntoView {
     .into_any()
 }
 
-/// What a tile shows besides the picture.
-#[derive(Clone, Copy)]
-struct TileMarks {
-    speaking: Signal<bool>,
-    muted: Signal<bool>,
-    hand: Signal<bool>,
-    poor: Signal<bool>,
-}
-
 /// `<button id="media-devices">` and its panel: which microphone and
 /// camera to use, switched live. Escape closes it and returns the focus.
 #[component]
@@ -315,94 +306,4 @@ fn MyQuality(media: MediaContext) -> impl IntoView {
             </Show>
         </span>
     }
-}
-
-/// One tile: the element LiveKit plays into, with the person's name, and
-/// marks for a muted microphone, a raised hand and a poor connection.
-#[component]
-fn TileView(tile: Tile, marks: TileMarks) -> impl IntoView {
-    let i18n = use_i18n();
-    let holder = NodeRef::<leptos::html::Div>::new();
-    let element = tile.element.clone();
-    Effect::new(move || {
-        if let Some(div) = holder.get() {
-            let _ = div.append_child(&element);
-        }
-    });
-    let audio = tile.source == "microphone" || tile.source == "screen_share_audio";
-    let label = move |key: &str| match key {
-        "muted" => t_string!(i18n, media.muted).to_string(),
-        "hand" => t_string!(i18n, participants.hand_raised).to_string(),
-        _ => t_string!(i18n, media.poor).to_string(),
-    };
-    view! {
-        <li
-            class="media-tile"
-            class:audio-only=audio
-            class:speaking=move || marks.speaking.get()
-            data-user=tile.identity.clone()
-            data-source=tile.source.clone()
-        >
-            <div class="media-tile-video" node_ref=holder></div>
-            <span class="media-tile-name">
-                {tile.name.clone()}
-                <Show when=move || marks.muted.get()>
-                    <Icon name=IconName::MicOff label=label("muted") />
-                </Show>
-                <Show when=move || marks.hand.get()>
-                    <Icon name=IconName::Hand label=label("hand") />
-                </Show>
-                <Show when=move || marks.poor.get()>
-                    <Icon name=IconName::Warning label=label("poor") />
-                </Show>
-            </span>
-        </li>
-    }
-}
-
-/// `<ul id="media-tiles">`: what others send; screen shares first.
-#[component]
-pub fn MediaTiles() -> impl IntoView {
-    let i18n = use_i18n();
-    let Some(media) = use_media() else {
-        return ().into_any();
-    };
-    let tiles = media.tiles();
-    let (speakers, muted, quality) = (media.speakers(), media.muted(), media.quality());
-    let roster = use_roster().roster();
-    let ordered = move || {
-        let mut list = tiles.get();
-        list.sort_by_key(|t| t.source != "screen_share");
-        list
-    };
-    view! {
-        <Show when=move || tiles.with(|t| !t.is_empty())>
-            <ul id="media-tiles" class="media-tiles" aria-label=move || t_string!(i18n, media.tiles)>
-                <For each=ordered key=|t| t.sid.clone() let:tile>
-                    {
-                        let who = StoredValue::new(tile.identity.clone());
-                        let marks = TileMarks {
-                            speaking: Signal::derive(move || {
-                                who.with_value(|w| speakers.with(|s| s.contains(w)))
-                            }),
-                            muted: Signal::derive(move || {
-                                who.with_value(|w| muted.with(|m| m.contains(w)))
-                            }),
-                            hand: Signal::derive(move || {
-                                who.with_value(|w| roster.with(|r| r.hand_raised(w)))
-                            }),
-                            poor: Signal::derive(move || {
-                                who.with_value(|w| {
-                                    quality
-                                        .with(|q| matches!(q.get(w).map(String::as_str), Some("poor" | "lost")))
-                                })
-                            }),
-                        };
-                        view! { <TileView tile=tile marks=marks /> }
-                    }
-                </For>
-            </ul>
-        </Show>
-    }
-    .into_any()
 }

@@ -15,4 +15,5 @@ pub mod notices;
 pub mod participant_menu;
 pub mod participants;
 pub mod reactions;
+pub mod tiles;
 pub mod toasts;
