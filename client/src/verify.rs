@@ -217,9 +217,26 @@ pub fn parse_verify_response(http_status: u16, body: &str) -> Result<JoinSession
     }
 }
 
-/// `GET /api/config`: what the server offers before anyone joins; `None`
-/// if it can't be read (callers fall back to defaults).
+thread_local! {
+    // Read once per page: the start-up cleanup and the pre-join page both
+    // need it.
+    static CONFIG: std::cell::RefCell<Option<quorum_shared::api::ClientConfig>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `GET /api/config` (once per page): what the server offers before
+/// anyone joins; `None` if it can't be read (callers fall back to
+/// defaults, and the next call asks again).
 pub async fn fetch_config() -> Option<quorum_shared::api::ClientConfig> {
+    if let Some(c) = CONFIG.with_borrow(Clone::clone) {
+        return Some(c);
+    }
+    let c = request_config().await?;
+    CONFIG.with_borrow_mut(|slot| *slot = Some(c.clone()));
+    Some(c)
+}
+
+async fn request_config() -> Option<quorum_shared::api::ClientConfig> {
     let window = web_sys::window()?;
     let res = JsFuture::from(window.fetch_with_str("/api/config"))
         .await

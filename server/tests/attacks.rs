@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::raw_nats::RawNats;
-use common::{next_json, now, rid, uid, worker_request, TestServer, STEP};
+use common::{ask, connect, next_json, now, rid, uid, worker_request, TestServer, STEP};
 use quorum_shared::api::LockSettings;
 use quorum_shared::worker::{WorkerReply, WorkerRequest, RENEW_GRACE_SECS};
 use serde_json::{json, Value};
@@ -69,19 +69,6 @@ async fn lock_chat_behind_its_back(ts: &TestServer, room: &str, user: &str) {
         .await
         .expect("kv")
         .expect("a participant");
-}
-
-async fn connect(ts: &TestServer, token: &str, who: &str) -> RawNats {
-    ts.nats_connect(Some(token))
-        .await
-        .unwrap_or_else(|e| panic!("{who} connects: {e}"))
-}
-
-/// Sends `req` as `user` and expects a reply (not a NATS refusal).
-async fn ask(conn: &mut RawNats, room: &str, user: &str, req: WorkerRequest) -> WorkerReply {
-    worker_request(conn, room, user, &req)
-        .await
-        .unwrap_or_else(|e| panic!("{user}: {req:?}: {e}"))
 }
 
 /// The next message on `conn` as JSON, whatever its subject.

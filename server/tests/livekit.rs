@@ -16,14 +16,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use common::raw_nats::RawNats;
-use common::{eventually, worker_request, TestServer, STEP};
+use common::{ask, connect, eventually, TestServer, STEP};
 use livekit_api::access_token::{AccessToken, TokenVerifier};
 use livekit_protocol as proto;
 use prost::Message;
 use quorum_shared::api::LockSettings;
 use quorum_shared::ids::UserId;
-use quorum_shared::worker::{WorkerReply, WorkerRequest};
+use quorum_shared::worker::WorkerRequest;
 use serde_json::json;
 
 const KEY: &str = "quorum-test-key";
@@ -38,18 +37,6 @@ async fn server(url: &str) -> TestServer {
         c.livekit.api_secret = SECRET.into();
     })
     .await
-}
-
-async fn connect(ts: &TestServer, token: &str, who: &str) -> RawNats {
-    ts.nats_connect(Some(token))
-        .await
-        .unwrap_or_else(|e| panic!("{who} connects: {e}"))
-}
-
-async fn ask(conn: &mut RawNats, room: &str, user: &str, req: WorkerRequest) -> WorkerReply {
-    worker_request(conn, room, user, &req)
-        .await
-        .unwrap_or_else(|e| panic!("{user}: {req:?}: {e}"))
 }
 
 /// A join token for `user` with `user_info` fields merged in.

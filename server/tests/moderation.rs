@@ -9,27 +9,15 @@
 mod common;
 
 use common::raw_nats::RawNats;
-use common::{next_json_raw, worker_request, TestServer, STEP};
+use common::{ask, connect, next_json_raw, TestServer, STEP};
 use quorum_shared::api::LockSettings;
 use quorum_shared::ids::UserId;
 use quorum_shared::moderation::Refusal;
-use quorum_shared::worker::{WorkerReply, WorkerRequest};
+use quorum_shared::worker::WorkerRequest;
 use serde_json::{json, Value};
 
 fn uid(s: &str) -> UserId {
     UserId::parse(s).unwrap()
-}
-
-async fn connect(ts: &TestServer, token: &str, who: &str) -> RawNats {
-    ts.nats_connect(Some(token))
-        .await
-        .unwrap_or_else(|e| panic!("{who} connects: {e}"))
-}
-
-async fn ask(conn: &mut RawNats, room: &str, user: &str, req: WorkerRequest) -> WorkerReply {
-    worker_request(conn, room, user, &req)
-        .await
-        .unwrap_or_else(|e| panic!("{user}: {req:?}: {e}"))
 }
 
 /// The next event on `conn` that is not presence, within STEP.

@@ -9,17 +9,10 @@
 
 mod common;
 
-use common::raw_nats::RawNats;
-use common::{rid, TestServer, STEP};
+use common::{connect, rid, TestServer, STEP};
 use quorum_shared::limits::MAX_PARTICIPANT_PAYLOAD;
 use quorum_shared::worker::WorkerRequest;
 use serde_json::json;
-
-async fn connect(ts: &TestServer, token: &str, who: &str) -> RawNats {
-    ts.nats_connect(Some(token))
-        .await
-        .unwrap_or_else(|e| panic!("{who} connects: {e}"))
-}
 
 /// Another room works from start to chat: create, getJoinToken, connect,
 /// and a message goes from one participant to another.

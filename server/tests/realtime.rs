@@ -10,8 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::raw_nats::RawNats;
-use common::{next_json, worker_request, TestServer, STEP};
+use common::{connect, next_json, worker_request, TestServer, STEP};
 use futures::StreamExt;
 use quorum_server::config::Config;
 use quorum_server::rooms::Presence;
@@ -24,12 +23,6 @@ const KICKED_WITHIN: Duration = Duration::from_secs(5);
 /// embedded config leaves it): how long it waits for the callout's answer
 /// before refusing a connection on its own.
 const NATS_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
-
-async fn connect(ts: &TestServer, token: &str, who: &str) -> RawNats {
-    ts.nats_connect(Some(token))
-        .await
-        .unwrap_or_else(|e| panic!("{who} connects: {e}"))
-}
 
 /// The next event on a service subscription, presence included.
 async fn next_event(sub: &mut async_nats::Subscriber, within: Duration) -> Option<Value> {

@@ -19,6 +19,28 @@ type Live = Option<(
     Option<SendWrapper<LevelMeter>>,
 )>;
 
+/// The `<option>`s of a device picker: `(id, name)` pairs, the `chosen`
+/// one selected; a device the browser does not name yet is "`kind` 1"…
+pub fn device_options(
+    kind: &str,
+    chosen: Option<String>,
+    devices: impl IntoIterator<Item = (String, String)>,
+) -> impl IntoView {
+    devices
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, label))| {
+            let selected = chosen.as_deref() == Some(id.as_str());
+            let label = if label.is_empty() {
+                format!("{kind} {}", i + 1)
+            } else {
+                label
+            };
+            view! { <option value=id selected=selected>{label}</option> }
+        })
+        .collect_view()
+}
+
 /// `<fieldset id="prejoin-devices">`; `choices` follows what is picked.
 #[component]
 pub fn DevicePicker(choices: RwSignal<MediaChoices>) -> impl IntoView {
@@ -124,19 +146,7 @@ pub fn DevicePicker(choices: RwSignal<MediaChoices>) -> impl IntoView {
                     l.cameras.clone()
                 }
             });
-            devices
-                .into_iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    let selected = chosen().as_deref() == Some(d.id.as_str());
-                    let label = if d.label.is_empty() {
-                        format!("{} {}", kind, i + 1)
-                    } else {
-                        d.label
-                    };
-                    view! { <option value=d.id selected=selected>{label}</option> }
-                })
-                .collect_view()
+            device_options(kind, chosen(), devices.into_iter().map(|d| (d.id, d.label)))
         }
     };
     view! {

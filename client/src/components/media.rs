@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::components::devices::device_options;
 use crate::components::icons::{Icon, IconName};
 use crate::i18n::{t, t_string, td_string, use_i18n};
 use crate::state::chat::random_id;
@@ -66,20 +67,31 @@ pub fn state_key(s: &MediaStatus) -> &'static str {
     }
 }
 
-/// One toggle of the media bar.
+/// One toggle of the media bar: `microphone`, `camera` or `screen_share`.
 #[component]
-fn Toggle(
-    media: MediaContext,
-    source: &'static str,
-    on: ReadSignal<bool>,
-    icon_on: IconName,
-    icon_off: IconName,
-    label: Signal<String>,
-    /// Its keyboard shortcut (`aria-keyshortcuts`), if any.
-    #[prop(optional)]
-    keys: Option<&'static str>,
-) -> impl IntoView {
+fn Toggle(media: MediaContext, source: &'static str) -> impl IntoView {
     let i18n = use_i18n();
+    // Its state, icons (on, off) and keyboard shortcut.
+    let (on, icon_on, icon_off, keys) = match source {
+        "microphone" => (
+            media.microphone(),
+            IconName::Mic,
+            IconName::MicOff,
+            Some("Control+D"),
+        ),
+        "camera" => (
+            media.camera(),
+            IconName::Camera,
+            IconName::Camera,
+            Some("Control+E"),
+        ),
+        _ => (media.screen(), IconName::Screen, IconName::Screen, None),
+    };
+    let label = move || match source {
+        "microphone" => t_string!(i18n, media.microphone).to_string(),
+        "camera" => t_string!(i18n, media.camera).to_string(),
+        _ => t_string!(i18n, media.screen).to_string(),
+    };
     let toasts = use_toasts();
     let connected = Signal::derive(move || media.status().get() == MediaStatus::Connected);
     let busy = RwSignal::new(false);
@@ -160,32 +172,9 @@ pub fn MediaBar() -> impl IntoView {
                 aria-label=move || t_string!(i18n, media.bar)
                 data-state=move || state_key(&status.get())
             >
-                <Toggle
-                    media=media
-                    source="microphone"
-                    on=media.microphone()
-                    icon_on=IconName::Mic
-                    icon_off=IconName::MicOff
-                    keys="Control+D"
-                    label=Signal::derive(move || t_string!(i18n, media.microphone).to_string())
-                />
-                <Toggle
-                    media=media
-                    source="camera"
-                    on=media.camera()
-                    icon_on=IconName::Camera
-                    icon_off=IconName::Camera
-                    keys="Control+E"
-                    label=Signal::derive(move || t_string!(i18n, media.camera).to_string())
-                />
-                <Toggle
-                    media=media
-                    source="screen_share"
-                    on=media.screen()
-                    icon_on=IconName::Screen
-                    icon_off=IconName::Screen
-                    label=Signal::derive(move || t_string!(i18n, media.screen).to_string())
-                />
+                <Toggle media=media source="microphone" />
+                <Toggle media=media source="camera" />
+                <Toggle media=media source="screen_share" />
                 <DeviceMenu media=media />
                 <MyQuality media=media />
             </div>
@@ -238,22 +227,7 @@ fn DeviceMenu(media: MediaContext) -> impl IntoView {
         }
     };
     let options = move |kind: &'static str, list: RwSignal<Vec<(String, String)>>| {
-        move || {
-            let chosen = media.chosen(kind);
-            list.get()
-                .into_iter()
-                .enumerate()
-                .map(|(i, (id, label))| {
-                    let selected = chosen.as_deref() == Some(id.as_str());
-                    let label = if label.is_empty() {
-                        format!("{} {}", kind, i + 1)
-                    } else {
-                        label
-                    };
-                    view! { <option value=id selected=selected>{label}</option> }
-                })
-                .collect_view()
-        }
+        move || device_options(kind, media.chosen(kind), list.get())
     };
     view! {
         <button

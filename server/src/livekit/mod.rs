@@ -169,7 +169,7 @@ impl Media {
     }
 
     /// Queues `call` for the workers; `what` names it in the log.
-    fn spawn<F, Fut>(&self, what: &'static str, call: F)
+    fn queue<F, Fut>(&self, what: &'static str, call: F)
     where
         F: FnOnce(Arc<Inner>) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
@@ -188,7 +188,7 @@ impl Media {
     /// longer allowed).
     pub fn update_permissions(&self, p: &ParticipantState) {
         let (room, who, permission) = (p.sid.clone(), p.user_id.to_string(), grants::permission(p));
-        self.spawn("update_participant", move |i| async move {
+        self.queue("update_participant", move |i| async move {
             let options = UpdateParticipantOptions {
                 permission: Some(permission),
                 ..UpdateParticipantOptions::default()
@@ -205,7 +205,7 @@ impl Media {
     /// muted (there is no remote unmute; the participant is asked).
     pub fn mute_microphone(&self, p: &ParticipantState) {
         let (room, who) = (p.sid.clone(), p.user_id.to_string());
-        self.spawn("mute_published_track", move |i| async move {
+        self.queue("mute_published_track", move |i| async move {
             let info = i
                 .rooms
                 .get_participant(&room, &who)
@@ -235,7 +235,7 @@ impl Media {
     /// come back with a token without `roomAdmin`).
     pub fn remove_identity(&self, room: &str, who: &str) {
         let (room, who) = (room.to_owned(), who.to_owned());
-        self.spawn("remove_participant", move |i| async move {
+        self.queue("remove_participant", move |i| async move {
             i.rooms
                 .remove_participant(&room, &who)
                 .await
@@ -246,7 +246,7 @@ impl Media {
     /// The room session `sid` ended: its media room goes.
     pub fn delete_room(&self, sid: &str) {
         let room = sid.to_owned();
-        self.spawn("delete_room", move |i| async move {
+        self.queue("delete_room", move |i| async move {
             i.rooms.delete_room(&room).await.map_err(|e| e.to_string())
         });
     }

@@ -695,3 +695,22 @@ pub(crate) async fn next_json_raw(
         .unwrap_or_else(|e| panic!("payload on {} is not JSON: {e}", m.subject));
     Some((m.subject, v))
 }
+
+/// A raw NATS connection with `token`; panics (naming `who`) if refused.
+pub(crate) async fn connect(ts: &TestServer, token: &str, who: &str) -> RawNats {
+    ts.nats_connect(Some(token))
+        .await
+        .unwrap_or_else(|e| panic!("{who} connects: {e}"))
+}
+
+/// Sends `req` as `user` and expects a reply (not a NATS refusal).
+pub(crate) async fn ask(
+    conn: &mut RawNats,
+    room: &str,
+    user: &str,
+    req: quorum_shared::worker::WorkerRequest,
+) -> quorum_shared::worker::WorkerReply {
+    worker_request(conn, room, user, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{user}: {req:?}: {e}"))
+}
