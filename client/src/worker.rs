@@ -141,6 +141,8 @@ pub async fn call(
 #[cfg(test)]
 mod tests {
     use super::*;
+    // In the browser: plain `#[test]`s would not run under wasm-bindgen-test.
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn refusals_become_sentences() {

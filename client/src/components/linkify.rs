@@ -113,6 +113,8 @@ pub fn MessageText(text: String) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // In the browser: plain `#[test]`s would not run under wasm-bindgen-test.
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use Piece::{Link, Text};
 
     #[test]
