@@ -335,12 +335,25 @@ async fn moderators_actions_reach_livekit_as_room_service_calls() {
     assert_eq!(req.room, sid);
 }
 
-/// A webhook body about `user` in LiveKit room `sid`, and its signature
-/// with `secret`.
+/// A webhook body about `user`'s camera in LiveKit room `sid`, and its
+/// signature with `secret`.
 fn webhook(sid: &str, user: &str, event: &str, secret: &str) -> (String, String) {
+    webhook_about(sid, user, event, proto::TrackSource::Camera, 0, secret)
+}
+
+/// A webhook body about `user`'s track from `source`, stamped `at`.
+fn webhook_about(
+    sid: &str,
+    user: &str,
+    event: &str,
+    source: proto::TrackSource,
+    at: i64,
+    secret: &str,
+) -> (String, String) {
     let ev = proto::WebhookEvent {
         event: event.into(),
-        id: "EV_1".into(),
+        id: format!("EV_{event}_{at}"),
+        created_at: at,
         room: Some(proto::Room {
             name: sid.into(),
             ..Default::default()
@@ -350,8 +363,8 @@ fn webhook(sid: &str, user: &str, event: &str, secret: &str) -> (String, String)
             ..Default::default()
         }),
         track: Some(proto::TrackInfo {
-            sid: "TR_cam".into(),
-            source: proto::TrackSource::Camera as i32,
+            sid: format!("TR_{}", source as i32),
+            source: source as i32,
             ..Default::default()
         }),
         ..Default::default()
@@ -424,6 +437,41 @@ async fn livekit_webhooks_are_verified_before_anything_changes() {
         StatusCode::OK
     );
     assert!(eventually(STEP, || async { publishing() == Some(Vec::new()) }).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn talk_time_counts_the_time_a_microphone_was_published() {
+    let ts = server("ws://127.0.0.1:9").await;
+    let sid = ts
+        .create_room_with(
+            "talk",
+            json!({ "room_title": "Talk", "room_features": { "enable_analytics": true } }),
+        )
+        .await;
+    let _pat = connect(&ts, &ts.join_token("talk", "pat", false).await, "pat").await;
+    let t0 = 1_790_000_000;
+    let mic = proto::TrackSource::Microphone;
+    for (event, source, at) in [
+        ("track_published", mic, t0),
+        // A camera is not talking.
+        ("track_published", proto::TrackSource::Camera, t0 + 5),
+        ("track_unpublished", mic, t0 + 42),
+        ("track_published", mic, t0 + 100),
+        // Leaving closes what is still open.
+        ("participant_left", proto::TrackSource::Unknown, t0 + 130),
+    ] {
+        let (body, auth) = webhook_about(&sid, "pat", event, source, at, SECRET);
+        assert_eq!(
+            ts.http_post("/livekit/webhook", &body, &auth).await,
+            StatusCode::OK,
+            "{event}"
+        );
+    }
+    // Each webhook is applied before it is answered.
+    let counts = ts.state.rooms.analytics.counts(&sid).await.expect("counts");
+    let pat = &counts.users["pat"];
+    assert_eq!(pat.talk_time_secs, 42 + 30, "{pat:?}");
+    assert_eq!(pat.microphone_since, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,8 +27,33 @@ pub struct UserCounts {
     pub messages_sent: u32,
     /// Hands raised.
     pub hands_raised: u32,
-    /// Seconds of talking (no media yet: always 0).
+    /// Seconds with a microphone published in the media room, from
+    /// LiveKit's webhooks (which don't say when someone speaks or mutes:
+    /// this is the time they could be heard).
     pub talk_time_secs: u64,
+    /// Since when (LiveKit's event time, Unix seconds) a microphone has
+    /// been published; closed by its unpublishing, leaving, or the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub microphone_since: Option<i64>,
+}
+
+/// No single stretch counts for more than this (a lost
+/// `track_unpublished` must not make a day of talking).
+const MAX_STRETCH_SECS: i64 = 24 * 3600;
+
+impl UserCounts {
+    /// A microphone published (`true`) or gone at `at`.
+    fn microphone(&mut self, on: bool, at: i64) {
+        match (on, self.microphone_since) {
+            (true, None) => self.microphone_since = Some(at),
+            (false, Some(since)) => {
+                let secs = at.saturating_sub(since).clamp(0, MAX_STRETCH_SECS);
+                self.talk_time_secs += u64::try_from(secs).unwrap_or(0);
+                self.microphone_since = None;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The file written at the end of a session.
@@ -51,6 +76,10 @@ pub struct Analytics {
 
 fn enabled(r: &RoomState) -> bool {
     r.metadata.room_features.enable_analytics == Some(true)
+}
+
+fn unix_now() -> i64 {
+    i64::try_from(crate::tokens::now_secs()).unwrap_or(i64::MAX)
 }
 
 /// The analytics file id of a session.
@@ -80,6 +109,7 @@ impl Analytics {
         Ok(Self { kv, dir })
     }
 
+    /// Applies `f` to `user`'s counters (written only if it changed them).
     async fn bump(&self, r: &RoomState, user: &UserId, f: impl Fn(&mut UserCounts)) {
         if !enabled(r) {
             return;
@@ -97,7 +127,11 @@ impl Analytics {
                 ),
                 _ => (UserCounts::default(), None),
             };
+            let before = counts.clone();
             f(&mut counts);
+            if counts == before {
+                return;
+            }
             let bytes = Bytes::from(serde_json::to_vec(&counts).unwrap_or_default());
             let done = match rev {
                 Some(rev) => self.kv.update(&key, bytes, rev).await.is_ok(),
@@ -128,6 +162,13 @@ impl Analytics {
     /// Counts a chat message.
     pub async fn record_message(&self, r: &RoomState, user: &UserId) {
         self.bump(r, user, |c| c.messages_sent += 1).await;
+    }
+
+    /// A microphone published (`on`) or gone at `at` (Unix seconds, as
+    /// LiveKit stamped its event; now if it didn't): adds to the talk time.
+    pub async fn record_microphone(&self, r: &RoomState, user: &UserId, on: bool, at: Option<i64>) {
+        let at = at.unwrap_or_else(unix_now);
+        self.bump(r, user, |c| c.microphone(on, at)).await;
     }
 
     /// The counters of session `sid` so far (one read of that session's
@@ -165,6 +206,11 @@ impl Analytics {
             return None;
         }
         let mut counts = self.counts(&r.sid).await.unwrap_or_default();
+        // Microphones still published count until now.
+        let now = unix_now();
+        for c in counts.users.values_mut() {
+            c.microphone(false, now);
+        }
         counts.room_id = r.room_id.to_string();
         counts.sid = r.sid.clone();
         let id = file_id(&r.sid);
@@ -187,5 +233,27 @@ impl Analytics {
             tracing::warn!(error = %e, sid = %r.sid, "analytics counters not purged");
         }
         Some(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn talk_time_adds_up_published_stretches_and_ignores_repeats() {
+        let mut c = UserCounts::default();
+        c.microphone(true, 100);
+        c.microphone(true, 130); // told twice: the first start stands
+        c.microphone(false, 160);
+        c.microphone(false, 170); // gone twice: counted once
+        assert_eq!(c.talk_time_secs, 60);
+        c.microphone(true, 200);
+        c.microphone(false, 190); // a clock step back counts nothing
+        assert_eq!(c.talk_time_secs, 60);
+        c.microphone(true, 0);
+        c.microphone(false, 10 * MAX_STRETCH_SECS);
+        assert_eq!(c.talk_time_secs, 60 + 24 * 3600);
+        assert_eq!(c.microphone_since, None);
     }
 }

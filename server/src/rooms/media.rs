@@ -80,6 +80,15 @@ impl RoomService {
         let Ok(user) = UserId::parse(&who.identity) else {
             return Ok(false);
         };
+        let microphone = match change {
+            Change::Add("microphone") => Some(true),
+            Change::Remove("microphone") | Change::Clear => Some(false),
+            _ => None,
+        };
+        if let Some(on) = microphone {
+            let at = (ev.created_at > 0).then_some(ev.created_at);
+            self.analytics.record_microphone(&r, &user, on, at).await;
+        }
         let updated = self
             .kv
             .update_participant(&r.room_id, &user, |p| {
