@@ -36,6 +36,10 @@ function who(p) {
   return { identity: p.identity, name: p.name || p.identity };
 }
 
+function published(pub, p) {
+  return { type: "published", sid: pub.trackSid, source: SOURCES[pub.source] ?? "unknown", ...who(p) };
+}
+
 /**
  * A media session. `key` (an ArrayBuffer of 32 bytes, or null) turns on
  * end-to-end encryption with LiveKit's worker at `workerUrl`. `onEvent`
@@ -63,6 +67,16 @@ export async function open(key, workerUrl, onEvent) {
     .on(RoomEvent.TrackSubscribed, (track, pub, p) =>
       emit({ type: "track", sid: pub.trackSid, source: SOURCES[track.source] ?? "unknown",
              kind: track.kind, element: track.attach(), ...who(p) }))
+    // Nothing is received unless Rust subscribes (autoSubscribe is off):
+    // it hears of every remote track, including those there when we join.
+    .on(RoomEvent.TrackPublished, (pub, p) => emit(published(pub, p)))
+    .on(RoomEvent.TrackUnpublished, (pub) => emit({ type: "unpublished", sid: pub.trackSid }))
+    .on(RoomEvent.ParticipantConnected, (p) => {
+      for (const pub of p.trackPublications.values()) emit(published(pub, p));
+    })
+    .on(RoomEvent.ParticipantDisconnected, (p) => {
+      for (const pub of p.trackPublications.values()) emit({ type: "unpublished", sid: pub.trackSid });
+    })
     .on(RoomEvent.TrackUnsubscribed, (track, pub) => {
       track.detach();
       emit({ type: "track_gone", sid: pub.trackSid });
@@ -107,8 +121,11 @@ export async function open(key, workerUrl, onEvent) {
   return {
     async connect(url, token) {
       record("connect:start");
-      await room.connect(url, token);
+      await room.connect(url, token, { autoSubscribe: false });
       record("connect");
+      for (const p of room.remoteParticipants.values()) {
+        for (const pub of p.trackPublications.values()) emit(published(pub, p));
+      }
     },
     async setMicrophone(on, deviceId) {
       await room.localParticipant.setMicrophoneEnabled(on, deviceId ? { deviceId } : undefined);
@@ -125,6 +142,16 @@ export async function open(key, workerUrl, onEvent) {
     },
     async switchDevice(kind, id) {
       await room.switchActiveDevice(kind, id);
+    },
+    subscribe(sid, on) {
+      for (const p of room.remoteParticipants.values()) {
+        const pub = p.trackPublications.get(sid);
+        if (pub) {
+          pub.setSubscribed(on);
+          return true;
+        }
+      }
+      return false;
     },
     async disconnect() {
       record("disconnect");

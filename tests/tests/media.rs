@@ -2,9 +2,10 @@
 //! listener on 127.0.0.1 stands in for it and records what the browser
 //! sends. The pre-join page lists, previews and meters the (fake)
 //! microphone and camera and passes axe; entering a room with media loads
-//! the media module (and not before), dials LiveKit with a token LiveKit's own verifier accepts, and
-//! in an E2EE room sets the media key and enables encryption before it
-//! connects. When LiveKit is unreachable the room says so within seconds
+//! the media module (and not before), dials LiveKit with a token LiveKit's
+//! own verifier accepts and subscription left to us, and in an E2EE room
+//! sets the media key and enables encryption before it connects; a
+//! browser that can't encrypt media gets none there. When LiveKit is unreachable the room says so within seconds
 //! and chat goes on; without LiveKit nothing is offered or dialled. Run
 //! with `cargo test -p quorum-e2e --test media` after
 //! `trunk build --release` and `cargo build -p quorum-server`.
@@ -89,21 +90,17 @@ async fn eventually_js(c: &Client, expr: &str) -> bool {
     false
 }
 
-/// The `access_token` of the first request to LiveKit's `/rtc`, once made.
-async fn dialled_token(seen: &Arc<Mutex<Vec<String>>>) -> String {
+/// The query of the first request to LiveKit's `/rtc`, once made.
+async fn dialled(seen: &Arc<Mutex<Vec<String>>>) -> String {
     let deadline = tokio::time::Instant::now() + T;
     loop {
         let found = seen.lock().expect("log").iter().find_map(|line| {
             let path = line.split_whitespace().nth(1)?;
             let (route, query) = path.split_once('?')?;
-            route.starts_with("/rtc").then_some(())?;
-            query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("access_token="))
-                .map(str::to_owned)
+            route.starts_with("/rtc").then(|| query.to_owned())
         });
-        if let Some(t) = found {
-            return t;
+        if let Some(q) = found {
+            return q;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -112,6 +109,13 @@ async fn dialled_token(seen: &Arc<Mutex<Vec<String>>>) -> String {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Parameter `key` of `query`.
+fn param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
 }
 
 /// LiveKit's own `TokenVerifier` accepts `token` for `user` in LiveKit
@@ -183,8 +187,11 @@ async fn entering_loads_media_lazily_and_dials_livekit_with_a_valid_token() {
         kept.contains(r#""camera":true"#),
         "choices not cached: {kept}"
     );
-    let dialled = dialled_token(&seen).await;
-    livekit_accepts(&dialled, "ann", &sid);
+    let query = dialled(&seen).await;
+    livekit_accepts(param(&query, "access_token").expect("a token"), "ann", &sid);
+    // Nothing is received unless asked for: only what the grid shows.
+    let settings = quorum_e2e::livekit::join_request(&query).connection_settings;
+    assert_eq!(settings.map(|s| s.auto_subscribe), Some(false), "{query}");
     assert!(
         media_loaded(&c).await,
         "entering did not load the media module"
@@ -206,7 +213,7 @@ async fn an_e2ee_room_sets_the_media_key_before_connecting() {
     let mut driver = Chromedriver::start();
     let c = driver.browser().await;
     join(&c, &q.join_link("sec", "bea", false).await).await;
-    dialled_token(&seen).await;
+    dialled(&seen).await;
     let calls = c
         .execute_async(
             "const done = arguments[0];
@@ -228,6 +235,52 @@ async fn an_e2ee_room_sets_the_media_key_before_connecting() {
         at("setE2EEEnabled(true)") < at("connect:start"),
         "{calls:?}"
     );
+    c.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_that_cannot_encrypt_media_gets_none_in_an_e2ee_room() {
+    let _turn = quorum_e2e::serial().await;
+    let (url, seen) = livekit_stand_in();
+    let q = Quorum::start_env(&with_livekit(&url));
+    q.create_room(
+        "sec",
+        json!({ "room_title": "Secret", "room_features": {
+            "end_to_end_encryption_features": { "is_enabled": true } } }),
+    )
+    .await;
+    let mut driver = Chromedriver::start();
+    let c = driver.browser().await;
+    c.goto(&q.join_link("sec", "cy", false).await)
+        .await
+        .expect("open");
+    assert!(wait_for(&c, "#join-button", T).await);
+    // This browser now lacks both ways LiveKit encrypts frames.
+    c.execute(
+        "delete window.RTCRtpScriptTransform;
+         delete RTCRtpSender.prototype.createEncodedStreams;",
+        vec![],
+    )
+    .await
+    .expect("remove encoded transforms");
+    quorum_e2e::click(&c, "#join-button").await;
+    assert!(
+        wait_for(
+            &c,
+            "#room-page[data-media=unsupported] #media-unsupported h2",
+            T
+        )
+        .await,
+        "no explanation; page: {}",
+        c.source().await.unwrap_or_default()
+    );
+    // Decided before any connect: LiveKit was never dialled, and there is
+    // nothing to turn on.
+    assert!(seen.lock().expect("log").is_empty());
+    assert!(quorum_e2e::wait_gone(&c, "#media-bar", T).await);
+    quorum_e2e::axe::assert_clean(&c, "the room without media encryption").await;
+    send_chat(&c, "chat still works").await;
+    assert!(wait_for_text(&c, "#chat-list", "chat still works", T).await);
     c.close().await.ok();
 }
 

@@ -33,7 +33,6 @@ pub fn MediaBanner() -> impl IntoView {
             )
             .to_string(),
         ),
-        MediaStatus::Unsupported => Some(t_string!(i18n, media.unsupported).to_string()),
         MediaStatus::Reconnecting => Some(t_string!(i18n, media.reconnecting).to_string()),
         _ => None,
     };
@@ -55,6 +54,34 @@ pub fn MediaBanner() -> impl IntoView {
     .into_any()
 }
 
+/// `<section id="media-unsupported">`: in an E2EE room, a browser that
+/// can't encrypt media gets none, and this says so in place of the
+/// video, with what to do; the rest of the meeting goes on beside it.
+#[component]
+pub fn MediaUnsupported() -> impl IntoView {
+    let i18n = use_i18n();
+    let Some(media) = use_media() else {
+        return ().into_any();
+    };
+    let shown = move || media.status().with(|s| *s == MediaStatus::Unsupported);
+    view! {
+        <Show when=shown>
+            <section
+                id="media-unsupported"
+                class="media-unsupported"
+                role="alert"
+                aria-labelledby="media-unsupported-title"
+            >
+                <Icon name=IconName::Lock />
+                <h2 id="media-unsupported-title">{t!(i18n, media.unsupported_title)}</h2>
+                <p>{t!(i18n, media.unsupported)}</p>
+            </section>
+        </Show>
+    }
+    .into_any()
+}
+
+/// The status as the page's `data-media` names it.
 pub fn state_key(s: &MediaStatus) -> &'static str {
     match s {
         MediaStatus::Asking => "asking",
@@ -141,7 +168,14 @@ pub fn MediaBar() -> impl IntoView {
         return ().into_any();
     };
     let status = media.status();
-    let shown = move || status.with(|s| !matches!(s, MediaStatus::Off | MediaStatus::Asking));
+    let shown = move || {
+        status.with(|s| {
+            !matches!(
+                s,
+                MediaStatus::Off | MediaStatus::Asking | MediaStatus::Unsupported
+            )
+        })
+    };
     // Ctrl+D and Ctrl+E (⌘ on a Mac) toggle the microphone and the camera,
     // as in other meeting apps: the same as clicking the button.
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {

@@ -10,6 +10,7 @@ use crate::components::participant_menu::ParticipantMenu;
 use crate::i18n::{t, t_string, td_string, tu_string, use_i18n};
 use crate::nats::use_nats;
 use crate::state::chat::random_id;
+use crate::state::media::use_media;
 use crate::state::moderation::use_moderation_opt;
 use crate::state::participants::{state_key, use_roster, Participant, Roster};
 use crate::state::session::use_session;
@@ -133,10 +134,48 @@ fn ParticipantItem(p: Participant) -> impl IntoView {
                     let label = tu_string!(i18n, participants.hand_raised);
                     view! { <span class="hand"><Icon name=IconName::Hand label=label /></span> }
                 })}
+            <MediaMarks user=p.id.clone() />
             <KeyMismatch user=p.id.clone() />
             {menu}
         </li>
     }
+}
+
+/// What someone sends to the media room: a microphone (crossed out when
+/// muted), a camera, a screen share. Nothing without media.
+#[component]
+fn MediaMarks(user: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let Some(media) = use_media() else {
+        return ().into_any();
+    };
+    let sources = media.sources_of(user.clone());
+    let muted = media.muted();
+    let user = StoredValue::new(user);
+    let has = move |s: &str| sources.with(|l| l.iter().any(|x| x == s));
+    let is_muted = move || user.with_value(|u| muted.with(|m| m.contains(u)));
+    view! {
+        <span class="media-marks" data-sources=move || sources.get().join(" ")>
+            <Show when=move || has("microphone")>
+                {move || {
+                    if is_muted() {
+                        let label = tu_string!(i18n, media.muted);
+                        view! { <Icon name=IconName::MicOff label=label /> }
+                    } else {
+                        let label = tu_string!(i18n, participants.sends_microphone);
+                        view! { <Icon name=IconName::Mic label=label /> }
+                    }
+                }}
+            </Show>
+            <Show when=move || has("camera")>
+                <Icon name=IconName::Camera label=tu_string!(i18n, participants.sends_camera) />
+            </Show>
+            <Show when=move || has("screen_share")>
+                <Icon name=IconName::Screen label=tu_string!(i18n, participants.sends_screen) />
+            </Show>
+        </span>
+    }
+    .into_any()
 }
 
 /// `<button id="hand">`: "Raise hand" or "Lower hand" by what the server

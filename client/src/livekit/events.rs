@@ -27,6 +27,11 @@ pub enum MediaEvent {
     },
     /// A track went away.
     TrackGone(String),
+    /// Someone published a track (or had one when we joined): nothing
+    /// arrives until it is subscribed.
+    Published(super::Publication),
+    /// A published track went away.
+    Unpublished(String),
     /// Who speaks now.
     Speakers(Vec<String>),
     /// Someone's connection quality (`excellent`, `good`, `poor`, `lost`).
@@ -79,6 +84,12 @@ impl MediaEvent {
                 element: Reflect::get(v, &"element".into()).ok()?.dyn_into().ok()?,
             },
             "track_gone" => Self::TrackGone(text(v, "sid")),
+            "published" => Self::Published(super::Publication {
+                sid: text(v, "sid"),
+                identity: text(v, "identity"),
+                source: text(v, "source"),
+            }),
+            "unpublished" => Self::Unpublished(text(v, "sid")),
             "speakers" => {
                 let list = Reflect::get(v, &"identities".into()).ok()?;
                 let list: js_sys::Array = list.dyn_into().ok()?;

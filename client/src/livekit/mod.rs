@@ -5,6 +5,7 @@
 //! typed façade over that glue; `state/media.rs` decides when to use it.
 
 mod events;
+mod plan;
 
 use js_sys::{Function, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -12,6 +13,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 pub use events::MediaEvent;
+pub use plan::{Change, Publication, SubscriptionPlan, MAX_KNOWN};
 
 /// Where the bundled media module is served.
 pub const MODULE_URL: &str = "/media/media.js";
@@ -56,6 +58,8 @@ extern "C" {
     fn set_camera(this: &JsSession, on: bool, device: Option<String>) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch, js_name = setScreenShare)]
     fn set_screen_share(this: &JsSession, on: bool) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method)]
+    fn subscribe(this: &JsSession, sid: &str, on: bool) -> bool;
     #[wasm_bindgen(method, catch)]
     fn disconnect(this: &JsSession) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch)]
@@ -163,6 +167,13 @@ impl MediaSession {
     /// Uses device `id` for `kind` from now on.
     pub async fn switch_device(&self, kind: &str, id: &str) -> Result<(), MediaError> {
         settle(self.js.switch_device(kind, id)).await.map(drop)
+    }
+
+    /// Receives remote track `sid` or stops (see [`SubscriptionPlan`]).
+    pub fn set_subscribed(&self, sid: &str, on: bool) {
+        if !self.js.subscribe(sid, on) {
+            web_sys::console::warn_1(&format!("media: no track {sid} to subscribe").into());
+        }
     }
 
     /// Leaves the media room and releases the SDK's resources.

@@ -10,7 +10,7 @@ use crate::components::conn_badge::ConnBadge;
 use crate::components::e2ee_badge::E2eeBadge;
 use crate::components::icons::{Icon, IconName};
 use crate::components::leave::LeaveButton;
-use crate::components::media::{state_key, MediaBanner, MediaBar};
+use crate::components::media::{state_key, MediaBanner, MediaBar, MediaUnsupported};
 use crate::components::moderator::{RoomControls, WaitingPanel};
 use crate::components::notices::Notices;
 use crate::components::participants::{HandButton, ParticipantsPanel};
@@ -34,7 +34,7 @@ pub fn RoomPage() -> impl IntoView {
     let is_admin = moderation.is_admin();
     let join = &session.join;
     // Media starts here: the room page shows only once we are admitted.
-    let choices = use_context::<MediaChoicesContext>().and_then(|c| c.0.get_untracked());
+    let choices = use_context::<MediaChoicesContext>().map_or_else(|| RwSignal::new(None), |c| c.0);
     let media = provide_media_context(
         nats,
         join.user_id.as_str(),
@@ -76,6 +76,7 @@ pub fn RoomPage() -> impl IntoView {
                     // Scrolls on its own; the reactions stay in view below.
                     <div class="stage-main">
                         <MediaBanner />
+                        <MediaUnsupported />
                         <MediaTiles />
                         <Show when=move || is_admin.get()>
                             <div class="moderator-panels">

@@ -13,7 +13,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 
-use crate::livekit::{self, MediaEvent, MediaSession};
+mod devices;
+mod events;
+
+use crate::livekit::{self, MediaSession, SubscriptionPlan};
 use crate::nats::NatsClient;
 use crate::state::e2ee::E2eeContext;
 use crate::worker::{self, WorkerError};
@@ -71,6 +74,12 @@ pub enum MediaStatus {
     Unsupported,
 }
 
+/// What a new session receives: every sound up to the track cap, and
+/// pictures up to the grid.
+fn new_plan() -> SubscriptionPlan {
+    SubscriptionPlan::new(MAX_TILES, MAX_TRACKS - MAX_TILES)
+}
+
 /// The wait after `failures` failed attempts (1 = the first).
 pub fn retry_after(failures: u32) -> u32 {
     let doubled = FIRST_RETRY_SECS.saturating_mul(1 << failures.saturating_sub(1).min(6));
@@ -116,11 +125,16 @@ pub struct MediaContext {
     /// Our user id (LiveKit's identity for us).
     me: StoredValue<String>,
     session: StoredValue<Option<Rc<MediaSession>>, LocalStorage>,
+    /// What we receive from others (one plan per session).
+    plan: StoredValue<SubscriptionPlan>,
+    /// What each of the others publishes (sources by user id).
+    publishing: RwSignal<BTreeMap<String, Vec<String>>>,
     timer: StoredValue<Option<TimeoutHandle>>,
     failures: StoredValue<u32>,
     over: StoredValue<bool>,
     /// What was chosen before joining; applied on the first connect.
-    choices: StoredValue<Option<MediaChoices>>,
+    /// Shared with [`MediaChoicesContext`], which the session cache keeps.
+    choices: RwSignal<Option<MediaChoices>>,
     /// The choices were applied (once per page).
     applied: StoredValue<bool>,
     /// Starts one attempt (it holds the NATS client and the E2EE context).
@@ -159,107 +173,6 @@ impl MediaContext {
     /// Connection quality by person.
     pub fn quality(&self) -> ReadSignal<BTreeMap<String, String>> {
         self.quality.read_only()
-    }
-
-    fn apply(&self, ev: MediaEvent) {
-        match ev {
-            MediaEvent::Connected => {
-                self.failures.try_set_value(0);
-                self.status.try_set(MediaStatus::Connected);
-                if self.applied.try_get_value() == Some(false) {
-                    self.applied.try_set_value(true);
-                    self.join_with_choices();
-                }
-            }
-            MediaEvent::Reconnecting => {
-                self.status.try_set(MediaStatus::Reconnecting);
-            }
-            MediaEvent::Disconnected(why) => {
-                // Only a session that was up: a connect that fails says
-                // so itself (the attempt's error), and must count once.
-                let was_up = self.status.try_with_untracked(|s| {
-                    matches!(s, MediaStatus::Connected | MediaStatus::Reconnecting)
-                });
-                if was_up == Some(true) && self.over.try_get_value() == Some(false) {
-                    self.tiles.try_set(Vec::new());
-                    self.failed(if why.is_empty() {
-                        "disconnected".into()
-                    } else {
-                        why
-                    });
-                }
-            }
-            MediaEvent::Track {
-                sid,
-                identity,
-                name,
-                source,
-                element,
-            } => {
-                // Sound needs no tile: only pictures count to the cap.
-                let audio = source == "microphone" || source == "screen_share_audio";
-                self.tiles.try_update(|t| {
-                    let pictures = t.iter().filter(|x| !x.is_audio()).count();
-                    if (audio && t.len() < MAX_TRACKS) || (!audio && pictures < MAX_TILES) {
-                        t.push(Tile {
-                            sid,
-                            identity,
-                            name,
-                            source,
-                            element: SendWrapper::new(element),
-                        });
-                    }
-                });
-            }
-            MediaEvent::TrackGone(sid) => {
-                self.tiles.try_update(|t| t.retain(|x| x.sid != sid));
-            }
-            MediaEvent::Speakers(list) => {
-                self.speakers.try_set(list);
-            }
-            MediaEvent::Local(source, on) => {
-                let signal = match source.as_str() {
-                    "microphone" => self.microphone,
-                    "camera" => self.camera,
-                    "screen_share" => self.screen,
-                    _ => return,
-                };
-                signal.try_set(on);
-            }
-            MediaEvent::Quality(who, q) => {
-                self.quality.try_update(|m| {
-                    m.insert(who, q);
-                });
-            }
-            MediaEvent::EncryptionError { identity, message } => {
-                web_sys::console::warn_1(&format!("media: decryption failed: {message}").into());
-                if let (Some(Some(e2ee)), false) = (self.e2ee.try_get_value(), identity.is_empty())
-                {
-                    e2ee.flag(&identity);
-                }
-            }
-            MediaEvent::Muted {
-                identity,
-                source,
-                muted,
-                local,
-            } => {
-                if source != "microphone" {
-                    return;
-                }
-                // Ours muted by a moderator shows as off.
-                if local {
-                    self.microphone.try_set(!muted);
-                }
-                self.muted.try_update(|m| {
-                    if muted {
-                        m.insert(identity);
-                    } else {
-                        m.remove(&identity);
-                    }
-                });
-            }
-        }
     }
 
     /// One attempt failed: say why and try again later.
@@ -301,78 +214,6 @@ impl MediaContext {
                 start(*self);
             }
         }
-    }
-
-    /// Turns a source on or off; a failure (no device, denied) is shown
-    /// as a toast by the caller.
-    pub async fn set(&self, source: &str, on: bool) -> Result<(), livekit::MediaError> {
-        let Some(s) = self.session.try_get_value().flatten() else {
-            return Err(livekit::MediaError("media is not connected".into()));
-        };
-        let chosen = self.choices.try_get_value().flatten().unwrap_or_default();
-        match source {
-            "microphone" => s.set_microphone(on, chosen.microphone_id).await,
-            "camera" => s.set_camera(on, chosen.camera_id).await,
-            _ => s.set_screen_share(on).await,
-        }
-    }
-
-    /// Turns on what was chosen before joining; a failure (a device gone)
-    /// leaves it off, which the toggles show.
-    fn join_with_choices(&self) {
-        let Some(c) = self.choices.try_get_value().flatten() else {
-            return;
-        };
-        let ctx = *self;
-        spawn_local(async move {
-            if c.microphone {
-                if let Err(e) = ctx.set("microphone", true).await {
-                    web_sys::console::warn_1(&format!("media: microphone: {e}").into());
-                }
-            }
-            if c.camera {
-                if let Err(e) = ctx.set("camera", true).await {
-                    web_sys::console::warn_1(&format!("media: camera: {e}").into());
-                }
-            }
-        });
-    }
-
-    /// The devices of `kind` (`audioinput`, `videoinput`), id and name;
-    /// none while not connected.
-    pub async fn devices(&self, kind: &str) -> Vec<(String, String)> {
-        let Some(s) = self.session.try_get_value().flatten() else {
-            return Vec::new();
-        };
-        s.devices(kind).await.unwrap_or_default()
-    }
-
-    /// The device in use for `kind`, as chosen (`None`: the default).
-    pub fn chosen(&self, kind: &str) -> Option<String> {
-        let c = self.choices.try_get_value().flatten()?;
-        if kind == "audioinput" {
-            c.microphone_id
-        } else {
-            c.camera_id
-        }
-    }
-
-    /// Switches to device `id` for `kind`, and remembers it for the next
-    /// time the source is turned on.
-    pub async fn switch_device(&self, kind: &str, id: String) -> Result<(), livekit::MediaError> {
-        let Some(s) = self.session.try_get_value().flatten() else {
-            return Err(livekit::MediaError("media is not connected".into()));
-        };
-        s.switch_device(kind, &id).await?;
-        self.choices.try_update_value(|c| {
-            let c = c.get_or_insert_with(MediaChoices::default);
-            if kind == "audioinput" {
-                c.microphone_id = Some(id);
-            } else {
-                c.camera_id = Some(id);
-            }
-        });
-        Ok(())
     }
 
     /// Our own connection quality, once LiveKit has said.
@@ -434,6 +275,8 @@ async fn attempt(
         return Ok(());
     }
     ctx.session.try_set_value(Some(session.clone()));
+    ctx.plan.try_set_value(new_plan());
+    ctx.publishing.try_set(BTreeMap::new());
     session
         .connect(&access.url, &access.token)
         .await
@@ -447,7 +290,7 @@ pub fn provide_media_context(
     me: &str,
     worker_subject: String,
     e2ee: Option<E2eeContext>,
-    choices: Option<MediaChoices>,
+    choices: RwSignal<Option<MediaChoices>>,
 ) -> MediaContext {
     let ctx = MediaContext {
         status: RwSignal::new(MediaStatus::Asking),
@@ -461,11 +304,13 @@ pub fn provide_media_context(
         e2ee: StoredValue::new(e2ee),
         me: StoredValue::new(me.to_owned()),
         session: StoredValue::new_local(None),
+        plan: StoredValue::new(new_plan()),
+        publishing: RwSignal::new(BTreeMap::new()),
         timer: StoredValue::new(None),
         failures: StoredValue::new(0),
         over: StoredValue::new(false),
         start: StoredValue::new_local(None),
-        choices: StoredValue::new(choices),
+        choices,
         applied: StoredValue::new(false),
     };
     provide_context(ctx);

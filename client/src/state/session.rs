@@ -169,13 +169,22 @@ pub fn provide_session_state(
             chat.restore_wire(&r.subject, &r.payload, r.seq);
         }
     }
-    // The microphone and camera chosen before joining are kept for the
-    // session; a reload (which skips that page) takes them back.
+    // The microphone and camera chosen before joining, or switched and
+    // turned on or off in the room, are kept for the session; a reload
+    // (which skips the pre-join page) takes them back.
     if let Some(ctx) = use_context::<crate::state::media::MediaChoicesContext>() {
-        match ctx.0.get_untracked() {
-            Some(c) => persist.save_media(&c),
-            None => ctx.0.set(stored.media.clone()),
+        if ctx.0.get_untracked().is_none() {
+            ctx.0.set(stored.media.clone());
         }
+        Effect::watch(
+            move || ctx.0.get(),
+            move |choices, _, _| {
+                if let Some(c) = choices {
+                    persist.save_media(c);
+                }
+            },
+            true,
+        );
     }
     let moderation = provide_moderation_context(nats, &session);
     // Our chat lock as the server knows it (after every connect): a room
