@@ -198,6 +198,15 @@ pub fn app(state: AppState) -> Router {
     api::routes()
         .route("/metrics", axum::routing::get(api::metrics::scrape))
         .fallback(web::static_files)
+        // Large API answers compressed for browsers that accept it (the
+        // client's files are precompressed, and an encoded answer is left
+        // as it is); small ones aren't worth it.
+        .layer(
+            tower_http::compression::CompressionLayer::new().compress_when({
+                use tower_http::compression::predicate::{Predicate, SizeAbove};
+                tower_http::compression::DefaultPredicate::new().and(SizeAbove::new(1024))
+            }),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit_body,

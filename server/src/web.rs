@@ -143,12 +143,52 @@ pub async fn static_files(State(st): State<AppState>, req: Request) -> Response 
         )
             .into_response();
     };
-    let index = ServeFile::new(dir.join("index.html"));
-    let svc = ServeDir::new(&dir).fallback(index);
-    match tower::ServiceExt::oneshot(svc, req).await {
+    let path = req.uri().path().to_owned();
+    // The build leaves a `.br` and a `.gz` beside each file
+    // (scripts/precompress.mjs): sent to whoever accepts them.
+    let index = ServeFile::new(dir.join("index.html"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let svc = ServeDir::new(&dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(index);
+    let mut res = match tower::ServiceExt::oneshot(svc, req).await {
         Ok(r) => r.map(Body::new),
         Err(e) => match e {},
-    }
+    };
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    let cache = if res.status().is_success() && is_hashed(&path) && !is_html {
+        // The name changes with the content: keep it for good.
+        "public, max-age=31536000, immutable"
+    } else {
+        // The page (also what an unknown path falls back to) and unhashed
+        // files (the media module): ask every time; a 304 costs little.
+        "no-cache"
+    };
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    res
+}
+
+/// Whether `path` names a build output whose name carries its content
+/// hash, as Trunk writes them (`base-7c074a4cf5914b35.css`,
+/// `quorum-client-ea4e…_bg.wasm`, `snippets/quorum-client-ea4e…/inline0.js`).
+pub fn is_hashed(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let stem = segment.split('.').next().unwrap_or("");
+        let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+        stem.rsplit_once('-').is_some_and(|(name, hash)| {
+            !name.is_empty()
+                && (12..=16).contains(&hash.len())
+                && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+    })
 }
 
 #[cfg(test)]
@@ -162,6 +202,30 @@ mod tests {
         assert_eq!(h.len(), 1);
         let want = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"boot()"));
         assert_eq!(h[0], format!("'sha256-{want}'"));
+    }
+
+    #[test]
+    fn hashed_names_are_told_apart() {
+        for hashed in [
+            "/base-7c074a4cf5914b35.css",
+            "/header-c12f14c6967bba6.css",
+            "/quorum-client-ea4ed57ba5de5e2c_bg.wasm",
+            "/quorum-client-ea4ed57ba5de5e2c.js",
+            "/snippets/quorum-client-ea4ed57ba5de5e2c/inline0.js",
+        ] {
+            assert!(is_hashed(hashed), "{hashed}");
+        }
+        for plain in [
+            "/",
+            "/index.html",
+            "/media/media.js",
+            "/media/e2ee-worker.js",
+            "/room/some-room-name",
+            "/x-notahexhashatall.css",
+            "/-7c074a4cf5914b35.css",
+        ] {
+            assert!(!is_hashed(plain), "{plain}");
+        }
     }
 
     #[test]
