@@ -139,6 +139,7 @@ pub fn App() -> impl IntoView {
         let t = t.clone();
         async move {
             let verified = verify_resumed(t, resumed.get_value()).await;
+            crate::perf::mark("verified");
             let cache = found.try_update_value(Option::take).flatten();
             let session = match verified {
                 Ok(s) => Arc::new(s),
@@ -159,7 +160,9 @@ pub fn App() -> impl IntoView {
     // link's has expired or is gone.
     wasm_bindgen_futures::spawn_local(async move {
         cleanup_at_startup().await;
+        crate::perf::mark("cache-cleaned");
         let cached = find_session(url_token.as_ref()).await;
+        crate::perf::mark("cache-found");
         let now = js_sys::Date::now() / 1000.0;
         let chosen = match (url_token, cached.as_ref().and_then(|c| c.token.clone())) {
             (Some(u), _) if still_valid(&u, now) => Some(u),
@@ -318,9 +321,15 @@ fn JoinedSession(
             on_over.run(g);
         });
     });
+    crate::perf::mark("joining");
     let nats = provide_session_state(session, key, stored, over_then).nats;
     let state = nats.state();
     let waiting = nats.waiting();
+    Effect::new(move || {
+        if state.get() == ConnState::Connected {
+            crate::perf::mark("connected");
+        }
+    });
 
     // -- effects -- //
     Effect::new(move || {

@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod livekit;
 pub mod nats;
 pub mod pages;
+pub mod perf;
 pub mod sound;
 pub mod state;
 pub mod verify;
@@ -24,5 +25,6 @@ pub mod worker;
 pub fn start() {
     // Without the hook a panic shows up as an opaque "unreachable" trap.
     console_error_panic_hook::set_once();
+    perf::mark("start");
     leptos::mount::mount_to_body(app::App);
 }

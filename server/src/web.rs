@@ -186,7 +186,9 @@ pub fn is_hashed(path: &str) -> bool {
         stem.rsplit_once('-').is_some_and(|(name, hash)| {
             !name.is_empty()
                 && (12..=16).contains(&hash.len())
-                && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         })
     })
 }

@@ -63,7 +63,9 @@ async fn the_client_is_served_precompressed_and_cached_by_its_hash() {
             h(&res, header::CACHE_CONTROL),
             "public, max-age=31536000, immutable"
         );
-        assert!(h(&res, header::VARY).to_ascii_lowercase().contains("accept-encoding"));
+        assert!(h(&res, header::VARY)
+            .to_ascii_lowercase()
+            .contains("accept-encoding"));
         // The security headers still apply.
         assert_eq!(h(&res, header::X_CONTENT_TYPE_OPTIONS), "nosniff");
         assert_eq!(res.bytes().await.unwrap(), body, "{accept:?}");

@@ -20,6 +20,7 @@ pub fn PrejoinPage(
     on_join: Callback<Option<MediaChoices>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    crate::perf::mark("prejoin");
     let join = &session.join;
     let (title, name) = (join.room_title.clone(), join.name.clone());
     let welcome = join.welcome_message.clone();

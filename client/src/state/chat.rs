@@ -367,6 +367,7 @@ impl ChatContext {
     pub fn resume(&self, epoch: u64) {
         self.live.try_set_value(Some(epoch));
         self.caught_up.try_set(true);
+        crate::perf::mark("chat-ready");
         self.flush_due();
     }
 

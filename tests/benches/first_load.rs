@@ -1,0 +1,234 @@
+//! Benchmark: what a new participant downloads, and how long joining
+//! takes, with the real `quorum` binary and headless Chromium on loopback.
+//!
+//! Run: `cargo bench -p quorum-e2e --bench first_load`, after
+//! `trunk build --release` and `cargo build -p quorum-server`.
+//! Env: `BENCH_LOADS` (fresh browsers measured, default 5).
+//!
+//! 1. **Transfer:** every file the first page load fetches (from the
+//!    browser's resource timing; the API calls aside), fetched again with
+//!    `Accept-Encoding: br`: the bytes on the wire by file, and the total
+//!    against the 250 KB budget, with the browser's own `transferSize`
+//!    (headers included) beside each.
+//! 2. **Join:** in each fresh browser (empty HTTP cache, a new user), the
+//!    client's `quorum:*` performance marks (`client/src/perf.rs`):
+//!    page open → pre-join page shown, then Join pressed → chat ready;
+//!    their sum is page open → chat ready without the time a person
+//!    spends on the pre-join page. Then a reload, which a joined session
+//!    takes straight back into the room: page open → chat ready.
+//!    Medians over `BENCH_LOADS`, with the breakdown.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fantoccini::Client;
+use quorum_e2e::{wait_for, Chromedriver, Quorum};
+use serde_json::{json, Value};
+
+const T: Duration = Duration::from_secs(30);
+/// The marks of a first visit, in order.
+const FIRST: &[&str] = &[
+    "start",
+    "cache-cleaned",
+    "cache-found",
+    "verified",
+    "prejoin",
+    "joining",
+    "connected",
+    "chat-ready",
+];
+/// The marks of a reload into the room.
+const RELOAD: &[&str] = &[
+    "start",
+    "cache-cleaned",
+    "cache-found",
+    "verified",
+    "joining",
+    "connected",
+    "chat-ready",
+];
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+}
+
+/// The first time (ms since navigation start) of each `quorum:` mark.
+async fn marks(c: &Client) -> BTreeMap<String, f64> {
+    let v = js(
+        c,
+        "const out = {};
+         for (const m of performance.getEntriesByType('mark')) {
+           if (m.name.startsWith('quorum:') && !(m.name.slice(7) in out)) out[m.name.slice(7)] = m.startTime;
+         }
+         return out;",
+    )
+    .await;
+    serde_json::from_value(v).unwrap_or_default()
+}
+
+/// Waits until the page has marked `name`.
+async fn wait_mark(c: &Client, name: &str) {
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        if marks(c).await.contains_key(name) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no quorum:{name} mark; page: {}",
+            c.source().await.unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Prints each mark's median time and the step from the one before.
+fn breakdown(title: &str, order: &[&str], runs: &[BTreeMap<String, f64>]) {
+    println!("{title}");
+    let mut before = 0.0;
+    for name in order {
+        let times: Vec<f64> = runs.iter().filter_map(|r| r.get(*name).copied()).collect();
+        if times.is_empty() {
+            continue;
+        }
+        let at = median(times);
+        println!("  {name:<14} {at:>7.1} ms  (+{:>6.1})", at - before);
+        before = at;
+    }
+}
+
+/// Files of the first load: same origin, not the API.
+async fn first_load_files(c: &Client) -> Vec<(String, f64)> {
+    let v = js(
+        c,
+        "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+           .filter(e => new URL(e.name).origin === location.origin && !new URL(e.name).pathname.startsWith('/api/'))
+           .map(e => [new URL(e.name).pathname, e.transferSize])
+           .filter(([p], i, all) => all.findIndex(([q]) => q === p) === i);",
+    )
+    .await;
+    serde_json::from_value(v).unwrap_or_default()
+}
+
+#[tokio::main]
+async fn main() {
+    let loads = env_or("BENCH_LOADS", 5).max(1);
+    let quorum = Quorum::start();
+    quorum
+        .create_room("bench", json!({ "room_title": "Bench" }))
+        .await;
+    let mut driver = Chromedriver::start();
+
+    let mut firsts = Vec::new();
+    let mut reloads = Vec::new();
+    let mut files = Vec::new();
+    for i in 0..loads {
+        let link = quorum.join_link("bench", &format!("user{i}"), false).await;
+        // A new browser each time: nothing cached.
+        let c = driver.browser().await;
+        c.goto(&link).await.expect("open");
+        assert!(wait_for(&c, "#join-button", T).await, "no pre-join page");
+        if i == 0 {
+            files = first_load_files(&c).await;
+        }
+        c.find(fantoccini::Locator::Css("#join-button"))
+            .await
+            .expect("Join")
+            .click()
+            .await
+            .expect("press Join");
+        wait_mark(&c, "chat-ready").await;
+        firsts.push(marks(&c).await);
+        c.refresh().await.expect("reload");
+        wait_mark(&c, "chat-ready").await;
+        reloads.push(marks(&c).await);
+        c.close().await.ok();
+    }
+
+    // -- transfer -- //
+    let http = reqwest::Client::new();
+    let base = quorum.base_url();
+    let mut total = 0usize;
+    let mut browser_total = 0.0;
+    println!("first load, by file (bytes on the wire with Accept-Encoding: br):");
+    let mut rows = Vec::new();
+    for (path, in_browser) in &files {
+        let res = http
+            .get(format!("{base}{path}"))
+            .header("accept-encoding", "br")
+            .send()
+            .await
+            .expect("fetch");
+        let encoding = res
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("identity")
+            .to_owned();
+        let bytes = res.bytes().await.expect("body").len();
+        total += bytes;
+        browser_total += in_browser;
+        rows.push((bytes, path.clone(), encoding, *in_browser));
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+    for (bytes, path, encoding, in_browser) in rows {
+        println!(
+            "  {:>9.1} kB  {encoding:<8} {path}  (browser: {:.1} kB)",
+            bytes as f64 / 1000.0,
+            in_browser / 1000.0
+        );
+    }
+    println!(
+        "  total {:.1} kB with br (budget 250 kB: {:.2}×); the browser over plain HTTP: {:.1} kB",
+        total as f64 / 1000.0,
+        total as f64 / 250_000.0,
+        browser_total / 1000.0
+    );
+
+    // -- join -- //
+    println!("join, medians of {loads} fresh browsers (ms since the page opened):");
+    breakdown("first visit:", FIRST, &firsts);
+    let open_to_prejoin = median(
+        firsts
+            .iter()
+            .filter_map(|r| r.get("prejoin").copied())
+            .collect(),
+    );
+    let join_to_ready = median(
+        firsts
+            .iter()
+            .filter_map(|r| Some(r.get("chat-ready")? - r.get("joining")?))
+            .collect(),
+    );
+    println!(
+        "  page open → pre-join {open_to_prejoin:.1} ms; Join → chat ready {join_to_ready:.1} ms; \
+         together {:.1} ms (target < 300)",
+        open_to_prejoin + join_to_ready
+    );
+    breakdown("reload into the room:", RELOAD, &reloads);
+    let reload_ready = median(
+        reloads
+            .iter()
+            .filter_map(|r| r.get("chat-ready").copied())
+            .collect(),
+    );
+    println!("  page open → chat ready {reload_ready:.1} ms (target < 300)");
+}
