@@ -16,6 +16,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use leptos::prelude::*;
 use quorum_shared::api::StatusCode;
 
@@ -132,39 +133,91 @@ pub fn App() -> impl IntoView {
     // cache holds for the verified session, taken by the room.
     let found = StoredValue::new_local(None::<Rc<SessionCache>>);
     let stored = StoredValue::new_local(None::<Stored>);
+    // Whether `stored` holds the verified session's cache.
+    let stored_ready = RwSignal::new(false);
     let resumed = StoredValue::new(false);
 
     // -- actions -- //
+    // Startup's cache work, run once: stale sessions go first, then this
+    // tab's session (if a reload or a reopened tab left one) is found; its
+    // last token is the answer. A link's valid token is verified at the
+    // same time rather than after it.
+    let lookup = {
+        let url_token = url_token.clone();
+        async move {
+            cleanup_at_startup().await;
+            crate::perf::mark("cache-cleaned");
+            let cached = find_session(url_token.as_ref()).await;
+            crate::perf::mark("cache-found");
+            let token = cached.as_ref().and_then(|c| c.token.clone());
+            found.try_set_value(cached.map(|c| c.cache));
+            token
+        }
+        .boxed_local()
+        .shared()
+    };
+    let looked_up = StoredValue::new_local(lookup.clone());
+    // Started now, whoever awaits it first.
+    leptos::task::spawn_local(lookup.clone().map(drop));
     let verify = Action::new_local(move |t: &JoinToken| {
         let t = t.clone();
         async move {
-            let verified = verify_resumed(t, resumed.get_value()).await;
+            stored_ready.try_set(false);
+            let resumed_now = resumed.get_value();
+            // A first visit doesn't wait for the cache: its own comes later.
+            let verified = if resumed_now {
+                futures::join!(verify_resumed(t, true), looked_up.get_value()).0
+            } else {
+                verify_resumed(t, false).await
+            };
             crate::perf::mark("verified");
-            let cache = found.try_update_value(Option::take).flatten();
             let session = match verified {
                 Ok(s) => Arc::new(s),
                 Err(e) => {
                     if is_final(&e) {
                         // Ended, blocked or forgotten: nothing to resume.
-                        forget_found(cache).await;
+                        leptos::task::spawn_local(async move {
+                            looked_up.get_value().await;
+                            forget_found(found.try_update_value(Option::take).flatten()).await;
+                        });
                     }
                     return Err(e);
                 }
             };
-            stored.try_set_value(Some(open_for(&session, cache).await));
+            // The session's cache opens while the pre-join page shows (a
+            // person takes longer than that to press Join); a reload,
+            // going straight back into the room, waits for it.
+            let open = {
+                let session = session.clone();
+                async move {
+                    looked_up.get_value().await;
+                    let cache = found.try_update_value(Option::take).flatten();
+                    stored.try_set_value(Some(open_for(&session, cache).await));
+                    stored_ready.try_set(true);
+                }
+            };
+            if resumed_now {
+                open.await;
+            } else {
+                leptos::task::spawn_local(open);
+            }
             Ok::<_, JoinError>(session)
         }
     });
-    // Startup: stale sessions go first, then this tab's session (if a
-    // reload or a reopened tab left one) supplies the token when the
-    // link's has expired or is gone.
+    // Startup: the link's token if it is still valid (verified while the
+    // lookup runs), else the cached session's token (renewed if need be).
     wasm_bindgen_futures::spawn_local(async move {
-        cleanup_at_startup().await;
-        crate::perf::mark("cache-cleaned");
-        let cached = find_session(url_token.as_ref()).await;
-        crate::perf::mark("cache-found");
         let now = js_sys::Date::now() / 1000.0;
-        let chosen = match (url_token, cached.as_ref().and_then(|c| c.token.clone())) {
+        if let Some(u) = url_token.clone().filter(|u| still_valid(u, now)) {
+            tokens.set(u.clone());
+            has_token.try_set(true);
+            verify.dispatch_local(u);
+            started.try_set(true);
+            return;
+        }
+        let cached = lookup.await;
+        let now = js_sys::Date::now() / 1000.0;
+        let chosen = match (url_token, cached) {
             (Some(u), _) if still_valid(&u, now) => Some(u),
             (_, Some(c)) => {
                 resumed.set_value(true);
@@ -176,7 +229,6 @@ pub fn App() -> impl IntoView {
             }
             (u, None) => u,
         };
-        found.try_set_value(cached.map(|c| c.cache));
         if let Some(t) = chosen {
             tokens.set(t.clone());
             has_token.try_set(true);
@@ -223,16 +275,12 @@ pub fn App() -> impl IntoView {
         }
         Page::Error(error) => view! { <ErrorPage error=error on_retry=retry /> }.into_any(),
         Page::Joined(session) => {
-            let stored = stored
-                .try_update_value(Option::take)
-                .flatten()
-                .unwrap_or_default();
-            let stored = StoredValue::new_local(Some(stored));
             let resumed = resumed.get_value();
             view! {
                 <KeyGate
                     session=session
                     stored=stored
+                    stored_ready=stored_ready.read_only()
                     resumed=resumed
                     on_fatal=on_fatal
                     on_over=on_over
@@ -251,11 +299,15 @@ pub fn App() -> impl IntoView {
 fn KeyGate(
     session: Arc<Session>,
     stored: StoredValue<Option<Stored>, LocalStorage>,
+    /// Whether `stored` is there (the cache opens while the pre-join page
+    /// shows).
+    stored_ready: ReadSignal<bool>,
     /// A reload of a session already joined: straight back in.
     resumed: bool,
     on_fatal: Callback<PageError>,
     on_over: Callback<Goodbye>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let key = RwSignal::new_local(None::<RoomKey>);
     let ask = session.join.e2ee_self_key;
     let asking = Memo::new(move |_| ask && key.with(Option::is_none));
@@ -283,6 +335,8 @@ fn KeyGate(
                 />
             }
             .into_any()
+        } else if !stored_ready.get() {
+            view! { <LoadingPage message=t_string!(i18n, app.checking) /> }.into_any()
         } else {
             let session = session.clone();
             let key = key.get_untracked();

@@ -69,6 +69,13 @@ async fn marks(c: &Client) -> BTreeMap<String, f64> {
          for (const m of performance.getEntriesByType('mark')) {
            if (m.name.startsWith('quorum:') && !(m.name.slice(7) in out)) out[m.name.slice(7)] = m.startTime;
          }
+         // The API calls of the join path, as the browser timed them.
+         for (const e of performance.getEntriesByType('resource')) {
+           const p = new URL(e.name).pathname;
+           if (!p.startsWith('/api/')) continue;
+           const k = p.slice(5);
+           if (!((k + ' sent') in out)) { out[k + ' sent'] = e.fetchStart; out[k + ' done'] = e.responseEnd; }
+         }
          return out;",
     )
     .await;
@@ -100,18 +107,25 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// Prints each mark's median time and the step from the one before.
+/// Prints each mark's median time and the step from the one before, and
+/// the API calls' own timing beside them.
 fn breakdown(title: &str, order: &[&str], runs: &[BTreeMap<String, f64>]) {
     println!("{title}");
+    let at = |name: &str| {
+        let times: Vec<f64> = runs.iter().filter_map(|r| r.get(name).copied()).collect();
+        (!times.is_empty()).then(|| median(times))
+    };
     let mut before = 0.0;
     for name in order {
-        let times: Vec<f64> = runs.iter().filter_map(|r| r.get(*name).copied()).collect();
-        if times.is_empty() {
-            continue;
+        let Some(t) = at(name) else { continue };
+        println!("  {name:<14} {t:>7.1} ms  (+{:>6.1})", t - before);
+        before = t;
+    }
+    for call in ["config", "verifyToken", "renewToken"] {
+        if let (Some(sent), Some(done)) = (at(&format!("{call} sent")), at(&format!("{call} done")))
+        {
+            println!("  /api/{call:<12} sent at {sent:>7.1} ms, answered at {done:>7.1} ms");
         }
-        let at = median(times);
-        println!("  {name:<14} {at:>7.1} ms  (+{:>6.1})", at - before);
-        before = at;
     }
 }
 
