@@ -180,7 +180,7 @@ pub fn DevicePicker(choices: RwSignal<MediaChoices>) -> impl IntoView {
                 id="prejoin-level"
                 min="0"
                 max="1"
-                value=move || format!("{:.2}", level.get())
+                prop:value=move || level.get()
                 aria-label=move || t_string!(i18n, devices.level)
             ></meter>
             <label for="prejoin-camera">{t!(i18n, devices.camera)}</label>
