@@ -20,10 +20,12 @@ use futures::FutureExt;
 use leptos::prelude::*;
 use quorum_shared::api::StatusCode;
 
+use crate::api::{renew_token_http, verify_token};
 use crate::cache::SessionCache;
 use crate::crypto::RoomKey;
 use crate::i18n::{locale_from_browser, provide_i18n_context, t_string, use_i18n};
-use crate::nats::{ConnState, Sleep};
+use crate::join::{JoinToken, Session};
+use crate::nats::ConnState;
 use crate::pages::error::{ErrorPage, PageError};
 use crate::pages::goodbye::{Goodbye, GoodbyePage};
 use crate::pages::key_prompt::KeyPromptPage;
@@ -37,9 +39,8 @@ use crate::state::persist::{
 };
 use crate::state::session::provide_session_state;
 use crate::state::token::{provide_token_context, still_valid};
-use crate::verify::{
-    renew_token_http, take_token_from_location, verify_token, JoinError, JoinToken, Session,
-};
+use crate::util::Sleep;
+use crate::verify::{take_token_from_location, JoinError};
 
 /// Conflicts ("already in this meeting") tolerated when resuming after a
 /// reload, a second apart: the old page's connection takes a moment to be

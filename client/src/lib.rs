@@ -6,18 +6,21 @@
 //!
 //! Modules are public so that `tests/web.rs` can drive them in a browser.
 
+pub mod api;
 pub mod app;
 pub mod cache;
 pub mod components;
 pub mod crypto;
 pub mod devices;
 pub mod i18n;
+pub mod join;
 pub mod livekit;
 pub mod nats;
 pub mod pages;
 pub mod perf;
 pub mod sound;
 pub mod state;
+pub mod util;
 pub mod verify;
 pub mod worker;
 

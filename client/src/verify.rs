@@ -1,65 +1,19 @@
-//! Join token handling: take it out of the link, then exchange it for a
-//! [`Session`] at `POST /api/verifyToken`.
+//! Join token handling: take it out of the link, and read what
+//! `POST /api/verifyToken` answers (the call itself is in `api.rs`).
 //!
 //! The token is a bearer credential, so it leaves the address bar as soon as
 //! it is read (it would otherwise end up in history, bookmarks and
 //! screenshots) and its `Debug` output is redacted.
 
-use std::fmt;
-
-use quorum_shared::api::{JoinSession, RenewTokenRes, StatusCode, VerifyTokenRes};
+use quorum_shared::api::{JoinSession, StatusCode, VerifyTokenRes};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, Request, RequestCache, RequestInit, Response, Url};
+use web_sys::Url;
 
 use crate::i18n::{td_string, Locale};
+use crate::join::JoinToken;
 
 /// Query parameter that carries the join token, as in plugNmeet links.
 pub const TOKEN_PARAM: &str = "access_token";
-
-/// Where the browser API verifies tokens.
-pub const VERIFY_PATH: &str = "/api/verifyToken";
-
-/// Where a token is renewed when NATS can't carry the request.
-pub const RENEW_PATH: &str = "/api/renewToken";
-
-/// A stuck request should end in "Can't reach the server" with a Retry
-/// button rather than a spinner that never stops.
-const VERIFY_TIMEOUT_MS: u32 = 15_000;
-
-/// The join token from the link.
-#[derive(Clone, PartialEq, Eq)]
-pub struct JoinToken(String);
-
-impl JoinToken {
-    /// Wraps a token; `None` if it is blank.
-    pub fn new(s: impl Into<String>) -> Option<Self> {
-        let s = s.into();
-        let s = s.trim();
-        (!s.is_empty()).then(|| Self(s.to_string()))
-    }
-
-    /// The secret itself, for the `Authorization` header and NATS CONNECT.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for JoinToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JoinToken(<redacted>)")
-    }
-}
-
-/// A verified join: the token (NATS authenticates with it too) and what the
-/// server told us about the room and user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    /// The join token.
-    pub token: JoinToken,
-    /// Room, user and connection details.
-    pub join: JoinSession,
-}
 
 /// Splits `href` into the join token and the address to show instead: the
 /// same path, the other query parameters and the fragment, without the
@@ -215,82 +169,6 @@ pub fn parse_verify_response(http_status: u16, body: &str) -> Result<JoinSession
             msg: res.envelope.msg,
         }),
     }
-}
-
-thread_local! {
-    // Read once per page: the start-up cleanup and the pre-join page both
-    // need it.
-    static CONFIG: std::cell::RefCell<Option<quorum_shared::api::ClientConfig>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// `GET /api/config` (once per page): what the server offers before
-/// anyone joins; `None` if it can't be read (callers fall back to
-/// defaults, and the next call asks again).
-pub async fn fetch_config() -> Option<quorum_shared::api::ClientConfig> {
-    if let Some(c) = CONFIG.with_borrow(Clone::clone) {
-        return Some(c);
-    }
-    let c = request_config().await?;
-    CONFIG.with_borrow_mut(|slot| *slot = Some(c.clone()));
-    Some(c)
-}
-
-async fn request_config() -> Option<quorum_shared::api::ClientConfig> {
-    let window = web_sys::window()?;
-    let res = JsFuture::from(window.fetch_with_str("/api/config"))
-        .await
-        .ok()?;
-    let res: Response = res.dyn_into().ok()?;
-    let text = JsFuture::from(res.text().ok()?).await.ok()?.as_string()?;
-    serde_json::from_str(&text).ok()
-}
-
-/// Exchanges the token for a session.
-pub async fn verify_token(token: JoinToken) -> Result<Session, JoinError> {
-    let (status, body) = post_with_token(VERIFY_PATH, &token).await.map_err(|e| {
-        web_sys::console::warn_2(&"verifyToken request failed".into(), &e);
-        JoinError::Network(js_error_text(&e))
-    })?;
-    let join = parse_verify_response(status, &body)?;
-    Ok(Session { token, join })
-}
-
-/// Renews `token` over HTTP, for the caller's own identity: used while the
-/// participant may not publish (waiting room) or has no connection (an
-/// outage, possibly longer than the token's lifetime).
-pub async fn renew_token_http(token: &JoinToken) -> Result<JoinToken, String> {
-    let (status, body) = post_with_token(RENEW_PATH, token)
-        .await
-        .map_err(|e| js_error_text(&e))?;
-    let res: RenewTokenRes =
-        serde_json::from_str(&body).map_err(|e| format!("HTTP {status}: {e}"))?;
-    match (res.envelope.status, res.token.and_then(JoinToken::new)) {
-        (true, Some(t)) => Ok(t),
-        (true, None) => Err("success without a token".to_string()),
-        (false, _) => Err(res.envelope.msg),
-    }
-}
-
-async fn post_with_token(path: &str, token: &JoinToken) -> Result<(u16, String), JsValue> {
-    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-    let headers = Headers::new()?;
-    headers.set("Authorization", &format!("Bearer {}", token.expose()))?;
-    headers.set("Content-Type", "application/json")?;
-    headers.set("Accept", "application/json")?;
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_headers(&headers);
-    init.set_body(&JsValue::from_str("{}"));
-    // A cached answer would be another user's session or a stale refusal.
-    init.set_cache(RequestCache::NoStore);
-    init.set_signal(Some(&AbortSignal::timeout_with_u32(VERIFY_TIMEOUT_MS)));
-    let request = Request::new_with_str_and_init(path, &init)?;
-    let response: Response = JsFuture::from(window.fetch_with_request(&request))
-        .await?
-        .dyn_into()?;
-    let body = JsFuture::from(response.text()?).await?;
-    Ok((response.status(), body.as_string().unwrap_or_default()))
 }
 
 /// A short description of a thrown JS value, for logs and error variants.

@@ -18,11 +18,13 @@ use leptos::task::tick;
 use quorum_client::components::chat::{format_hhmm, ChatList};
 use quorum_client::components::conn_badge::ConnBadge;
 use quorum_client::i18n::Locale;
+use quorum_client::join::JoinToken;
 use quorum_client::nats::{backoff_delay, is_auth_violation, ConnState, BACKOFF_MAX, BACKOFF_MIN};
 use quorum_client::pages::error::{ErrorPage, PageError};
-use quorum_client::state::chat::{accept_incoming, random_id, ChatEntry, ChatLog, Sender};
+use quorum_client::state::chat::{accept_incoming, ChatEntry, ChatLog, Sender};
+use quorum_client::util::random_id;
 use quorum_client::verify::{
-    parse_verify_response, split_token, take_token_from_location, JoinError, JoinToken,
+    parse_verify_response, split_token, take_token_from_location, JoinError,
 };
 use quorum_shared::api::StatusCode;
 use quorum_shared::ids::{RoomId, UserId};

@@ -14,7 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::error::CacheError;
 use super::js::js_to_u64;
 use super::{db_name, is_ours, LAST_ACCESSED, STORE_METADATA};
-use crate::nats::Sleep;
+use crate::util::Sleep;
 
 /// How long a deletion may wait for connections elsewhere (other tabs) to
 /// close before [`CacheError::Blocked`] is returned. Ours close as soon as

@@ -16,7 +16,7 @@ use super::{
     db_name, KEY_TOKEN, LAST_ACCESSED, MAX_CHAT_RECORDS, SCHEMA_VERSION, STORE_CHAT,
     STORE_METADATA, STORE_NOTIFICATIONS, STORE_SESSION,
 };
-use crate::verify::JoinToken;
+use crate::join::JoinToken;
 
 /// Metadata key of the number of chat records written so far; each record
 /// carries its write number to keep same-millisecond arrivals in order.

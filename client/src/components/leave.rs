@@ -8,7 +8,7 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::icons::{Icon, IconName};
 use crate::components::participant_menu::run_action;
 use crate::i18n::{t, t_string, use_i18n};
-use crate::pages::goodbye::Goodbye;
+use crate::state::goodbye::Goodbye;
 use crate::state::moderation::use_moderation_opt;
 use crate::state::session::use_session_end;
 use crate::state::toasts::use_toasts_opt;

@@ -9,9 +9,9 @@ use leptos::task::spawn_local;
 use crate::components::devices::device_options;
 use crate::components::icons::{Icon, IconName};
 use crate::i18n::{t, t_string, td_string, use_i18n};
-use crate::state::chat::random_id;
 use crate::state::media::{use_media, MediaContext, MediaStatus};
 use crate::state::toasts::{use_toasts, Toast};
+use crate::util::random_id;
 use quorum_shared::events::NotificationType;
 
 /// `<div id="media-banner" role="status">`: why there is no audio or

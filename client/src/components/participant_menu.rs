@@ -16,9 +16,9 @@ use crate::components::icons::{Icon, IconName};
 // Re-exported: it lived here before it had a module of its own.
 pub use crate::components::locks::LockKind;
 use crate::i18n::{t, t_string, td_string, use_i18n, Locale};
-use crate::state::chat::random_id;
 use crate::state::moderation::{use_moderation, ModerationContext};
 use crate::state::toasts::{use_toasts, Toast, ToastContext};
+use crate::util::random_id;
 
 /// Sends a moderator's request; a refusal becomes a toast in `locale`.
 pub fn run_action(

@@ -9,12 +9,12 @@ use crate::components::icons::{Icon, IconName};
 use crate::components::participant_menu::ParticipantMenu;
 use crate::i18n::{t, t_string, td_string, tu_string, use_i18n};
 use crate::nats::use_nats;
-use crate::state::chat::random_id;
 use crate::state::media::use_media;
 use crate::state::moderation::use_moderation_opt;
 use crate::state::participants::{state_key, use_roster, Participant, Roster};
 use crate::state::session::use_session;
 use crate::state::toasts::{use_toasts, Toast};
+use crate::util::random_id;
 use quorum_shared::ids::UserId;
 
 /// Past this many people the list gets a search field.

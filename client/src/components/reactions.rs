@@ -13,12 +13,12 @@ use quorum_shared::worker::WorkerRequest;
 
 use crate::components::icons::{Icon, IconName};
 use crate::i18n::{t_string, td_string, use_i18n, Locale};
-use crate::state::chat::random_id;
 use crate::state::e2ee::use_e2ee;
 use crate::state::moderation::{use_moderation, ReactionEvent};
 use crate::state::participants::use_roster;
 use crate::state::session::use_session;
 use crate::state::toasts::{use_toasts, Toast};
+use crate::util::random_id;
 
 /// How long a reaction stays on screen (ms).
 const SHOWN_MS: u64 = 4000;

@@ -27,7 +27,7 @@ use super::inbox::Inbox;
 use super::link::Link;
 use super::policy::{backoff_delay, should_give_up, PING_INTERVAL};
 use super::{ConnFailure, ConnState, Ready};
-use crate::verify::{JoinToken, Session};
+use crate::join::{JoinToken, Session};
 
 /// A message handler registered through [`super::NatsClient::set_handler`].
 pub(super) type Handler = Rc<dyn Fn(Message)>;

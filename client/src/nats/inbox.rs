@@ -8,14 +8,9 @@
 //! that socket ends the request at once instead of waiting for a timeout.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use quorum_shared::nats_proto::{Message, ProtoError};
-use wasm_bindgen_futures::JsFuture;
 
 /// Why a request got no (further) answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,7 +49,7 @@ impl Inbox {
     /// reply meant for an earlier page load of the same user from being
     /// taken for one of ours.
     pub(super) fn new(prefix: &str) -> Self {
-        let nonce = crate::state::chat::random_id();
+        let nonce = crate::util::random_id();
         Self {
             prefix: format!("{prefix}.{}", &nonce[..8]),
             next: 0,
@@ -104,53 +99,6 @@ impl Inbox {
     /// Ends every request.
     pub(super) fn clear(&mut self) {
         self.waiters.clear();
-    }
-}
-
-/// A future that resolves after a delay; dropping it clears the timeout,
-/// so an answered request leaves no timer behind.
-pub struct Sleep {
-    fut: JsFuture,
-    id: Option<i32>,
-}
-
-impl Sleep {
-    /// Resolves after `d` (or never, without a `window`).
-    pub fn new(d: Duration) -> Self {
-        let ms = d.as_millis().min(i32::MAX as u128) as i32;
-        let mut id = None;
-        let promise = js_sys::Promise::new(&mut |resolve, _| {
-            id = web_sys::window().and_then(|w| {
-                w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-                    .ok()
-            });
-        });
-        Self {
-            fut: JsFuture::from(promise),
-            id,
-        }
-    }
-}
-
-impl Future for Sleep {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match Pin::new(&mut self.fut).poll(cx) {
-            Poll::Ready(_) => {
-                self.id = None;
-                Poll::Ready(())
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl Drop for Sleep {
-    fn drop(&mut self) {
-        if let (Some(id), Some(w)) = (self.id.take(), web_sys::window()) {
-            w.clear_timeout_with_handle(id);
-        }
     }
 }
 

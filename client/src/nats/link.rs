@@ -12,7 +12,7 @@ use wasm_bindgen::JsValue;
 use super::conn::{with_conn, Conn};
 use super::ws::WsTransport;
 use super::Sub;
-use crate::verify::JoinToken;
+use crate::join::JoinToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Phase {

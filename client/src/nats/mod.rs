@@ -28,9 +28,10 @@ use quorum_shared::nats_proto::{encode, ClientOp, Message, ProtoError};
 use quorum_shared::subjects::UserSubjects;
 use send_wrapper::SendWrapper;
 
-use crate::verify::{JoinToken, Session};
+use crate::join::{JoinToken, Session};
+use crate::util::Sleep;
 use conn::{with_conn, Conn, Handler};
-pub use inbox::{RequestError, Sleep};
+pub use inbox::RequestError;
 pub use policy::{
     backoff_delay, give_up_after, give_up_after_from, is_auth_violation, is_pub_denied,
     is_sub_denied, should_give_up, AUTH_RETRIES, BACKOFF_MAX, BACKOFF_MIN, GIVE_UP_AFTER,

@@ -6,11 +6,12 @@
 
 use leptos::prelude::*;
 
+use crate::api::fetch_config;
 use crate::components::devices::DevicePicker;
 use crate::components::icons::{Icon, IconName};
 use crate::i18n::{t, use_i18n};
+use crate::join::Session;
 use crate::state::media::MediaChoices;
-use crate::verify::{fetch_config, Session};
 
 /// `<main id="prejoin-page">`; `on_join` runs on Join, with the
 /// microphone and camera chosen where the server has media.

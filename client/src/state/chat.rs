@@ -11,17 +11,17 @@ use quorum_shared::peer::{ChatMessage, MAX_CHAT_LEN};
 use quorum_shared::subjects;
 
 use crate::cache::ChatRecord;
+use crate::join::Session;
 use crate::nats::{is_pub_denied, NatsClient, Sub};
 pub use crate::state::chat_in::{
-    accept_incoming, accept_incoming_private, now_ms, random_id, shown_at, valid_id,
-    IncomingChatError,
+    accept_incoming, accept_incoming_private, now_ms, shown_at, valid_id, IncomingChatError,
 };
 pub use crate::state::chat_log::{ChatEntry, ChatLog, EntryKey, Sender, MAX_LOG};
 use crate::state::e2ee::E2eeContext;
 use crate::state::outbox::Outbox;
 use crate::state::participants::RosterContext;
 use crate::state::persist::{chat_key, PersistContext};
-use crate::verify::Session;
+use crate::util::random_id;
 
 /// Why a message could not be sent. The composer keeps the text.
 #[derive(Debug, thiserror::Error)]

@@ -98,22 +98,6 @@ pub fn shown_at(sent_at_ms: u64, now_ms: u64) -> u64 {
     }
 }
 
-/// 16 random bytes as 32 lowercase hex characters.
-pub fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    let filled = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
-    if !filled {
-        // Ids only need to be unique, not secret; this path is for
-        // exotic environments without Web Crypto.
-        for b in &mut bytes {
-            *b = (js_sys::Math::random() * 256.0) as u8;
-        }
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Now, unix milliseconds.
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64

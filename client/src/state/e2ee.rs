@@ -28,9 +28,9 @@ use quorum_shared::worker::WorkerRequest;
 
 use crate::crypto::{CryptoError, RoomKey};
 use crate::i18n::{td_string, Locale};
+use crate::join::Session;
 use crate::nats::{NatsClient, Ready};
 use crate::state::toasts::{Toast, ToastContext};
-use crate::verify::Session;
 
 /// At most one "can't decrypt" notice per sender this often.
 pub const NOTICE_EVERY_MS: u64 = 30_000;

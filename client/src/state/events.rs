@@ -14,12 +14,12 @@ use quorum_shared::events::SystemEvent;
 use quorum_shared::ids::UserId;
 use quorum_shared::moderation::WaitingEntry;
 
-use crate::pages::goodbye::Goodbye;
+use crate::join::JoinToken;
 use crate::state::chat::{shown_at, valid_id, ChatEntry, Sender};
+use crate::state::goodbye::Goodbye;
 use crate::state::moderation::{ModerationEvent, ReactionEvent};
 use crate::state::participants::RosterEvent;
 use crate::state::toasts::Toast;
-use crate::verify::JoinToken;
 
 /// The name shown for system messages in the chat.
 pub const SYSTEM_NAME: &str = "System";

@@ -7,6 +7,7 @@ pub mod chat_in;
 pub mod chat_log;
 pub mod e2ee;
 pub mod events;
+pub mod goodbye;
 pub mod history;
 pub mod media;
 pub mod moderation;

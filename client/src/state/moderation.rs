@@ -12,8 +12,8 @@ use quorum_shared::ids::UserId;
 use quorum_shared::moderation::{PersonSettings, RoomSettings, RoomSnapshot, WaitingEntry};
 use quorum_shared::worker::WorkerRequest;
 
+use crate::join::Session;
 use crate::nats::{NatsClient, Ready};
-use crate::verify::Session;
 use crate::worker::{call, WorkerError};
 
 /// A reaction someone sent (the payload is a known name, or sealed).

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use quorum_shared::events::PresenceState;
 
-use crate::verify::Session;
+use crate::join::Session;
 
 /// The ids the server sends are user ids; anything longer is not one.
 const MAX_USER_ID_LEN: usize = 128;

@@ -20,10 +20,10 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{self, ChatRecord, SessionCache, DB_PREFIX};
+use crate::join::{JoinToken, Session};
 use crate::state::chat::EntryKey;
 use crate::state::notices::Notice;
 use crate::state::token::token_payload;
-use crate::verify::{JoinToken, Session};
 
 /// `sessionStorage` key naming this tab's session database.
 const POINTER_KEY: &str = "quorum.session";
@@ -42,7 +42,7 @@ fn session_storage() -> Option<web_sys::Storage> {
 }
 
 async fn max_age_secs() -> u64 {
-    crate::verify::fetch_config()
+    crate::api::fetch_config()
         .await
         .map_or(DEFAULT_MAX_AGE_SECS, |c| c.cache_max_age_secs)
 }

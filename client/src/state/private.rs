@@ -16,11 +16,11 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use quorum_shared::nats_proto::Message;
 
+use crate::join::Session;
 use crate::nats::{NatsClient, Ready, Sub};
 use crate::state::chat::now_ms;
 use crate::state::events::{deliver, EventSinks};
 use crate::state::history::{HistoryError, Source, Stored};
-use crate::verify::Session;
 
 #[derive(Default)]
 struct PrivateState {

@@ -7,11 +7,12 @@ use leptos::prelude::*;
 
 use crate::crypto::RoomKey;
 use crate::i18n::{td_string, use_locale, Locale};
+use crate::join::Session;
 use crate::nats::{provide_nats_context, NatsClient};
-use crate::pages::goodbye::Goodbye;
 use crate::state::chat::{now_ms, provide_chat_context, ChatContext, ChatCrypt};
 use crate::state::e2ee::{fetch_room_key, provide_e2ee_context, E2eeContext};
 use crate::state::events::EventSinks;
+use crate::state::goodbye::Goodbye;
 use crate::state::moderation::{provide_moderation_context, ModerationContext, ModerationEvent};
 use crate::state::notices::provide_notices_context;
 use crate::state::participants::{provide_roster_context, RosterContext};
@@ -22,7 +23,6 @@ use crate::state::sync::start_room_sync;
 use crate::state::toasts::{provide_toasts_context, Toast, ToastContext};
 use crate::state::token::{start_token_renewal, use_token, TokenRenewal};
 use crate::state::unread::start_unread;
-use crate::verify::Session;
 use quorum_shared::events::NotificationType;
 use quorum_shared::subjects;
 

@@ -16,11 +16,11 @@ use leptos::prelude::*;
 use quorum_shared::nats_proto::Message;
 use quorum_shared::subjects;
 
+use crate::join::Session;
 use crate::nats::{NatsClient, Ready, Sub};
 use crate::state::chat::{now_ms, ChatContext};
 use crate::state::events::{deliver, route_event, EventSinks, Routed};
 use crate::state::history::{Source, Stored};
-use crate::verify::Session;
 
 #[derive(Default)]
 struct SyncState {

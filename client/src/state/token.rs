@@ -15,9 +15,10 @@ use leptos::prelude::*;
 use quorum_shared::worker::WorkerRequest;
 use serde::Deserialize;
 
+use crate::api::renew_token_http;
+use crate::join::{JoinToken, Session};
 use crate::nats::NatsClient;
 use crate::state::persist::PersistContext;
-use crate::verify::{renew_token_http, JoinToken, Session};
 use crate::worker::WorkerError;
 
 /// Never renew sooner than this after the last attempt: protects the

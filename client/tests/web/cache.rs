@@ -10,8 +10,8 @@ use quorum_client::cache::{
     cleanup_stale, database_names, db_name, delete_session, is_ours, CacheError, ChatRecord,
     SessionCache, KEY_DISPLAY, KEY_LAST_READ, MAX_CHAT_RECORDS, SCHEMA_VERSION,
 };
-use quorum_client::state::chat::random_id;
-use quorum_client::verify::JoinToken;
+use quorum_client::join::JoinToken;
+use quorum_client::util::random_id;
 use rexie::{ObjectStore, Rexie, TransactionMode};
 use serde_json::json;
 use wasm_bindgen::JsValue;

@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex};
 use leptos::prelude::*;
 use leptos::task::tick;
 use quorum_client::i18n::Locale;
+use quorum_client::join::{JoinToken, Session};
 use quorum_client::nats::{use_nats, NatsClient};
 use quorum_client::pages::goodbye::{Goodbye, GoodbyePage};
 use quorum_client::pages::room::RoomPage;
 use quorum_client::sound::Beeper;
 use quorum_client::state::session::provide_session_state;
-use quorum_client::verify::{parse_verify_response, JoinToken, Session};
+use quorum_client::verify::parse_verify_response;
 use quorum_shared::events::EndReason;
 use wasm_bindgen_test::*;
 

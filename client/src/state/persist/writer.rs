@@ -9,9 +9,9 @@ use leptos::prelude::*;
 
 use super::{DisplaySettings, KEY_CURSOR};
 use crate::cache::{self, CacheError, ChatRecord, SessionCache};
+use crate::join::JoinToken;
 use crate::state::chat::EntryKey;
 use crate::state::notices::Notice;
-use crate::verify::JoinToken;
 
 /// Chat is written in batches this often.
 const FLUSH_EVERY: Duration = Duration::from_millis(300);

@@ -1,0 +1,72 @@
+//! Small things every layer uses: random ids and a timer future. The
+//! lowest layer of the client: it imports nothing of ours.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use wasm_bindgen_futures::JsFuture;
+
+/// 16 random bytes as 32 lowercase hex characters.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        // Ids only need to be unique, not secret; this path is for
+        // exotic environments without Web Crypto.
+        for b in &mut bytes {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A future that resolves after a delay; dropping it clears the timeout,
+/// so an answered request leaves no timer behind.
+pub struct Sleep {
+    fut: JsFuture,
+    id: Option<i32>,
+}
+
+impl Sleep {
+    /// Resolves after `d` (or never, without a `window`).
+    pub fn new(d: Duration) -> Self {
+        let ms = d.as_millis().min(i32::MAX as u128) as i32;
+        let mut id = None;
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            id = web_sys::window().and_then(|w| {
+                w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+                    .ok()
+            });
+        });
+        Self {
+            fut: JsFuture::from(promise),
+            id,
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match Pin::new(&mut self.fut).poll(cx) {
+            Poll::Ready(_) => {
+                self.id = None;
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let (Some(id), Some(w)) = (self.id.take(), web_sys::window()) {
+            w.clear_timeout_with_handle(id);
+        }
+    }
+}
