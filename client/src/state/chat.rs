@@ -92,6 +92,12 @@ pub(crate) fn own_message(
     (msg, entry)
 }
 
+/// Received entries waiting for the next frame beyond this are applied at
+/// once (a bound on the queue, whatever arrives).
+const MAX_INCOMING: usize = 5000;
+/// How soon received entries are applied when no frame comes (hidden tab).
+const HIDDEN_FLUSH: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// The chat, shared through context.
 #[derive(Clone, Copy)]
 pub struct ChatContext {
@@ -99,6 +105,10 @@ pub struct ChatContext {
     nats: NatsClient,
     session: StoredValue<Arc<Session>>,
     outbox: StoredValue<Outbox>,
+    /// Received entries not in the log yet: applied together once per
+    /// frame, so a flood costs one update of the list per frame rather
+    /// than one per message.
+    incoming: StoredValue<Vec<(ChatEntry, Option<u64>)>>,
     /// The connection (epoch) whose catch-up is done, so queued messages
     /// may go out on it; `None` while (re)connecting or catching up.
     live: StoredValue<Option<u64>>,
@@ -251,19 +261,41 @@ impl ChatContext {
         Ok(if written { Sent::Now } else { Sent::Queued })
     }
 
-    /// Adds a received entry: live (`seq` `None`) or from the room's
-    /// history. A copy of one of ours confirms it. Returns whether
-    /// anything visible changed.
-    pub fn receive(&self, entry: ChatEntry, seq: Option<u64>) -> bool {
+    /// Takes a received entry: live (`seq` `None`) or from the room's
+    /// history. A copy of one of ours confirms it at once; the entry joins
+    /// the log with the others of this frame ([`Self::flush_incoming`]).
+    pub fn receive(&self, entry: ChatEntry, seq: Option<u64>) {
         if entry.mine {
             self.outbox.try_update_value(|o| o.confirm(&entry.id));
         }
-        let mut changed = false;
-        self.log.maybe_update(|log| {
-            changed = log.insert(entry, seq);
-            changed
+        let queued = self.incoming.try_update_value(|q| {
+            q.push((entry, seq));
+            q.len()
         });
-        changed
+        match queued {
+            Some(n) if n >= MAX_INCOMING => self.flush_incoming(),
+            Some(1) => {
+                let this = *self;
+                request_animation_frame(move || this.flush_incoming());
+                // A hidden tab gets no frames, but its unread count (in the
+                // title) still needs the messages.
+                set_timeout(move || this.flush_incoming(), HIDDEN_FLUSH);
+            }
+            _ => {}
+        }
+    }
+
+    /// Puts every received entry waiting into the log, in one update.
+    pub fn flush_incoming(&self) {
+        let batch = self.incoming.try_update_value(std::mem::take);
+        let Some(batch) = batch.filter(|b| !b.is_empty()) else {
+            return;
+        };
+        self.log.maybe_update(|log| {
+            batch.into_iter().fold(false, |changed, (entry, seq)| {
+                log.insert(entry, seq) | changed
+            })
+        });
     }
 
     /// Takes a chat message as received on `subject` (live, or stored
@@ -350,10 +382,20 @@ impl ChatContext {
         entry
     }
 
-    /// Adds a received live entry (e.g. a system message) unless its key
-    /// is already present. Returns whether it was added.
+    /// Adds a live entry (e.g. a system message) now, after whatever was
+    /// received before it, unless its key is already present. Returns
+    /// whether anything visible changed.
     pub fn add(&self, entry: ChatEntry) -> bool {
-        self.receive(entry, None)
+        self.flush_incoming();
+        if entry.mine {
+            self.outbox.try_update_value(|o| o.confirm(&entry.id));
+        }
+        let mut changed = false;
+        self.log.maybe_update(|log| {
+            changed = log.insert(entry, None);
+            changed
+        });
+        changed
     }
 
     /// A new connection is catching up: hold queued messages until
@@ -365,6 +407,8 @@ impl ChatContext {
 
     /// Connection `epoch` has caught up: send what is queued, in order.
     pub fn resume(&self, epoch: u64) {
+        // What the catch-up fetched is shown before the list says so.
+        self.flush_incoming();
         self.live.try_set_value(Some(epoch));
         self.caught_up.try_set(true);
         crate::perf::mark("chat-ready");
@@ -408,6 +452,7 @@ pub fn provide_chat_context(
         nats,
         session: StoredValue::new(session.clone()),
         outbox: StoredValue::new(Outbox::new()),
+        incoming: StoredValue::new(Vec::new()),
         live: StoredValue::new(None),
         caught_up: RwSignal::new(false),
         locked: RwSignal::new(false),

@@ -169,6 +169,7 @@ pub fn provide_session_state(
             chat.restore_wire(&r.subject, &r.payload, r.seq);
         }
     }
+    chat.flush_incoming();
     // The microphone and camera chosen before joining, or switched and
     // turned on or off in the room, are kept for the session; a reload
     // (which skips the pre-join page) takes them back.

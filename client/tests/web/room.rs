@@ -312,6 +312,7 @@ async fn chat_shows_the_servers_name_for_a_sender_not_the_payloads() {
     };
     st.chat.receive_wire("qr.r.chat.bob", &claim("b1"), None);
     st.chat.receive_wire("qr.r.chat.carol", &claim("c1"), None);
+    st.chat.flush_incoming();
     let names: Vec<String> = st
         .chat
         .log()
