@@ -10,8 +10,9 @@
 //! `trunk build --release` and `cargo build -p quorum-server` (or with
 //! `QUORUM_BIN` set to a release build).
 //!
-//! Prints, from the page's own clock: messages shown per second (first to
-//! last arrival in the DOM), the longest main-thread task while they came
+//! Prints, from the page's own clock: messages taken in per second (from
+//! the first shown until the last one published is shown; the list renders
+//! only the newest, so most pass through without a DOM node), the longest main-thread task while they came
 //! (`PerformanceObserver` `longtask`), the chat list's DOM node count at
 //! the end, and how many of the messages the list still holds.
 
@@ -31,7 +32,7 @@ const INSTALL: &str = r#"
 const list = document.getElementById('chat-list');
 if (!list) { return 'no #chat-list'; }
 const re = /flood:(\d+)/;
-const s = window.__flood = { seen: new Set(), first: null, last: null, longest: 0, tasks: 0 };
+const s = window.__flood = { seen: new Set(), first: null, last: null, longest: 0, tasks: 0, max: -1 };
 new PerformanceObserver((l) => {
   for (const e of l.getEntries()) { s.tasks++; s.longest = Math.max(s.longest, e.duration); }
 }).observe({ type: 'longtask' });
@@ -44,7 +45,10 @@ new MutationObserver((records) => {
       if (!m || s.seen.has(m[1])) continue;
       s.seen.add(m[1]);
       if (s.first === null) s.first = t;
-      s.last = t;
+      // The list shows the newest: once the highest number is in, every
+      // message before it has been taken in (shown, or passed over by a
+      // list that only renders what fits).
+      if (+m[1] > s.max) { s.max = +m[1]; s.last = t; }
     }
   }
 }).observe(list, { childList: true, subtree: true });
@@ -174,7 +178,7 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
                    longest: s.longest, tasks: s.tasks,
                    nodes: document.querySelectorAll('#chat-list *').length,
                    items: document.querySelectorAll('#chat-list li.chat-message').length,
-                   lastShown: s.seen.has(String(arguments[0] - 1)) };",
+                   max: s.max, lastShown: s.seen.has(String(arguments[0] - 1)) };",
                 vec![json!(count)],
             )
             .await
@@ -191,11 +195,13 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
     };
     let seen = state["seen"].as_f64().unwrap_or(0.0);
     let span = state["last"].as_f64().unwrap_or(0.0) - state["first"].as_f64().unwrap_or(0.0);
+    let newest = state["max"].as_u64().map_or(0, |m| m + 1);
     let kind = if e2ee { "E2EE" } else { "plain" };
     println!("chat flood into one page, {kind} room: {count} messages published");
     println!(
-        "  shown: {seen} distinct messages arrived in the DOM in {span:.0} ms: {:.0} messages/s (target ≥ 5,000/s)",
-        seen / (span / 1000.0).max(1e-3)
+        "  taken in: up to message {newest} in {span:.0} ms from the first shown: {:.0} messages/s \
+         (target ≥ 5,000/s); {seen} of them were ever in the DOM",
+        newest as f64 / (span / 1000.0).max(1e-3)
     );
     println!(
         "  longest main-thread task: {:.0} ms over {} long tasks (target ≤ 50 ms)",

@@ -15,6 +15,7 @@ use crate::nats::{use_nats, ConnState};
 use crate::state::chat::{
     use_chat, ChatContext, ChatEntry, ChatLog, EntryKey, SendChatError, Sent,
 };
+use crate::state::chat_log::window_skip;
 use crate::state::participants::use_roster_opt;
 use crate::state::private_chat::send_private;
 use crate::state::unread::use_unread;
@@ -23,6 +24,15 @@ use quorum_shared::ids::UserId;
 /// Distance from the bottom (px) within which the list keeps following new
 /// messages; further up, the user is reading history and is left alone.
 const STICK_THRESHOLD_PX: i32 = 48;
+/// Messages in the DOM while following the newest: a long meeting or a
+/// flood never grows the page (about four nodes each).
+pub const WINDOW: usize = 60;
+/// Older messages added at a time as someone scrolls up to the top.
+const WINDOW_STEP: usize = 60;
+/// A scroll this soon (ms) after the reader touched the list is theirs.
+const READER_SCROLL_MS: f64 = 1000.0;
+/// Within this distance from the top (px), older messages are added.
+const MORE_THRESHOLD_PX: i32 = 200;
 
 /// The room's chat: heading, messages, composer.
 #[component]
@@ -81,6 +91,14 @@ pub fn ChatList(
     let list_ref = NodeRef::<Ul>::new();
     let stick = StoredValue::new(true);
     let frame = StoredValue::new(None::<AnimationFrameRequestHandle>);
+    // The first message shown, by its number in the session, while someone
+    // reads back; `None` while following the newest [`WINDOW`].
+    let start = RwSignal::new(None::<u64>);
+    // When the reader last touched the list (wheel, key, pointer, touch):
+    // only a scroll soon after is theirs. Ours, and the browser's when the
+    // list's content changes under it, must not count as reading back.
+    let touched_ms = StoredValue::new(f64::NEG_INFINITY);
+    let touch = move || touched_ms.set_value(js_sys::Date::now());
 
     // -- effects -- //
     Effect::new(move || {
@@ -110,9 +128,34 @@ pub fn ChatList(
     });
 
     let on_scroll = move |_| {
-        if let Some(ul) = list_ref.get_untracked() {
-            let from_bottom = ul.scroll_height() - ul.scroll_top() - ul.client_height();
-            stick.set_value(from_bottom <= STICK_THRESHOLD_PX);
+        let Some(ul) = list_ref.get_untracked() else {
+            return;
+        };
+        let top = ul.scroll_top();
+        let from_bottom = ul.scroll_height() - top - ul.client_height();
+        let by_reader = js_sys::Date::now() - touched_ms.get_value() < READER_SCROLL_MS;
+        let following = from_bottom <= STICK_THRESHOLD_PX || (stick.get_value() && !by_reader);
+        stick.set_value(following);
+        let (len, dropped) = log.with_untracked(|l| (l.len(), l.dropped()));
+        let skip = window_skip(len, dropped, start.get_untracked(), WINDOW);
+        if following {
+            // Back at the newest: only the window again.
+            if start.get_untracked().is_some() {
+                start.set(None);
+            }
+        } else if ul.scroll_top() < MORE_THRESHOLD_PX && skip > 0 {
+            // Near the top: older messages above, with what is on screen
+            // kept in place.
+            let before = ul.scroll_height();
+            start.set(Some(dropped + skip.saturating_sub(WINDOW_STEP) as u64));
+            request_animation_frame(move || {
+                if let Some(ul) = list_ref.try_get_untracked().flatten() {
+                    ul.set_scroll_top(ul.scroll_top() + ul.scroll_height() - before);
+                }
+            });
+        } else if start.get_untracked().is_none() {
+            // Reading back: new messages add below and take nothing away.
+            start.set(Some(dropped + skip as u64));
         }
     };
 
@@ -134,9 +177,19 @@ pub fn ChatList(
                 aria-busy=move || busy.get().to_string()
                 tabindex="0"
                 on:scroll=on_scroll
+                on:wheel=move |_| touch()
+                on:keydown=move |_| touch()
+                on:pointerdown=move |_| touch()
+                on:touchmove=move |_| touch()
             >
                 <For
-                    each=move || log.with(|l| l.entries().cloned().collect::<Vec<_>>())
+                    each=move || {
+                        let start = start.get();
+                        log.with(|l| {
+                            let skip = window_skip(l.len(), l.dropped(), start, WINDOW);
+                            l.entries().skip(skip).cloned().collect::<Vec<_>>()
+                        })
+                    }
                     key=|e| e.key()
                     children=move |e| {
                         let key = e.key();

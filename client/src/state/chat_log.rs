@@ -80,6 +80,9 @@ pub struct ChatLog {
     pending: HashSet<EntryKey>,
     cap: usize,
     revision: u64,
+    /// How many entries left the front (the cap), so a list can name an
+    /// entry by a position that stays put as older ones go.
+    dropped: u64,
 }
 
 impl Default for ChatLog {
@@ -102,6 +105,7 @@ impl ChatLog {
             pending: HashSet::new(),
             cap: cap.max(1),
             revision: 0,
+            dropped: 0,
         }
     }
 
@@ -157,6 +161,7 @@ impl ChatLog {
         self.slots.insert(at, slot);
         if self.slots.len() > self.cap {
             if let Some(old) = self.slots.pop_front() {
+                self.dropped += 1;
                 let old_key = old.entry.key();
                 self.seen.remove(&old_key);
                 self.pending.remove(&old_key);
@@ -212,9 +217,69 @@ impl ChatLog {
         self.slots.is_empty()
     }
 
+    /// How many entries have left the front so far: entry `i` of
+    /// [`Self::entries`] is number `dropped() + i` of the session.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
     /// Increases with every visible change (the length stops changing once
     /// the cap is reached), e.g. to trigger scrolling.
     pub fn revision(&self) -> u64 {
         self.revision
+    }
+}
+
+/// How many of the log's `len` entries a list skips: from entry number
+/// `start` of the session (see [`ChatLog::dropped`]) while someone reads
+/// back, else all but the newest `window`.
+pub fn window_skip(len: usize, dropped: u64, start: Option<u64>, window: usize) -> usize {
+    match start {
+        None => len.saturating_sub(window),
+        Some(at) => usize::try_from(at.saturating_sub(dropped))
+            .unwrap_or(usize::MAX)
+            .min(len),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    // In the browser: plain `#[test]`s would not run under wasm-bindgen-test.
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn entry(id: &str) -> ChatEntry {
+        ChatEntry {
+            id: id.into(),
+            sender: Sender::System,
+            name: String::new(),
+            text: id.into(),
+            shown_at_ms: 0,
+            mine: false,
+            private_to: None,
+        }
+    }
+
+    #[test]
+    fn the_window_follows_the_newest_or_stays_where_someone_reads() {
+        // Following: the newest `window`, however long the log.
+        assert_eq!(window_skip(1000, 0, None, 60), 940);
+        assert_eq!(window_skip(10, 0, None, 60), 0);
+        // Reading from entry 500 of the session while 200 have gone.
+        assert_eq!(window_skip(1000, 200, Some(500), 60), 300);
+        // What was being read has gone: from the oldest kept.
+        assert_eq!(window_skip(1000, 600, Some(500), 60), 0);
+        assert_eq!(window_skip(10, 0, Some(50), 60), 10);
+    }
+
+    #[test]
+    fn dropped_counts_what_left_the_front() {
+        let mut log = ChatLog::with_cap(3);
+        for id in ["a", "b", "c", "d", "e"] {
+            log.push(entry(id));
+        }
+        assert_eq!(log.dropped(), 2);
+        let ids: Vec<_> = log.entries().map(|e| e.id.clone()).collect();
+        assert_eq!(ids, ["c", "d", "e"]);
     }
 }

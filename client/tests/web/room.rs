@@ -320,3 +320,83 @@ async fn chat_shows_the_servers_name_for_a_sender_not_the_payloads() {
     // Bob is known: his real name. Carol isn't (yet): her own claim.
     assert_eq!(names, ["Bob Real", "Alice (moderator)"]);
 }
+
+/// The chat list's DOM: the messages rendered, by id.
+fn rendered_ids(root: &web_sys::Element) -> Vec<String> {
+    let items = root.query_selector_all("li.chat-message").unwrap();
+    (0..items.length())
+        .filter_map(|i| items.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::Element>().ok())
+        .filter_map(|e| e.get_attribute("data-id"))
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn the_list_renders_the_newest_and_more_as_the_reader_scrolls_back() {
+    use quorum_client::components::chat::WINDOW;
+    let log = RwSignal::new(ChatLog::new());
+    let root = container();
+    let _app = mount_to(root.clone(), move || view! { <ChatList log=log /> });
+    let root: web_sys::Element = root.into();
+    let ul: web_sys::HtmlElement = root
+        .query_selector("#chat-list")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    // Short enough to scroll, as in the room (no style sheet here).
+    ul.style().set_property("height", "300px").unwrap();
+    ul.style().set_property("overflow-y", "auto").unwrap();
+    log.update(|l| {
+        for i in 0..500 {
+            l.push(entry(&format!("m{i}"), "bob", false));
+        }
+    });
+    tick().await;
+    // Following the newest: only the window is in the DOM.
+    let ids = rendered_ids(&root);
+    assert_eq!(ids.len(), WINDOW);
+    assert_eq!(ids.last().map(String::as_str), Some("m499"));
+    assert!(
+        root.query_selector_all("#chat-list *").unwrap().length() <= 300,
+        "the list's DOM stays small"
+    );
+
+    // The reader scrolls to the top: older messages come in above.
+    ul.dispatch_event(&web_sys::Event::new("wheel").unwrap())
+        .unwrap();
+    ul.set_scroll_top(0);
+    ul.dispatch_event(&web_sys::Event::new("scroll").unwrap())
+        .unwrap();
+    assert!(
+        eventually(|| {
+            let n = rendered_ids(&root).len();
+            async move { n > WINDOW }
+        })
+        .await,
+        "no older messages"
+    );
+    let first = rendered_ids(&root)[0].clone();
+    // New messages while reading back add below and take nothing away.
+    log.update(|l| {
+        l.push(entry("late", "bob", false));
+    });
+    tick().await;
+    let ids = rendered_ids(&root);
+    assert_eq!(ids[0], first, "what is being read stays");
+    assert_eq!(ids.last().map(String::as_str), Some("late"));
+
+    // Back at the newest: the window again.
+    ul.dispatch_event(&web_sys::Event::new("wheel").unwrap())
+        .unwrap();
+    ul.set_scroll_top(ul.scroll_height());
+    ul.dispatch_event(&web_sys::Event::new("scroll").unwrap())
+        .unwrap();
+    assert!(
+        eventually(|| {
+            let n = rendered_ids(&root).len();
+            async move { n == WINDOW }
+        })
+        .await,
+        "the window did not come back"
+    );
+}
