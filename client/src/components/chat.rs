@@ -175,6 +175,11 @@ pub fn ChatList(
                 aria-relevant="additions"
                 aria-label=move || t_string!(i18n, chat.messages)
                 aria-busy=move || busy.get().to_string()
+                // How many messages the session has taken in, and how many
+                // of ours wait for the server: most are never drawn, so
+                // benches read these rather than count items.
+                data-total=move || log.with(|l| (l.dropped() + l.len() as u64).to_string())
+                data-pending=move || pending_keys.with(|p| p.len().to_string())
                 tabindex="0"
                 on:scroll=on_scroll
                 on:wheel=move |_| touch()

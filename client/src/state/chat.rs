@@ -95,6 +95,9 @@ pub(crate) fn own_message(
 /// Received entries waiting for the next frame beyond this are applied at
 /// once (a bound on the queue, whatever arrives).
 const MAX_INCOMING: usize = 5000;
+/// Received entries within this long (ms) of the last applied wait for
+/// the next frame; after a quiet spell they are applied at once.
+const BUSY_MS: f64 = 16.0;
 /// How soon received entries are applied when no frame comes (hidden tab).
 const HIDDEN_FLUSH: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -109,6 +112,9 @@ pub struct ChatContext {
     /// frame, so a flood costs one update of the list per frame rather
     /// than one per message.
     incoming: StoredValue<Vec<(ChatEntry, Option<u64>)>>,
+    /// When received entries last joined the log (ms): within a frame of
+    /// it, the next wait for the next frame.
+    last_flush: StoredValue<f64>,
     /// The connection (epoch) whose catch-up is done, so queued messages
     /// may go out on it; `None` while (re)connecting or catching up.
     live: StoredValue<Option<u64>>,
@@ -276,10 +282,21 @@ impl ChatContext {
             Some(n) if n >= MAX_INCOMING => self.flush_incoming(),
             Some(1) => {
                 let this = *self;
-                request_animation_frame(move || this.flush_incoming());
-                // A hidden tab gets no frames, but its unread count (in the
-                // title) still needs the messages.
-                set_timeout(move || this.flush_incoming(), HIDDEN_FLUSH);
+                let idle = self
+                    .last_flush
+                    .try_get_value()
+                    .is_some_and(|t| js_sys::Date::now() - t > BUSY_MS);
+                if idle {
+                    // A message after a quiet spell shows at once (with
+                    // whatever came in the same task).
+                    queue_microtask(move || this.flush_incoming());
+                } else {
+                    // Many in a row: together, once per frame.
+                    request_animation_frame(move || this.flush_incoming());
+                    // A hidden tab gets no frames, but its unread count (in
+                    // the title) still needs the messages.
+                    set_timeout(move || this.flush_incoming(), HIDDEN_FLUSH);
+                }
             }
             _ => {}
         }
@@ -291,6 +308,7 @@ impl ChatContext {
         let Some(batch) = batch.filter(|b| !b.is_empty()) else {
             return;
         };
+        self.last_flush.try_set_value(js_sys::Date::now());
         self.log.maybe_update(|log| {
             batch.into_iter().fold(false, |changed, (entry, seq)| {
                 log.insert(entry, seq) | changed
@@ -453,6 +471,7 @@ pub fn provide_chat_context(
         session: StoredValue::new(session.clone()),
         outbox: StoredValue::new(Outbox::new()),
         incoming: StoredValue::new(Vec::new()),
+        last_flush: StoredValue::new(f64::NEG_INFINITY),
         live: StoredValue::new(None),
         caught_up: RwSignal::new(false),
         locked: RwSignal::new(false),
