@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use quorum_e2e::raw_nats::RawNats;
-use quorum_e2e::{join, Chromedriver, Quorum};
+use quorum_e2e::{env_or, join, Chromedriver, Quorum};
 use quorum_shared::e2ee::{aad, Kind, RoomKeys, IV_LEN, PBKDF2_ITERATIONS};
 use quorum_shared::ids::{RoomId, UserId};
 use quorum_shared::peer::ChatMessage;
@@ -54,13 +54,6 @@ new MutationObserver((records) => {
 }).observe(list, { childList: true, subtree: true });
 return 'ok';
 "#;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Seals chat for an E2EE room the way a browser does: the room secret
 /// from the server (`WorkerRequest::RoomKey`), PBKDF2 into the room keys,

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use fantoccini::Client;
-use quorum_e2e::{join, Chromedriver, Quorum};
+use quorum_e2e::{env_or, join, Chromedriver, Quorum};
 use serde_json::{json, Value};
 
 /// Messages sent (and discarded) before measuring.
@@ -125,13 +125,6 @@ s.send = (n) => {
 };
 return 'ok';
 "#;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 async fn js(c: &Client, script: &str, args: Vec<Value>) -> Value {
     c.execute(script, args)

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use fantoccini::Client;
-use quorum_e2e::{wait_for, Chromedriver, Quorum};
+use quorum_e2e::{env_or, wait_for, Chromedriver, Quorum};
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(30);
@@ -47,13 +47,6 @@ const RELOAD: &[&str] = &[
     "connected",
     "chat-ready",
 ];
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![])

@@ -538,3 +538,12 @@ pub async fn cache_dump(c: &Client) -> String {
     assert!(!dump.starts_with("failed"), "{dump}");
     dump
 }
+
+/// The number in environment variable `name` (benches' knobs), or
+/// `default` when it is unset or not a number.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

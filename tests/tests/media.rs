@@ -118,6 +118,20 @@ fn param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
 }
 
+/// A server dialling the LiveKit stand-in, with E2EE room `room`; what
+/// the stand-in records.
+async fn e2ee_room_with_livekit(room: &str) -> (Quorum, Arc<Mutex<Vec<String>>>) {
+    let (url, seen) = livekit_stand_in();
+    let q = Quorum::start_env(&with_livekit(&url));
+    q.create_room(
+        room,
+        json!({ "room_title": "Secret", "room_features": {
+            "end_to_end_encryption_features": { "is_enabled": true } } }),
+    )
+    .await;
+    (q, seen)
+}
+
 /// LiveKit's own `TokenVerifier` accepts `token` for `user` in LiveKit
 /// room `sid`.
 fn livekit_accepts(token: &str, user: &str, sid: &str) {
@@ -202,14 +216,7 @@ async fn entering_loads_media_lazily_and_dials_livekit_with_a_valid_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_e2ee_room_sets_the_media_key_before_connecting() {
     let _turn = quorum_e2e::serial().await;
-    let (url, seen) = livekit_stand_in();
-    let q = Quorum::start_env(&with_livekit(&url));
-    q.create_room(
-        "sec",
-        json!({ "room_title": "Secret", "room_features": {
-            "end_to_end_encryption_features": { "is_enabled": true } } }),
-    )
-    .await;
+    let (q, seen) = e2ee_room_with_livekit("sec").await;
     let mut driver = Chromedriver::start();
     let c = driver.browser().await;
     join(&c, &q.join_link("sec", "bea", false).await).await;
@@ -241,14 +248,7 @@ async fn an_e2ee_room_sets_the_media_key_before_connecting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_that_cannot_encrypt_media_gets_none_in_an_e2ee_room() {
     let _turn = quorum_e2e::serial().await;
-    let (url, seen) = livekit_stand_in();
-    let q = Quorum::start_env(&with_livekit(&url));
-    q.create_room(
-        "sec",
-        json!({ "room_title": "Secret", "room_features": {
-            "end_to_end_encryption_features": { "is_enabled": true } } }),
-    )
-    .await;
+    let (q, seen) = e2ee_room_with_livekit("sec").await;
     let mut driver = Chromedriver::start();
     let c = driver.browser().await;
     c.goto(&q.join_link("sec", "cy", false).await)
