@@ -11,7 +11,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::tick;
@@ -19,7 +18,7 @@ use quorum_client::components::chat::{format_hhmm, ChatList};
 use quorum_client::components::conn_badge::ConnBadge;
 use quorum_client::i18n::Locale;
 use quorum_client::join::JoinToken;
-use quorum_client::nats::{backoff_delay, is_auth_violation, ConnState, BACKOFF_MAX, BACKOFF_MIN};
+use quorum_client::nats::ConnState;
 use quorum_client::pages::error::{ErrorPage, PageError};
 use quorum_client::state::chat::{accept_incoming, ChatEntry, ChatLog, Sender};
 use quorum_client::util::random_id;
@@ -194,34 +193,6 @@ fn verify_response_body_decides_not_http_status() {
     assert!(matches!(e, Err(JoinError::BadResponse { .. })));
 }
 
-// ---------- chat ---------- //
-
-#[wasm_bindgen_test]
-fn chat_log_dedups_and_keeps_arrival_order() {
-    let mut log = ChatLog::new();
-    assert!(log.push(entry("b", "bob", false)));
-    assert!(log.push(entry("a", "alice", true)));
-    assert!(
-        !log.push(entry("b", "bob", false)),
-        "duplicate id is dropped"
-    );
-    assert!(log.push(entry("c", "bob", false)));
-    let ids: Vec<_> = log.entries().map(|e| e.id.as_str()).collect();
-    assert_eq!(ids, ["b", "a", "c"]);
-    assert_eq!(log.revision(), 3);
-}
-
-#[wasm_bindgen_test]
-fn chat_log_cap_evicts_oldest() {
-    let mut log = ChatLog::with_cap(2);
-    for id in ["1", "2", "3"] {
-        log.push(entry(id, "bob", false));
-    }
-    let ids: Vec<_> = log.entries().map(|e| e.id.as_str()).collect();
-    assert_eq!(ids, ["2", "3"]);
-    assert_eq!(log.revision(), 3);
-}
-
 #[wasm_bindgen_test]
 fn incoming_chat_trusts_the_subject_not_the_payload() {
     let room = RoomId::parse("r1").unwrap();
@@ -282,29 +253,6 @@ fn time_is_hh_mm() {
     let t = format_hhmm(1_700_000_000_000);
     assert_eq!(t.len(), 5, "{t}");
     assert_eq!(&t[2..3], ":");
-}
-
-// ---------- connection ---------- //
-
-#[wasm_bindgen_test]
-fn backoff_grows_is_jittered_and_bounded() {
-    assert_eq!(backoff_delay(0, 0.0), BACKOFF_MIN);
-    assert_eq!(backoff_delay(0, 0.999), BACKOFF_MIN);
-    assert_eq!(backoff_delay(3, 1.0), Duration::from_millis(4000));
-    assert_eq!(backoff_delay(3, 0.0), Duration::from_millis(2000));
-    for attempt in [5, 10, 1000, u32::MAX] {
-        for jitter in [0.0, 0.5, 1.0] {
-            let d = backoff_delay(attempt, jitter);
-            assert!(
-                d >= BACKOFF_MAX / 2 && d <= BACKOFF_MAX,
-                "{attempt} {jitter} {d:?}"
-            );
-        }
-    }
-    assert!(is_auth_violation("Authorization Violation"));
-    assert!(!is_auth_violation(
-        "Permissions Violation for Publish to \"x\""
-    ));
 }
 
 // ---------- widgets ---------- //

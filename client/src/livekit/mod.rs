@@ -5,7 +5,6 @@
 //! typed façade over that glue; `state/media.rs` decides when to use it.
 
 mod events;
-mod plan;
 
 use js_sys::{Function, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -13,7 +12,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 pub use events::MediaEvent;
-pub use plan::{Change, Publication, SubscriptionPlan, MAX_KNOWN};
+// Pure, natively tested in `quorum-client-core`.
+pub use quorum_client_core::media_plan::{Change, Publication, SubscriptionPlan, MAX_KNOWN};
 
 /// Where the bundled media module is served.
 pub const MODULE_URL: &str = "/media/media.js";

@@ -3,8 +3,9 @@
 //! events and history that feed them.
 
 pub mod chat;
+// Pure, natively tested in `quorum-client-core`; here under their old names.
+pub use quorum_client_core::{chat_log, outbox};
 pub mod chat_in;
-pub mod chat_log;
 pub mod e2ee;
 pub mod events;
 pub mod goodbye;
@@ -12,7 +13,6 @@ pub mod history;
 pub mod media;
 pub mod moderation;
 pub mod notices;
-pub mod outbox;
 pub mod participants;
 pub mod persist;
 pub mod private;

@@ -10,10 +10,13 @@
 
 use std::time::Duration;
 
-use base64::Engine;
 use leptos::prelude::*;
 use quorum_shared::worker::WorkerRequest;
-use serde::Deserialize;
+
+pub use quorum_client_core::renewal::{
+    renew_delay, token_payload, token_times, TokenTimes, MAX_DELAY, MIN_RENEW_DELAY, RENEW_MARGIN,
+    RENEW_RETRY,
+};
 
 use crate::api::renew_token_http;
 use crate::join::{JoinToken, Session};
@@ -21,71 +24,13 @@ use crate::nats::NatsClient;
 use crate::state::persist::PersistContext;
 use crate::worker::WorkerError;
 
-/// Never renew sooner than this after the last attempt: protects the
-/// server from a tight loop when the local clock is far off.
-pub const MIN_RENEW_DELAY: Duration = Duration::from_secs(5);
-/// Renew at least this long before the token ends: a busy server may take
-/// seconds to answer and to authorize the new socket.
-pub const RENEW_MARGIN: Duration = Duration::from_secs(15);
-/// Wait before trying again after a failed renewal.
-pub const RENEW_RETRY: Duration = Duration::from_secs(15);
 /// How long to wait for the server's answer.
 const RENEW_TIMEOUT: Duration = Duration::from_secs(10);
-/// `setTimeout` takes an `i32` of milliseconds; a longer-lived token is
-/// simply looked at again after a day.
-const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
-
-/// The validity window of a token, unix seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct TokenTimes {
-    /// Not before (when it was issued), if present.
-    #[serde(default)]
-    pub nbf: Option<u64>,
-    /// Expiry.
-    pub exp: u64,
-}
-
-/// Reads `nbf`/`exp` from a JWT's payload. The signature is not checked:
-/// the server does that; this only decides when to renew.
-pub fn token_times(token: &str) -> Option<TokenTimes> {
-    token_payload(token)
-}
-
-/// Reads claims from a JWT's payload without checking its signature:
-/// only for local decisions (when to renew, which cached session a link
-/// belongs to); the server verifies every token it is given.
-pub fn token_payload<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
 
 /// Whether `token` is still valid by our clock (with a little margin), or
 /// unreadable (then the server decides).
 pub fn still_valid(token: &JoinToken, now_s: f64) -> bool {
     token_times(token.expose()).is_none_or(|t| t.exp as f64 > now_s + 5.0)
-}
-
-/// How long to wait before renewing: two thirds of the remaining
-/// lifetime, but at least [`RENEW_MARGIN`] before it ends, so a short
-/// token opened late still leaves time to renew and move over. `fresh` means the server issued it just now, so its whole
-/// lifetime (`exp - nbf`) is left whatever our clock says; otherwise the
-/// remaining time is `exp - now` by our clock (a link may be opened long
-/// after it was issued).
-pub fn renew_delay(now_s: f64, times: TokenTimes, fresh: bool) -> Duration {
-    let lifetime = times.nbf.map(|nbf| times.exp.saturating_sub(nbf) as f64);
-    let by_clock = times.exp as f64 - now_s;
-    let remaining = match (fresh, lifetime) {
-        (true, Some(l)) => l,
-        (_, Some(l)) => by_clock.min(l),
-        (_, None) => by_clock,
-    };
-    let secs = (remaining * 2.0 / 3.0)
-        .min(remaining - RENEW_MARGIN.as_secs_f64())
-        .max(0.0);
-    Duration::from_secs_f64(secs).clamp(MIN_RENEW_DELAY, MAX_DELAY)
 }
 
 /// The newest join token, shared through context by the app.

@@ -16,14 +16,20 @@ struct Queued {
     msg: ChatMessage,
     /// The bytes to publish; `None` while still being encrypted.
     wire: Option<Vec<u8>>,
-    /// The connection (epoch) it was last written to.
-    sent_in: Option<u64>,
 }
 
 /// See the module docs.
+///
+/// Messages go out in order and stop at the first that can't, so those
+/// written on the current connection are always a prefix of the queue:
+/// one count says which, and no operation walks the whole queue in the
+/// usual case (a send, its echo, the next send), however many wait.
 #[derive(Debug, Clone, Default)]
 pub struct Outbox {
     items: VecDeque<Queued>,
+    /// The connection (epoch) the first `written` items were written on.
+    epoch: Option<u64>,
+    written: usize,
 }
 
 impl Outbox {
@@ -35,35 +41,51 @@ impl Outbox {
     /// Queues `msg` behind the others, sent as plain JSON.
     pub fn push(&mut self, msg: ChatMessage) {
         let wire = Some(msg.encode());
-        self.items.push_back(Queued {
-            msg,
-            wire,
-            sent_in: None,
-        });
+        self.items.push_back(Queued { msg, wire });
     }
 
     /// Queues `msg` behind the others; it waits (and so does everything
     /// behind it) until [`Outbox::sealed`] gives its encrypted bytes.
     pub fn push_unsealed(&mut self, msg: ChatMessage) {
-        self.items.push_back(Queued {
-            msg,
-            wire: None,
-            sent_in: None,
-        });
+        self.items.push_back(Queued { msg, wire: None });
+    }
+
+    /// Where `id` is, searching from the end (`newest`: the message just
+    /// typed or sealed) or from the front (an echo, usually of the oldest).
+    fn position(&self, id: &str, newest: bool) -> Option<usize> {
+        if newest {
+            self.items.iter().rposition(|q| q.msg.id == id)
+        } else {
+            self.items.iter().position(|q| q.msg.id == id)
+        }
+    }
+
+    /// How many from the front are written on connection `epoch`.
+    fn written_on(&self, epoch: u64) -> usize {
+        if self.epoch == Some(epoch) {
+            self.written
+        } else {
+            0
+        }
     }
 
     /// The encrypted bytes of `id` are ready.
     pub fn sealed(&mut self, id: &str, wire: Vec<u8>) {
-        if let Some(q) = self.items.iter_mut().find(|q| q.msg.id == id) {
-            q.wire = Some(wire);
+        if let Some(at) = self.position(id, true) {
+            self.items[at].wire = Some(wire);
         }
     }
 
     /// The server has `id`: forget it. Returns whether it was queued.
     pub fn confirm(&mut self, id: &str) -> bool {
-        let before = self.items.len();
-        self.items.retain(|q| q.msg.id != id);
-        self.items.len() != before
+        let Some(at) = self.position(id, false) else {
+            return false;
+        };
+        self.items.remove(at);
+        if at < self.written {
+            self.written -= 1;
+        }
+        true
     }
 
     /// Messages to write on connection `epoch`, oldest first: those not
@@ -71,9 +93,15 @@ impl Outbox {
     pub fn due(&self, epoch: u64) -> Vec<ChatMessage> {
         self.items
             .iter()
-            .filter(|q| q.sent_in != Some(epoch))
+            .skip(self.written_on(epoch))
             .map(|q| q.msg.clone())
             .collect()
+    }
+
+    /// Whether `id` is queued and not yet written on connection `epoch`.
+    pub fn is_due(&self, epoch: u64, id: &str) -> bool {
+        self.position(id, true)
+            .is_some_and(|at| at >= self.written_on(epoch))
     }
 
     /// What to write on connection `epoch`, oldest first, as (id, bytes):
@@ -82,15 +110,25 @@ impl Outbox {
     pub fn due_wire(&self, epoch: u64) -> Vec<(String, Vec<u8>)> {
         self.items
             .iter()
-            .filter(|q| q.sent_in != Some(epoch))
+            .skip(self.written_on(epoch))
             .map_while(|q| Some((q.msg.id.clone(), q.wire.clone()?)))
             .collect()
     }
 
-    /// `id` was written on connection `epoch`.
+    /// `id` was written on connection `epoch` (and, messages going out in
+    /// order, everything before it).
     pub fn mark_sent(&mut self, id: &str, epoch: u64) {
-        if let Some(q) = self.items.iter_mut().find(|q| q.msg.id == id) {
-            q.sent_in = Some(epoch);
+        if self.epoch != Some(epoch) {
+            self.epoch = Some(epoch);
+            self.written = 0;
+        }
+        let next = self.written;
+        let at = match self.items.get(next) {
+            Some(q) if q.msg.id == id => Some(next),
+            _ => self.position(id, false),
+        };
+        if let Some(at) = at {
+            self.written = self.written.max(at + 1);
         }
     }
 

@@ -128,8 +128,6 @@ impl SubscriptionPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    // In the browser: plain `#[test]`s would not run under wasm-bindgen-test.
-    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn publication(sid: &str, source: &str) -> Publication {
         Publication {

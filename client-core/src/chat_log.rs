@@ -245,8 +245,6 @@ pub fn window_skip(len: usize, dropped: u64, start: Option<u64>, window: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    // In the browser: plain `#[test]`s would not run under wasm-bindgen-test.
-    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn entry(id: &str) -> ChatEntry {
         ChatEntry {

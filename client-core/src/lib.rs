@@ -1,0 +1,10 @@
+//! The browser client's pure logic: no DOM, no NATS socket, no JS. The
+//! client (`quorum-client`, wasm32) builds on it; `cargo test` checks it
+//! natively, fast, with the rest of the workspace.
+
+pub mod chat_log;
+pub mod media_plan;
+pub mod outbox;
+pub mod policy;
+pub mod renewal;
+pub mod roster;
