@@ -49,6 +49,7 @@ pub fn ChatPanel() -> impl IntoView {
                 log=chat.log()
                 divider=divider
                 busy=Signal::derive(move || !chat.caught_up().get())
+                pending_of=Callback::new(move |key: EntryKey| chat.pending_mark(&key))
             />
             <Composer chat=chat state=nats.state() />
         </aside>
@@ -81,13 +82,12 @@ pub fn ChatList(
     #[prop(into)] log: Signal<ChatLog>,
     #[prop(into, default = Signal::stored(None))] divider: Signal<Option<EntryKey>>,
     #[prop(into, default = Signal::stored(false))] busy: Signal<bool>,
+    /// Whether the message with a key is ours and not yet confirmed.
+    #[prop(optional, into)]
+    pending_of: Option<Callback<EntryKey, Signal<bool>>>,
 ) -> impl IntoView {
     // -- signals -- //
     let i18n = use_i18n();
-    // Changes only when one of ours is sent or confirmed, so that other
-    // people's messages don't make every item look again (a burst of
-    // messages would otherwise cost time squared).
-    let pending_keys = Memo::new(move |_| log.with(|l| l.pending().clone()));
     let list_ref = NodeRef::<Ul>::new();
     let stick = StoredValue::new(true);
     let frame = StoredValue::new(None::<AnimationFrameRequestHandle>);
@@ -179,7 +179,7 @@ pub fn ChatList(
                 // of ours wait for the server: most are never drawn, so
                 // benches read these rather than count items.
                 data-total=move || log.with(|l| (l.dropped() + l.len() as u64).to_string())
-                data-pending=move || pending_keys.with(|p| p.len().to_string())
+                data-pending=move || log.with(|l| l.pending().len().to_string())
                 tabindex="0"
                 on:scroll=on_scroll
                 on:wheel=move |_| touch()
@@ -200,7 +200,11 @@ pub fn ChatList(
                         let key = e.key();
                         let first = key.clone();
                         let is_first_new = move || divider.with(|d| d.as_ref() == Some(&first));
-                        let pending = Memo::new(move |_| pending_keys.with(|p| p.contains(&key)));
+                        let pending = match pending_of {
+                            Some(p) => p.run(key),
+                            // Standalone (tests): straight from the log.
+                            None => Signal::derive(move || log.with(|l| l.is_pending(&key))),
+                        };
                         view! {
                             <Show when=is_first_new>
                                 <li class="chat-divider">
@@ -425,10 +429,9 @@ fn RecipientPicker(to: RwSignal<String>) -> impl IntoView {
         let roster = roster.roster();
         let others = move || {
             roster.with(|r| {
-                r.sorted()
-                    .into_iter()
+                r.listed()
                     .filter(|p| !p.me)
-                    .map(|p| (p.id, p.name))
+                    .map(|p| (p.id.clone(), p.name.clone()))
                     .collect::<Vec<_>>()
             })
         };

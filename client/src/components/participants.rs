@@ -19,24 +19,15 @@ use quorum_shared::ids::UserId;
 
 /// Past this many people the list gets a search field.
 pub const SEARCH_FROM: usize = 20;
+/// Rows drawn at a time: a room of 1,000 keeps the list's DOM small, with
+/// Previous and Next (and the search) to reach everybody.
+pub const PAGE: usize = 100;
 
-/// `<aside id="participants">` with one `<li class="participant">` each,
-/// and a search field once the room is big.
+/// `<aside id="participants">`: the heading with the count, then the list.
 #[component]
 pub fn ParticipantsPanel() -> impl IntoView {
     let i18n = use_i18n();
     let roster = use_roster().roster();
-    let query = RwSignal::new(String::new());
-    let big = Memo::new(move |_| roster.with(Roster::len) > SEARCH_FROM);
-    let shown = Signal::derive(move || {
-        let q = query.get().trim().to_lowercase();
-        roster.with(|r| {
-            r.sorted()
-                .into_iter()
-                .filter(|p| q.is_empty() || p.name.to_lowercase().contains(&q))
-                .collect::<Vec<_>>()
-        })
-    });
     view! {
         <aside id="participants" class="participants-panel" aria-labelledby="participants-heading">
             <h2 id="participants-heading" class="panel-title">
@@ -44,31 +35,85 @@ pub fn ParticipantsPanel() -> impl IntoView {
                 " "
                 <span class="participant-count">{move || roster.with(Roster::present)}</span>
             </h2>
-            <Show when=move || big.get()>
-                <div class="participant-search">
-                    <label for="participant-search" class="visually-hidden">
-                        {t!(i18n, participants.find)}
-                    </label>
-                    <Icon name=IconName::Search />
-                    <input
-                        id="participant-search"
-                        type="search"
-                        placeholder=move || t_string!(i18n, participants.find)
-                        prop:value=move || query.get()
-                        on:input:target=move |ev| query.set(ev.target().value())
-                    />
-                </div>
-            </Show>
-            <ParticipantRows people=shown />
+            <ParticipantList roster=roster />
         </aside>
     }
 }
 
-/// The list itself, for any roster (in its listing order).
+/// One `<li class="participant">` each, in the roster's listing order, a
+/// page of [`PAGE`] at a time, and a search field once the room is big.
 #[component]
 pub fn ParticipantList(#[prop(into)] roster: Signal<Roster>) -> impl IntoView {
-    let people = Signal::derive(move || roster.with(Roster::sorted));
-    view! { <ParticipantRows people=people /> }
+    let i18n = use_i18n();
+    let query = RwSignal::new(String::new());
+    let from = RwSignal::new(0usize);
+    let big = Memo::new(move |_| roster.with(Roster::len) > SEARCH_FROM);
+    let page = Memo::new(move |_| {
+        let q = query.get().trim().to_lowercase();
+        roster.with(|r| r.page(&q, from.get(), PAGE))
+    });
+    let rows = Signal::derive(move || page.with(|(rows, _)| rows.clone()));
+    let total = move || page.with(|(_, total)| *total);
+    // People leave: never stay on a page past the end.
+    Effect::new(move || {
+        let last = total().saturating_sub(1) / PAGE * PAGE;
+        if from.get() > last {
+            from.set(last);
+        }
+    });
+    view! {
+        <Show when=move || big.get()>
+            <div class="participant-search">
+                <label for="participant-search" class="visually-hidden">
+                    {t!(i18n, participants.find)}
+                </label>
+                <Icon name=IconName::Search />
+                <input
+                    id="participant-search"
+                    type="search"
+                    placeholder=move || t_string!(i18n, participants.find)
+                    prop:value=move || query.get()
+                    on:input:target=move |ev| {
+                        query.set(ev.target().value());
+                        from.set(0);
+                    }
+                />
+            </div>
+        </Show>
+        <Show when=move || total() == 0>
+            <p class="participant-none">{t!(i18n, participants.none_found)}</p>
+        </Show>
+        <ParticipantRows people=rows />
+        <Show when=move || { total() > PAGE }>
+            <div class="participant-pager" role="group" aria-label=move || t_string!(i18n, participants.heading)>
+                <button
+                    id="participants-previous"
+                    type="button"
+                    class="btn btn-secondary"
+                    disabled=move || from.get() == 0
+                    on:click=move |_| from.update(|f| *f = f.saturating_sub(PAGE))
+                >
+                    {t!(i18n, participants.previous)}
+                </button>
+                <span class="participant-range" aria-live="polite">
+                    {move || {
+                        let (first, total) = (from.get() + 1, total());
+                        let last = (from.get() + PAGE).min(total);
+                        t_string!(i18n, participants.page, first = first, last = last, total = total)
+                    }}
+                </span>
+                <button
+                    id="participants-next"
+                    type="button"
+                    class="btn btn-secondary"
+                    disabled=move || from.get() + PAGE >= total()
+                    on:click=move |_| from.update(|f| *f += PAGE)
+                >
+                    {t!(i18n, participants.next)}
+                </button>
+            </div>
+        </Show>
+    }
 }
 
 #[component]

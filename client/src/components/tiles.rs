@@ -137,11 +137,10 @@ pub fn MediaTiles() -> impl IntoView {
         });
         let room = MAX_TILES.saturating_sub(showing.len());
         roster.with(|r| {
-            r.sorted()
-                .into_iter()
+            r.listed()
                 .filter(|p| p.state == PresenceState::Online && !showing.contains(&p.id))
                 .take(room)
-                .map(|p| (p.id, p.name))
+                .map(|p| (p.id.clone(), p.name.clone()))
                 .collect::<Vec<_>>()
         })
     };

@@ -2,6 +2,7 @@
 //! ([`Outbox`]) to NATS. System messages (`broadcastToRoom`) join the same
 //! log through [`ChatContext::add`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use leptos::prelude::*;
@@ -105,6 +106,10 @@ const HIDDEN_FLUSH: std::time::Duration = std::time::Duration::from_millis(100);
 #[derive(Clone, Copy)]
 pub struct ChatContext {
     log: RwSignal<ChatLog>,
+    /// Our messages shown pending, each with the flag its list item
+    /// reads: an echo clears one flag, rather than making every item in
+    /// the list look again.
+    marks: StoredValue<HashMap<EntryKey, ArcRwSignal<bool>>>,
     nats: NatsClient,
     session: StoredValue<Arc<Session>>,
     outbox: StoredValue<Outbox>,
@@ -213,6 +218,40 @@ impl ChatContext {
         self.persist
     }
 
+    /// Whether the message with `key` is one of ours still waiting for the
+    /// server (for its list item: only its own flag changes).
+    pub fn pending_mark(&self, key: &EntryKey) -> Signal<bool> {
+        match self.marks.with_value(|m| m.get(key).cloned()) {
+            Some(mark) => mark.into(),
+            None => Signal::stored(false),
+        }
+    }
+
+    /// Clears the marks of `mine` (keys of our messages that just came
+    /// back) that the log no longer holds pending.
+    fn settle(&self, mine: Vec<EntryKey>) {
+        if mine.is_empty() {
+            return;
+        }
+        let log = self.log;
+        self.marks.try_update_value(|marks| {
+            log.with_untracked(|l| {
+                for key in mine {
+                    if !l.is_pending(&key) {
+                        if let Some(mark) = marks.remove(&key) {
+                            mark.set(false);
+                        }
+                    }
+                }
+                // Pending messages the log let go of (only in a very long
+                // outage): their marks go too, now and then.
+                if marks.len() > MAX_LOG {
+                    marks.retain(|k, _| l.is_pending(k));
+                }
+            })
+        });
+    }
+
     /// Number of our messages the server has not confirmed yet.
     pub fn unconfirmed(&self) -> usize {
         self.outbox.with_value(Outbox::len)
@@ -225,9 +264,11 @@ impl ChatContext {
         let session = self.session.get_value();
         let join = &session.join;
         let (msg, entry) = own_message(&session, text, None);
-        self.log.update(|log| {
-            log.push_pending(entry);
-        });
+        let key = entry.key();
+        if self.log.try_update(|log| log.push_pending(entry)) == Some(true) {
+            self.marks
+                .update_value(|m| drop(m.insert(key, ArcRwSignal::new(true))));
+        }
         let id = msg.id.clone();
         match self.crypt {
             None => self.outbox.update_value(|o| o.push(msg)),
@@ -259,10 +300,7 @@ impl ChatContext {
         // In an E2EE room it goes out as soon as it is sealed, which is
         // only a moment away when the connection is live.
         let written = self.live.get_value().is_some_and(|epoch| {
-            self.crypt.is_some()
-                || self
-                    .outbox
-                    .with_value(|o| o.due(epoch).iter().all(|m| m.id != id))
+            self.crypt.is_some() || !self.outbox.with_value(|o| o.is_due(epoch, &id))
         });
         Ok(if written { Sent::Now } else { Sent::Queued })
     }
@@ -309,11 +347,16 @@ impl ChatContext {
             return;
         };
         self.last_flush.try_set_value(js_sys::Date::now());
+        let mut mine = Vec::new();
         self.log.maybe_update(|log| {
             batch.into_iter().fold(false, |changed, (entry, seq)| {
+                if entry.mine {
+                    mine.push(entry.key());
+                }
                 log.insert(entry, seq) | changed
             })
         });
+        self.settle(mine);
     }
 
     /// Takes a chat message as received on `subject` (live, or stored
@@ -408,11 +451,13 @@ impl ChatContext {
         if entry.mine {
             self.outbox.try_update_value(|o| o.confirm(&entry.id));
         }
+        let mine = entry.mine.then(|| entry.key());
         let mut changed = false;
         self.log.maybe_update(|log| {
             changed = log.insert(entry, None);
             changed
         });
+        self.settle(mine.into_iter().collect());
         changed
     }
 
@@ -467,6 +512,7 @@ pub fn provide_chat_context(
 ) -> ChatContext {
     let ctx = ChatContext {
         log: RwSignal::new(ChatLog::new()),
+        marks: StoredValue::new(HashMap::new()),
         nats,
         session: StoredValue::new(session.clone()),
         outbox: StoredValue::new(Outbox::new()),

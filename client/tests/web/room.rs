@@ -90,6 +90,87 @@ async fn participants_show_state_role_hand_and_you() {
 }
 
 #[wasm_bindgen_test]
+async fn a_room_of_600_draws_a_page_of_the_list_at_a_time() {
+    let mut r = Roster::new("me", "Me", false);
+    for n in 0..600 {
+        r.apply(RosterEvent::Presence {
+            user_id: format!("u{n:03}"),
+            name: format!("Person {n:03}"),
+            is_admin: false,
+            state: PresenceState::Online,
+        });
+    }
+    assert_eq!(r.present(), 601);
+    let roster = RwSignal::new(r);
+    let root = container();
+    let _app = mount_to(
+        root.clone(),
+        move || view! { <ParticipantList roster=roster /> },
+    );
+    let root: web_sys::Element = root.into();
+    let rows = || root.query_selector_all("li.participant").unwrap().length();
+    assert_eq!(rows(), 100, "one page, not 601 rows");
+    assert_eq!(
+        text(&root, ".participant-range").as_deref(),
+        Some("1–100 of 601")
+    );
+    assert!(attr(&root, "#participants-previous", "disabled").is_some());
+    // In the listing order: "Me", then "Person 000" on.
+    assert!(root.query_selector("li[data-user=u000]").unwrap().is_some());
+    click(&root, "#participants-next");
+    tick().await;
+    assert_eq!(rows(), 100);
+    assert_eq!(
+        text(&root, ".participant-range").as_deref(),
+        Some("101–200 of 601")
+    );
+    assert!(root.query_selector("li[data-user=u100]").unwrap().is_some());
+    assert!(root.query_selector("li[data-user=u000]").unwrap().is_none());
+    // Somebody far down the list, by name: the search starts at page one.
+    let input: web_sys::HtmlInputElement = root
+        .query_selector("#participant-search")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    input.set_value("person 59");
+    input
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    tick().await;
+    assert_eq!(rows(), 10, "Person 590 to 599");
+    assert!(root.query_selector(".participant-pager").unwrap().is_none());
+    // People leaving while a late page is shown: it never stays past the end.
+    input.set_value("");
+    input
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    tick().await;
+    for _ in 0..6 {
+        click(&root, "#participants-next");
+        tick().await;
+    }
+    assert_eq!(
+        text(&root, ".participant-range").as_deref(),
+        Some("601–601 of 601")
+    );
+    roster.update(|r| {
+        r.apply(RosterEvent::Presence {
+            user_id: "u599".into(),
+            name: "Person 599".into(),
+            is_admin: false,
+            state: PresenceState::Left,
+        });
+    });
+    tick().await;
+    tick().await;
+    assert_eq!(
+        text(&root, ".participant-range").as_deref(),
+        Some("501–600 of 600")
+    );
+    assert_eq!(rows(), 100);
+}
+
+#[wasm_bindgen_test]
 async fn pending_messages_are_marked_until_confirmed() {
     let log = RwSignal::new(ChatLog::new());
     let root = container();
@@ -203,6 +284,51 @@ async fn offline_chat_is_queued_and_shown_pending() {
     // The composer empties itself once the message is queued.
     eventually(|| async { input.value().is_empty() }).await;
     assert_eq!(input.value(), "", "the draft went into the queue");
+}
+
+#[wasm_bindgen_test]
+async fn each_sent_message_stays_pending_until_its_own_echo() {
+    let root = container();
+    let (_app, chat) = offline_room(&root);
+    let root: web_sys::Element = root.into();
+    for text_in in ["one", "two", "three"] {
+        assert!(chat.send(text_in).is_ok());
+    }
+    tick().await;
+    let ids: Vec<String> = {
+        let items = root
+            .query_selector_all("#chat-list li.chat-message.pending")
+            .unwrap();
+        (0..items.length())
+            .map(|i| {
+                let li: web_sys::Element = items.item(i).unwrap().unchecked_into();
+                li.get_attribute("data-id").unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(ids.len(), 3);
+    assert_eq!(
+        attr(&root, "#chat-list", "data-pending").as_deref(),
+        Some("3")
+    );
+    // The server's copy of the second one (what a live echo or the
+    // room's history hands to the context).
+    assert!(
+        chat.add(entry(&ids[1], "u", true)),
+        "the echo is a visible change"
+    );
+    tick().await;
+    let class = |id: &str| attr(&root, &format!("li[data-id='{id}']"), "class");
+    assert_eq!(class(&ids[0]).as_deref(), Some("chat-message mine pending"));
+    assert_eq!(class(&ids[1]).as_deref(), Some("chat-message mine"));
+    assert_eq!(class(&ids[2]).as_deref(), Some("chat-message mine pending"));
+    assert_eq!(
+        attr(&root, "#chat-list", "data-pending").as_deref(),
+        Some("2")
+    );
+    assert_eq!(chat.unconfirmed(), 2);
+    // A second copy changes nothing.
+    assert!(!chat.add(entry(&ids[1], "u", true)));
 }
 
 #[wasm_bindgen_test]
