@@ -1,0 +1,147 @@
+// Installed on both pages by the chat_latency bench: one clock, an
+// observer of the chat list, a long-task monitor, the composer driver and
+// a raw NATS WebSocket connection for the baseline.
+const list = document.getElementById('chat-list');
+if (!list) { return 'no #chat-list'; }
+const now = () => performance.timeOrigin + performance.now();
+const re = /lat:(\d+):(\d+\.\d+)/;
+const s = window.__bench = {
+  now,
+  added: {},      // n -> arrival time (first time the item was in the DOM)
+  lat: {},        // n -> arrival - sent
+  inserts: {},    // n -> how many times an <li> for n was inserted
+  confirmed: {},  // n -> first time seen without `pending`, minus sent
+  raw: {},        // n -> raw NATS arrival - sent
+  waiters: [],
+  longest: 0,     // longest main-thread task since the last reset, ms
+  tasks: 0,
+};
+const wake = () => { for (const w of s.waiters.slice()) { w(); } };
+new PerformanceObserver((l) => {
+  for (const e of l.getEntries()) { s.tasks++; s.longest = Math.max(s.longest, e.duration); }
+}).observe({ type: 'longtask' });
+const look = (li, t) => {
+  const m = re.exec(li.textContent || '');
+  if (!m) { return; }
+  const n = m[1];
+  const sent = parseFloat(m[2]);
+  if (!(n in s.added)) {
+    s.added[n] = t;
+    s.lat[n] = t - sent;
+  }
+  if (!li.classList.contains('pending') && !(n in s.confirmed)) {
+    s.confirmed[n] = t - sent;
+  }
+};
+new MutationObserver((records) => {
+  const t = now();
+  const items = new Set();
+  for (const r of records) {
+    const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+    const owner = el && el.closest('li.chat-message');
+    if (owner) { items.add(owner); }
+    for (const node of r.addedNodes) {
+      if (node.nodeType !== 1) { continue; }
+      const lis = node.matches('li.chat-message')
+        ? [node] : Array.from(node.querySelectorAll('li.chat-message'));
+      for (const li of lis) {
+        items.add(li);
+        const m = re.exec(li.textContent || '');
+        if (m) { s.inserts[m[1]] = (s.inserts[m[1]] || 0) + 1; }
+      }
+    }
+  }
+  for (const li of items) { look(li, t); }
+  wake();
+}).observe(list, {
+  childList: true, subtree: true, characterData: true,
+  attributes: true, attributeFilter: ['class'],
+});
+s.wait = (pred, ms) => new Promise((resolve) => {
+  if (pred()) { resolve(true); return; }
+  let timer;
+  const done = (v) => {
+    clearTimeout(timer);
+    s.waiters = s.waiters.filter((x) => x !== check);
+    resolve(v);
+  };
+  const check = () => { if (pred()) { done(true); } };
+  timer = setTimeout(() => done(pred()), ms);
+  s.waiters.push(check);
+});
+// Sends one marked message through the composer, as a user would: the
+// `input` event sets the draft, Enter sends it.
+s.send = (n) => {
+  const input = document.getElementById('chat-input');
+  const t = now();
+  input.value = 'lat:' + n + ':' + t.toFixed(3);
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+  input.dispatchEvent(new KeyboardEvent('keydown', {
+    key: 'Enter', code: 'Enter', bubbles: true, cancelable: true,
+  }));
+  return t;
+};
+// Sends `count` marked messages from `from` on, each in its own task (a
+// user cannot press Enter twice in one task), as fast as the page lets
+// the next task run; resolves with [first send, last send].
+s.burst = (from, count) => new Promise((resolve) => {
+  const ch = new MessageChannel();
+  let i = 0;
+  let t0 = null;
+  ch.port1.onmessage = () => {
+    const t = s.send(from + i);
+    if (t0 === null) { t0 = t; }
+    i++;
+    if (i < count) { ch.port2.postMessage(0); } else { ch.port1.close(); resolve([t0, now()]); }
+  };
+  ch.port2.postMessage(0);
+});
+// The baseline: a raw NATS connection over the same WebSocket port, with
+// its own join token; `sub` subscribes to `subject`, else it publishes on
+// it. Resolves once the server answered the PING after CONNECT (and SUB).
+s.rawConnect = (url, token, subject, sub) => new Promise((resolve) => {
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  let buf = '';
+  let ready = false;
+  const finish = (v) => { if (!ready) { ready = true; resolve(v); } };
+  ws.onerror = () => finish('websocket error');
+  ws.onclose = (e) => finish('closed: ' + e.code);
+  ws.onopen = () => {
+    const connect = { verbose: false, pedantic: false, protocol: 1, auth_token: token };
+    ws.send(enc.encode('CONNECT ' + JSON.stringify(connect) + '\r\n'
+      + (sub ? 'SUB ' + subject + ' 1\r\n' : '') + 'PING\r\n'));
+  };
+  ws.onmessage = (ev) => {
+    const t = now();
+    buf += dec.decode(ev.data);
+    for (;;) {
+      const i = buf.indexOf('\r\n');
+      if (i < 0) { break; }
+      const line = buf.slice(0, i);
+      if (line.startsWith('MSG ')) {
+        const len = +line.slice(line.lastIndexOf(' ') + 1);
+        if (buf.length < i + 2 + len + 2) { break; }
+        const m = /raw:(\d+):(\d+\.\d+)/.exec(buf.slice(i + 2, i + 2 + len));
+        buf = buf.slice(i + 2 + len + 2);
+        if (m && !(m[1] in s.raw)) { s.raw[m[1]] = t - parseFloat(m[2]); }
+        wake();
+        continue;
+      }
+      buf = buf.slice(i + 2);
+      if (line === 'PING') { ws.send(enc.encode('PONG\r\n')); }
+      if (line === 'PONG') { finish('ok'); }
+      if (line.startsWith('-ERR')) { finish(line); }
+    }
+  };
+  s.rawSend = (n) => {
+    const t = now();
+    const p = 'raw:' + n + ':' + t.toFixed(3);
+    ws.send(enc.encode('PUB ' + subject + ' ' + p.length + '\r\n' + p + '\r\n'));
+    return t;
+  };
+  s.rawClose = () => ws.close();
+});
+return 'ok';
