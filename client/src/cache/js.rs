@@ -45,7 +45,7 @@ const F_SEQ: &str = "seq";
 const F_SUBJECT: &str = "subject";
 const F_PAYLOAD: &str = "payload";
 const F_RECEIVED: &str = "receivedMs";
-const F_WRITE: &str = "writeNo";
+pub(crate) const F_WRITE: &str = "writeNo";
 
 fn set(obj: &Object, key: &str, value: &JsValue) -> Result<(), CacheError> {
     Reflect::set(obj, &JsValue::from_str(key), value)

@@ -27,10 +27,15 @@ pub use session::{ChatRecord, SessionCache};
 /// cleanup recognises our databases among the origin's others.
 pub const DB_PREFIX: &str = "quorum-session:";
 
-/// The IndexedDB version of our databases. Raise it when a store is added:
-/// opening at a higher version runs the upgrade, which creates the stores
-/// that are missing and keeps those that exist.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The IndexedDB version of our databases. Raise it when a store or an
+/// index is added: opening at a higher version runs the upgrade, which
+/// creates the stores and indexes that are missing and keeps those that
+/// exist (2: the chat store's [`INDEX_CHAT_WRITE`]).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The chat store's index by write number: the oldest written are found
+/// (and pruned) by reading keys only.
+pub const INDEX_CHAT_WRITE: &str = "by_write";
 
 /// Store of bookkeeping values, keyed by name: [`LAST_ACCESSED`] and the
 /// chat write counter.

@@ -6,15 +6,15 @@
 
 use std::fmt;
 
-use rexie::{ObjectStore, Rexie, Transaction, TransactionMode, TransactionResult};
+use rexie::{Index, ObjectStore, Rexie, Transaction, TransactionMode, TransactionResult};
 use wasm_bindgen::JsValue;
 
 use super::cleanup::delete_named;
 use super::error::CacheError;
-use super::js::{chat_from_js, chat_to_js, js_to_json, js_to_u64, json_to_js};
+use super::js::{chat_from_js, chat_to_js, js_to_json, js_to_u64, json_to_js, F_WRITE};
 use super::{
-    db_name, KEY_TOKEN, LAST_ACCESSED, MAX_CHAT_RECORDS, SCHEMA_VERSION, STORE_CHAT,
-    STORE_METADATA, STORE_NOTIFICATIONS, STORE_SESSION,
+    db_name, INDEX_CHAT_WRITE, KEY_TOKEN, LAST_ACCESSED, MAX_CHAT_RECORDS, SCHEMA_VERSION,
+    STORE_CHAT, STORE_METADATA, STORE_NOTIFICATIONS, STORE_SESSION,
 };
 use crate::join::JoinToken;
 
@@ -169,9 +169,12 @@ impl SessionCache {
     }
 
     /// Stores `records` (a copy of an id replaces it) in one transaction.
-    /// Past [`MAX_CHAT_RECORDS`], the oldest received are dropped down to
-    /// half of that, in the same transaction: a long meeting neither fills
-    /// the disk nor slows the restore (the app shows fewer anyway).
+    /// Past [`MAX_CHAT_RECORDS`], the oldest written (records are written
+    /// in the order received) are dropped down to half of that, in the
+    /// same transaction: a long meeting neither fills the disk nor slows
+    /// the restore (the app shows fewer anyway). Only their keys are read,
+    /// from the write-number index, so pruning during a flood decodes
+    /// nothing and never holds up the page.
     pub async fn put_chat(&self, records: &[ChatRecord]) -> Result<(), CacheError> {
         let tx = self.write_tx(&[STORE_CHAT, STORE_METADATA])?;
         let meta = tx.store(STORE_METADATA)?;
@@ -194,12 +197,15 @@ impl SessionCache {
         meta.put(&next, Some(&counter)).await?;
         let count = chat.count(None).await?;
         if count > MAX_CHAT_RECORDS {
-            let all = chat.get_all(None, None).await?;
-            let mut rows: Vec<_> = all.iter().filter_map(|v| chat_from_js(v).ok()).collect();
-            rows.sort_by_key(|(r, n)| (r.received_ms, *n));
-            let drop = rows.len().saturating_sub(MAX_CHAT_RECORDS as usize / 2);
-            for (r, _) in rows.into_iter().take(drop) {
-                chat.delete(JsValue::from_str(&r.id)).await?;
+            let drop = count - MAX_CHAT_RECORDS / 2;
+            let oldest = chat
+                .index(INDEX_CHAT_WRITE)?
+                .get_all_keys(None, Some(drop))
+                .await?;
+            // Issued back to back, awaited together.
+            let deletes = oldest.into_iter().map(|key| chat.delete(key));
+            for done in futures::future::join_all(deletes).await {
+                done?;
             }
         }
         self.commit(tx).await
@@ -308,7 +314,11 @@ async fn build(name: &str) -> Result<Rexie, CacheError> {
         .version(SCHEMA_VERSION)
         .add_object_store(ObjectStore::new(STORE_METADATA))
         .add_object_store(ObjectStore::new(STORE_SESSION))
-        .add_object_store(ObjectStore::new(STORE_CHAT).key_path("id"))
+        .add_object_store(
+            ObjectStore::new(STORE_CHAT)
+                .key_path("id")
+                .add_index(Index::new(INDEX_CHAT_WRITE, F_WRITE)),
+        )
         .add_object_store(ObjectStore::new(STORE_NOTIFICATIONS))
         .build()
         .await

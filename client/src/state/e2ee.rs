@@ -194,21 +194,45 @@ impl E2eeContext {
     }
 }
 
-/// Opens queued payloads one at a time, in order, as soon as the key is
-/// there. Ends with the session (the sender side is dropped).
-async fn run_opener(ctx: E2eeContext, mut rx: mpsc::UnboundedReceiver<Job>) {
-    while let Some(job) = rx.next().await {
-        let item = match job {
-            Job::Open(item) => item,
-            Job::Then(f) => {
-                f();
-                continue;
-            }
-        };
-        let Some(key) = ctx.key().await else { return };
-        let aad = ctx.aad(&item.party, item.kind);
-        let plain = key.open(&item.payload, &aad).await.ok();
-        (item.done)(plain);
+/// Decryptions in flight at once. WebCrypto answers each on a later task,
+/// so one at a time would cap a busy room at one message per round trip;
+/// this many overlap while results are still handed on in order.
+const OPEN_AHEAD: usize = 64;
+
+/// What an opening job comes to, handed on in the order queued.
+enum Opened {
+    Message(Box<dyn FnOnce(Option<Vec<u8>>)>, Option<Vec<u8>>),
+    Then(Box<dyn FnOnce()>),
+    /// The session is gone.
+    Stop,
+}
+
+/// Opens queued payloads as soon as the key is there, up to
+/// [`OPEN_AHEAD`] at once, handing each on in the order queued. Ends with
+/// the session (the sender side is dropped).
+async fn run_opener(ctx: E2eeContext, rx: mpsc::UnboundedReceiver<Job>) {
+    let mut opened = rx
+        .map(move |job| async move {
+            let item = match job {
+                Job::Open(item) => item,
+                Job::Then(f) => return Opened::Then(f),
+            };
+            let (Some(key), Some(sid)) = (ctx.key().await, ctx.room_sid.try_get_value()) else {
+                return Opened::Stop;
+            };
+            let plain = key
+                .open(&item.payload, &aad(&sid, &item.party, item.kind))
+                .await
+                .ok();
+            Opened::Message(item.done, plain)
+        })
+        .buffered(OPEN_AHEAD);
+    while let Some(done) = opened.next().await {
+        match done {
+            Opened::Message(done, plain) => done(plain),
+            Opened::Then(f) => f(),
+            Opened::Stop => return,
+        }
     }
 }
 

@@ -255,6 +255,54 @@ async fn a_long_meeting_keeps_the_newest_chat_only() {
 }
 
 #[wasm_bindgen_test]
+async fn a_session_stored_by_the_first_schema_is_upgraded_in_place() {
+    // Version 1 as an earlier release made it: the four stores, chat keyed
+    // by `id`, no index, and a token worth keeping.
+    let room = room();
+    let name = db_name(&room, "u");
+    let v1 = Rexie::builder(&name)
+        .version(1)
+        .add_object_store(ObjectStore::new("metadata"))
+        .add_object_store(ObjectStore::new("session"))
+        .add_object_store(ObjectStore::new("chat").key_path("id"))
+        .add_object_store(ObjectStore::new("notifications"))
+        .build()
+        .await
+        .unwrap();
+    let tx = v1
+        .transaction(&["session"], TransactionMode::ReadWrite)
+        .unwrap();
+    tx.store("session")
+        .unwrap()
+        .put(
+            &JsValue::from_str("t.kept.t"),
+            Some(&JsValue::from_str("token")),
+        )
+        .await
+        .unwrap();
+    tx.done().await.unwrap();
+    v1.close();
+
+    const { assert!(SCHEMA_VERSION > 1) };
+    let cache = SessionCache::open(&room, "u").await.unwrap();
+    assert_eq!(
+        cache.token().await.unwrap().map(|t| t.expose().to_string()),
+        Some("t.kept.t".to_string())
+    );
+    // The new index works on the upgraded store: past the limit, the
+    // oldest written go.
+    let max = MAX_CHAT_RECORDS as u64;
+    let records: Vec<_> = (0..=max)
+        .map(|n| record(&format!("m{n}"), None, 1_000 + n))
+        .collect();
+    cache.put_chat(&records).await.unwrap();
+    assert_eq!(cache.chat_count().await.unwrap(), MAX_CHAT_RECORDS / 2);
+    let all = cache.all_chat().await.unwrap();
+    assert_eq!(all[0].id, format!("m{}", max / 2 + 1));
+    cache.delete().await.unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn cleanup_ages_out_our_stale_databases_and_nothing_else() {
     let day = 86_400_000;
     // Real time as the base, so databases other tests leave behind are not
