@@ -106,7 +106,7 @@ pub fn ParticipantList(#[prop(into)] roster: Signal<Roster>) -> impl IntoView {
                     id="participants-next"
                     type="button"
                     class="btn btn-secondary"
-                    disabled=move || from.get() + PAGE >= total()
+                    disabled=move || { from.get() + PAGE >= total() }
                     on:click=move |_| from.update(|f| *f += PAGE)
                 >
                     {t!(i18n, participants.next)}

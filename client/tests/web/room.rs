@@ -117,6 +117,7 @@ async fn a_room_of_600_draws_a_page_of_the_list_at_a_time() {
     assert!(attr(&root, "#participants-previous", "disabled").is_some());
     // In the listing order: "Me", then "Person 000" on.
     assert!(root.query_selector("li[data-user=u000]").unwrap().is_some());
+    assert!(attr(&root, "#participants-next", "disabled").is_none());
     click(&root, "#participants-next");
     tick().await;
     assert_eq!(rows(), 100);
