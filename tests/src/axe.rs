@@ -9,7 +9,6 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::Client;
 use serde_json::{json, Value};
 
@@ -159,12 +158,12 @@ pub async fn emulate_color_scheme(c: &Client, scheme: ColorScheme) {
         ColorScheme::Light => "light",
         ColorScheme::Dark => "dark",
     };
-    c.issue_cmd(Cdp {
-        cmd: "Emulation.setEmulatedMedia",
-        params: json!({ "features": [{ "name": "prefers-color-scheme", "value": value }] }),
-    })
-    .await
-    .expect("Emulation.setEmulatedMedia through chromedriver");
+    crate::browser::cdp(
+        c,
+        "Emulation.setEmulatedMedia",
+        json!({ "features": [{ "name": "prefers-color-scheme", "value": value }] }),
+    )
+    .await;
     let seen = c
         .execute(
             "return matchMedia(`(prefers-color-scheme: ${arguments[0]})`).matches",
@@ -185,33 +184,4 @@ pub async fn emulate_color_scheme(c: &Client, scheme: ColorScheme) {
     c.execute_async(SETTLED, vec![])
         .await
         .expect("wait for colour transitions");
-}
-
-/// `url::ParseError`, named through reqwest's re-export of `Url`.
-type UrlError = <reqwest::Url as std::str::FromStr>::Err;
-
-/// A Chrome DevTools Protocol command sent through chromedriver's
-/// `POST /session/{id}/goog/cdp/execute`.
-#[derive(Debug)]
-pub(crate) struct Cdp {
-    pub(crate) cmd: &'static str,
-    pub(crate) params: Value,
-}
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &reqwest::Url,
-        session_id: Option<&str>,
-    ) -> Result<reqwest::Url, UrlError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _url: &reqwest::Url) -> (reqwest::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (reqwest::Method::POST, Some(body.to_string()))
-    }
 }

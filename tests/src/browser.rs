@@ -10,7 +10,9 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
+use serde_json::{json, Value};
 
 use crate::process::{kill_group, own_group, wait_exit};
 
@@ -154,4 +156,40 @@ fn webdriver(port: u16, method: &str, path: &str) -> std::io::Result<String> {
         }
     }
     Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// `url::ParseError`, named through reqwest's re-export of `Url`.
+type UrlError = <reqwest::Url as std::str::FromStr>::Err;
+
+/// A Chrome DevTools Protocol command sent through chromedriver's
+/// `POST /session/{id}/goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, UrlError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (reqwest::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Runs the DevTools command `cmd` on `c`'s page and returns its result.
+pub async fn cdp(c: &Client, cmd: &'static str, params: Value) -> Value {
+    c.issue_cmd(Cdp { cmd, params })
+        .await
+        .unwrap_or_else(|e| panic!("{cmd} through chromedriver: {e}"))
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use fantoccini::Client;
 use serde_json::json;
 
-use crate::axe::{emulate_color_scheme, Cdp, ColorScheme};
+use crate::axe::{emulate_color_scheme, ColorScheme};
+use crate::browser::cdp;
 
 /// A viewport to show a page in.
 #[derive(Debug, Clone, Copy)]
@@ -49,13 +50,13 @@ pub fn dir() -> PathBuf {
 /// Shows the page at `view` (through chromedriver's DevTools endpoint,
 /// `Emulation.setDeviceMetricsOverride`, so the viewport is exact).
 pub async fn set_viewport(c: &Client, view: Viewport) {
-    c.issue_cmd(Cdp {
-        cmd: "Emulation.setDeviceMetricsOverride",
-        params: json!({ "width": view.width, "height": view.height,
+    cdp(
+        c,
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": view.width, "height": view.height,
             "deviceScaleFactor": 1, "mobile": view.mobile }),
-    })
-    .await
-    .expect("Emulation.setDeviceMetricsOverride through chromedriver");
+    )
+    .await;
 }
 
 /// Saves the page as `{name}-{view}-{scheme}.png` for every viewport and
