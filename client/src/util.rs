@@ -1,11 +1,14 @@
-//! Small things every layer uses: random ids and a timer future. The
-//! lowest layer of the client: it imports nothing of ours.
+//! Small things every layer uses: random ids, a timer future and a way to
+//! continue in the next task. The lowest layer of the client: it imports
+//! nothing of ours.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 /// 16 random bytes as 32 lowercase hex characters.
@@ -22,6 +25,28 @@ pub fn random_id() -> String {
         }
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs `f` in a task of its own, as soon as the browser gets to it: after
+/// input and a due frame, but without the 4 ms that a chain of
+/// `setTimeout(0)`s is held to. For long work split into slices.
+pub fn next_task(f: impl FnOnce() + 'static) {
+    let Ok(channel) = web_sys::MessageChannel::new() else {
+        // No MessageChannel (never in a browser we support): a timer.
+        if let Some(w) = web_sys::window() {
+            let cb = Closure::once_into_js(f);
+            let _ = w.set_timeout_with_callback(cb.unchecked_ref());
+        }
+        return;
+    };
+    let port = channel.port1();
+    let keep = port.clone();
+    let cb = Closure::once_into_js(move || {
+        keep.set_onmessage(None);
+        f();
+    });
+    port.set_onmessage(Some(cb.unchecked_ref()));
+    let _ = channel.port2().post_message(&JsValue::NULL);
 }
 
 /// A future that resolves after a delay; dropping it clears the timeout,

@@ -37,6 +37,9 @@ pub(super) struct Link {
     pub(super) chat_denied: bool,
     /// Index of the URL it was opened on, to reuse for a token swap.
     pub(super) url_index: usize,
+    /// The rest of what arrived is taken in by a later task (see
+    /// `Conn::feed`); new bytes wait behind it.
+    pub(super) feed_later: bool,
 }
 
 impl Link {
@@ -60,6 +63,7 @@ impl Link {
             missed_pongs: 0,
             chat_denied: false,
             url_index,
+            feed_later: false,
         })
     }
 

@@ -4,11 +4,19 @@
 
 use quorum_shared::nats_proto::{encode, ClientOp, ServerOp};
 
-use super::conn::{Action, After, Conn};
+use super::conn::{with_conn, Action, After, Conn};
 use super::link::{handshake_frame, Phase};
 use super::policy::{is_auth_violation, is_sub_denied, AUTH_RETRIES, MAX_MISSED_PONGS};
 use super::ws::WsEvent;
 use super::{ConnFailure, ConnState, PublishError, Ready, Sub};
+use crate::util::next_task;
+
+/// Messages handed on per task. During a flood nats-server packs
+/// thousands into one socket frame; taking them all in at once would be
+/// one long task that freezes the page. The rest waits for the next task
+/// (new frames queue behind it, in order), so the page paints and answers
+/// input in between.
+const MSGS_PER_TASK: usize = 64;
 
 impl Conn {
     pub(super) fn on_event(&mut self, generation: u64, ev: WsEvent, after: &mut After) {
@@ -27,13 +35,34 @@ impl Conn {
             return;
         };
         link.push(bytes);
+        if link.feed_later {
+            // Behind what a later task takes in, in order.
+            return;
+        }
+        let mut delivered = 0;
         // Stop as soon as an op ends this socket; its remaining bytes are moot.
         loop {
             let Some(link) = self.link_mut(generation) else {
                 return;
             };
+            if delivered == MSGS_PER_TASK {
+                link.feed_later = true;
+                let me = self.me.clone();
+                next_task(move || {
+                    with_conn(&me, |c, after| {
+                        if let Some(link) = c.link_mut(generation) {
+                            link.feed_later = false;
+                            c.feed(generation, &[], after);
+                        }
+                    })
+                });
+                return;
+            }
             match link.next_op() {
-                Ok(Some(op)) => self.handle(generation, op, after),
+                Ok(Some(op)) => {
+                    delivered += usize::from(matches!(op, ServerOp::Msg(_)));
+                    self.handle(generation, op, after);
+                }
                 Ok(None) => return,
                 Err(e) => {
                     web_sys::console::error_1(&format!("nats: protocol error: {e}").into());

@@ -101,6 +101,13 @@ const MAX_INCOMING: usize = 5000;
 const BUSY_MS: f64 = 16.0;
 /// How soon received entries are applied when no frame comes (hidden tab).
 const HIDDEN_FLUSH: std::time::Duration = std::time::Duration::from_millis(100);
+/// A batch bigger than this is a flood: more than the list shows at once
+/// arrived within a frame, and nobody reads that fast.
+const FLOOD_BATCH: usize = 60;
+/// During a flood the list takes in what arrived this often instead of
+/// every frame, so most frames are left for the browser to draw and for
+/// input (the newest are still shown within this time).
+const FLOOD_FLUSH: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The chat, shared through context.
 #[derive(Clone, Copy)]
@@ -120,6 +127,9 @@ pub struct ChatContext {
     /// When received entries last joined the log (ms): within a frame of
     /// it, the next wait for the next frame.
     last_flush: StoredValue<f64>,
+    /// How many entries the last batch applied (a flood: more than
+    /// [`FLOOD_BATCH`]).
+    last_batch: StoredValue<usize>,
     /// The connection (epoch) whose catch-up is done, so queued messages
     /// may go out on it; `None` while (re)connecting or catching up.
     live: StoredValue<Option<u64>>,
@@ -324,10 +334,16 @@ impl ChatContext {
                     .last_flush
                     .try_get_value()
                     .is_some_and(|t| js_sys::Date::now() - t > BUSY_MS);
+                let flood = self
+                    .last_batch
+                    .try_get_value()
+                    .is_some_and(|n| n > FLOOD_BATCH);
                 if idle {
                     // A message after a quiet spell shows at once (with
                     // whatever came in the same task).
                     queue_microtask(move || this.flush_incoming());
+                } else if flood {
+                    set_timeout(move || this.flush_incoming(), FLOOD_FLUSH);
                 } else {
                     // Many in a row: together, once per frame.
                     request_animation_frame(move || this.flush_incoming());
@@ -347,6 +363,7 @@ impl ChatContext {
             return;
         };
         self.last_flush.try_set_value(js_sys::Date::now());
+        self.last_batch.try_set_value(batch.len());
         let mut mine = Vec::new();
         self.log.maybe_update(|log| {
             batch.into_iter().fold(false, |changed, (entry, seq)| {
@@ -518,6 +535,7 @@ pub fn provide_chat_context(
         outbox: StoredValue::new(Outbox::new()),
         incoming: StoredValue::new(Vec::new()),
         last_flush: StoredValue::new(f64::NEG_INFINITY),
+        last_batch: StoredValue::new(0),
         live: StoredValue::new(None),
         caught_up: RwSignal::new(false),
         locked: RwSignal::new(false),

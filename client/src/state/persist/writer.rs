@@ -15,6 +15,10 @@ use crate::state::notices::Notice;
 
 /// Chat is written in batches this often.
 const FLUSH_EVERY: Duration = Duration::from_millis(300);
+/// Records per transaction. A flood queues thousands per batch; turning
+/// them all into JS objects in one go would be one long task, so they go
+/// in slices, each in its own transaction and task.
+const WRITE_SLICE: usize = 200;
 
 /// Writes to the session's database, shared through context.
 #[derive(Clone, Copy)]
@@ -79,8 +83,8 @@ impl PersistContext {
             return;
         };
         wasm_bindgen_futures::spawn_local(async move {
-            if !batch.is_empty() {
-                if let Err(e) = c.put_chat(&batch).await {
+            for slice in batch.chunks(WRITE_SLICE) {
+                if let Err(e) = c.put_chat(slice).await {
                     // Without the chat, the cursor must not move either.
                     let text = format!("cache: chat not saved: {e}");
                     return web_sys::console::warn_1(&text.into());
