@@ -36,6 +36,20 @@ const s = window.__flood = { seen: new Set(), first: null, last: null, longest: 
 new PerformanceObserver((l) => {
   for (const e of l.getEntries()) { s.tasks++; s.longest = Math.max(s.longest, e.duration); }
 }).observe({ type: 'longtask' });
+// What ran in the longest animation frame (for BENCH_PROFILE).
+s.loaf = null;
+try {
+  new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) {
+      if (!s.loaf || e.duration > s.loaf.duration) {
+        s.loaf = { duration: e.duration, render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
+          layout: e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0,
+          scripts: e.scripts.map((x) => ({ invoker: x.invoker, fn: x.sourceFunctionName, src: (x.sourceURL || '').split('/').pop(),
+            duration: x.duration, forced: x.forcedStyleAndLayoutDuration })) };
+      }
+    }
+  }).observe({ type: 'long-animation-frame' });
+} catch (e) {}
 new MutationObserver((records) => {
   const t = performance.now();
   for (const r of records) {
@@ -116,6 +130,10 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
     );
     let r = page.execute(INSTALL, vec![]).await.expect("install");
     assert_eq!(r, json!("ok"), "{r}");
+    let profiling = std::env::var_os("BENCH_PROFILE").is_some();
+    if profiling {
+        quorum_e2e::profile::start(&page).await;
+    }
 
     let token = q.token(room_id, "flooder", false).await;
     let verified = q.verify(&token).await;
@@ -170,6 +188,7 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
                 "const s = window.__flood; return { seen: s.seen.size, first: s.first, last: s.last,
                    longest: s.longest, tasks: s.tasks,
                    nodes: document.querySelectorAll('#chat-list *').length,
+                   all: document.getElementsByTagName('*').length,
                    items: document.querySelectorAll('#chat-list li.chat-message').length,
                    max: s.max, lastShown: s.seen.has(String(arguments[0] - 1)) };",
                 vec![json!(count)],
@@ -202,9 +221,17 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
         state["tasks"]
     );
     println!(
-        "  chat list at the end: {} DOM nodes (target ≤ 300), {} messages in it",
-        state["nodes"], state["items"]
+        "  chat list at the end: {} DOM nodes (target ≤ 300), {} messages in it; {} elements in the page",
+        state["nodes"], state["items"], state["all"]
     );
+    if profiling {
+        quorum_e2e::profile::stop_and_print(&page, "the page's CPU during the flood").await;
+        let loaf = page
+            .execute("return window.__flood.loaf;", vec![])
+            .await
+            .unwrap_or_default();
+        println!("  the longest animation frame: {loaf:#}");
+    }
     raw.close().await;
     page.close().await.ok();
 }

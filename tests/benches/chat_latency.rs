@@ -35,8 +35,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use fantoccini::Client;
-use quorum_e2e::browser::cdp;
-use quorum_e2e::{env_or, join, Chromedriver, Quorum};
+use quorum_e2e::{env_or, join, profile, Chromedriver, Quorum};
 use quorum_shared::ids::{RoomId, UserId};
 use serde_json::{json, Value};
 
@@ -168,55 +167,6 @@ fn summary(v: &[f64]) -> String {
     )
 }
 
-/// Prints the functions with the most self time in a DevTools CPU
-/// profile, idle time left out.
-fn print_profile(profile: &Value) {
-    let nodes = profile["nodes"].as_array().cloned().unwrap_or_default();
-    let id_name: BTreeMap<u64, String> = nodes
-        .iter()
-        .filter_map(|n| {
-            let f = &n["callFrame"];
-            let name = f["functionName"].as_str().unwrap_or("");
-            let url = f["url"].as_str().unwrap_or("");
-            let file = url.rsplit('/').next().unwrap_or("");
-            Some((n["id"].as_u64()?, format!("{name} ({file})")))
-        })
-        .collect();
-    let samples = profile["samples"].as_array().cloned().unwrap_or_default();
-    let deltas = profile["timeDeltas"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let mut self_us: BTreeMap<String, f64> = BTreeMap::new();
-    // A sample's time is the delta to the next one.
-    for (i, s) in samples.iter().enumerate() {
-        let dt = deltas.get(i + 1).and_then(Value::as_f64).unwrap_or(0.0);
-        let name = s
-            .as_u64()
-            .and_then(|id| id_name.get(&id))
-            .cloned()
-            .unwrap_or_default();
-        *self_us.entry(name).or_default() += dt;
-    }
-    let busy: f64 = self_us
-        .iter()
-        .filter(|(k, _)| !k.starts_with("(idle)"))
-        .map(|(_, v)| v)
-        .sum();
-    let mut top: Vec<_> = self_us
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with("(idle)"))
-        .collect();
-    top.sort_by(|a, b| b.1.total_cmp(&a.1));
-    println!(
-        "  page B's CPU during the samples: {:.0} ms busy; most self time:",
-        busy / 1000.0
-    );
-    for (name, us) in top.into_iter().take(25) {
-        println!("    {:>8.1} ms  {name}", us / 1000.0);
-    }
-}
-
 /// Connects page `c`'s raw NATS connection for `user` in `room`.
 async fn raw_connect(q: &Quorum, c: &Client, room: &str, user: &str, subject: &str, sub: bool) {
     let token = q.token(room, user, true).await;
@@ -279,16 +229,9 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
     .await;
     raw_connect(q, &a, room, "rawa", &subject, false).await;
 
-    let profile = std::env::var_os("BENCH_PROFILE").is_some();
-    if profile {
-        cdp(&b, "Profiler.enable", json!({})).await;
-        cdp(
-            &b,
-            "Profiler.setSamplingInterval",
-            json!({ "interval": 100 }),
-        )
-        .await;
-        cdp(&b, "Profiler.start", json!({})).await;
+    let profiling = std::env::var_os("BENCH_PROFILE").is_some();
+    if profiling {
+        profile::start(&b).await;
     }
 
     // -- latency: one message at a time, then one raw message -- //
@@ -311,9 +254,8 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
             tokio::time::sleep(spacing).await;
         }
     }
-    if profile {
-        let p = cdp(&b, "Profiler.stop", json!({})).await;
-        print_profile(&p["profile"]);
+    if profiling {
+        profile::stop_and_print(&b, "page B's CPU during the samples").await;
     }
     let measured = WARMUP..WARMUP + samples;
     let latencies = sorted(read_map(&b, "lat", measured.clone()).await.into_values());

@@ -283,6 +283,7 @@ pub mod browser;
 pub mod cluster;
 pub mod livekit;
 mod process;
+pub mod profile;
 pub mod raw_nats;
 pub mod rooms;
 pub mod screens;
