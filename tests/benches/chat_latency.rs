@@ -267,7 +267,33 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
         Duration::from_secs(20),
     )
     .await;
-    let echoes = sorted(read_map(&a, "confirmed", measured).await.into_values());
+    let echoes = sorted(
+        read_map(&a, "confirmed", measured.clone())
+            .await
+            .into_values(),
+    );
+    // Where the time goes (plain rooms: the marker is readable on the wire).
+    let sent_at = read_map(&a, "sentAt", measured.clone()).await;
+    let app_send = read_map(&a, "appSend", measured.clone()).await;
+    let app_recv = read_map(&b, "appRecv", measured.clone()).await;
+    let added = read_map(&b, "added", measured).await;
+    let stage = |from: &BTreeMap<u64, f64>, to: &BTreeMap<u64, f64>| {
+        sorted(from.iter().filter_map(|(n, t)| Some(to.get(n)? - t)))
+    };
+    let breakdown = [
+        (
+            "A: Enter -> written to A's socket",
+            stage(&sent_at, &app_send),
+        ),
+        (
+            "socket to socket (nats-server)",
+            stage(&app_send, &app_recv),
+        ),
+        (
+            "B: read from B's socket -> in B's list",
+            stage(&app_recv, &added),
+        ),
+    ];
 
     // -- sender burst -- //
     for c in [&a, &b] {
@@ -325,6 +351,11 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
         p50 / raw50
     );
     println!("  A's own echo:       {}", summary(&echoes));
+    for (what, v) in &breakdown {
+        if !v.is_empty() {
+            println!("    {what}: {}", summary(v));
+        }
+    }
     let verdict = if b_taken == burst && reinserted == 0 {
         "every one taken in once".to_owned()
     } else {

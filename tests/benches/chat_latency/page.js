@@ -17,6 +17,36 @@ const s = window.__bench = {
   tasks: 0,
 };
 const wake = () => { for (const w of s.waiters.slice()) { w(); } };
+// Where a plain-room message spends its time: when the app writes it to
+// its socket (A) and when the app reads it from its socket (B). Read from
+// the text on the wire, so only in plain rooms.
+s.appSend = {};
+s.appRecv = {};
+const wire = new TextDecoder();
+const marker = (data) => {
+  if (!(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) { return null; }
+  const m = /lat:(\d+):/.exec(wire.decode(data));
+  return m ? m[1] : null;
+};
+const send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  const n = marker(data);
+  if (n !== null && !(n in s.appSend)) { s.appSend[n] = now(); }
+  return send.call(this, data);
+};
+const dataGetter = Object.getOwnPropertyDescriptor(MessageEvent.prototype, 'data').get;
+Object.defineProperty(MessageEvent.prototype, 'data', {
+  configurable: true,
+  get() {
+    const d = dataGetter.call(this);
+    if (this.target instanceof WebSocket && !this.__seen) {
+      this.__seen = true;
+      const n = marker(d);
+      if (n !== null && !(n in s.appRecv)) { s.appRecv[n] = now(); }
+    }
+    return d;
+  },
+});
 new PerformanceObserver((l) => {
   for (const e of l.getEntries()) { s.tasks++; s.longest = Math.max(s.longest, e.duration); }
 }).observe({ type: 'longtask' });
@@ -71,9 +101,11 @@ s.wait = (pred, ms) => new Promise((resolve) => {
 });
 // Sends one marked message through the composer, as a user would: the
 // `input` event sets the draft, Enter sends it.
+s.sentAt = {};   // n -> when `send` began
 s.send = (n) => {
   const input = document.getElementById('chat-input');
   const t = now();
+  s.sentAt[n] = t;
   input.value = 'lat:' + n + ':' + t.toFixed(3);
   input.dispatchEvent(new Event('input', { bubbles: true }));
   input.dispatchEvent(new KeyboardEvent('keydown', {
