@@ -24,6 +24,18 @@ use super::events::{attr, click, eventually, text};
 use super::session::{offline_session, wait_attr};
 use super::{container, entry};
 
+/// `r` as a participant list in a fresh container, with its signal; the
+/// handle unmounts it when dropped.
+fn mount_roster(r: Roster) -> (impl Drop, RwSignal<Roster>, web_sys::Element) {
+    let roster = RwSignal::new(r);
+    let root = container();
+    let app = mount_to(
+        root.clone(),
+        move || view! { <ParticipantList roster=roster /> },
+    );
+    (app, roster, root.into())
+}
+
 #[wasm_bindgen_test]
 async fn participants_show_state_role_hand_and_you() {
     let mut r = Roster::new("me", "Me", false);
@@ -33,13 +45,7 @@ async fn participants_show_state_role_hand_and_you() {
         is_admin: true,
         state: PresenceState::Online,
     });
-    let roster = RwSignal::new(r);
-    let root = container();
-    let _app = mount_to(
-        root.clone(),
-        move || view! { <ParticipantList roster=roster /> },
-    );
-    let root: web_sys::Element = root.into();
+    let (_app, roster, root) = mount_roster(r);
 
     let bob = "li.participant[data-user=bob]";
     assert_eq!(attr(&root, bob, "data-state").as_deref(), Some("online"));
@@ -101,13 +107,7 @@ async fn a_room_of_600_draws_a_page_of_the_list_at_a_time() {
         });
     }
     assert_eq!(r.present(), 601);
-    let roster = RwSignal::new(r);
-    let root = container();
-    let _app = mount_to(
-        root.clone(),
-        move || view! { <ParticipantList roster=roster /> },
-    );
-    let root: web_sys::Element = root.into();
+    let (_app, roster, root) = mount_roster(r);
     let rows = || root.query_selector_all("li.participant").unwrap().length();
     assert_eq!(rows(), 100, "one page, not 601 rows");
     assert_eq!(
