@@ -7,9 +7,13 @@ use std::sync::Arc;
 
 use quorum_shared::ids::UserId;
 
-/// Messages kept (and rendered). A long meeting must not grow the DOM and
-/// memory without bound; the oldest messages go first.
-pub const MAX_LOG: usize = 1000;
+/// Messages kept at most, so the whole of a long meeting can be read back
+/// (the list draws only a window of them). Memory stays bounded: the
+/// oldest go first past this count or past [`MAX_LOG_BYTES`].
+pub const MAX_LOG: usize = 20_000;
+/// Bytes of text (ids, names and messages) kept at most: 2,048 messages of
+/// the longest kind, 20,000 of a flood's one-liners.
+pub const MAX_LOG_BYTES: usize = 8 * 1024 * 1024;
 
 /// Who sent a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +43,16 @@ pub struct ChatEntry {
     /// A private message: the recipient's name as shown ("you" for one to
     /// us); `None` for the room's public chat.
     pub private_to: Option<String>,
+}
+
+impl ChatEntry {
+    /// What it counts against [`MAX_LOG_BYTES`].
+    fn weight(&self) -> usize {
+        self.id.len()
+            + self.name.len()
+            + self.text.len()
+            + self.private_to.as_ref().map_or(0, String::len)
+    }
 }
 
 /// What de-duplicates an entry (and keys the rendered list).
@@ -79,6 +93,9 @@ pub struct ChatLog {
     seen: HashSet<EntryKey>,
     pending: HashSet<EntryKey>,
     cap: usize,
+    max_bytes: usize,
+    /// The [`ChatEntry::weight`] of everything held.
+    bytes: usize,
     revision: u64,
     /// How many entries left the front (the cap), so a list can name an
     /// entry by a position that stays put as older ones go.
@@ -92,18 +109,27 @@ impl Default for ChatLog {
 }
 
 impl ChatLog {
-    /// An empty log holding at most [`MAX_LOG`] messages.
+    /// An empty log holding at most [`MAX_LOG`] messages and
+    /// [`MAX_LOG_BYTES`] of text.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// An empty log holding at most `cap` (≥ 1) messages.
     pub fn with_cap(cap: usize) -> Self {
+        Self::with_limits(cap, MAX_LOG_BYTES)
+    }
+
+    /// An empty log holding at most `cap` (≥ 1) messages and `max_bytes`
+    /// of text (the newest is always kept).
+    pub fn with_limits(cap: usize, max_bytes: usize) -> Self {
         Self {
             slots: VecDeque::new(),
             seen: HashSet::new(),
             pending: HashSet::new(),
             cap: cap.max(1),
+            max_bytes,
+            bytes: 0,
             revision: 0,
             dropped: 0,
         }
@@ -148,24 +174,28 @@ impl ChatLog {
             None => self.slots.len(),
             Some(s) => self.position_for(s),
         };
-        if self.slots.len() == self.cap && at == 0 {
+        let full = self.slots.len() == self.cap || self.bytes + entry.weight() > self.max_bytes;
+        if full && at == 0 && !self.slots.is_empty() {
             // Older than everything kept in a full log: it would be the
             // first to go.
             return false;
         }
         self.seen.insert(key);
+        self.bytes += entry.weight();
         let slot = Slot {
             entry: Arc::new(entry),
             seq,
         };
         self.slots.insert(at, slot);
-        if self.slots.len() > self.cap {
-            if let Some(old) = self.slots.pop_front() {
-                self.dropped += 1;
-                let old_key = old.entry.key();
-                self.seen.remove(&old_key);
-                self.pending.remove(&old_key);
-            }
+        while self.slots.len() > self.cap || (self.bytes > self.max_bytes && self.slots.len() > 1) {
+            let Some(old) = self.slots.pop_front() else {
+                break;
+            };
+            self.dropped += 1;
+            self.bytes -= old.entry.weight();
+            let old_key = old.entry.key();
+            self.seen.remove(&old_key);
+            self.pending.remove(&old_key);
         }
         self.revision += 1;
         true
@@ -230,15 +260,29 @@ impl ChatLog {
     }
 }
 
-/// How many of the log's `len` entries a list skips: from entry number
-/// `start` of the session (see [`ChatLog::dropped`]) while someone reads
-/// back, else all but the newest `window`.
-pub fn window_skip(len: usize, dropped: u64, start: Option<u64>, window: usize) -> usize {
+/// Which of the log's `len` entries a list draws, as (skip, take): the
+/// newest `follow` while following, or, while someone reads back, at most
+/// `span` from entry number `start` of the session (see
+/// [`ChatLog::dropped`]), so reading back through a whole meeting never
+/// puts more than `span` messages in the page.
+pub fn window(
+    len: usize,
+    dropped: u64,
+    start: Option<u64>,
+    follow: usize,
+    span: usize,
+) -> (usize, usize) {
     match start {
-        None => len.saturating_sub(window),
-        Some(at) => usize::try_from(at.saturating_sub(dropped))
-            .unwrap_or(usize::MAX)
-            .min(len),
+        None => {
+            let skip = len.saturating_sub(follow);
+            (skip, len - skip)
+        }
+        Some(at) => {
+            let skip = usize::try_from(at.saturating_sub(dropped))
+                .unwrap_or(usize::MAX)
+                .min(len);
+            (skip, span.min(len - skip))
+        }
     }
 }
 
@@ -260,14 +304,17 @@ mod tests {
 
     #[test]
     fn the_window_follows_the_newest_or_stays_where_someone_reads() {
-        // Following: the newest `window`, however long the log.
-        assert_eq!(window_skip(1000, 0, None, 60), 940);
-        assert_eq!(window_skip(10, 0, None, 60), 0);
-        // Reading from entry 500 of the session while 200 have gone.
-        assert_eq!(window_skip(1000, 200, Some(500), 60), 300);
+        // Following: the newest 60, however long the log.
+        assert_eq!(window(1000, 0, None, 60, 180), (940, 60));
+        assert_eq!(window(10, 0, None, 60, 180), (0, 10));
+        // Reading from entry 500 of the session while 200 have gone: at
+        // most the span, even with 700 newer ones.
+        assert_eq!(window(1000, 200, Some(500), 60, 180), (300, 180));
+        // Near the end: what there is.
+        assert_eq!(window(1000, 200, Some(1100), 60, 180), (900, 100));
         // What was being read has gone: from the oldest kept.
-        assert_eq!(window_skip(1000, 600, Some(500), 60), 0);
-        assert_eq!(window_skip(10, 0, Some(50), 60), 10);
+        assert_eq!(window(1000, 600, Some(500), 60, 180), (0, 180));
+        assert_eq!(window(10, 0, Some(50), 60, 180), (10, 0));
     }
 
     #[test]

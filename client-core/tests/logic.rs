@@ -446,3 +446,42 @@ fn the_roster_keeps_its_order_and_count_in_step() {
     assert_eq!(r.sorted().len(), 1000);
     assert!(r.page("person 0002", 0, 10).0.is_empty());
 }
+
+#[test]
+fn the_log_lets_the_oldest_go_past_its_byte_budget() {
+    // Each entry weighs its id, name and text: "mN" + "BOB" + "text mN".
+    let weight = |id: &str| id.len() + 3 + format!("text {id}").len();
+    let budget = weight("m1") * 3;
+    let mut log = ChatLog::with_limits(100, budget);
+    for n in 1..=5 {
+        log.push(entry(&format!("m{n}"), "bob", false));
+    }
+    let ids: Vec<_> = log.entries().map(|e| e.id.clone()).collect();
+    assert_eq!(ids, ["m3", "m4", "m5"]);
+    assert_eq!(log.dropped(), 2);
+    // Older history does not squeeze in at the front of a full log.
+    let mut log2 = ChatLog::with_limits(100, budget);
+    for n in 5..=7 {
+        log2.insert(entry(&format!("m{n}"), "bob", false), Some(n));
+    }
+    assert!(!log2.insert(entry("m1", "bob", false), Some(1)));
+    assert_eq!((log2.len(), log2.dropped()), (3, 0));
+    // One message over the whole budget is still shown, alone.
+    let mut big = entry("big", "bob", false);
+    big.text = "x".repeat(budget * 2);
+    assert!(log.push(big));
+    assert_eq!(log.len(), 1);
+    // What left can come back (it is no longer known).
+    assert!(log.push(entry("m5", "bob", false)));
+}
+
+#[test]
+fn a_flood_of_20000_one_liners_is_kept_whole() {
+    let mut log = ChatLog::new();
+    for n in 0..20_000 {
+        log.push(entry(&format!("flood-{n}"), "bob", false));
+    }
+    assert_eq!((log.len(), log.dropped()), (20_000, 0));
+    log.push(entry("one-more", "bob", false));
+    assert_eq!((log.len(), log.dropped()), (20_000, 1));
+}

@@ -189,6 +189,7 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
                    longest: s.longest, tasks: s.tasks,
                    nodes: document.querySelectorAll('#chat-list *').length,
                    all: document.getElementsByTagName('*').length,
+                   kept: +document.getElementById('chat-list').dataset.kept,
                    items: document.querySelectorAll('#chat-list li.chat-message').length,
                    max: s.max, lastShown: s.seen.has(String(arguments[0] - 1)) };",
                 vec![json!(count)],
@@ -232,6 +233,11 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
             .unwrap_or_default();
         println!("  the longest animation frame: {loaf:#}");
     }
+    println!(
+        "  reachable by scrolling back: {} messages kept in the page (all {count}: {})",
+        state["kept"],
+        state["kept"].as_u64() >= Some(count)
+    );
     raw.close().await;
     page.close().await.ok();
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use leptos::html::Ul;
 use leptos::prelude::*;
 use quorum_shared::peer::MAX_CHAT_LEN;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::components::icons::{Icon, IconName};
 use crate::components::linkify::MessageText;
@@ -15,7 +15,7 @@ use crate::nats::{use_nats, ConnState};
 use crate::state::chat::{
     use_chat, ChatContext, ChatEntry, ChatLog, EntryKey, SendChatError, Sent,
 };
-use crate::state::chat_log::window_skip;
+use crate::state::chat_log::window;
 use crate::state::participants::use_roster_opt;
 use crate::state::private_chat::send_private;
 use crate::state::unread::use_unread;
@@ -27,11 +27,16 @@ const STICK_THRESHOLD_PX: i32 = 48;
 /// Messages in the DOM while following the newest: a long meeting or a
 /// flood never grows the page (about four nodes each).
 pub const WINDOW: usize = 60;
-/// Older messages added at a time as someone scrolls up to the top.
+/// Messages added (and taken away at the other end) at a time as someone
+/// scrolls back, or forward again.
 const WINDOW_STEP: usize = 60;
+/// Messages in the DOM at most while someone reads back: however far back
+/// the meeting goes, the page holds this many.
+pub const READ_SPAN: usize = 180;
 /// A scroll this soon (ms) after the reader touched the list is theirs.
 const READER_SCROLL_MS: f64 = 1000.0;
-/// Within this distance from the top (px), older messages are added.
+/// Within this distance from the top (px), older messages are added; from
+/// the bottom, newer ones.
 const MORE_THRESHOLD_PX: i32 = 200;
 
 /// The room's chat: heading, messages, composer.
@@ -109,6 +114,10 @@ pub fn ChatList(
         if !(mine || stick.get_value()) {
             return;
         }
+        if mine && start.get_untracked().is_some() {
+            // Sending takes a reader back to the newest.
+            start.set(None);
+        }
         // Scroll after the browser laid out the new item, not before.
         if let Some(h) = frame.get_value() {
             h.cancel();
@@ -134,26 +143,28 @@ pub fn ChatList(
         let top = ul.scroll_top();
         let from_bottom = ul.scroll_height() - top - ul.client_height();
         let by_reader = js_sys::Date::now() - touched_ms.get_value() < READER_SCROLL_MS;
-        let following = from_bottom <= STICK_THRESHOLD_PX || (stick.get_value() && !by_reader);
-        stick.set_value(following);
         let (len, dropped) = log.with_untracked(|l| (l.len(), l.dropped()));
-        let skip = window_skip(len, dropped, start.get_untracked(), WINDOW);
+        let at = start.get_untracked();
+        let (skip, take) = window(len, dropped, at, WINDOW, READ_SPAN);
+        // Only a window that reaches the newest can follow it.
+        let at_end = skip + take == len;
+        let following =
+            at_end && (from_bottom <= STICK_THRESHOLD_PX || (stick.get_value() && !by_reader));
+        stick.set_value(following);
         if following {
             // Back at the newest: only the window again.
-            if start.get_untracked().is_some() {
+            if at.is_some() {
                 start.set(None);
             }
-        } else if ul.scroll_top() < MORE_THRESHOLD_PX && skip > 0 {
-            // Near the top: older messages above, with what is on screen
-            // kept in place.
-            let before = ul.scroll_height();
-            start.set(Some(dropped + skip.saturating_sub(WINDOW_STEP) as u64));
-            request_animation_frame(move || {
-                if let Some(ul) = list_ref.try_get_untracked().flatten() {
-                    ul.set_scroll_top(ul.scroll_top() + ul.scroll_height() - before);
-                }
-            });
-        } else if start.get_untracked().is_none() {
+        } else if top < MORE_THRESHOLD_PX && skip > 0 {
+            // Near the top: older messages above (and fewer below).
+            let from = dropped + skip.saturating_sub(WINDOW_STEP) as u64;
+            keep_in_view(list_ref, move || start.set(Some(from)));
+        } else if from_bottom < MORE_THRESHOLD_PX && !at_end {
+            // Near the bottom of a window short of the newest: newer below.
+            let next = (skip + WINDOW_STEP).min(len.saturating_sub(WINDOW));
+            keep_in_view(list_ref, move || start.set(Some(dropped + next as u64)));
+        } else if at.is_none() {
             // Reading back: new messages add below and take nothing away.
             start.set(Some(dropped + skip as u64));
         }
@@ -179,6 +190,8 @@ pub fn ChatList(
                 // of ours wait for the server: most are never drawn, so
                 // benches read these rather than count items.
                 data-total=move || log.with(|l| (l.dropped() + l.len() as u64).to_string())
+                // How many of them can be scrolled back to.
+                data-kept=move || log.with(|l| l.len().to_string())
                 data-pending=move || log.with(|l| l.pending().len().to_string())
                 tabindex="0"
                 on:scroll=on_scroll
@@ -191,8 +204,8 @@ pub fn ChatList(
                     each=move || {
                         let start = start.get();
                         log.with(|l| {
-                            let skip = window_skip(l.len(), l.dropped(), start, WINDOW);
-                            l.entries().skip(skip).cloned().collect::<Vec<_>>()
+                            let (skip, take) = window(l.len(), l.dropped(), start, WINDOW, READ_SPAN);
+                            l.entries().skip(skip).take(take).cloned().collect::<Vec<_>>()
                         })
                     }
                     key=|e| e.key()
@@ -218,6 +231,45 @@ pub fn ChatList(
             </ul>
         </div>
     }
+}
+
+/// Changes the list's window with `change`, keeping what the reader sees
+/// in place: the first message in view is found again once drawn, and the
+/// list scrolled by however far it moved.
+fn keep_in_view(list_ref: NodeRef<Ul>, change: impl FnOnce()) {
+    let anchor = list_ref.get_untracked().and_then(|ul| first_in_view(&ul));
+    change();
+    let Some((id, before)) = anchor else {
+        return;
+    };
+    request_animation_frame(move || {
+        let Some(ul) = list_ref.try_get_untracked().flatten() else {
+            return;
+        };
+        if let Some(el) =
+            message_items(&ul).find(|el| el.get_attribute("data-id") == Some(id.clone()))
+        {
+            let moved = el.get_bounding_client_rect().top() - before;
+            ul.set_scroll_top(ul.scroll_top() + moved.round() as i32);
+        }
+    });
+}
+
+/// The drawn messages of `ul`.
+fn message_items(ul: &web_sys::HtmlUListElement) -> impl Iterator<Item = web_sys::Element> {
+    let items = ul.query_selector_all("li.chat-message").ok();
+    let n = items.as_ref().map_or(0, web_sys::NodeList::length);
+    (0..n).filter_map(move |i| items.as_ref()?.item(i)?.dyn_into().ok())
+}
+
+/// The first message at least partly in view, by its id, with where its
+/// top is on screen.
+fn first_in_view(ul: &web_sys::HtmlUListElement) -> Option<(String, f64)> {
+    let top = ul.get_bounding_client_rect().top();
+    message_items(ul).find_map(|el| {
+        let r = el.get_bounding_client_rect();
+        (r.bottom() > top).then(|| Some((el.get_attribute("data-id")?, r.top())))?
+    })
 }
 
 /// One `<li class="chat-message">`, with `mine` for our own messages,

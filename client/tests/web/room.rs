@@ -460,7 +460,7 @@ fn rendered_ids(root: &web_sys::Element) -> Vec<String> {
 
 #[wasm_bindgen_test]
 async fn the_list_renders_the_newest_and_more_as_the_reader_scrolls_back() {
-    use quorum_client::components::chat::WINDOW;
+    use quorum_client::components::chat::{READ_SPAN, WINDOW};
     let log = RwSignal::new(ChatLog::new());
     let root = container();
     let _app = mount_to(root.clone(), move || view! { <ChatList log=log /> });
@@ -512,18 +512,69 @@ async fn the_list_renders_the_newest_and_more_as_the_reader_scrolls_back() {
     assert_eq!(ids[0], first, "what is being read stays");
     assert_eq!(ids.last().map(String::as_str), Some("late"));
 
-    // Back at the newest: the window again.
+    // Further back, step by step: the page never holds more than the
+    // reading span, and what is in view stays put.
+    let mut oldest = first;
+    for _ in 0..4 {
+        let seen_before = rendered_ids(&root)[0].clone();
+        scroll_by_reader(&ul, 0);
+        assert!(
+            eventually(|| {
+                let now = rendered_ids(&root)[0].clone();
+                let moved = now != seen_before;
+                async move { moved }
+            })
+            .await,
+            "no older messages"
+        );
+        let ids = rendered_ids(&root);
+        assert!(ids.len() <= READ_SPAN, "{} messages in the page", ids.len());
+        oldest = ids[0].clone();
+    }
+    let n: usize = oldest[1..].parse().unwrap();
+    assert!(n < 500 - 4 * 60, "read back to {oldest}");
+
+    // Back down to the newest: newer messages come in below, older go,
+    // until the window follows the newest again.
+    let mut back = false;
+    for _ in 0..20 {
+        scroll_by_reader(&ul, ul.scroll_height());
+        let _ = eventually(|| {
+            let n = rendered_ids(&root).len();
+            async move { n <= READ_SPAN }
+        })
+        .await;
+        sleep_frame().await;
+        let ids = rendered_ids(&root);
+        assert!(ids.len() <= READ_SPAN);
+        if ids.len() == WINDOW && ids.last().map(String::as_str) == Some("late") {
+            back = true;
+            break;
+        }
+    }
+    assert!(
+        back,
+        "the window did not come back: {:?}",
+        rendered_ids(&root).last()
+    );
+}
+
+/// Scrolls `ul` to `top` as the reader would (a wheel first, so the
+/// list takes the scroll as theirs).
+fn scroll_by_reader(ul: &web_sys::HtmlElement, top: i32) {
     ul.dispatch_event(&web_sys::Event::new("wheel").unwrap())
         .unwrap();
-    ul.set_scroll_top(ul.scroll_height());
+    ul.set_scroll_top(top);
     ul.dispatch_event(&web_sys::Event::new("scroll").unwrap())
         .unwrap();
-    assert!(
-        eventually(|| {
-            let n = rendered_ids(&root).len();
-            async move { n == WINDOW }
-        })
-        .await,
-        "the window did not come back"
-    );
+}
+
+/// Waits for two animation frames (what the list does after a change).
+async fn sleep_frame() {
+    for _ in 0..2 {
+        let p = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = web_sys::window().unwrap().request_animation_frame(&resolve);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+    }
 }
