@@ -1,5 +1,5 @@
-//! Small things every layer uses: random ids, a timer future and a way to
-//! continue in the next task. The lowest layer of the client: it imports
+//! Small things every layer uses: random ids, a timer future, a way to
+//! continue in the next task, and times as shown. The lowest layer of the client: it imports
 //! nothing of ours.
 
 use std::future::Future;
@@ -94,4 +94,20 @@ impl Drop for Sleep {
             w.clear_timeout_with_handle(id);
         }
     }
+}
+
+/// `HH:MM` in the browser's time zone.
+pub fn format_hhmm(ms: u64) -> String {
+    let d = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+/// ISO 8601 for `<time datetime>`; empty if `ms` is not a valid date
+/// (`toISOString` would throw).
+pub fn iso_time(ms: u64) -> String {
+    let d = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    if d.get_time().is_nan() {
+        return String::new();
+    }
+    d.to_iso_string().into()
 }

@@ -8,7 +8,6 @@ use leptos::prelude::*;
 use quorum_shared::moderation::WaitingEntry;
 use quorum_shared::worker::WorkerRequest;
 
-use crate::components::chat::format_hhmm;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::icons::{Icon, IconName};
 use crate::components::locks::LockKind;
@@ -16,6 +15,7 @@ use crate::components::participant_menu::run_action;
 use crate::i18n::{t, t_string, use_i18n};
 use crate::state::moderation::use_moderation;
 use crate::state::toasts::use_toasts;
+use crate::util::format_hhmm;
 
 /// `<section id="waiting-panel">`: who waits, with Admit and Deny each,
 /// Admit all / Deny all, and the waiting message.

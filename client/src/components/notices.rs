@@ -8,10 +8,10 @@ use std::sync::Arc;
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
-use crate::components::chat::{format_hhmm, iso_time};
 use crate::components::icons::{Icon, IconName};
 use crate::i18n::{t, t_string, use_i18n};
 use crate::state::notices::{use_notices, Notice, NoticeLog};
+use crate::util::{format_hhmm, iso_time};
 
 /// The session's notification centre, from context.
 #[component]

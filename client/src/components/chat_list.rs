@@ -1,0 +1,271 @@
+//! The chat list: a window over the log that follows the newest messages,
+//! or, while someone reads back, a bounded span that moves with them.
+
+use std::sync::Arc;
+
+use leptos::html::Ul;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::components::linkify::MessageText;
+use crate::i18n::{t, t_string, tu_string, use_i18n};
+use crate::state::chat::{ChatEntry, ChatLog, EntryKey};
+use crate::state::chat_log::window;
+use crate::util::{format_hhmm, iso_time};
+
+/// Distance from the bottom (px) within which the list keeps following new
+/// messages; further up, the user is reading history and is left alone.
+const STICK_THRESHOLD_PX: i32 = 48;
+/// Messages in the DOM while following the newest: a long meeting or a
+/// flood never grows the page (about four nodes each).
+pub const WINDOW: usize = 60;
+/// Messages added (and taken away at the other end) at a time as someone
+/// scrolls back, or forward again.
+const WINDOW_STEP: usize = 60;
+/// Messages in the DOM at most while someone reads back: however far back
+/// the meeting goes, the page holds this many.
+pub const READ_SPAN: usize = 180;
+/// A scroll this soon (ms) after the reader touched the list is theirs.
+const READER_SCROLL_MS: f64 = 1000.0;
+/// Within this distance from the top (px), older messages are added; from
+/// the bottom, newer ones.
+const MORE_THRESHOLD_PX: i32 = 200;
+
+/// `<ul id="chat-list" aria-live="polite">`, following new messages while
+/// scrolled to the bottom (and always after sending), with a "New
+/// messages" divider (`li.chat-divider`) before the message `divider`
+/// names. `aria-busy` while `busy` (catching up after a connect), so
+/// screen readers don't read out a whole history as it is merged.
+#[component]
+pub fn ChatList(
+    #[prop(into)] log: Signal<ChatLog>,
+    #[prop(into, default = Signal::stored(None))] divider: Signal<Option<EntryKey>>,
+    #[prop(into, default = Signal::stored(false))] busy: Signal<bool>,
+    /// Whether the message with a key is ours and not yet confirmed.
+    #[prop(optional, into)]
+    pending_of: Option<Callback<EntryKey, Signal<bool>>>,
+) -> impl IntoView {
+    // -- signals -- //
+    let i18n = use_i18n();
+    let list_ref = NodeRef::<Ul>::new();
+    let stick = StoredValue::new(true);
+    let frame = StoredValue::new(None::<AnimationFrameRequestHandle>);
+    // The first message shown, by its number in the session, while someone
+    // reads back; `None` while following the newest [`WINDOW`].
+    let start = RwSignal::new(None::<u64>);
+    // When the reader last touched the list (wheel, key, pointer, touch):
+    // only a scroll soon after is theirs. Ours, and the browser's when the
+    // list's content changes under it, must not count as reading back.
+    let touched_ms = StoredValue::new(f64::NEG_INFINITY);
+    let touch = move || touched_ms.set_value(js_sys::Date::now());
+
+    // -- effects -- //
+    Effect::new(move || {
+        let mine = log.with(|l| {
+            let _ = l.revision(); // re-run for every new message
+            l.last().is_some_and(|e| e.mine)
+        });
+        if !(mine || stick.get_value()) {
+            return;
+        }
+        if mine && start.get_untracked().is_some() {
+            // Sending takes a reader back to the newest.
+            start.set(None);
+        }
+        // Scroll after the browser laid out the new item, not before.
+        if let Some(h) = frame.get_value() {
+            h.cancel();
+        }
+        let handle = request_animation_frame_with_handle(move || {
+            frame.try_set_value(None);
+            if let Some(ul) = list_ref.try_get_untracked().flatten() {
+                ul.set_scroll_top(ul.scroll_height());
+            }
+        });
+        frame.set_value(handle.ok());
+    });
+    on_cleanup(move || {
+        if let Some(h) = frame.try_get_value().flatten() {
+            h.cancel();
+        }
+    });
+
+    let on_scroll = move |_| {
+        let Some(ul) = list_ref.get_untracked() else {
+            return;
+        };
+        let top = ul.scroll_top();
+        let from_bottom = ul.scroll_height() - top - ul.client_height();
+        let by_reader = js_sys::Date::now() - touched_ms.get_value() < READER_SCROLL_MS;
+        let (len, dropped) = log.with_untracked(|l| (l.len(), l.dropped()));
+        let at = start.get_untracked();
+        let (skip, take) = window(len, dropped, at, WINDOW, READ_SPAN);
+        // Only a window that reaches the newest can follow it.
+        let at_end = skip + take == len;
+        let following =
+            at_end && (from_bottom <= STICK_THRESHOLD_PX || (stick.get_value() && !by_reader));
+        stick.set_value(following);
+        if following {
+            // Back at the newest: only the window again.
+            if at.is_some() {
+                start.set(None);
+            }
+        } else if top < MORE_THRESHOLD_PX && skip > 0 {
+            // Near the top: older messages above (and fewer below).
+            let from = dropped + skip.saturating_sub(WINDOW_STEP) as u64;
+            keep_in_view(list_ref, move || start.set(Some(from)));
+        } else if from_bottom < MORE_THRESHOLD_PX && !at_end {
+            // Near the bottom of a window short of the newest: newer below.
+            let next = (skip + WINDOW_STEP).min(len.saturating_sub(WINDOW));
+            keep_in_view(list_ref, move || start.set(Some(dropped + next as u64)));
+        } else if at.is_none() {
+            // Reading back: new messages add below and take nothing away.
+            start.set(Some(dropped + skip as u64));
+        }
+    };
+
+    view! {
+        <div class="chat-body">
+            <Show when=move || log.with(ChatLog::is_empty)>
+                <p class="chat-empty">{t!(i18n, chat.empty)}</p>
+            </Show>
+            // Focusable so keyboard users can scroll the history. A list
+            // that is a live region, not `role="log"`: that role would
+            // take away the list its items need.
+            <ul
+                id="chat-list"
+                class="chat-list"
+                node_ref=list_ref
+                aria-live="polite"
+                aria-relevant="additions"
+                aria-label=move || t_string!(i18n, chat.messages)
+                aria-busy=move || busy.get().to_string()
+                // How many messages the session has taken in, and how many
+                // of ours wait for the server: most are never drawn, so
+                // benches read these rather than count items.
+                data-total=move || log.with(|l| (l.dropped() + l.len() as u64).to_string())
+                // How many of them can be scrolled back to.
+                data-kept=move || log.with(|l| l.len().to_string())
+                data-pending=move || log.with(|l| l.pending().len().to_string())
+                tabindex="0"
+                on:scroll=on_scroll
+                on:wheel=move |_| touch()
+                on:keydown=move |_| touch()
+                on:pointerdown=move |_| touch()
+                on:touchmove=move |_| touch()
+            >
+                <For
+                    each=move || {
+                        let start = start.get();
+                        log.with(|l| {
+                            let (skip, take) = window(l.len(), l.dropped(), start, WINDOW, READ_SPAN);
+                            l.entries().skip(skip).take(take).cloned().collect::<Vec<_>>()
+                        })
+                    }
+                    key=|e| e.key()
+                    children=move |e| {
+                        let key = e.key();
+                        let first = key.clone();
+                        let is_first_new = move || divider.with(|d| d.as_ref() == Some(&first));
+                        let pending = match pending_of {
+                            Some(p) => p.run(key),
+                            // Standalone (tests): straight from the log.
+                            None => Signal::derive(move || log.with(|l| l.is_pending(&key))),
+                        };
+                        view! {
+                            <Show when=is_first_new>
+                                <li class="chat-divider">
+                                    <span>{t!(i18n, chat.new_messages)}</span>
+                                </li>
+                            </Show>
+                            <ChatItem entry=e pending=pending />
+                        }
+                    }
+                />
+            </ul>
+        </div>
+    }
+}
+
+/// Changes the list's window with `change`, keeping what the reader sees
+/// in place: the first message in view is found again once drawn, and the
+/// list scrolled by however far it moved.
+fn keep_in_view(list_ref: NodeRef<Ul>, change: impl FnOnce()) {
+    let anchor = list_ref.get_untracked().and_then(|ul| first_in_view(&ul));
+    change();
+    let Some((id, before)) = anchor else {
+        return;
+    };
+    request_animation_frame(move || {
+        let Some(ul) = list_ref.try_get_untracked().flatten() else {
+            return;
+        };
+        if let Some(el) =
+            message_items(&ul).find(|el| el.get_attribute("data-id") == Some(id.clone()))
+        {
+            let moved = el.get_bounding_client_rect().top() - before;
+            ul.set_scroll_top(ul.scroll_top() + moved.round() as i32);
+        }
+    });
+}
+
+/// The drawn messages of `ul`.
+fn message_items(ul: &web_sys::HtmlUListElement) -> impl Iterator<Item = web_sys::Element> {
+    let items = ul.query_selector_all("li.chat-message").ok();
+    let n = items.as_ref().map_or(0, web_sys::NodeList::length);
+    (0..n).filter_map(move |i| items.as_ref()?.item(i)?.dyn_into().ok())
+}
+
+/// The first message at least partly in view, by its id, with where its
+/// top is on screen.
+fn first_in_view(ul: &web_sys::HtmlUListElement) -> Option<(String, f64)> {
+    let top = ul.get_bounding_client_rect().top();
+    message_items(ul).find_map(|el| {
+        let r = el.get_bounding_client_rect();
+        (r.bottom() > top).then(|| Some((el.get_attribute("data-id")?, r.top())))?
+    })
+}
+
+/// One `<li class="chat-message">`, with `mine` for our own messages,
+/// `system` for the server's (whose sender reads "System", translated),
+/// and `pending` while one of ours is not confirmed by the server yet.
+#[component]
+pub fn ChatItem(
+    entry: Arc<ChatEntry>,
+    /// Ours and not yet confirmed.
+    #[prop(optional, into)]
+    pending: Signal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let system = entry.is_system().then(|| tu_string!(i18n, chat.system));
+    let sender = system.map_or_else(|| entry.name.clone(), str::to_owned);
+    view! {
+        <li
+            class="chat-message"
+            class:mine=entry.mine
+            class:system=entry.is_system()
+            class:pending=move || pending.get()
+            class:private=entry.private_to.is_some()
+            data-id=entry.id.clone()
+        >
+            <span class="sender">{sender}</span>
+            {entry
+                .private_to
+                .clone()
+                .map(|name| {
+                    view! { <span class="private-tag">" " {t!(i18n, chat.private_to, name)}</span> }
+                })}
+            " "
+            <time class="time" datetime=iso_time(entry.shown_at_ms)>
+                {format_hhmm(entry.shown_at_ms)}
+            </time>
+            <MessageText text=entry.text.clone() />
+            <Show when=move || pending.get()>
+                <span class="pending-mark">
+                    {t!(i18n, chat.sending)}
+                    <span class="visually-hidden">" " {t!(i18n, chat.not_sent)}</span>
+                </span>
+            </Show>
+        </li>
+    }
+}
