@@ -108,16 +108,7 @@ impl Sealer {
 /// Floods room `room_id` (E2EE if `e2ee`) with `count` messages and prints
 /// what one page made of them.
 async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool, count: u64) {
-    let features = if e2ee {
-        json!({ "end_to_end_encryption_features": { "is_enabled": true } })
-    } else {
-        json!({})
-    };
-    q.create_room(
-        room_id,
-        json!({ "room_title": "Flood", "room_features": features }),
-    )
-    .await;
+    q.create_room_titled(room_id, "Flood", e2ee).await;
     let page = driver.browser().await;
     join(&page, &q.join_link(room_id, "reader", false).await).await;
     assert!(

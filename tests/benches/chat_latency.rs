@@ -190,16 +190,7 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
     let samples = env_or("BENCH_MESSAGES", 200).max(1);
     let burst = env_or("BENCH_BURST", 2000).max(1);
     let spacing = Duration::from_millis(env_or("BENCH_SPACING_MS", 20));
-    let features = if e2ee {
-        json!({ "end_to_end_encryption_features": { "is_enabled": true } })
-    } else {
-        json!({})
-    };
-    q.create_room(
-        room,
-        json!({ "room_title": "Latency", "room_features": features }),
-    )
-    .await;
+    q.create_room_titled(room, "Latency", e2ee).await;
     let a = driver.browser().await;
     let b = driver.browser().await;
     join(&a, &q.join_link(room, "alice", true).await).await;

@@ -19,6 +19,21 @@ impl Quorum {
         assert_eq!(res["status"], json!(true), "create {room}: {res}");
     }
 
+    /// Creates `room` titled `title`, end-to-end encrypted (with a key
+    /// from the server) if `e2ee`.
+    pub async fn create_room_titled(&self, room: &str, title: &str, e2ee: bool) {
+        let features = if e2ee {
+            json!({ "end_to_end_encryption_features": { "is_enabled": true } })
+        } else {
+            json!({})
+        };
+        self.create_room(
+            room,
+            json!({ "room_title": title, "room_features": features }),
+        )
+        .await;
+    }
+
     /// A join token for `user` (also their name) in `room`.
     pub async fn token(&self, room: &str, user: &str, admin: bool) -> String {
         self.token_named(room, user, user, admin).await
