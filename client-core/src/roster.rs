@@ -220,11 +220,6 @@ impl Roster {
     /// among them moderators first, then raised hands in the order they
     /// went up, then everyone else; then by name (case-insensitive), then
     /// by id.
-    pub fn sorted(&self) -> Vec<Participant> {
-        self.listed().cloned().collect()
-    }
-
-    /// Everybody in the order of [`Self::sorted`], without copying.
     pub fn listed(&self) -> impl Iterator<Item = &Participant> {
         self.order.iter().filter_map(|k| self.by_id.get(&k.4))
     }

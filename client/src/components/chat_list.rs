@@ -200,8 +200,8 @@ fn keep_in_view(list_ref: NodeRef<Ul>, change: impl FnOnce()) {
         let Some(ul) = list_ref.try_get_untracked().flatten() else {
             return;
         };
-        if let Some(el) =
-            message_items(&ul).find(|el| el.get_attribute("data-id") == Some(id.clone()))
+        if let Some(el) = message_items(&ul)
+            .find(|el| el.get_attribute("data-id").as_deref() == Some(id.as_str()))
         {
             let moved = el.get_bounding_client_rect().top() - before;
             ul.set_scroll_top(ul.scroll_top() + moved.round() as i32);
@@ -222,7 +222,10 @@ fn first_in_view(ul: &web_sys::HtmlUListElement) -> Option<(String, f64)> {
     let top = ul.get_bounding_client_rect().top();
     message_items(ul).find_map(|el| {
         let r = el.get_bounding_client_rect();
-        (r.bottom() > top).then(|| Some((el.get_attribute("data-id")?, r.top())))?
+        if r.bottom() <= top {
+            return None;
+        }
+        Some((el.get_attribute("data-id")?, r.top()))
     })
 }
 
