@@ -23,6 +23,7 @@ use quorum_shared::api::StatusCode;
 use crate::api::{renew_token_http, verify_token};
 use crate::cache::SessionCache;
 use crate::crypto::RoomKey;
+use crate::handoff::{forget_prejoin, Handoff};
 use crate::i18n::{locale_from_browser, provide_i18n_context, t_string, use_i18n};
 use crate::join::{JoinToken, Session};
 use crate::nats::ConnState;
@@ -40,7 +41,7 @@ use crate::state::persist::{
 use crate::state::session::provide_session_state;
 use crate::state::token::{provide_token_context, still_valid};
 use crate::util::Sleep;
-use crate::verify::{take_token_from_location, JoinError};
+use crate::verify::JoinError;
 
 /// Conflicts ("already in this meeting") tolerated when resuming after a
 /// reload, a second apart: the old page's connection takes a moment to be
@@ -112,16 +113,20 @@ fn is_final(e: &JoinError) -> bool {
     )
 }
 
-/// The whole app.
+/// The room app, entered from the shell with what it took from the link
+/// and, after the pre-join page, what it verified.
 #[component]
-pub fn App() -> impl IntoView {
+pub fn App(handoff: Handoff) -> impl IntoView {
     // -- signals -- //
     // The language, chosen once for the session; read before the token
     // leaves the address bar (a `?lang=` beside it survives that anyway).
     let i18n = provide_i18n_context(locale_from_browser());
-    // Read exactly once: it leaves the address bar right away. Renewals
-    // replace it in the token context, and Retry uses the newest one.
-    let url_token = take_token_from_location();
+    // The shell took it out of the address bar. Renewals replace it in
+    // the token context, and Retry uses the newest one.
+    let url_token = handoff.join_token();
+    // Joined on the shell's pre-join page: the session and the choices.
+    let handed = handoff.session().map(Arc::new);
+    let prejoined = StoredValue::new(handoff.joined.map(|j| j.choices));
     let tokens = provide_token_context(url_token.clone());
     // Until the startup cleanup and the cache lookup are done.
     let started = RwSignal::new(false);
@@ -160,13 +165,16 @@ pub fn App() -> impl IntoView {
     let looked_up = StoredValue::new_local(lookup.clone());
     // Started now, whoever awaits it first.
     leptos::task::spawn_local(lookup.clone().map(drop));
-    let verify = Action::new_local(move |t: &JoinToken| {
-        let t = t.clone();
+    // Verifies a token, unless the shell already did (`pre`).
+    let verify = Action::new_local(move |(t, pre): &(JoinToken, Option<Arc<Session>>)| {
+        let (t, pre) = (t.clone(), pre.clone());
         async move {
             stored_ready.try_set(false);
             let resumed_now = resumed.get_value();
             // A first visit doesn't wait for the cache: its own comes later.
-            let verified = if resumed_now {
+            let verified = if let Some(s) = pre {
+                Ok(Arc::unwrap_or_clone(s))
+            } else if resumed_now {
                 futures::join!(verify_resumed(t, true), looked_up.get_value()).0
             } else {
                 verify_resumed(t, false).await
@@ -194,6 +202,8 @@ pub fn App() -> impl IntoView {
                     looked_up.get_value().await;
                     let cache = found.try_update_value(Option::take).flatten();
                     stored.try_set_value(Some(open_for(&session, cache).await));
+                    // The cache keeps the token now.
+                    forget_prejoin();
                     stored_ready.try_set(true);
                 }
             };
@@ -209,10 +219,17 @@ pub fn App() -> impl IntoView {
     // lookup runs), else the cached session's token (renewed if need be).
     wasm_bindgen_futures::spawn_local(async move {
         let now = js_sys::Date::now() / 1000.0;
+        if let (Some(u), Some(s)) = (url_token.clone(), handed) {
+            tokens.set(u.clone());
+            has_token.try_set(true);
+            verify.dispatch_local((u, Some(s)));
+            started.try_set(true);
+            return;
+        }
         if let Some(u) = url_token.clone().filter(|u| still_valid(u, now)) {
             tokens.set(u.clone());
             has_token.try_set(true);
-            verify.dispatch_local(u);
+            verify.dispatch_local((u, None));
             started.try_set(true);
             return;
         }
@@ -233,14 +250,14 @@ pub fn App() -> impl IntoView {
         if let Some(t) = chosen {
             tokens.set(t.clone());
             has_token.try_set(true);
-            verify.dispatch_local(t);
+            verify.dispatch_local((t, None));
         }
         started.try_set(true);
     });
     let retry = Callback::new(move |()| {
         fatal.set(None);
         if let Some(t) = tokens.get() {
-            verify.dispatch_local(t);
+            verify.dispatch_local((t, None));
         }
     });
     let on_fatal = Callback::new(move |e: PageError| fatal.set(Some(e)));
@@ -277,12 +294,15 @@ pub fn App() -> impl IntoView {
         Page::Error(error) => view! { <ErrorPage error=error on_retry=retry /> }.into_any(),
         Page::Joined(session) => {
             let resumed = resumed.get_value();
+            // Only the first session: a retried one shows the pre-join page.
+            let prejoined = prejoined.try_update_value(Option::take).flatten();
             view! {
                 <KeyGate
                     session=session
                     stored=stored
                     stored_ready=stored_ready.read_only()
                     resumed=resumed
+                    prejoined=prejoined
                     on_fatal=on_fatal
                     on_over=on_over
                 />
@@ -305,6 +325,8 @@ fn KeyGate(
     stored_ready: ReadSignal<bool>,
     /// A reload of a session already joined: straight back in.
     resumed: bool,
+    /// Join was pressed on the shell's pre-join page, with these choices.
+    prejoined: Option<Option<MediaChoices>>,
     on_fatal: Callback<PageError>,
     on_over: Callback<Goodbye>,
 ) -> impl IntoView {
@@ -312,9 +334,9 @@ fn KeyGate(
     let key = RwSignal::new_local(None::<RoomKey>);
     let ask = session.join.e2ee_self_key;
     let asking = Memo::new(move |_| ask && key.with(Option::is_none));
-    let joined = RwSignal::new(resumed);
+    let joined = RwSignal::new(resumed || prejoined.is_some());
     // What the pre-join page chose; the session keeps it (or restores it).
-    let media_choices = MediaChoicesContext(RwSignal::new(None));
+    let media_choices = MediaChoicesContext(RwSignal::new(prejoined.flatten()));
     provide_context(media_choices);
     move || {
         if !joined.get() {

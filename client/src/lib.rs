@@ -4,6 +4,12 @@
 //! session at `/api/verifyToken`, connect to NATS over WebSocket ([`nats`]),
 //! then show the room with its chat. [`app`] owns the page state machine.
 //!
+//! Two wasm binaries share this library, so a first visit downloads only
+//! what the pre-join page needs: the shell ([`shell`], binary
+//! `quorum-client`) verifies the link and shows the pre-join page; the
+//! room module (binary `quorum-room`, [`start_room`]) loads meanwhile and
+//! takes over on Join ([`handoff`]).
+//!
 //! Modules are public so that `tests/web.rs` can drive them in a browser.
 
 pub mod api;
@@ -12,22 +18,25 @@ pub mod cache;
 pub mod components;
 pub mod crypto;
 pub mod devices;
+pub mod handoff;
 pub mod i18n;
 pub mod join;
 pub mod livekit;
 pub mod nats;
 pub mod pages;
 pub mod perf;
+pub mod shell;
 pub mod sound;
 pub mod state;
 pub mod util;
 pub mod verify;
 pub mod worker;
 
-/// Mounts the app on `<body>`.
-pub fn start() {
+/// Mounts the room app on `<body>`, with the shell's `handoff` (JSON).
+pub fn start_room(handoff: &str) {
     // Without the hook a panic shows up as an opaque "unreachable" trap.
     console_error_panic_hook::set_once();
-    perf::mark("start");
-    leptos::mount::mount_to_body(app::App);
+    perf::mark("room-start");
+    let handoff = handoff::Handoff::from_json(handoff);
+    leptos::mount::mount_to_body(move || leptos::view! { <app::App handoff=handoff /> });
 }

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -110,4 +111,12 @@ pub fn iso_time(ms: u64) -> String {
         return String::new();
     }
     d.to_iso_string().into()
+}
+
+#[wasm_bindgen(inline_js = "export function import_module(url) { return import(url); }")]
+extern "C" {
+    /// A dynamic `import()` of the module at `url` (Rust can't write one
+    /// itself): the media bundle, and the room module after pre-join.
+    #[wasm_bindgen(catch)]
+    pub fn import_module(url: &str) -> Result<js_sys::Promise, JsValue>;
 }

@@ -40,6 +40,9 @@ mod crypto;
 // System events and toasts; goodbye and Leave.
 #[path = "web/events.rs"]
 mod events;
+// The shell's handoff to the room module.
+#[path = "web/handoff.rs"]
+mod handoff;
 #[path = "web/i18n.rs"]
 mod i18n;
 #[path = "web/media.rs"]

@@ -20,13 +20,6 @@ pub const MODULE_URL: &str = "/media/media.js";
 /// LiveKit's E2EE worker, bundled beside it.
 pub const WORKER_URL: &str = "/media/e2ee-worker.js";
 
-#[wasm_bindgen(inline_js = "export function import_module(url) { return import(url); }")]
-extern "C" {
-    // A dynamic `import()`, which Rust can't write itself.
-    #[wasm_bindgen(catch)]
-    fn import_module(url: &str) -> Result<Promise, JsValue>;
-}
-
 #[wasm_bindgen]
 extern "C" {
     /// The media module's exports.
@@ -90,7 +83,9 @@ async fn settle(p: Result<Promise, JsValue>) -> Result<JsValue, MediaError> {
 
 /// Loads the media module (once per page: the browser caches modules).
 pub async fn load() -> Result<MediaModule, MediaError> {
-    Ok(settle(import_module(MODULE_URL)).await?.unchecked_into())
+    Ok(settle(crate::util::import_module(MODULE_URL))
+        .await?
+        .unchecked_into())
 }
 
 impl MediaModule {

@@ -16,6 +16,8 @@ pub enum PageError {
     /// The real-time connection failed for good (refused, or lost for
     /// longer than the client keeps trying).
     Connection(ConnFailure),
+    /// The rest of the app (the room module) did not download.
+    Load,
 }
 
 impl From<&JoinError> for PageError {
@@ -40,6 +42,7 @@ impl PageError {
                 ConnFailure::CannotConnect => td_string!(locale, error.cannot_connect_title),
             }
             .to_string(),
+            Self::Load => td_string!(locale, error.load_title).to_string(),
         }
     }
 
@@ -53,6 +56,7 @@ impl PageError {
                 ConnFailure::CannotConnect => td_string!(locale, error.cannot_connect_reason),
             }
             .to_string(),
+            Self::Load => td_string!(locale, error.load_reason).to_string(),
         }
     }
 
@@ -63,7 +67,7 @@ impl PageError {
 
     /// Show a Reload button (starts the session over).
     pub fn reload(&self) -> bool {
-        *self == Self::Connection(ConnFailure::Lost)
+        matches!(self, Self::Connection(ConnFailure::Lost) | Self::Load)
     }
 }
 

@@ -79,6 +79,7 @@ pub fn PrejoinPage(
                     class="btn btn-primary btn-large"
                     node_ref=join_button
                     on:click=move |_| {
+                        crate::perf::mark("join");
                         on_join.run(media.get_untracked().then(|| choices.get_untracked()))
                     }
                 >

@@ -1,0 +1,14 @@
+//! The room module (binary `quorum-room`): everything after the pre-join
+//! page. Trunk builds it beside the shell without starting it; the shell
+//! imports it and calls [`enter`] (see `handoff.rs`).
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// Nothing runs on load: the shell decides when the room starts.
+fn main() {}
+
+/// Mounts the room app with the shell's handoff (JSON).
+#[wasm_bindgen]
+pub fn enter(handoff: &str) {
+    quorum_client::start_room(handoff);
+}

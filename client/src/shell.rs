@@ -1,0 +1,210 @@
+//! The first-load shell (binary `quorum-client`): the only wasm a new
+//! participant downloads before the pre-join page. It takes the token
+//! from the link, verifies it and shows the pre-join page; meanwhile the
+//! room module (binary `quorum-room`: NATS, chat, moderation, media, the
+//! session cache) loads in the background and takes over on Join
+//! ([`crate::handoff`]).
+//!
+//! Everything else (a reload of a tab already in a meeting, a link that
+//! is no longer valid, no link at all) goes straight to the room module,
+//! which owns resuming sessions and explaining why one can't be.
+//!
+//! ```text
+//! Checking ──valid link──▶ verify ──ok──▶ Prejoin ──Join──▶ Entering ─▶ room module
+//!    │                        └─refused─▶ Error (Retry)
+//!    └─anything else──────────────────────────────────────▶ Entering ─▶ room module
+//! ```
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
+use js_sys::Promise;
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::api::verify_token;
+use crate::handoff::{prejoin_token, remember_prejoin, room_module_url, Handoff, Joined};
+use crate::i18n::{locale_from_browser, provide_i18n_context, t_string};
+use crate::join::{JoinToken, Session};
+use crate::pages::error::{ErrorPage, PageError};
+use crate::pages::loading::LoadingPage;
+use crate::pages::prejoin::PrejoinPage;
+use crate::state::media::MediaChoices;
+use crate::state::token::still_valid;
+use crate::verify::take_token_from_location;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The room module's exports (`client/src/room_main.rs`).
+    #[derive(Clone)]
+    type RoomModule;
+
+    /// wasm-bindgen's initialiser: fetches and instantiates the wasm.
+    #[wasm_bindgen(method, catch, js_name = default)]
+    fn init(this: &RoomModule) -> Result<Promise, JsValue>;
+
+    /// Mounts the room app with the shell's handoff (JSON).
+    #[wasm_bindgen(method, catch)]
+    fn enter(this: &RoomModule, handoff: &str) -> Result<(), JsValue>;
+}
+
+/// The room module, loading or loaded; `Err` holds why not, for the log.
+type Loading = Shared<LocalBoxFuture<'static, Result<RoomModule, String>>>;
+
+thread_local! {
+    /// The shell's mounted view, dropped (unmounted) as the room enters.
+    static MOUNTED: RefCell<Option<Box<dyn std::any::Any>>> = const { RefCell::new(None) };
+    /// Started once, by whichever comes first: the pre-join page or Join.
+    static ROOM: RefCell<Option<Loading>> = const { RefCell::new(None) };
+}
+
+/// Which screen the shell shows.
+#[derive(Clone)]
+enum Stage {
+    Checking,
+    Error(PageError),
+    Prejoin(Arc<Session>),
+    Entering,
+}
+
+/// Mounts the shell on `<body>`.
+pub fn start() {
+    // Without the hook a panic shows up as an opaque "unreachable" trap.
+    console_error_panic_hook::set_once();
+    crate::perf::mark("start");
+    let handle = leptos::mount::mount_to(document().body().expect("a <body>"), Shell);
+    MOUNTED.with(|m| *m.borrow_mut() = Some(Box::new(handle)));
+}
+
+/// Starts loading the room module (once) and returns the shared load.
+fn room() -> Loading {
+    ROOM.with(|r| {
+        r.borrow_mut()
+            .get_or_insert_with(|| load_room().boxed_local().shared())
+            .clone()
+    })
+}
+
+async fn load_room() -> Result<RoomModule, String> {
+    let url = room_module_url().ok_or("index.html names no room module")?;
+    let why = |e: JsValue| format!("{e:?}");
+    let module: RoomModule = JsFuture::from(crate::util::import_module(&url).map_err(why)?)
+        .await
+        .map_err(why)?
+        .unchecked_into();
+    JsFuture::from(module.init().map_err(why)?)
+        .await
+        .map_err(why)?;
+    crate::perf::mark("room-loaded");
+    Ok(module)
+}
+
+/// Hands over to the room module once it is there; `Err` if it could not
+/// be loaded (then the shell stays, showing why).
+async fn enter(handoff: Handoff) -> Result<(), String> {
+    let module = room().await?;
+    // The shell's page goes first (dropped outside the borrow, as
+    // unmounting runs cleanups); the room mounts its own on `<body>`.
+    let shell = MOUNTED.with(|m| m.borrow_mut().take());
+    drop(shell);
+    module
+        .enter(&handoff.to_json())
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// A link's token to verify here, if the shell handles this start: a
+/// valid one from the address bar, or the one of a pre-join page this
+/// tab reloaded. `taken` is the address bar's, whatever it is.
+fn token_for_prejoin(taken: Option<&JoinToken>) -> Option<JoinToken> {
+    let now = js_sys::Date::now() / 1000.0;
+    taken
+        .cloned()
+        .or_else(|| taken.is_none().then(prejoin_token).flatten())
+        .filter(|t| still_valid(t, now))
+}
+
+#[component]
+fn Shell() -> impl IntoView {
+    let i18n = provide_i18n_context(locale_from_browser());
+    // Read exactly once: it leaves the address bar right away.
+    let taken = take_token_from_location();
+    let stage = RwSignal::new(Stage::Checking);
+    let fail_to_load = move |why: String| {
+        leptos::logging::warn!("the room module did not load: {why}");
+        stage.try_set(Stage::Error(PageError::Load));
+    };
+    let go_to_room = move |handoff: Handoff| {
+        stage.try_set(Stage::Entering);
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(why) = enter(handoff).await {
+                fail_to_load(why);
+            }
+        });
+    };
+
+    let verify = Action::new_local(move |t: &JoinToken| {
+        let t = t.clone();
+        async move {
+            match verify_token(t.clone()).await {
+                Ok(s) => {
+                    crate::perf::mark("verified");
+                    remember_prejoin(&t);
+                    stage.try_set(Stage::Prejoin(Arc::new(s)));
+                }
+                Err(e) => {
+                    stage.try_set(Stage::Error((&e).into()));
+                }
+            }
+        }
+    });
+    match token_for_prejoin(taken.as_ref()) {
+        Some(t) => {
+            verify.dispatch_local(t);
+        }
+        None => go_to_room(Handoff {
+            token: taken.as_ref().map(|t| t.expose().to_owned()),
+            joined: None,
+        }),
+    }
+    let retry = Callback::new(move |()| match stage.get_untracked() {
+        // The room module failed to load: start the page over (the
+        // pre-join token is kept for exactly this).
+        Stage::Error(PageError::Load) => {
+            let _ = window().location().reload();
+        }
+        _ => {
+            if let Some(t) = token_for_prejoin(taken.as_ref()) {
+                stage.set(Stage::Checking);
+                verify.dispatch_local(t);
+            }
+        }
+    });
+
+    move || match stage.get() {
+        Stage::Checking => {
+            view! { <LoadingPage message=t_string!(i18n, app.checking) /> }.into_any()
+        }
+        Stage::Entering => {
+            view! { <LoadingPage message=t_string!(i18n, conn.connecting) /> }.into_any()
+        }
+        Stage::Error(error) => view! { <ErrorPage error=error on_retry=retry /> }.into_any(),
+        Stage::Prejoin(session) => {
+            // A person takes longer than this to press Join.
+            leptos::task::spawn_local(room().map(drop));
+            let token = session.token.expose().to_owned();
+            let join = session.join.clone();
+            let on_join = Callback::new(move |choices: Option<MediaChoices>| {
+                go_to_room(Handoff {
+                    token: Some(token.clone()),
+                    joined: Some(Joined {
+                        join: join.clone(),
+                        choices,
+                    }),
+                });
+            });
+            view! { <PrejoinPage session=session on_join=on_join /> }.into_any()
+        }
+    }
+}

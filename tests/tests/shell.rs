@@ -1,0 +1,173 @@
+//! End to end, the two-module client (issue 13's first-load budget): the
+//! shell alone opens the pre-join page, the room module is fetched only
+//! after that page shows and takes over on Join; a reload there shows the
+//! pre-join page again; a room module that can't be fetched is said, with
+//! a Reload that recovers.
+//! Run with `cargo test -p quorum-e2e --test shell` after
+//! `trunk build --release` and `cargo build -p quorum-server`.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use quorum_e2e::browser::cdp;
+use quorum_e2e::{click, send_chat, wait_for, wait_for_text, Chromedriver, Quorum};
+use serde_json::{json, Value};
+
+const T: Duration = Duration::from_secs(40);
+const CONNECTED: &str = "#conn-state[data-state=connected]";
+
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+}
+
+/// When (ms since navigation) the page fetched each of our wasm and JS
+/// files, by path.
+async fn fetched(c: &Client) -> Vec<(String, f64)> {
+    let v = js(
+        c,
+        "return performance.getEntriesByType('resource')
+           .map(e => [new URL(e.name).pathname, e.startTime])
+           .filter(([p]) => /\\.(js|wasm)$/.test(p));",
+    )
+    .await;
+    serde_json::from_value(v).expect("resource list")
+}
+
+async fn mark(c: &Client, name: &str) -> Option<f64> {
+    let v = js(
+        c,
+        &format!(
+            "const m = performance.getEntriesByName('quorum:{name}', 'mark')[0];
+             return m ? m.startTime : null;"
+        ),
+    )
+    .await;
+    v.as_f64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shell_opens_the_prejoin_page_and_the_room_module_takes_over_on_join() {
+    let _serial = quorum_e2e::serial().await;
+    let quorum = Quorum::start();
+    quorum
+        .create_room("sh", json!({ "room_title": "Shell" }))
+        .await;
+    let mut driver = Chromedriver::start();
+    let c = driver.browser().await;
+    let link = quorum.join_link("sh", "ann", false).await;
+    c.goto(&link).await.expect("open");
+    assert!(wait_for(&c, "#join-button", T).await, "no pre-join page");
+
+    let prejoin = mark(&c, "prejoin").await.expect("a prejoin mark");
+    let files = fetched(&c).await;
+    assert!(
+        files.iter().any(|(p, _)| p.starts_with("/quorum-client-")),
+        "the shell was not loaded: {files:?}"
+    );
+    for (path, at) in files.iter().filter(|(p, _)| p.starts_with("/quorum-room-")) {
+        assert!(
+            *at >= prejoin,
+            "{path} was fetched at {at} ms, before the pre-join page ({prejoin} ms)"
+        );
+    }
+    // The room module was not started: nothing of the room is mounted.
+    assert_eq!(mark(&c, "room-start").await, None);
+
+    click(&c, "#join-button").await;
+    assert!(wait_for(&c, CONNECTED, T).await, "never connected");
+    assert!(mark(&c, "room-loaded").await.is_some());
+    // One app on the page: the shell's pre-join page is gone.
+    assert!(c.find(Locator::Css("#prejoin-page")).await.is_err());
+    send_chat(&c, "through the room module").await;
+    assert!(
+        wait_for_text(
+            &c,
+            "#chat-list .chat-message .text",
+            "through the room module",
+            T
+        )
+        .await
+    );
+    // Confirmed by its echo through NATS: nothing left pending.
+    assert!(wait_for(&c, "#chat-list[data-pending='0']", T).await);
+    c.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_on_the_prejoin_page_shows_it_again() {
+    let _serial = quorum_e2e::serial().await;
+    let quorum = Quorum::start();
+    quorum
+        .create_room("sr", json!({ "room_title": "Reload" }))
+        .await;
+    let mut driver = Chromedriver::start();
+    let c = driver.browser().await;
+    c.goto(&quorum.join_link("sr", "bob", false).await)
+        .await
+        .expect("open");
+    assert!(wait_for(&c, "#join-button", T).await, "no pre-join page");
+    // The token has left the address bar.
+    let url = c.current_url().await.expect("url");
+    assert!(!url.as_str().contains("access_token"), "{url}");
+
+    c.refresh().await.expect("reload");
+    assert!(
+        wait_for(&c, "#join-button, #error-page", T).await,
+        "the page never settled"
+    );
+    assert!(
+        c.find(Locator::Css("#join-button")).await.is_ok(),
+        "not the pre-join page after a reload: {}",
+        c.source().await.unwrap_or_default()
+    );
+    click(&c, "#join-button").await;
+    assert!(wait_for(&c, CONNECTED, T).await, "never connected");
+    // In the room, the cache holds the session; a reload goes straight back.
+    c.refresh().await.expect("reload");
+    assert!(wait_for(&c, CONNECTED, T).await, "no resume after a reload");
+    assert!(c.find(Locator::Css("#prejoin-page")).await.is_err());
+    c.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_module_that_does_not_load_is_said_and_reload_recovers() {
+    let _serial = quorum_e2e::serial().await;
+    let quorum = Quorum::start();
+    quorum
+        .create_room("sf", json!({ "room_title": "Fails" }))
+        .await;
+    let mut driver = Chromedriver::start();
+    let c = driver.browser().await;
+    cdp(&c, "Network.enable", json!({})).await;
+    cdp(
+        &c,
+        "Network.setBlockedURLs",
+        json!({ "urls": ["*quorum-room-*"] }),
+    )
+    .await;
+    c.goto(&quorum.join_link("sf", "cat", false).await)
+        .await
+        .expect("open");
+    assert!(wait_for(&c, "#join-button", T).await, "no pre-join page");
+    click(&c, "#join-button").await;
+    assert!(
+        wait_for_text(&c, "#error-page .error-title", "didn't load", T).await,
+        "no error page: {}",
+        c.source().await.unwrap_or_default()
+    );
+    assert!(c.find(Locator::Css("#error-page #reload")).await.is_ok());
+
+    // The network is back: Reload returns to the pre-join page, then in.
+    cdp(&c, "Network.setBlockedURLs", json!({ "urls": [] })).await;
+    click(&c, "#reload").await;
+    assert!(
+        wait_for(&c, "#join-button", T).await,
+        "no pre-join page after Reload: {}",
+        c.source().await.unwrap_or_default()
+    );
+    click(&c, "#join-button").await;
+    assert!(wait_for(&c, CONNECTED, T).await, "never connected");
+    c.close().await.ok();
+}
