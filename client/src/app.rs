@@ -36,7 +36,7 @@ use crate::pages::room::RoomPage;
 use crate::pages::waiting::WaitingPage;
 use crate::state::media::{MediaChoices, MediaChoicesContext};
 use crate::state::persist::{
-    cleanup_at_startup, find_session, forget, forget_found, open_for, Stored,
+    cleanup_at_startup, find_session, forget, forget_found, open_for, take_prepared, Stored,
 };
 use crate::state::session::provide_session_state;
 use crate::state::token::{provide_token_context, still_valid};
@@ -148,9 +148,15 @@ pub fn App(handoff: Handoff) -> impl IntoView {
     // tab's session (if a reload or a reopened tab left one) is found; its
     // last token is the answer. A link's valid token is verified at the
     // same time rather than after it.
+    // Done already behind the shell's pre-join page, if it got that far.
+    let prepared = StoredValue::new_local(handed.as_ref().and_then(|s| take_prepared(&s.token)));
+    let was_prepared = prepared.with_value(Option::is_some);
     let lookup = {
         let url_token = url_token.clone();
         async move {
+            if was_prepared {
+                return None;
+            }
             cleanup_at_startup().await;
             crate::perf::mark("cache-cleaned");
             let cached = find_session(url_token.as_ref()).await;
@@ -199,9 +205,19 @@ pub fn App(handoff: Handoff) -> impl IntoView {
             let open = {
                 let session = session.clone();
                 async move {
-                    looked_up.get_value().await;
-                    let cache = found.try_update_value(Option::take).flatten();
-                    stored.try_set_value(Some(open_for(&session, cache).await));
+                    let ready = match prepared.try_update_value(Option::take).flatten() {
+                        Some(rx) => rx.await.ok(),
+                        None => None,
+                    };
+                    let ready = match ready {
+                        Some(s) => s,
+                        None => {
+                            looked_up.get_value().await;
+                            let cache = found.try_update_value(Option::take).flatten();
+                            open_for(&session, cache).await
+                        }
+                    };
+                    stored.try_set_value(Some(ready));
                     // The cache keeps the token now.
                     forget_prejoin();
                     stored_ready.try_set(true);

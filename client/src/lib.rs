@@ -32,6 +32,14 @@ pub mod util;
 pub mod verify;
 pub mod worker;
 
+/// Opens the session's cache while the shell's pre-join page shows, for
+/// the verified session in `handoff` (JSON); `start_room` takes it over.
+pub fn prepare_room(handoff: &str) {
+    if let Some(session) = handoff::Handoff::from_json(handoff).session() {
+        state::persist::prepare(session);
+    }
+}
+
 /// Mounts the room app on `<body>`, with the shell's `handoff` (JSON).
 pub fn start_room(handoff: &str) {
     // Without the hook a panic shows up as an opaque "unreachable" trap.

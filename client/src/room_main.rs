@@ -7,6 +7,12 @@ use wasm_bindgen::prelude::wasm_bindgen;
 /// Nothing runs on load: the shell decides when the room starts.
 fn main() {}
 
+/// Opens the session's cache behind the pre-join page (handoff JSON).
+#[wasm_bindgen]
+pub fn prepare(handoff: &str) {
+    quorum_client::prepare_room(handoff);
+}
+
 /// Mounts the room app with the shell's handoff (JSON).
 #[wasm_bindgen]
 pub fn enter(handoff: &str) {

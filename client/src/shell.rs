@@ -45,6 +45,10 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = default)]
     fn init(this: &RoomModule) -> Result<Promise, JsValue>;
 
+    /// Opens the session's cache behind the pre-join page (handoff JSON).
+    #[wasm_bindgen(method, catch)]
+    fn prepare(this: &RoomModule, handoff: &str) -> Result<(), JsValue>;
+
     /// Mounts the room app with the shell's handoff (JSON).
     #[wasm_bindgen(method, catch)]
     fn enter(this: &RoomModule, handoff: &str) -> Result<(), JsValue>;
@@ -191,10 +195,24 @@ fn Shell() -> impl IntoView {
         }
         Stage::Error(error) => view! { <ErrorPage error=error on_retry=retry /> }.into_any(),
         Stage::Prejoin(session) => {
-            // A person takes longer than this to press Join.
-            leptos::task::spawn_local(room().map(drop));
             let token = session.token.expose().to_owned();
             let join = session.join.clone();
+            // A person takes longer than this to press Join: the room
+            // module loads and opens the session's cache meanwhile.
+            let early = Handoff {
+                token: Some(token.clone()),
+                joined: Some(Joined {
+                    join: join.clone(),
+                    choices: None,
+                }),
+            };
+            leptos::task::spawn_local(async move {
+                if let Ok(module) = room().await {
+                    if let Err(e) = module.prepare(&early.to_json()) {
+                        leptos::logging::warn!("the room could not prepare: {e:?}");
+                    }
+                }
+            });
             let on_join = Callback::new(move |choices: Option<MediaChoices>| {
                 go_to_room(Handoff {
                     token: Some(token.clone()),

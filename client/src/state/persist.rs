@@ -257,3 +257,39 @@ pub async fn forget_found(cache: Option<Rc<SessionCache>>) {
 
 mod writer;
 pub use writer::{provide_persist_context, use_persist, PersistContext};
+
+thread_local! {
+    /// The cache opened behind the shell's pre-join page, for its token.
+    static PREPARED: std::cell::RefCell<Option<(JoinToken, Prepared)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The cache being opened for a session not yet joined.
+pub type Prepared = futures::channel::oneshot::Receiver<Stored>;
+
+/// Starts the startup cache work for `session` while its pre-join page
+/// shows (a person takes longer than that to press Join): stale sessions
+/// go, then its cache is found or created and read.
+pub fn prepare(session: Session) {
+    let (tx, rx) = futures::channel::oneshot::channel();
+    PREPARED.with(|p| *p.borrow_mut() = Some((session.token.clone(), rx)));
+    wasm_bindgen_futures::spawn_local(async move {
+        cleanup_at_startup().await;
+        crate::perf::mark("cache-cleaned");
+        let found = find_session(Some(&session.token)).await;
+        crate::perf::mark("cache-found");
+        let _ = tx.send(open_for(&session, found.map(|f| f.cache)).await);
+    });
+}
+
+/// The cache [`prepare`]d for `token`, if any; taken once.
+pub fn take_prepared(token: &JoinToken) -> Option<Prepared> {
+    PREPARED.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.as_ref().is_some_and(|(t, _)| t == token) {
+            p.take().map(|(_, rx)| rx)
+        } else {
+            None
+        }
+    })
+}
