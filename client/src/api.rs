@@ -55,9 +55,33 @@ async fn request_config() -> Option<ClientConfig> {
     serde_json::from_str(&text).ok()
 }
 
+/// Where `index.html` leaves the verifyToken call it starts for the
+/// link's token before the wasm has loaded: a promise of
+/// `[status, body, token]`.
+const EARLY_VERIFY: &str = "quorumVerify";
+
+/// The answer to `index.html`'s early verifyToken call, if it was for
+/// `token`; taken once (a Retry asks again). `None` also if it failed:
+/// then the call is made again here.
+async fn early_answer(token: &JoinToken) -> Option<(u16, String)> {
+    let window = web_sys::window()?;
+    let key = JsValue::from_str(EARLY_VERIFY);
+    let promise = js_sys::Reflect::get(&window, &key).ok()?;
+    let _ = js_sys::Reflect::delete_property(&window, &key);
+    let promise: js_sys::Promise = promise.dyn_into().ok()?;
+    let answer: js_sys::Array = JsFuture::from(promise).await.ok()?.dyn_into().ok()?;
+    let status = answer.get(0).as_f64()?;
+    let (body, used) = (answer.get(1).as_string()?, answer.get(2).as_string()?);
+    (JoinToken::new(used).as_ref() == Some(token)).then_some((status as u16, body))
+}
+
 /// Exchanges the token for a session.
 pub async fn verify_token(token: JoinToken) -> Result<Session, JoinError> {
-    let (status, body) = post_with_token(VERIFY_PATH, &token).await.map_err(|e| {
+    let answer = match early_answer(&token).await {
+        Some(a) => Ok(a),
+        None => post_with_token(VERIFY_PATH, &token).await,
+    };
+    let (status, body) = answer.map_err(|e| {
         web_sys::console::warn_2(&"verifyToken request failed".into(), &e);
         JoinError::Network(js_error_text(&e))
     })?;

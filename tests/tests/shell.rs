@@ -1,5 +1,6 @@
 //! End to end, the two-module client (issue 13's first-load budget): the
-//! shell alone opens the pre-join page, within 250 KB with brotli; the
+//! shell alone opens the pre-join page, within 250 KB with brotli, taking
+//! the link's verification that `index.html` started early; the
 //! room module is fetched only after that page shows and takes over on
 //! Join; a reload there shows the
 //! pre-join page again; a room module that can't be fetched is said, with
@@ -106,6 +107,21 @@ async fn the_shell_opens_the_prejoin_page_and_the_room_module_takes_over_on_join
             "{path} was fetched at {at} ms, before the pre-join page ({prejoin} ms)"
         );
     }
+    // The link was verified once, by index.html while the wasm loaded;
+    // the shell took that answer instead of asking again.
+    let verifies = js(
+        &c,
+        "return performance.getEntriesByType('resource')
+           .filter(e => new URL(e.name).pathname === '/api/verifyToken').map(e => e.startTime);",
+    )
+    .await;
+    let verifies: Vec<f64> = serde_json::from_value(verifies).expect("times");
+    let start = mark(&c, "start").await.expect("a start mark");
+    assert_eq!(verifies.len(), 1, "verifyToken calls: {verifies:?}");
+    assert!(
+        verifies[0] < start,
+        "verified at {verifies:?}, the shell started at {start}"
+    );
     // The room module was not started: nothing of the room is mounted.
     assert_eq!(mark(&c, "room-start").await, None);
     let (bytes, paths) = first_load_bytes(&c, &quorum.base_url()).await;
