@@ -56,23 +56,34 @@ async fn request_config() -> Option<ClientConfig> {
 }
 
 /// Where `index.html` leaves the verifyToken call it starts for the
-/// link's token before the wasm has loaded: a promise of
-/// `[status, body, token]`.
+/// link's token before the wasm has loaded: `{ token, answer }`, the
+/// answer a promise of `[status, body]`.
 const EARLY_VERIFY: &str = "quorumVerify";
 
 /// The answer to `index.html`'s early verifyToken call, if it was for
-/// `token`; taken once (a Retry asks again). `None` also if it failed:
-/// then the call is made again here.
+/// `token` (checked before waiting for it); taken once, so a Retry asks
+/// again. `None` also if it failed: then the call is made again here.
 async fn early_answer(token: &JoinToken) -> Option<(u16, String)> {
     let window = web_sys::window()?;
     let key = JsValue::from_str(EARLY_VERIFY);
-    let promise = js_sys::Reflect::get(&window, &key).ok()?;
+    let early = js_sys::Reflect::get(&window, &key).ok()?;
+    if early.is_undefined() {
+        return None;
+    }
     let _ = js_sys::Reflect::delete_property(&window, &key);
-    let promise: js_sys::Promise = promise.dyn_into().ok()?;
-    let answer: js_sys::Array = JsFuture::from(promise).await.ok()?.dyn_into().ok()?;
+    let used = js_sys::Reflect::get(&early, &"token".into())
+        .ok()?
+        .as_string()?;
+    if JoinToken::new(used).as_ref() != Some(token) {
+        return None;
+    }
+    let answer: js_sys::Promise = js_sys::Reflect::get(&early, &"answer".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let answer: js_sys::Array = JsFuture::from(answer).await.ok()?.dyn_into().ok()?;
     let status = answer.get(0).as_f64()?;
-    let (body, used) = (answer.get(1).as_string()?, answer.get(2).as_string()?);
-    (JoinToken::new(used).as_ref() == Some(token)).then_some((status as u16, body))
+    Some((status as u16, answer.get(1).as_string()?))
 }
 
 /// Exchanges the token for a session.

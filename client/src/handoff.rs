@@ -8,7 +8,8 @@
 //! The shell also keeps the link's token in this tab's session storage
 //! while the pre-join page shows: the token has left the address bar,
 //! and a reload there should show the pre-join page again rather than
-//! "No join token". The room forgets it once its session cache holds it.
+//! "No join token". The room forgets it once it has its session (a
+//! reload then resumes from the cache, where there is one).
 
 use quorum_shared::api::JoinSession;
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,7 @@ const PREJOIN_KEY: &str = "quorum.prejoin";
 const ROOM_META: &str = "quorum-room";
 
 /// What the shell hands the room module.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Handoff {
     /// The link's token, which the shell took out of the address bar.
     pub token: Option<String>,
@@ -40,6 +41,16 @@ pub struct Joined {
     /// The microphone and camera picked on the pre-join page, where the
     /// server has media.
     pub choices: Option<MediaChoices>,
+}
+
+// The token is a bearer credential: never in logs (see `JoinToken`).
+impl std::fmt::Debug for Handoff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handoff")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("joined", &self.joined)
+            .finish()
+    }
 }
 
 impl Handoff {

@@ -2,7 +2,8 @@
 //!
 //! Flow: read the join token from the link ([`verify`]), exchange it for a
 //! session at `/api/verifyToken`, connect to NATS over WebSocket ([`nats`]),
-//! then show the room with its chat. [`app`] owns the page state machine.
+//! then show the room with its chat. [`shell`] owns the pages up to Join,
+//! [`app`] the room's from then on.
 //!
 //! Two wasm binaries share this library, so a first visit downloads only
 //! what the pre-join page needs: the shell ([`shell`], binary
@@ -32,9 +33,20 @@ pub mod util;
 pub mod verify;
 pub mod worker;
 
+thread_local! {
+    /// Whether the room app has been mounted (see [`prepare_room`]).
+    static ENTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Opens the session's cache while the shell's pre-join page shows, for
 /// the verified session in `handoff` (JSON); `start_room` takes it over.
+/// Too late once the room has started: it opens its cache itself, and a
+/// second opening would only hold a copy of the chat that nobody takes.
 pub fn prepare_room(handoff: &str) {
+    console_error_panic_hook::set_once();
+    if ENTERED.get() {
+        return;
+    }
     if let Some(session) = handoff::Handoff::from_json(handoff).session() {
         state::persist::prepare(session);
     }
@@ -45,6 +57,7 @@ pub fn start_room(handoff: &str) {
     // Without the hook a panic shows up as an opaque "unreachable" trap.
     console_error_panic_hook::set_once();
     perf::mark("room-start");
+    ENTERED.set(true);
     let handoff = handoff::Handoff::from_json(handoff);
     leptos::mount::mount_to_body(move || leptos::view! { <app::App handoff=handoff /> });
 }

@@ -25,7 +25,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api::verify_token;
-use crate::handoff::{prejoin_token, remember_prejoin, room_module_url, Handoff, Joined};
+use crate::handoff::{
+    forget_prejoin, prejoin_token, remember_prejoin, room_module_url, Handoff, Joined,
+};
 use crate::i18n::{locale_from_browser, provide_i18n_context, t_string};
 use crate::join::{JoinToken, Session};
 use crate::pages::error::{ErrorPage, PageError};
@@ -106,16 +108,18 @@ async fn load_room() -> Result<RoomModule, String> {
 }
 
 /// Hands over to the room module once it is there; `Err` if it could not
-/// be loaded (then the shell stays, showing why).
+/// be loaded or started (then the shell stays, showing why).
 async fn enter(handoff: Handoff) -> Result<(), String> {
     let module = room().await?;
-    // The shell's page goes first (dropped outside the borrow, as
-    // unmounting runs cleanups); the room mounts its own on `<body>`.
-    let shell = MOUNTED.with(|m| m.borrow_mut().take());
-    drop(shell);
     module
         .enter(&handoff.to_json())
-        .map_err(|e| format!("{e:?}"))
+        .map_err(|e| format!("{e:?}"))?;
+    // The room has mounted its page on `<body>` in this same task, so
+    // nothing was painted with both; the shell's goes now (dropped outside
+    // the borrow, as unmounting runs cleanups).
+    let shell = MOUNTED.with(|m| m.borrow_mut().take());
+    drop(shell);
+    Ok(())
 }
 
 /// A link's token to verify here, if the shell handles this start: a
@@ -132,12 +136,21 @@ fn token_for_prejoin(taken: Option<&JoinToken>) -> Option<JoinToken> {
 #[component]
 fn Shell() -> impl IntoView {
     let i18n = provide_i18n_context(locale_from_browser());
-    // Read exactly once: it leaves the address bar right away.
+    // Read exactly once: it leaves the address bar right away. A new link
+    // replaces whatever pre-join page this tab showed before.
     let taken = take_token_from_location();
+    if taken.is_some() {
+        forget_prejoin();
+    }
     let stage = RwSignal::new(Stage::Checking);
     let fail_to_load = move |why: String| {
         leptos::logging::warn!("the room module did not load: {why}");
         stage.try_set(Stage::Error(PageError::Load));
+    };
+    // The room explains whatever the shell does not handle.
+    let to_room_with = move |token: Option<&JoinToken>| Handoff {
+        token: token.map(|t| t.expose().to_owned()),
+        joined: None,
     };
     let go_to_room = move |handoff: Handoff| {
         stage.try_set(Stage::Entering);
@@ -158,6 +171,10 @@ fn Shell() -> impl IntoView {
                     stage.try_set(Stage::Prejoin(Arc::new(s)));
                 }
                 Err(e) => {
+                    if !e.retryable() {
+                        // Refused for good: a reload must not ask again.
+                        forget_prejoin();
+                    }
                     stage.try_set(Stage::Error((&e).into()));
                 }
             }
@@ -167,10 +184,7 @@ fn Shell() -> impl IntoView {
         Some(t) => {
             verify.dispatch_local(t);
         }
-        None => go_to_room(Handoff {
-            token: taken.as_ref().map(|t| t.expose().to_owned()),
-            joined: None,
-        }),
+        None => go_to_room(to_room_with(taken.as_ref())),
     }
     let retry = Callback::new(move |()| match stage.get_untracked() {
         // The room module failed to load: start the page over (the
@@ -178,12 +192,15 @@ fn Shell() -> impl IntoView {
         Stage::Error(PageError::Load) => {
             let _ = window().location().reload();
         }
-        _ => {
-            if let Some(t) = token_for_prejoin(taken.as_ref()) {
+        _ => match token_for_prejoin(taken.as_ref()) {
+            Some(t) => {
                 stage.set(Stage::Checking);
                 verify.dispatch_local(t);
             }
-        }
+            // It expired while the error showed: the room says so, or
+            // resumes this tab's session if there is one.
+            None => go_to_room(to_room_with(taken.as_ref())),
+        },
     });
 
     move || match stage.get() {

@@ -191,12 +191,7 @@ async fn main() {
     println!("first load, by file (bytes on the wire with Accept-Encoding: br):");
     let mut rows = Vec::new();
     for (path, in_browser) in &files {
-        let res = http
-            .get(format!("{base}{path}"))
-            .header("accept-encoding", "br")
-            .send()
-            .await
-            .expect("fetch");
+        let res = quorum_e2e::get_br(&http, &format!("{base}{path}")).await;
         let encoding = res
             .headers()
             .get("content-encoding")

@@ -548,3 +548,13 @@ pub fn env_or(name: &str, default: u64) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// GETs `url` as a browser that accepts brotli would (the first-load
+/// budget is counted in these bytes).
+pub async fn get_br(http: &reqwest::Client, url: &str) -> reqwest::Response {
+    http.get(url)
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}

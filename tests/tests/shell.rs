@@ -58,12 +58,7 @@ async fn first_load_bytes(c: &Client, base: &str) -> (usize, Vec<String>) {
     let http = reqwest::Client::new();
     let mut total = 0;
     for path in &paths {
-        let res = http
-            .get(format!("{base}{path}"))
-            .header("accept-encoding", "br")
-            .send()
-            .await
-            .expect("fetch");
+        let res = quorum_e2e::get_br(&http, &format!("{base}{path}")).await;
         assert!(res.status().is_success(), "{path}: {}", res.status());
         total += res.bytes().await.expect("body").len();
     }
@@ -96,12 +91,27 @@ async fn the_shell_opens_the_prejoin_page_and_the_room_module_takes_over_on_join
     assert!(wait_for(&c, "#join-button", T).await, "no pre-join page");
 
     let prejoin = mark(&c, "prejoin").await.expect("a prejoin mark");
+    // The room module loads now, behind the pre-join page; its files are
+    // in the resource timing once they have arrived.
+    let deadline = std::time::Instant::now() + T;
+    while mark(&c, "room-loaded").await.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the room module never loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let files = fetched(&c).await;
     assert!(
         files.iter().any(|(p, _)| p.starts_with("/quorum-client-")),
         "the shell was not loaded: {files:?}"
     );
-    for (path, at) in files.iter().filter(|(p, _)| p.starts_with("/quorum-room-")) {
+    let room: Vec<_> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("/quorum-room-"))
+        .collect();
+    assert_eq!(room.len(), 2, "the room module's JS and wasm: {files:?}");
+    for (path, at) in room {
         assert!(
             *at >= prejoin,
             "{path} was fetched at {at} ms, before the pre-join page ({prejoin} ms)"

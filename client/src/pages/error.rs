@@ -77,8 +77,10 @@ impl PageError {
 pub fn ErrorPage(
     error: PageError,
     /// Called by the Retry or Reload button (shown only if `error.retry()`
-    /// or `error.reload()`). Both start over with the newest token: a real
-    /// page reload would lose it, since it left the address bar.
+    /// or `error.reload()`). In the room both start over with the newest
+    /// token rather than reload the page, which would lose it (it left the
+    /// address bar); the shell reloads only for `PageError::Load`, whose
+    /// token waits in session storage.
     #[prop(into)]
     on_retry: Callback<()>,
 ) -> impl IntoView {

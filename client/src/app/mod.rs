@@ -22,23 +22,19 @@ use quorum_shared::api::StatusCode;
 
 use crate::api::{renew_token_http, verify_token};
 use crate::cache::SessionCache;
-use crate::crypto::RoomKey;
 use crate::handoff::{forget_prejoin, Handoff};
-use crate::i18n::{locale_from_browser, provide_i18n_context, t_string, use_i18n};
+use crate::i18n::{locale_from_browser, provide_i18n_context, t_string};
 use crate::join::{JoinToken, Session};
-use crate::nats::ConnState;
 use crate::pages::error::{ErrorPage, PageError};
 use crate::pages::goodbye::{Goodbye, GoodbyePage};
-use crate::pages::key_prompt::KeyPromptPage;
 use crate::pages::loading::LoadingPage;
-use crate::pages::prejoin::PrejoinPage;
-use crate::pages::room::RoomPage;
-use crate::pages::waiting::WaitingPage;
-use crate::state::media::{MediaChoices, MediaChoicesContext};
+pub mod session;
+
+use session::KeyGate;
+
 use crate::state::persist::{
-    cleanup_at_startup, find_session, forget, forget_found, open_for, take_prepared, Stored,
+    cleanup_at_startup, find_session, forget_found, open_for, take_prepared, Stored,
 };
-use crate::state::session::provide_session_state;
 use crate::state::token::{provide_token_context, still_valid};
 use crate::util::Sleep;
 use crate::verify::JoinError;
@@ -118,8 +114,8 @@ fn is_final(e: &JoinError) -> bool {
 #[component]
 pub fn App(handoff: Handoff) -> impl IntoView {
     // -- signals -- //
-    // The language, chosen once for the session; read before the token
-    // leaves the address bar (a `?lang=` beside it survives that anyway).
+    // The language, chosen once for the session (`?lang=` stays in the
+    // address bar when the shell takes the token out).
     let i18n = provide_i18n_context(locale_from_browser());
     // The shell took it out of the address bar. Renewals replace it in
     // the token context, and Retry uses the newest one.
@@ -218,7 +214,8 @@ pub fn App(handoff: Handoff) -> impl IntoView {
                         }
                     };
                     stored.try_set_value(Some(ready));
-                    // The cache keeps the token now.
+                    // The room has the session now: a reload resumes it
+                    // from the cache (or, without IndexedDB, can't).
                     forget_prejoin();
                     stored_ready.try_set(true);
                 }
@@ -326,123 +323,5 @@ pub fn App(handoff: Handoff) -> impl IntoView {
             .into_any()
         }
         Page::Over(goodbye) => view! { <GoodbyePage goodbye=goodbye /> }.into_any(),
-    }
-}
-
-/// In a self-key E2EE room, asks for the meeting key before anything
-/// connects; then the pre-join page (skipped when a reload resumes a
-/// session), then the session itself.
-#[component]
-fn KeyGate(
-    session: Arc<Session>,
-    stored: StoredValue<Option<Stored>, LocalStorage>,
-    /// Whether `stored` is there (the cache opens while the pre-join page
-    /// shows).
-    stored_ready: ReadSignal<bool>,
-    /// A reload of a session already joined: straight back in.
-    resumed: bool,
-    /// Join was pressed on the shell's pre-join page, with these choices.
-    prejoined: Option<Option<MediaChoices>>,
-    on_fatal: Callback<PageError>,
-    on_over: Callback<Goodbye>,
-) -> impl IntoView {
-    let i18n = use_i18n();
-    let key = RwSignal::new_local(None::<RoomKey>);
-    let ask = session.join.e2ee_self_key;
-    let asking = Memo::new(move |_| ask && key.with(Option::is_none));
-    let joined = RwSignal::new(resumed || prejoined.is_some());
-    // What the pre-join page chose; the session keeps it (or restores it).
-    let media_choices = MediaChoicesContext(RwSignal::new(prejoined.flatten()));
-    provide_context(media_choices);
-    move || {
-        if !joined.get() {
-            let session = session.clone();
-            let on_join = Callback::new(move |choices: Option<MediaChoices>| {
-                if let Some(c) = choices {
-                    media_choices.0.set(Some(c));
-                }
-                joined.set(true);
-            });
-            view! { <PrejoinPage session=session on_join=on_join /> }.into_any()
-        } else if asking.get() {
-            let join = &session.join;
-            view! {
-                <KeyPromptPage
-                    room_title=join.room_title.clone()
-                    room_sid=join.room_sid.clone()
-                    on_key=move |k| key.set(Some(k))
-                />
-            }
-            .into_any()
-        } else if !stored_ready.get() {
-            view! { <LoadingPage message=t_string!(i18n, app.checking) /> }.into_any()
-        } else {
-            let session = session.clone();
-            let key = key.get_untracked();
-            let stored = stored
-                .try_update_value(Option::take)
-                .flatten()
-                .unwrap_or_default();
-            view! {
-                <JoinedSession session=session key=key stored=stored on_fatal=on_fatal on_over=on_over />
-            }
-            .into_any()
-        }
-    }
-}
-
-/// Owns everything that lives as long as one verified session: contexts,
-/// the NATS connection, the chat log, the participants, the toasts, the
-/// system events and the token renewal. Unmounting it disconnects.
-#[component]
-fn JoinedSession(
-    session: Arc<Session>,
-    key: Option<RoomKey>,
-    stored: Stored,
-    on_fatal: Callback<PageError>,
-    on_over: Callback<Goodbye>,
-) -> impl IntoView {
-    // Leaving, removal or the end: the cache goes before the goodbye shows.
-    let (sid, user) = (
-        session.join.room_sid.clone(),
-        session.join.user_id.to_string(),
-    );
-    let over_then = Callback::new(move |g: Goodbye| {
-        let (sid, user) = (sid.clone(), user.clone());
-        wasm_bindgen_futures::spawn_local(async move {
-            forget(&sid, &user).await;
-            on_over.run(g);
-        });
-    });
-    crate::perf::mark("joining");
-    let nats = provide_session_state(session, key, stored, over_then).nats;
-    let state = nats.state();
-    let waiting = nats.waiting();
-    Effect::new(move || {
-        if state.get() == ConnState::Connected {
-            crate::perf::mark("connected");
-        }
-    });
-
-    // -- effects -- //
-    Effect::new(move || {
-        if let ConnState::Failed(why) = state.get() {
-            on_fatal.run(PageError::connection_failed(why));
-        }
-    });
-
-    // -- derived -- //
-    // The room appears once the first attempt has an outcome and then
-    // stays; later trouble is shown by the badge, not by leaving the room.
-    let entered = Memo::new(move |prev: Option<&bool>| {
-        prev.copied().unwrap_or(false)
-            || matches!(state.get(), ConnState::Connected | ConnState::Reconnecting)
-    });
-
-    let i18n = use_i18n();
-    move || match (entered.get(), waiting.get()) {
-        (false, _) => view! { <LoadingPage message=t_string!(i18n, conn.connecting) /> }.into_any(),
-        (true, true) => view! { <WaitingPage /> }.into_any(),
-        (true, false) => view! { <RoomPage /> }.into_any(),
     }
 }
