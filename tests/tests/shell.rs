@@ -1,8 +1,8 @@
 //! End to end, the two-module client (issue 13's first-load budget): the
 //! shell alone opens the pre-join page, within 250 KB with brotli, taking
-//! the link's verification that `index.html` started early; the
-//! room module is fetched only after that page shows and takes over on
-//! Join; a reload there shows the
+//! the link's verification that `index.html` started early; the room
+//! module is fetched only after that page shows and takes over on Join,
+//! also when Join comes before it has arrived; a reload there shows the
 //! pre-join page again; a room module that can't be fetched is said, with
 //! a Reload that recovers.
 //! Run with `cargo test -p quorum-e2e --test shell` after
@@ -238,5 +238,40 @@ async fn a_room_module_that_does_not_load_is_said_and_reload_recovers() {
     );
     click(&c, "#join-button").await;
     assert!(wait_for(&c, CONNECTED, T).await, "never connected");
+    c.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_pressed_before_the_room_module_has_loaded_waits_for_it() {
+    let _serial = quorum_e2e::serial().await;
+    let quorum = Quorum::start();
+    quorum
+        .create_room("se", json!({ "room_title": "Early" }))
+        .await;
+    let mut driver = Chromedriver::start();
+    let c = driver.browser().await;
+    // A slow network: the room module (its script, then its wasm) takes
+    // far longer than a click after the pre-join page shows.
+    cdp(&c, "Network.enable", json!({})).await;
+    cdp(
+        &c,
+        "Network.emulateNetworkConditions",
+        json!({ "offline": false, "latency": 400, "downloadThroughput": -1, "uploadThroughput": -1 }),
+    )
+    .await;
+    c.goto(&quorum.join_link("se", "dan", false).await)
+        .await
+        .expect("open");
+    assert!(wait_for(&c, "#join-button", T).await, "no pre-join page");
+    click(&c, "#join-button").await;
+    assert_eq!(
+        mark(&c, "room-loaded").await,
+        None,
+        "the room module was already there: this test would prove nothing"
+    );
+    assert!(wait_for(&c, CONNECTED, T).await, "never entered the room");
+    assert!(c.find(Locator::Css("#prejoin-page")).await.is_err());
+    send_chat(&c, "after a slow start").await;
+    assert!(wait_for(&c, "#chat-list[data-pending='0']", T).await);
     c.close().await.ok();
 }
