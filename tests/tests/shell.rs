@@ -65,6 +65,27 @@ async fn first_load_bytes(c: &Client, base: &str) -> (usize, Vec<String>) {
     (total, paths)
 }
 
+/// A fresh server with room `room` titled `title`, and a fresh browser
+/// (tests here run one at a time: `serial`).
+async fn open_room(
+    room: &str,
+    title: &str,
+) -> (
+    tokio::sync::MutexGuard<'static, ()>,
+    Quorum,
+    Chromedriver,
+    Client,
+) {
+    let serial = quorum_e2e::serial().await;
+    let quorum = Quorum::start();
+    quorum
+        .create_room(room, json!({ "room_title": title }))
+        .await;
+    let mut driver = Chromedriver::start();
+    let c = driver.browser().await;
+    (serial, quorum, driver, c)
+}
+
 async fn mark(c: &Client, name: &str) -> Option<f64> {
     let v = js(
         c,
@@ -79,13 +100,7 @@ async fn mark(c: &Client, name: &str) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shell_opens_the_prejoin_page_and_the_room_module_takes_over_on_join() {
-    let _serial = quorum_e2e::serial().await;
-    let quorum = Quorum::start();
-    quorum
-        .create_room("sh", json!({ "room_title": "Shell" }))
-        .await;
-    let mut driver = Chromedriver::start();
-    let c = driver.browser().await;
+    let (_serial, quorum, _driver, c) = open_room("sh", "Shell").await;
     let link = quorum.join_link("sh", "ann", false).await;
     c.goto(&link).await.expect("open");
     assert!(wait_for(&c, "#join-button", T).await, "no pre-join page");
@@ -166,13 +181,7 @@ async fn the_shell_opens_the_prejoin_page_and_the_room_module_takes_over_on_join
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_on_the_prejoin_page_shows_it_again() {
-    let _serial = quorum_e2e::serial().await;
-    let quorum = Quorum::start();
-    quorum
-        .create_room("sr", json!({ "room_title": "Reload" }))
-        .await;
-    let mut driver = Chromedriver::start();
-    let c = driver.browser().await;
+    let (_serial, quorum, _driver, c) = open_room("sr", "Reload").await;
     c.goto(&quorum.join_link("sr", "bob", false).await)
         .await
         .expect("open");
@@ -202,13 +211,7 @@ async fn a_reload_on_the_prejoin_page_shows_it_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_module_that_does_not_load_is_said_and_reload_recovers() {
-    let _serial = quorum_e2e::serial().await;
-    let quorum = Quorum::start();
-    quorum
-        .create_room("sf", json!({ "room_title": "Fails" }))
-        .await;
-    let mut driver = Chromedriver::start();
-    let c = driver.browser().await;
+    let (_serial, quorum, _driver, c) = open_room("sf", "Fails").await;
     cdp(&c, "Network.enable", json!({})).await;
     cdp(
         &c,
@@ -243,13 +246,7 @@ async fn a_room_module_that_does_not_load_is_said_and_reload_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_pressed_before_the_room_module_has_loaded_waits_for_it() {
-    let _serial = quorum_e2e::serial().await;
-    let quorum = Quorum::start();
-    quorum
-        .create_room("se", json!({ "room_title": "Early" }))
-        .await;
-    let mut driver = Chromedriver::start();
-    let c = driver.browser().await;
+    let (_serial, quorum, _driver, c) = open_room("se", "Early").await;
     // A slow network: the room module (its script, then its wasm) takes
     // far longer than a click after the pre-join page shows.
     cdp(&c, "Network.enable", json!({})).await;
