@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """What a browser downloads, brotli-compressed (quality 11, as a server
 would precompress): the first page load (everything in dist/ but the
-media module) and the media module with its E2EE worker, fetched only on
-entering a room with media. Run after `trunk build --release`:
+room module and the media module), the room module (fetched once the
+pre-join page shows), and the media module with its E2EE worker, fetched
+only on entering a room with media. Run after `trunk build --release`:
 `.tools/venv/bin/python scripts/bench-sizes.py [dist]` (first
 `.tools/venv/bin/pip install brotli==1.1.0`). With a second
 dist directory (e.g. a build of an earlier commit) it prints both and the
@@ -18,9 +19,11 @@ def br(path: pathlib.Path) -> int:
 
 
 def measure(dist: pathlib.Path) -> dict:
-    first = [p for p in dist.rglob("*") if p.is_file() and "media" not in p.relative_to(dist).parts
+    files = [p for p in dist.rglob("*") if p.is_file() and "media" not in p.relative_to(dist).parts
              and p.suffix in {".html", ".js", ".wasm", ".css", ".svg"}]
-    media = [dist / "media" / "media.js", dist / "media" / "e2ee-worker.js"]
+    first = [p for p in files if not p.name.startswith("quorum-room-")]
+    room = [p for p in files if p.name.startswith("quorum-room-")]
+    media = room + [dist / "media" / "media.js", dist / "media" / "e2ee-worker.js"]
     return {
         "first": sum(br(p) for p in first),
         "first_raw": sum(p.stat().st_size for p in first),
