@@ -1,4 +1,5 @@
-//! The top component and its page state machine:
+//! The room app (mounted by `start_room`); [`session`] holds what lives
+//! as long as one verified session. Its page state machine:
 //!
 //! ```text
 //! Checking ──verify ok──▶ Joined ─┬─ Meeting key   (self-key E2EE rooms)
@@ -11,6 +12,8 @@
 //!            Violation", or lost     Over (goodbye page; final)
 //!            for too long
 //! ```
+
+pub mod session;
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -28,16 +31,13 @@ use crate::join::{JoinToken, Session};
 use crate::pages::error::{ErrorPage, PageError};
 use crate::pages::goodbye::{Goodbye, GoodbyePage};
 use crate::pages::loading::LoadingPage;
-pub mod session;
-
-use session::KeyGate;
-
 use crate::state::persist::{
     cleanup_at_startup, find_session, forget_found, open_for, take_prepared, Stored,
 };
 use crate::state::token::{provide_token_context, still_valid};
 use crate::util::Sleep;
 use crate::verify::JoinError;
+use session::KeyGate;
 
 /// Conflicts ("already in this meeting") tolerated when resuming after a
 /// reload, a second apart: the old page's connection takes a moment to be
