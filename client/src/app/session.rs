@@ -1,6 +1,6 @@
 //! What lives as long as one verified session: the key prompt and the
 //! pre-join page in front of it ([`KeyGate`]), then the session itself
-//! ([`JoinedSession`]: its contexts, its connection and its pages).
+//! (`JoinedSession`: its contexts, its connection and its pages).
 
 use std::sync::Arc;
 
