@@ -18,12 +18,8 @@
 
 use std::time::Duration;
 
-use quorum_e2e::raw_nats::RawNats;
+use quorum_e2e::publisher::Publisher;
 use quorum_e2e::{env_or, join, Chromedriver, Quorum};
-use quorum_shared::e2ee::{aad, Kind, RoomKeys, IV_LEN, PBKDF2_ITERATIONS};
-use quorum_shared::ids::{RoomId, UserId};
-use quorum_shared::peer::ChatMessage;
-use quorum_shared::worker::{WorkerReply, WorkerRequest};
 use serde_json::{json, Value};
 
 /// Installed on the page: arrival times of `flood:<n>` messages, and the
@@ -69,42 +65,6 @@ new MutationObserver((records) => {
 return 'ok';
 "#;
 
-/// Seals chat for an E2EE room the way a browser does: the room secret
-/// from the server (`WorkerRequest::RoomKey`), PBKDF2 into the room keys,
-/// AES-GCM with the sender in the AAD.
-struct Sealer {
-    keys: RoomKeys,
-    sid: String,
-}
-
-impl Sealer {
-    async fn fetch(raw: &mut RawNats, room: &RoomId, user: &UserId, sid: &str) -> Self {
-        let req = serde_json::to_vec(&WorkerRequest::RoomKey).expect("JSON");
-        let msg = raw
-            .request(
-                &quorum_shared::subjects::worker(room, user),
-                &req,
-                Duration::from_secs(10),
-            )
-            .await
-            .expect("the room key");
-        let reply: WorkerReply = serde_json::from_slice(&msg.payload).expect("a worker reply");
-        let secret = reply.key.expect("an E2EE room's secret");
-        Self {
-            keys: RoomKeys::derive(&secret, sid, PBKDF2_ITERATIONS),
-            sid: sid.to_owned(),
-        }
-    }
-
-    fn seal(&self, n: u64, plain: &[u8]) -> Vec<u8> {
-        // Unique per message under this room's fresh key.
-        let mut iv = [0u8; IV_LEN];
-        iv[..8].copy_from_slice(&n.to_be_bytes());
-        self.keys
-            .seal_with_iv(iv, plain, &aad(&self.sid, "flooder", Kind::Chat))
-    }
-}
-
 /// Floods room `room_id` (E2EE if `e2ee`) with `count` messages and prints
 /// what one page made of them.
 async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool, count: u64) {
@@ -126,49 +86,14 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
         quorum_e2e::profile::start(&page).await;
     }
 
-    let token = q.token(room_id, "flooder", false).await;
-    let verified = q.verify(&token).await;
-    let url = verified["session"]["nats_ws_urls"][0]
-        .as_str()
-        .expect("a NATS address")
-        .to_owned();
-    let sid = verified["session"]["room_sid"]
-        .as_str()
-        .expect("sid")
-        .to_owned();
-    let mut raw = RawNats::connect(&url, Some(&token))
-        .await
-        .expect("the flooder connects");
-    let room = RoomId::parse(room_id).expect("room id");
-    let user = UserId::parse("flooder").expect("user id");
-    let sealer = if e2ee {
-        Some(Sealer::fetch(&mut raw, &room, &user, &sid).await)
-    } else {
-        None
-    };
-    let subject = quorum_shared::subjects::chat(&room, &user);
-    let sent_at_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let mut publisher = Publisher::join(q, room_id, "flooder", "Flooder", e2ee).await;
     let payloads: Vec<Vec<u8>> = (0..count)
         .map(|n| {
-            let plain = ChatMessage {
-                id: format!("flood-{n}"),
-                name: "Flooder".into(),
-                text: format!("flood:{n} the quick brown fox jumps over the lazy dog"),
-                sent_at_ms,
-            }
-            .encode();
-            match &sealer {
-                Some(s) => s.seal(n, &plain),
-                None => plain,
-            }
+            let text = format!("flood:{n} the quick brown fox jumps over the lazy dog");
+            publisher.payload(n, &format!("flood-{n}"), &text)
         })
         .collect();
-    for p in &payloads {
-        raw.publish(&subject, p).await.expect("publish");
-    }
-    raw.ping().await.expect("flushed");
+    publisher.publish_all(&payloads).await;
 
     // Until the last one shows (or nothing new for 10 s).
     let mut last_seen = 0;
@@ -229,7 +154,7 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
         state["kept"],
         state["kept"].as_u64() >= Some(count)
     );
-    raw.close().await;
+    publisher.close().await;
     page.close().await.ok();
 }
 

@@ -284,6 +284,7 @@ pub mod cluster;
 pub mod livekit;
 mod process;
 pub mod profile;
+pub mod publisher;
 pub mod raw_nats;
 pub mod rooms;
 pub mod screens;
