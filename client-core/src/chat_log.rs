@@ -232,6 +232,32 @@ impl ChatLog {
             .and_then(|s| s.seq)
     }
 
+    /// Where the entry with `key` is in [`Self::entries`].
+    pub fn position(&self, key: &EntryKey) -> Option<usize> {
+        self.slots.iter().position(|s| {
+            let e = &s.entry;
+            e.is_system() == key.0 && e.id == key.1
+        })
+    }
+
+    /// The key of entry `i` of [`Self::entries`].
+    pub fn key_at(&self, i: usize) -> Option<EntryKey> {
+        self.slots.get(i).map(|s| s.entry.key())
+    }
+
+    /// The smallest stream sequence known: where older history ends.
+    /// Entries with a sequence are in sequence order, so it is the first
+    /// one's.
+    pub fn oldest_seq(&self) -> Option<u64> {
+        self.slots.iter().find_map(|s| s.seq)
+    }
+
+    /// Whether an entry older than all would not be kept (the count or
+    /// byte cap is reached).
+    pub fn is_full(&self) -> bool {
+        self.slots.len() >= self.cap || self.bytes >= self.max_bytes
+    }
+
     /// The newest message.
     pub fn last(&self) -> Option<&Arc<ChatEntry>> {
         self.slots.back().map(|s| &s.entry)
@@ -261,26 +287,19 @@ impl ChatLog {
 }
 
 /// Which of the log's `len` entries a list draws, as (skip, take): the
-/// newest `follow` while following, or, while someone reads back, at most
-/// `span` from entry number `start` of the session (see
-/// [`ChatLog::dropped`]), so reading back through a whole meeting never
-/// puts more than `span` messages in the page.
-pub fn window(
-    len: usize,
-    dropped: u64,
-    start: Option<u64>,
-    follow: usize,
-    span: usize,
-) -> (usize, usize) {
+/// newest `follow` while following (`start` `None`), or, while someone
+/// reads back, at most `span` from entry `start` (found by
+/// [`ChatLog::position`], so entries added before it or dropped from the
+/// front never move what is being read), so reading back through a whole
+/// meeting never puts more than `span` messages in the page.
+pub fn window(len: usize, start: Option<usize>, follow: usize, span: usize) -> (usize, usize) {
     match start {
         None => {
             let skip = len.saturating_sub(follow);
             (skip, len - skip)
         }
         Some(at) => {
-            let skip = usize::try_from(at.saturating_sub(dropped))
-                .unwrap_or(usize::MAX)
-                .min(len);
+            let skip = at.min(len);
             (skip, span.min(len - skip))
         }
     }
@@ -305,16 +324,38 @@ mod tests {
     #[test]
     fn the_window_follows_the_newest_or_stays_where_someone_reads() {
         // Following: the newest 60, however long the log.
-        assert_eq!(window(1000, 0, None, 60, 180), (940, 60));
-        assert_eq!(window(10, 0, None, 60, 180), (0, 10));
-        // Reading from entry 500 of the session while 200 have gone: at
-        // most the span, even with 700 newer ones.
-        assert_eq!(window(1000, 200, Some(500), 60, 180), (300, 180));
+        assert_eq!(window(1000, None, 60, 180), (940, 60));
+        assert_eq!(window(10, None, 60, 180), (0, 10));
+        // Reading from entry 300: at most the span, even with 700 newer.
+        assert_eq!(window(1000, Some(300), 60, 180), (300, 180));
         // Near the end: what there is.
-        assert_eq!(window(1000, 200, Some(1100), 60, 180), (900, 100));
-        // What was being read has gone: from the oldest kept.
-        assert_eq!(window(1000, 600, Some(500), 60, 180), (0, 180));
-        assert_eq!(window(10, 0, Some(50), 60, 180), (10, 0));
+        assert_eq!(window(1000, Some(900), 60, 180), (900, 100));
+        assert_eq!(window(10, Some(50), 60, 180), (10, 0));
+    }
+
+    #[test]
+    fn entries_are_found_by_key_and_the_oldest_sequence_is_known() {
+        let mut log = ChatLog::with_cap(3);
+        log.push(entry("live"));
+        assert_eq!(log.oldest_seq(), None);
+        log.insert(entry("h9"), Some(9));
+        log.insert(entry("h4"), Some(4));
+        // Older history goes first; the live one stays after it.
+        let ids: Vec<_> = log.entries().map(|e| e.id.clone()).collect();
+        assert_eq!(ids, ["h4", "h9", "live"]);
+        assert_eq!(log.oldest_seq(), Some(4));
+        assert_eq!(log.position(&entry("h9").key()), Some(1));
+        assert_eq!(log.key_at(2), Some(entry("live").key()));
+        assert_eq!(
+            log.position(&(false, "h9".into())),
+            None,
+            "system ids apart"
+        );
+        assert!(log.is_full());
+        assert!(
+            !log.insert(entry("h1"), Some(1)),
+            "older than all in a full log"
+        );
     }
 
     #[test]

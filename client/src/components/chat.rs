@@ -9,6 +9,7 @@ use crate::components::icons::{Icon, IconName};
 use crate::i18n::{t, t_string, use_i18n};
 use crate::nats::{use_nats, ConnState};
 use crate::state::chat::{use_chat, ChatContext, EntryKey, SendChatError, Sent};
+use crate::state::earlier::use_earlier;
 use crate::state::participants::use_roster_opt;
 use crate::state::private_chat::send_private;
 use crate::state::unread::use_unread;
@@ -31,6 +32,7 @@ pub fn ChatPanel() -> impl IntoView {
                 divider=divider
                 busy=Signal::derive(move || !chat.caught_up().get())
                 pending_of=Callback::new(move |key: EntryKey| chat.pending_mark(&key))
+                earlier=use_earlier()
             />
             <Composer chat=chat state=nats.state() />
         </aside>

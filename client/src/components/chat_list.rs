@@ -1,5 +1,7 @@
 //! The chat list: a window over the log that follows the newest messages,
-//! or, while someone reads back, a bounded span that moves with them.
+//! or, while someone reads back, a bounded span that moves with them; past
+//! the oldest message held, older ones are asked for from the room's
+//! stream.
 
 use std::sync::Arc;
 
@@ -11,6 +13,7 @@ use crate::components::linkify::MessageText;
 use crate::i18n::{t, t_string, tu_string, use_i18n};
 use crate::state::chat::{ChatEntry, ChatLog, EntryKey};
 use crate::state::chat_log::window;
+use crate::state::earlier::{Earlier, EarlierContext};
 use crate::util::{format_hhmm, iso_time};
 
 /// Distance from the bottom (px) within which the list keeps following new
@@ -35,7 +38,10 @@ const MORE_THRESHOLD_PX: i32 = 200;
 /// scrolled to the bottom (and always after sending), with a "New
 /// messages" divider (`li.chat-divider`) before the message `divider`
 /// names. `aria-busy` while `busy` (catching up after a connect), so
-/// screen readers don't read out a whole history as it is merged.
+/// screen readers don't read out a whole history as it is merged. With
+/// `earlier`, the top of the log shows `li.chat-earlier`: a button that
+/// loads older messages (as does scrolling to the top), their progress, an
+/// error with Try again, or the start of the chat.
 #[component]
 pub fn ChatList(
     #[prop(into)] log: Signal<ChatLog>,
@@ -44,15 +50,25 @@ pub fn ChatList(
     /// Whether the message with a key is ours and not yet confirmed.
     #[prop(optional, into)]
     pending_of: Option<Callback<EntryKey, Signal<bool>>>,
+    /// Where older messages come from, if anywhere.
+    #[prop(default = None)]
+    earlier: Option<EarlierContext>,
 ) -> impl IntoView {
     // -- signals -- //
     let i18n = use_i18n();
     let list_ref = NodeRef::<Ul>::new();
     let stick = StoredValue::new(true);
     let frame = StoredValue::new(None::<AnimationFrameRequestHandle>);
-    // The first message shown, by its number in the session, while someone
-    // reads back; `None` while following the newest [`WINDOW`].
-    let start = RwSignal::new(None::<u64>);
+    // The first message shown, by its key, while someone reads back;
+    // `None` while following the newest [`WINDOW`]. A key, not a
+    // position: older messages added above must not move the reader.
+    let start = RwSignal::new(None::<EntryKey>);
+    // (len, skip, take) of the window over `l` from `at`.
+    let span_of = |l: &ChatLog, at: Option<&EntryKey>| {
+        let from = at.map(|k| l.position(k).unwrap_or(0));
+        let (skip, take) = window(l.len(), from, WINDOW, READ_SPAN);
+        (l.len(), skip, take)
+    };
     // When the reader last touched the list (wheel, key, pointer, touch):
     // only a scroll soon after is theirs. Ours, and the browser's when the
     // list's content changes under it, must not count as reading back.
@@ -90,6 +106,23 @@ pub fn ChatList(
         }
     });
 
+    // Moves the window to start at entry `i`, keeping the reader's view.
+    let start_at = move |i: usize| {
+        let key = log.with_untracked(|l| l.key_at(i));
+        keep_in_view(list_ref, move || start.set(key));
+    };
+    // Older messages, while the window reaches the oldest held: pinned
+    // there first, so what arrives goes above rather than pushing the
+    // newest out.
+    let load_earlier = move || {
+        let Some(e) = earlier else {
+            return;
+        };
+        if start.get_untracked().is_none() {
+            start.set(log.with_untracked(|l| l.key_at(0)));
+        }
+        e.load();
+    };
     let on_scroll = move |_| {
         let Some(ul) = list_ref.get_untracked() else {
             return;
@@ -97,9 +130,8 @@ pub fn ChatList(
         let top = ul.scroll_top();
         let from_bottom = ul.scroll_height() - top - ul.client_height();
         let by_reader = js_sys::Date::now() - touched_ms.get_value() < READER_SCROLL_MS;
-        let (len, dropped) = log.with_untracked(|l| (l.len(), l.dropped()));
         let at = start.get_untracked();
-        let (skip, take) = window(len, dropped, at, WINDOW, READ_SPAN);
+        let (len, skip, take) = log.with_untracked(|l| span_of(l, at.as_ref()));
         // Only a window that reaches the newest can follow it.
         let at_end = skip + take == len;
         let following =
@@ -112,17 +144,38 @@ pub fn ChatList(
             }
         } else if top < MORE_THRESHOLD_PX && skip > 0 {
             // Near the top: older messages above (and fewer below).
-            let from = dropped + skip.saturating_sub(WINDOW_STEP) as u64;
-            keep_in_view(list_ref, move || start.set(Some(from)));
+            start_at(skip.saturating_sub(WINDOW_STEP));
+        } else if top < MORE_THRESHOLD_PX && by_reader {
+            // At the oldest held: older ones from the room's stream.
+            load_earlier();
         } else if from_bottom < MORE_THRESHOLD_PX && !at_end {
             // Near the bottom of a window short of the newest: newer below.
-            let next = (skip + WINDOW_STEP).min(len.saturating_sub(WINDOW));
-            keep_in_view(list_ref, move || start.set(Some(dropped + next as u64)));
+            start_at((skip + WINDOW_STEP).min(len.saturating_sub(WINDOW)));
         } else if at.is_none() {
             // Reading back: new messages add below and take nothing away.
-            start.set(Some(dropped + skip as u64));
+            start.set(log.with_untracked(|l| l.key_at(skip)));
         }
     };
+    // Older messages that came in above a reader at the top: shown, with
+    // what was in view kept in place (no scroll event would bring them).
+    Effect::new(move || {
+        log.track();
+        let Some(at) = start.get_untracked() else {
+            return;
+        };
+        let near_top = list_ref
+            .get_untracked()
+            .is_some_and(|ul| ul.scroll_top() < MORE_THRESHOLD_PX);
+        let skip = log.with_untracked(|l| span_of(l, Some(&at)).1);
+        if near_top && skip > 0 {
+            start_at(skip.saturating_sub(WINDOW_STEP));
+        }
+    });
+    // The window reaches the oldest message held.
+    let at_oldest = Memo::new(move |_| {
+        let at = start.get();
+        log.with(|l| !l.is_empty() && span_of(l, at.as_ref()).1 == 0)
+    });
 
     view! {
         <div class="chat-body">
@@ -154,11 +207,15 @@ pub fn ChatList(
                 on:pointerdown=move |_| touch()
                 on:touchmove=move |_| touch()
             >
+                {move || {
+                    let e = earlier?;
+                    at_oldest.get().then(|| view! { <EarlierItem earlier=e load=load_earlier /> })
+                }}
                 <For
                     each=move || {
                         let start = start.get();
                         log.with(|l| {
-                            let (skip, take) = window(l.len(), l.dropped(), start, WINDOW, READ_SPAN);
+                            let (_, skip, take) = span_of(l, start.as_ref());
                             l.entries().skip(skip).take(take).cloned().collect::<Vec<_>>()
                         })
                     }
@@ -184,6 +241,37 @@ pub fn ChatList(
                 />
             </ul>
         </div>
+    }
+}
+
+/// `li.chat-earlier`: what there is to say about older messages.
+#[component]
+fn EarlierItem(
+    earlier: EarlierContext,
+    load: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let state = earlier.state();
+    move || {
+        let inner = match state.get() {
+            Earlier::Idle => view! {
+                <button type="button" on:click=move |_| load()>
+                    {t!(i18n, chat.earlier)}
+                </button>
+            }
+            .into_any(),
+            Earlier::Loading => view! { <span>{t!(i18n, chat.earlier_loading)}</span> }.into_any(),
+            Earlier::Failed => view! {
+                <span>{t!(i18n, chat.earlier_failed)}</span>
+                " "
+                <button type="button" on:click=move |_| load()>
+                    {t!(i18n, chat.earlier_retry)}
+                </button>
+            }
+            .into_any(),
+            Earlier::Start => view! { <span>{t!(i18n, chat.earlier_start)}</span> }.into_any(),
+        };
+        view! { <li class="chat-earlier">{inner}</li> }
     }
 }
 

@@ -14,7 +14,9 @@
 
 use std::time::Duration;
 
+use quorum_shared::api::JoinSession;
 use quorum_shared::nats_proto::Message;
+use quorum_shared::subjects;
 use serde_json::json;
 
 use crate::nats::{NatsClient, RequestError};
@@ -131,6 +133,25 @@ pub fn plan(cursor: Option<u64>, last: u64) -> Plan {
     }
 }
 
+/// How far a sync got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Synced {
+    /// The new cursor: the last stream sequence handled.
+    pub cursor: Option<u64>,
+    /// Whether the room's chat came whole, from its first message: there
+    /// is nothing older to ask for.
+    pub whole_chat: bool,
+}
+
+impl Synced {
+    fn to(cursor: u64) -> Self {
+        Self {
+            cursor: Some(cursor),
+            whole_chat: false,
+        }
+    }
+}
+
 /// Why history could not be read.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum HistoryError {
@@ -156,6 +177,16 @@ pub struct Source {
 }
 
 impl Source {
+    /// The history of the session's room.
+    pub fn of(join: &JoinSession) -> Self {
+        Self {
+            subject: join.subjects.direct_get.clone(),
+            all: format!("{}.{}.>", subjects::ROOT, join.room_id),
+            chat: join.subjects.chat_subscribe.clone(),
+            public: join.subjects.public.clone(),
+        }
+    }
+
     /// The stream's last sequence (0 when empty).
     pub(crate) async fn last_seq(&self, nats: &NatsClient) -> Result<u64, HistoryError> {
         let m = nats
@@ -184,13 +215,13 @@ impl Source {
         }
     }
 
-    /// Hands every message matching `filter` from `start` on to `on`, in
-    /// order, after skipping the first `skip`. Returns the last sequence
-    /// seen (0 if none).
+    /// Hands every message matching `filter` from `start` on (up to
+    /// `end`, exclusive) to `on`, in order, after skipping the first
+    /// `skip`. Returns the last sequence seen (0 if none).
     pub(crate) async fn fetch(
         &self,
         nats: &NatsClient,
-        start: u64,
+        (start, end): (u64, u64),
         filter: Option<&str>,
         mut skip: u64,
         on: &mut impl FnMut(Stored),
@@ -201,6 +232,7 @@ impl Source {
             let mut replies = nats.request_many(&self.subject, &req)?;
             loop {
                 match parse_reply(&replies.next(REPLY_TIMEOUT).await?) {
+                    DirectReply::Msg(s) if s.seq >= end => return Ok(last),
                     DirectReply::Msg(s) => {
                         (next, last) = (s.seq + 1, s.seq);
                         if skip > 0 {
@@ -217,6 +249,43 @@ impl Source {
         }
     }
 
+    /// The `want` chat messages stored just before sequence `before`, to
+    /// `on` in order: what a reader asks for on scrolling past the oldest
+    /// message held. Returns whether that reached the stream's first chat
+    /// message (nothing older is left).
+    pub async fn earlier(
+        &self,
+        nats: &NatsClient,
+        before: u64,
+        want: u64,
+        on: &mut impl FnMut(Stored),
+    ) -> Result<bool, HistoryError> {
+        if before <= 1 {
+            return Ok(true);
+        }
+        // Counts run to the stream's end: those from `before` on are not
+        // wanted. New chat arriving between two counts only makes `skip`
+        // too large, which leaves the skipped (older) ones for next time.
+        let newer = self.count_from(nats, before, &self.chat).await?;
+        let last = before - 1;
+        let mut start = before.saturating_sub(want * 2).max(1);
+        let mut count = self
+            .count_from(nats, start, &self.chat)
+            .await?
+            .saturating_sub(newer);
+        while let Some(s) = widen(start, last, count, want) {
+            start = s;
+            count = self
+                .count_from(nats, start, &self.chat)
+                .await?
+                .saturating_sub(newer);
+        }
+        let skip = count.saturating_sub(want);
+        let chat = Some(self.chat.as_str());
+        self.fetch(nats, (start, before), chat, skip, on).await?;
+        Ok(start <= 1 && skip == 0)
+    }
+
     /// After a reload whose chat came from the session cache: every room
     /// event again (the participant list is not cached), and only the chat
     /// after `after`, the sequence of the last catch-up before the reload.
@@ -225,43 +294,48 @@ impl Source {
         nats: &NatsClient,
         after: u64,
         on: &mut impl FnMut(Stored, bool),
-    ) -> Result<Option<u64>, HistoryError> {
+    ) -> Result<Synced, HistoryError> {
         let last = self.last_seq(nats).await?;
         if after > last {
             // The stream was recreated meanwhile: start over.
             return self.sync(nats, None, on).await;
         }
         let public = Some(self.public.as_str());
-        self.fetch(nats, 1, public, 0, &mut |s| on(s, true)).await?;
-        let chat = Some(self.chat.as_str());
-        self.fetch(nats, after + 1, chat, 0, &mut |s| on(s, false))
+        self.fetch(nats, (1, u64::MAX), public, 0, &mut |s| on(s, true))
             .await?;
-        Ok(Some(last))
+        let chat = Some(self.chat.as_str());
+        self.fetch(nats, (after + 1, u64::MAX), chat, 0, &mut |s| on(s, false))
+            .await?;
+        Ok(Synced::to(last))
     }
 
     /// Brings the caller up to date: hands stored messages to `on` in
     /// stream order per kind (the flag says whether this is the initial
-    /// load), and returns the new cursor.
+    /// load), and says how far that got.
     pub async fn sync(
         &self,
         nats: &NatsClient,
         cursor: Option<u64>,
         on: &mut impl FnMut(Stored, bool),
-    ) -> Result<Option<u64>, HistoryError> {
+    ) -> Result<Synced, HistoryError> {
         let last = self.last_seq(nats).await?;
         match plan(cursor, last) {
-            Plan::Empty => Ok(Some(0)),
+            Plan::Empty => Ok(Synced {
+                cursor: Some(0),
+                whole_chat: cursor.is_none(),
+            }),
             Plan::CatchUp(from) => {
                 let seen = self
-                    .fetch(nats, from, None, 0, &mut |s| on(s, false))
+                    .fetch(nats, (from, u64::MAX), None, 0, &mut |s| on(s, false))
                     .await?;
-                Ok(Some(seen.max(from - 1)))
+                Ok(Synced::to(seen.max(from - 1)))
             }
             Plan::Initial => {
                 // Room events from the start: a participant's presence may
                 // date from the very beginning.
                 let public = Some(self.public.as_str());
-                self.fetch(nats, 1, public, 0, &mut |s| on(s, true)).await?;
+                self.fetch(nats, (1, u64::MAX), public, 0, &mut |s| on(s, true))
+                    .await?;
                 let mut start = (last + 1).saturating_sub(CHAT_HISTORY * 2).max(1);
                 let mut count = self.count_from(nats, start, &self.chat).await?;
                 while let Some(s) = widen(start, last, count, CHAT_HISTORY) {
@@ -270,11 +344,14 @@ impl Source {
                 }
                 let skip = count.saturating_sub(CHAT_HISTORY);
                 let chat = Some(self.chat.as_str());
-                self.fetch(nats, start, chat, skip, &mut |s| on(s, true))
+                self.fetch(nats, (start, u64::MAX), chat, skip, &mut |s| on(s, true))
                     .await?;
                 // Everything up to `last` is in; what came after may have
                 // been fetched too, and will be again (copies are dropped).
-                Ok(Some(last))
+                Ok(Synced {
+                    cursor: Some(last),
+                    whole_chat: start <= 1 && skip == 0,
+                })
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod chat;
 pub use quorum_client_core::{chat_log, outbox};
 pub mod chat_in;
 pub mod e2ee;
+pub mod earlier;
 pub mod events;
 pub mod goodbye;
 pub mod history;

@@ -113,7 +113,7 @@ async fn catch_up(
         // nothing of ours to replay.
         Some(c) if c >= last => Ok(last),
         Some(c) => {
-            let seen = source.fetch(nats, c + 1, None, 0, on).await?;
+            let seen = source.fetch(nats, (c + 1, u64::MAX), None, 0, on).await?;
             Ok(seen.max(c))
         }
     }

@@ -11,6 +11,7 @@ use crate::join::Session;
 use crate::nats::{provide_nats_context, NatsClient};
 use crate::state::chat::{now_ms, provide_chat_context, ChatContext, ChatCrypt};
 use crate::state::e2ee::{fetch_room_key, provide_e2ee_context, E2eeContext};
+use crate::state::earlier::provide_earlier_context;
 use crate::state::events::EventSinks;
 use crate::state::goodbye::Goodbye;
 use crate::state::moderation::{provide_moderation_context, ModerationContext, ModerationEvent};
@@ -156,6 +157,7 @@ pub fn provide_session_state(
         });
     }
     let chat = provide_chat_context(session.clone(), nats, crypt, Some(persist), Some(roster));
+    let earlier = provide_earlier_context(chat);
     let title = web_sys::window()
         .and_then(|w| w.document())
         .map(|d| d.title())
@@ -271,7 +273,7 @@ pub fn provide_session_state(
     };
     start_private_events(nats, &session, sinks);
     start_private_chat(chat);
-    start_room_sync(nats, session, chat, sinks, stored.cursor);
+    start_room_sync(nats, session, chat, sinks, Some(earlier), stored.cursor);
     SessionState {
         nats,
         chat,

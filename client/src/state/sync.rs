@@ -19,8 +19,9 @@ use quorum_shared::subjects;
 use crate::join::Session;
 use crate::nats::{NatsClient, Ready, Sub};
 use crate::state::chat::{now_ms, ChatContext};
+use crate::state::earlier::EarlierContext;
 use crate::state::events::{deliver, route_event, EventSinks, Routed};
-use crate::state::history::{Source, Stored};
+use crate::state::history::{Source, Stored, Synced};
 
 #[derive(Default)]
 struct SyncState {
@@ -42,6 +43,8 @@ struct SyncState {
 struct Targets {
     chat: ChatContext,
     sinks: EventSinks,
+    /// Told when the first load brought the whole chat.
+    earlier: Option<EarlierContext>,
 }
 
 /// Hands one stored message to its place. On the first load, only what
@@ -84,20 +87,19 @@ pub fn start_room_sync(
     session: Arc<Session>,
     chat: ChatContext,
     sinks: EventSinks,
+    earlier: Option<EarlierContext>,
     restored: Option<u64>,
 ) {
     let state = StoredValue::new_local(SyncState {
         restored,
         ..SyncState::default()
     });
-    let targets = Targets { chat, sinks };
-    let join = &session.join;
-    let source = Arc::new(Source {
-        subject: join.subjects.direct_get.clone(),
-        all: format!("{}.{}.>", subjects::ROOT, join.room_id),
-        chat: join.subjects.chat_subscribe.clone(),
-        public: join.subjects.public.clone(),
-    });
+    let targets = Targets {
+        chat,
+        sinks,
+        earlier,
+    };
+    let source = Arc::new(Source::of(&session.join));
 
     nats.set_handler(Sub::Public, move |m| {
         let held = state
@@ -145,7 +147,7 @@ fn finish(
     state: StoredValue<SyncState, LocalStorage>,
     t: Targets,
     epoch: u64,
-    result: Result<Option<u64>, crate::state::history::HistoryError>,
+    result: Result<Synced, crate::state::history::HistoryError>,
 ) {
     let Some(current) = state.try_with_value(|s| s.epoch) else {
         return;
@@ -157,8 +159,11 @@ fn finish(
     let held = state
         .try_update_value(|s| {
             match &result {
-                Ok(cursor) => {
+                Ok(Synced { cursor, whole_chat }) => {
                     s.cursor = *cursor;
+                    if let (true, Some(e)) = (whole_chat, t.earlier) {
+                        e.none_older();
+                    }
                     if let (Some(c), Some(p)) = (*cursor, t.chat.persist()) {
                         // After the fetched chat is in the cache: in an
                         // E2EE room that is once it has been decrypted.

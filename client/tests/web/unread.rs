@@ -21,7 +21,9 @@ use super::{container, entry, fresh_cache};
 
 /// The ids of the list's items, with `|` for the divider.
 fn rendered(root: &web_sys::Element) -> Vec<String> {
-    let items = root.query_selector_all("#chat-list > li").unwrap();
+    let items = root
+        .query_selector_all("#chat-list > li:not(.chat-earlier)")
+        .unwrap();
     (0..items.length())
         .map(|i| {
             let li: web_sys::Element = wasm_bindgen::JsCast::unchecked_into(items.item(i).unwrap());

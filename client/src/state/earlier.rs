@@ -1,0 +1,107 @@
+//! Older chat on demand: a late joiner gets the last
+//! [`CHAT_HISTORY`](crate::state::history::CHAT_HISTORY) messages, and
+//! whoever scrolls past the oldest one held asks the room's stream for the
+//! ones before it, a page at a time, so the whole meeting's chat can be
+//! read. What comes back joins the log like history (by stream sequence)
+//! and is not written to the session cache: the cache keeps the newest.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use crate::state::chat::ChatContext;
+use crate::state::history::{HistoryError, Source, Stored};
+
+/// Messages asked for per page.
+pub const EARLIER_PAGE: u64 = 100;
+
+/// Where loading older chat stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Earlier {
+    /// Older messages may exist; none asked for.
+    Idle,
+    /// A page is on its way.
+    Loading,
+    /// The last request failed; it can be tried again.
+    Failed,
+    /// Nothing older is left (or none could be kept).
+    Start,
+}
+
+/// Loads older chat for the list; see the module docs.
+#[derive(Clone, Copy)]
+pub struct EarlierContext {
+    state: RwSignal<Earlier>,
+    chat: ChatContext,
+    source: StoredValue<Arc<Source>>,
+}
+
+impl EarlierContext {
+    /// Where loading stands.
+    pub fn state(&self) -> ReadSignal<Earlier> {
+        self.state.read_only()
+    }
+
+    /// Asks for the page before the oldest message held, unless a request
+    /// is under way, nothing older is left, or the first catch-up is not
+    /// done (until then the oldest is not known).
+    pub fn load(&self) {
+        let state = self.state.get_untracked();
+        if matches!(state, Earlier::Loading | Earlier::Start)
+            || !self.chat.caught_up().get_untracked()
+        {
+            return;
+        }
+        let before = self.chat.log().with_untracked(|l| {
+            // A full log would drop what is older than all it holds.
+            (!l.is_full()).then(|| l.oldest_seq()).flatten()
+        });
+        let Some(before) = before else {
+            return self.state.set(Earlier::Start);
+        };
+        self.state.set(Earlier::Loading);
+        let (this, nats, source) = (*self, self.chat.nats(), self.source.get_value());
+        wasm_bindgen_futures::spawn_local(async move {
+            let chat = this.chat;
+            let mut on = |s: Stored| chat.restore_wire(&s.subject, &s.payload, Some(s.seq));
+            let result = source.earlier(&nats, before, EARLIER_PAGE, &mut on).await;
+            this.done(result);
+        });
+    }
+
+    /// The room's first load brought its whole chat: nothing older to
+    /// offer.
+    pub fn none_older(&self) {
+        self.state.try_set(Earlier::Start);
+    }
+
+    fn done(&self, result: Result<bool, HistoryError>) {
+        let next = match result {
+            Ok(true) => Earlier::Start,
+            Ok(false) => Earlier::Idle,
+            Err(e) => {
+                let text = format!("chat: could not load earlier messages: {e}");
+                web_sys::console::warn_1(&text.into());
+                Earlier::Failed
+            }
+        };
+        self.state.try_set(next);
+    }
+}
+
+/// Makes older chat loadable for the room's chat list.
+pub fn provide_earlier_context(chat: ChatContext) -> EarlierContext {
+    let source = Source::of(&chat.session().join);
+    let ctx = EarlierContext {
+        state: RwSignal::new(Earlier::Idle),
+        chat,
+        source: StoredValue::new(Arc::new(source)),
+    };
+    provide_context(ctx);
+    ctx
+}
+
+/// The context of [`provide_earlier_context`], if the room has one.
+pub fn use_earlier() -> Option<EarlierContext> {
+    use_context::<EarlierContext>()
+}
