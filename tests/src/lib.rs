@@ -223,6 +223,18 @@ impl Quorum {
             .collect()
     }
 
+    /// Stops (`SIGSTOP`, `paused`) or continues the server process itself,
+    /// not its nats-server: connections stay up, and nothing the server
+    /// handles (history, worker requests) is answered meanwhile.
+    pub fn set_paused(&self, paused: bool) {
+        let signal = if paused { "-STOP" } else { "-CONT" };
+        let ok = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {signal} the server");
+    }
+
     /// Sends `signal` (e.g. "INT" for Ctrl-C) and waits up to 15 s for the
     /// process to exit. Returns whether it exited successfully.
     pub fn signal_and_wait(&mut self, signal: &str) -> bool {

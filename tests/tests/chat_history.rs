@@ -3,7 +3,8 @@
 //! the earlier ones from the room's stream, a page at a time (by keyboard
 //! with the "Load earlier messages" button, or by scrolling to the top),
 //! in order and each once, until the start of the chat is said; in a plain
-//! and in an E2EE room. The page never holds more than the reading span.
+//! and in an E2EE room. A load the server doesn't answer says so, and Try
+//! again works once it is back. The page never holds more than the reading span.
 //! Run with `cargo test -p quorum-e2e --test chat_history` after
 //! `trunk build --release` and `cargo build -p quorum-server`.
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use quorum_e2e::publisher::Publisher;
-use quorum_e2e::{join, wait_for, Chromedriver, Quorum};
+use quorum_e2e::{click, join, wait_for, wait_for_text, Chromedriver, Quorum};
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(40);
@@ -145,6 +146,26 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
         "Enter on the button loaded no page: {:#}",
         list_state(&page).await
     );
+
+    if !e2ee {
+        // The server doesn't answer: the load fails, says so, and Try
+        // again works once it is back.
+        q.set_paused(true);
+        let failed = json!("Earlier messages couldn't be loaded. Try again");
+        let state = scroll_up_until(&page, true, |s| {
+            s["earlier"] == loading || s["earlier"] == failed
+        })
+        .await;
+        let shown = wait_for_text(&page, "li.chat-earlier", "couldn't be loaded", T).await;
+        q.set_paused(false);
+        assert!(shown, "no failure said: {state:#}");
+        click(&page, "li.chat-earlier button").await;
+        assert!(
+            wait_for(&page, "#chat-list[data-kept='450']", T).await,
+            "Try again loaded nothing: {:#}",
+            list_state(&page).await
+        );
+    }
 
     // The reader scrolls on to the top: the rest, until the start.
     let start = "This is the start of the chat.";
