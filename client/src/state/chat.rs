@@ -107,7 +107,7 @@ const FLOOD_BATCH: usize = 60;
 /// During a flood the list takes in what arrived this often instead of
 /// every frame, so most frames are left for the browser to draw and for
 /// input (the newest are still shown within this time).
-const FLOOD_FLUSH: std::time::Duration = std::time::Duration::from_millis(100);
+const FLOOD_FLUSH: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The chat, shared through context.
 #[derive(Clone, Copy)]
