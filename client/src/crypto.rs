@@ -242,10 +242,9 @@ impl RoomKey {
         if envelope[0] != VERSION {
             return Err(OpenError::UnknownVersion(envelope[0]));
         }
-        let (iv, ct) = envelope[1..].split_at(IV_LEN);
-        let pt = self
-            .subtle
-            .decrypt_with_object_and_buffer_source(&gcm(iv, aad), &self.key, &bytes(ct))
+        let head = (1 + IV_LEN) as u32;
+        let tag_bits = (TAG_LEN * 8) as u32;
+        let pt = subtle::gcm_open(&self.subtle, &self.key, envelope, aad, head, tag_bits)
             .map_err(|_| OpenError::Authentication)?;
         let pt = await_bytes(pt, "decrypt")
             .await
