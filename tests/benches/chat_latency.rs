@@ -290,7 +290,7 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
     for c in [&a, &b] {
         js(
             c,
-            "window.__bench.longest = 0; window.__bench.tasks = 0;",
+            "window.__bench.longest = 0; window.__bench.tasks = 0; window.__bench.loaf = null;",
             vec![],
         )
         .await;
@@ -341,6 +341,12 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
         }
     };
     let ((long_a, tasks_a), (long_b, tasks_b)) = (longest(&a).await, longest(&b).await);
+    if std::env::var_os("BENCH_PROFILE").is_some() {
+        for (name, c) in [("A", &a), ("B", &b)] {
+            let loaf = js(c, "return window.__bench.loaf;", vec![]).await;
+            println!("  {name}'s longest animation frame during the burst: {loaf:#}");
+        }
+    }
 
     // -- report -- //
     let kind = if e2ee { "E2EE" } else { "plain" };

@@ -50,6 +50,22 @@ Object.defineProperty(MessageEvent.prototype, 'data', {
 new PerformanceObserver((l) => {
   for (const e of l.getEntries()) { s.tasks++; s.longest = Math.max(s.longest, e.duration); }
 }).observe({ type: 'longtask' });
+// What ran in the longest animation frame since the last reset (printed
+// with BENCH_PROFILE).
+s.loaf = null;
+try {
+  new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) {
+      if (!s.loaf || e.duration > s.loaf.duration) {
+        s.loaf = { duration: e.duration,
+          render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
+          scripts: e.scripts.map((x) => ({ invoker: x.invoker, fn: x.sourceFunctionName,
+            src: (x.sourceURL || '').split('/').pop(), duration: x.duration,
+            forced: x.forcedStyleAndLayoutDuration })) };
+      }
+    }
+  }).observe({ type: 'long-animation-frame' });
+} catch (e) {}
 const look = (li, t) => {
   const m = re.exec(li.textContent || '');
   if (!m) { return; }
