@@ -39,6 +39,7 @@ const FIRST: &[&str] = &[
     "join",
     "room-start",
     "joining",
+    "nats-info",
     "connected",
     "chat-ready",
 ];
@@ -51,6 +52,7 @@ const RELOAD: &[&str] = &[
     "cache-found",
     "verified",
     "joining",
+    "nats-info",
     "connected",
     "chat-ready",
 ];

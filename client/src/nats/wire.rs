@@ -77,7 +77,14 @@ impl Conn {
             return;
         };
         match op {
-            ServerOp::Info(_) if phase == Phase::Opening => self.handshake(generation, after),
+            ServerOp::Info(_) if phase == Phase::Opening => {
+                if !self.ever_ready {
+                    // The socket is open and the server spoke: what is
+                    // left of connecting is our CONNECT and its callout.
+                    crate::perf::mark("nats-info");
+                }
+                self.handshake(generation, after)
+            }
             // Later INFOs announce cluster changes; we connect by URL list.
             ServerOp::Info(_) | ServerOp::Ok => {}
             ServerOp::Ping => self.write_to(generation, &ClientOp::Pong, after),
