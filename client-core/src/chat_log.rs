@@ -97,8 +97,8 @@ pub struct ChatLog {
     /// The [`ChatEntry::weight`] of everything held.
     bytes: usize,
     revision: u64,
-    /// How many entries left the front (the cap), so a list can name an
-    /// entry by a position that stays put as older ones go.
+    /// How many entries left the front (the cap): with the count held,
+    /// how many the session has taken in.
     dropped: u64,
 }
 
@@ -245,11 +245,16 @@ impl ChatLog {
         self.slots.get(i).map(|s| s.entry.key())
     }
 
-    /// The smallest stream sequence known: where older history ends.
-    /// Entries with a sequence are in sequence order, so it is the first
-    /// one's.
+    /// The smallest stream sequence of a participant's message: where the
+    /// chat held begins in the room's stream. Entries with a sequence are
+    /// in sequence order, so it is the first such one's. System messages
+    /// don't count: every room event comes with the first load, however
+    /// old, so one of them says nothing about where the chat held begins.
     pub fn oldest_seq(&self) -> Option<u64> {
-        self.slots.iter().find_map(|s| s.seq)
+        self.slots
+            .iter()
+            .filter(|s| !s.entry.is_system())
+            .find_map(|s| s.seq)
     }
 
     /// Whether an entry older than all would not be kept (the count or
@@ -273,8 +278,8 @@ impl ChatLog {
         self.slots.is_empty()
     }
 
-    /// How many entries have left the front so far: entry `i` of
-    /// [`Self::entries`] is number `dropped() + i` of the session.
+    /// How many entries have left the front so far (the cap), so
+    /// `dropped() + len()` is how many the session has taken in.
     pub fn dropped(&self) -> u64 {
         self.dropped
     }
@@ -333,27 +338,32 @@ mod tests {
         assert_eq!(window(10, Some(50), 60, 180), (10, 0));
     }
 
+    fn said(id: &str) -> ChatEntry {
+        ChatEntry {
+            sender: Sender::User(UserId::parse("bob").expect("user id")),
+            ..entry(id)
+        }
+    }
+
     #[test]
     fn entries_are_found_by_key_and_the_oldest_sequence_is_known() {
-        let mut log = ChatLog::with_cap(3);
-        log.push(entry("live"));
+        let mut log = ChatLog::with_cap(4);
+        log.push(said("live"));
         assert_eq!(log.oldest_seq(), None);
-        log.insert(entry("h9"), Some(9));
-        log.insert(entry("h4"), Some(4));
+        log.insert(said("h9"), Some(9));
+        log.insert(said("h4"), Some(4));
+        // An integrator's message from the room's start: not chat.
+        log.insert(entry("sys"), Some(2));
         // Older history goes first; the live one stays after it.
         let ids: Vec<_> = log.entries().map(|e| e.id.clone()).collect();
-        assert_eq!(ids, ["h4", "h9", "live"]);
-        assert_eq!(log.oldest_seq(), Some(4));
-        assert_eq!(log.position(&entry("h9").key()), Some(1));
-        assert_eq!(log.key_at(2), Some(entry("live").key()));
-        assert_eq!(
-            log.position(&(false, "h9".into())),
-            None,
-            "system ids apart"
-        );
+        assert_eq!(ids, ["sys", "h4", "h9", "live"]);
+        assert_eq!(log.oldest_seq(), Some(4), "the chat's, not the event's");
+        assert_eq!(log.position(&said("h9").key()), Some(2));
+        assert_eq!(log.key_at(3), Some(said("live").key()));
+        assert_eq!(log.position(&(true, "h9".into())), None, "system ids apart");
         assert!(log.is_full());
         assert!(
-            !log.insert(entry("h1"), Some(1)),
+            !log.insert(said("h1"), Some(1)),
             "older than all in a full log"
         );
     }

@@ -284,6 +284,11 @@ impl Quorum {
 
 impl Drop for Quorum {
     fn drop(&mut self) {
+        // A test that failed while the server was paused: continued first,
+        // so it can stop at once rather than at the grace period's end.
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .status();
         // SIGTERM lets quorum stop its nats-server child; the group kill
         // after the grace period catches both if it does not.
         process::stop_group(&mut self.child, Duration::from_secs(10));

@@ -21,7 +21,13 @@ struct Sealer {
     keys: RoomKeys,
     sid: String,
     user: String,
+    /// The IV's last four bytes: distinct per publisher in this process,
+    /// so two of them in one room never reuse an IV under its key.
+    tag: [u8; 4],
 }
+
+/// Publishers made so far in this process (see [`Sealer::tag`]).
+static PUBLISHERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl Sealer {
     async fn fetch(raw: &mut RawNats, room: &RoomId, user: &UserId, sid: &str) -> Self {
@@ -40,13 +46,17 @@ impl Sealer {
             keys: RoomKeys::derive(&secret, sid, PBKDF2_ITERATIONS),
             sid: sid.to_owned(),
             user: user.to_string(),
+            tag: PUBLISHERS
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                .to_be_bytes(),
         }
     }
 
     fn seal(&self, n: u64, plain: &[u8]) -> Vec<u8> {
-        // Unique per message under this room's fresh key.
+        // Unique per message and publisher under this room's key.
         let mut iv = [0u8; IV_LEN];
         iv[..8].copy_from_slice(&n.to_be_bytes());
+        iv[8..].copy_from_slice(&self.tag);
         self.keys
             .seal_with_iv(iv, plain, &aad(&self.sid, &self.user, Kind::Chat))
     }

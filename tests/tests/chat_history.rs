@@ -3,7 +3,8 @@
 //! the earlier ones from the room's stream, a page at a time (by keyboard
 //! with the "Load earlier messages" button, or by scrolling to the top),
 //! in order and each once, until the start of the chat is said; in a plain
-//! and in an E2EE room. A load the server doesn't answer says so, and Try
+//! and in an E2EE room, with an integrator's message from before all of it
+//! held from the start. A load the server doesn't answer says so, and Try
 //! again works once it is back. The page never holds more than the reading span.
 //! Run with `cargo test -p quorum-e2e --test chat_history` after
 //! `trunk build --release` and `cargo build -p quorum-server`.
@@ -12,13 +13,21 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use quorum_e2e::publisher::Publisher;
-use quorum_e2e::{click, join, wait_for, wait_for_text, Chromedriver, Quorum};
+use quorum_e2e::{click, join, send_chat, wait_for, wait_for_text, Chromedriver, Quorum};
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(40);
 /// Messages in the room before the reader joins: more than a late joiner
 /// gets (200) plus two pages of earlier ones (100 each), and a part page.
 const STORED: u64 = 450;
+/// What the list holds as well: the integrator's message and the
+/// reader's own.
+const EXTRA: u64 = 2;
+
+/// The list holding `n` of the stored messages (and the system one).
+fn holding(n: u64) -> String {
+    format!("#chat-list[data-kept='{}']", n + EXTRA)
+}
 /// What the list holds at most while someone reads back.
 const READ_SPAN: usize = 180;
 
@@ -95,6 +104,15 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
         ("QUORUM_LIMITS_CHAT_BURST", unlimited),
     ]);
     q.create_room_titled(room, "History", e2ee).await;
+    // An integrator's message first: every late joiner gets it, and it
+    // must not pass for where the chat begins.
+    let res = q
+        .api(
+            "/auth/room/broadcastToRoom",
+            json!({ "room_id": room, "chat_msg": { "message": "Welcome to the history" } }),
+        )
+        .await;
+    assert_eq!(res["status"], json!(true), "broadcastToRoom: {res}");
     let mut writer = Publisher::join(&q, room, "writer", "Writer", e2ee).await;
     let payloads: Vec<Vec<u8>> = (0..STORED)
         .map(|n| writer.payload(n, &format!("old-{n}"), &format!("old message {n}")))
@@ -105,8 +123,12 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
     let page = driver.browser().await;
     join(&page, &q.join_link(room, "reader", false).await).await;
     assert!(wait_for(&page, "#chat-list[aria-busy=false]", T).await);
+    // The reader says something: the newest message is theirs, which
+    // must not take them back down when older pages come in above.
+    send_chat(&page, "mine").await;
+    assert!(wait_for(&page, "#chat-list[data-pending='0']", T).await);
     assert!(
-        wait_for(&page, "#chat-list[data-kept='200']", T).await,
+        wait_for(&page, &holding(200), T).await,
         "the late joiner did not get the newest 200: {:#}",
         list_state(&page).await
     );
@@ -114,17 +136,24 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
     // The reader scrolls to the top: a page of earlier ones comes.
     let loading = json!("Loading earlier messages…");
     scroll_up_until(&page, true, |s| {
-        s["kept"].as_u64() > Some(200) || s["earlier"] == loading
+        s["kept"].as_u64() > Some(200 + EXTRA) || s["earlier"] == loading
     })
     .await;
     assert!(
-        wait_for(&page, "#chat-list[data-kept='300']", T).await,
+        wait_for(&page, &holding(300), T).await,
         "one page, of 100: {:#}",
         list_state(&page).await
     );
     let kept = 300;
-    // A scroll more than a second after the reader's last touch is not
-    // theirs (the list's own, or a script's).
+    let state = list_state(&page).await;
+    let first = numbers(&state).first().copied();
+    assert!(
+        first < Some(STORED - 100),
+        "the reader was taken away from what they read: {state:#}"
+    );
+    // A scroll more than a second (`READER_SCROLL_MS` in
+    // client/src/components/chat_list.rs) after the reader's last touch is
+    // not theirs: a script's, like the list's own.
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
     // Scrolled there by a script, the window widens to the oldest held,
@@ -140,7 +169,7 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
         "Load earlier messages"
     );
     button.send_keys("\u{E007}").await.expect("Enter");
-    let more = format!("#chat-list[data-kept='{}']", (kept + 100).min(STORED));
+    let more = holding((kept + 100).min(STORED));
     assert!(
         wait_for(&page, &more, T).await,
         "Enter on the button loaded no page: {:#}",
@@ -161,7 +190,7 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
         assert!(shown, "no failure said: {state:#}");
         click(&page, "li.chat-earlier button").await;
         assert!(
-            wait_for(&page, "#chat-list[data-kept='450']", T).await,
+            wait_for(&page, &holding(STORED), T).await,
             "Try again loaded nothing: {:#}",
             list_state(&page).await
         );
@@ -170,7 +199,7 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
     // The reader scrolls on to the top: the rest, until the start.
     let start = "This is the start of the chat.";
     let state = scroll_up_until(&page, true, |s| {
-        s["earlier"] == json!(start) && s["kept"] == json!(STORED)
+        s["earlier"] == json!(start) && s["kept"] == json!(STORED + EXTRA)
     })
     .await;
     let shown = numbers(&state);
@@ -187,7 +216,7 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
         )
         .await
         .expect("total");
-    assert_eq!(total, json!(STORED), "each message once");
+    assert_eq!(total, json!(STORED + EXTRA), "each message once");
     writer.close().await;
     page.close().await.ok();
 }

@@ -74,17 +74,23 @@ pub fn ChatList(
     // list's content changes under it, must not count as reading back.
     let touched_ms = StoredValue::new(f64::NEG_INFINITY);
     let touch = move || touched_ms.set_value(js_sys::Date::now());
+    // The next scroll event is one we caused (see `scroll_to`).
+    let ours = StoredValue::new(false);
 
     // -- effects -- //
-    Effect::new(move || {
-        let mine = log.with(|l| {
+    Effect::new(move |prev: Option<Option<EntryKey>>| {
+        let last = log.with(|l| {
             let _ = l.revision(); // re-run for every new message
-            l.last().is_some_and(|e| e.mine)
+            l.last().map(|e| (e.key(), e.mine))
         });
-        if !(mine || stick.get_value()) {
-            return;
+        let key = last.as_ref().map(|(k, _)| k.clone());
+        // One of ours newly at the end, not merely the newest while older
+        // pages or confirmations come in.
+        let sent = last.is_some_and(|(_, mine)| mine) && prev.as_ref() != Some(&key);
+        if !(sent || stick.get_value()) {
+            return key;
         }
-        if mine && start.get_untracked().is_some() {
+        if sent && start.get_untracked().is_some() {
             // Sending takes a reader back to the newest.
             start.set(None);
         }
@@ -95,10 +101,11 @@ pub fn ChatList(
         let handle = request_animation_frame_with_handle(move || {
             frame.try_set_value(None);
             if let Some(ul) = list_ref.try_get_untracked().flatten() {
-                ul.set_scroll_top(ul.scroll_height());
+                scroll_to(&ul, ul.scroll_height(), ours);
             }
         });
         frame.set_value(handle.ok());
+        key
     });
     on_cleanup(move || {
         if let Some(h) = frame.try_get_value().flatten() {
@@ -109,7 +116,7 @@ pub fn ChatList(
     // Moves the window to start at entry `i`, keeping the reader's view.
     let start_at = move |i: usize| {
         let key = log.with_untracked(|l| l.key_at(i));
-        keep_in_view(list_ref, move || start.set(key));
+        keep_in_view(list_ref, ours, move || start.set(key));
     };
     // Older messages, while the window reaches the oldest held: pinned
     // there first, so what arrives goes above rather than pushing the
@@ -118,10 +125,20 @@ pub fn ChatList(
         let Some(e) = earlier else {
             return;
         };
+        // Reading back now, even in a list too short to scroll.
+        stick.set_value(false);
         if start.get_untracked().is_none() {
             start.set(log.with_untracked(|l| l.key_at(0)));
         }
         e.load();
+    };
+    // The button goes as its page comes in: keyboard users go on in the
+    // list (arrow keys, Home) rather than lose focus to the page.
+    let load_from_button = move || {
+        if let Some(ul) = list_ref.get_untracked() {
+            let _ = ul.focus();
+        }
+        load_earlier();
     };
     let on_scroll = move |_| {
         let Some(ul) = list_ref.get_untracked() else {
@@ -129,7 +146,8 @@ pub fn ChatList(
         };
         let top = ul.scroll_top();
         let from_bottom = ul.scroll_height() - top - ul.client_height();
-        let by_reader = js_sys::Date::now() - touched_ms.get_value() < READER_SCROLL_MS;
+        let ours = std::mem::take(&mut *ours.write_value());
+        let by_reader = !ours && js_sys::Date::now() - touched_ms.get_value() < READER_SCROLL_MS;
         let at = start.get_untracked();
         let (len, skip, take) = log.with_untracked(|l| span_of(l, at.as_ref()));
         // Only a window that reaches the newest can follow it.
@@ -192,7 +210,10 @@ pub fn ChatList(
                 aria-live="polite"
                 aria-relevant="additions"
                 aria-label=move || t_string!(i18n, chat.messages)
-                aria-busy=move || busy.get().to_string()
+                aria-busy=move || {
+                    let loading = earlier.is_some_and(|e| e.state().get() == Earlier::Loading);
+                    (busy.get() || loading).to_string()
+                }
                 // How many messages the session has taken in, and how many
                 // of ours wait for the server: most are never drawn, so
                 // benches read these rather than count items.
@@ -209,7 +230,7 @@ pub fn ChatList(
             >
                 {move || {
                     let e = earlier?;
-                    at_oldest.get().then(|| view! { <EarlierItem earlier=e load=load_earlier /> })
+                    at_oldest.get().then(|| view! { <EarlierItem earlier=e load=load_from_button /> })
                 }}
                 <For
                     each=move || {
@@ -270,6 +291,7 @@ fn EarlierItem(
             }
             .into_any(),
             Earlier::Start => view! { <span>{t!(i18n, chat.earlier_start)}</span> }.into_any(),
+            Earlier::Full => view! { <span>{t!(i18n, chat.earlier_full)}</span> }.into_any(),
         };
         view! { <li class="chat-earlier">{inner}</li> }
     }
@@ -278,7 +300,7 @@ fn EarlierItem(
 /// Changes the list's window with `change`, keeping what the reader sees
 /// in place: the first message in view is found again once drawn, and the
 /// list scrolled by however far it moved.
-fn keep_in_view(list_ref: NodeRef<Ul>, change: impl FnOnce()) {
+fn keep_in_view(list_ref: NodeRef<Ul>, ours: StoredValue<bool>, change: impl FnOnce()) {
     let anchor = list_ref.get_untracked().and_then(|ul| first_in_view(&ul));
     change();
     let Some((id, before)) = anchor else {
@@ -292,9 +314,18 @@ fn keep_in_view(list_ref: NodeRef<Ul>, change: impl FnOnce()) {
             .find(|el| el.get_attribute("data-id").as_deref() == Some(id.as_str()))
         {
             let moved = el.get_bounding_client_rect().top() - before;
-            ul.set_scroll_top(ul.scroll_top() + moved.round() as i32);
+            scroll_to(&ul, ul.scroll_top() + moved.round() as i32, ours);
         }
     });
+}
+
+/// Scrolls `ul` to `top` on our own account: the scroll event it brings
+/// is not the reader's (`ours`), however recently they touched the list.
+fn scroll_to(ul: &web_sys::HtmlUListElement, top: i32, ours: StoredValue<bool>) {
+    if ul.scroll_top() != top {
+        ours.set_value(true);
+        ul.set_scroll_top(top);
+    }
 }
 
 /// The drawn messages of `ul`.

@@ -24,8 +24,10 @@ pub enum Earlier {
     Loading,
     /// The last request failed; it can be tried again.
     Failed,
-    /// Nothing older is left (or none could be kept).
+    /// Nothing older is left.
     Start,
+    /// The page holds all it can; older messages would not be kept.
+    Full,
 }
 
 /// Loads older chat for the list; see the module docs.
@@ -34,6 +36,10 @@ pub struct EarlierContext {
     state: RwSignal<Earlier>,
     chat: ChatContext,
     source: StoredValue<Arc<Source>>,
+    /// The oldest sequence a load handed on: the next one starts below it
+    /// even if those messages never joined the log (e.g. they did not
+    /// decrypt), so loading always moves on.
+    floor: StoredValue<Option<u64>>,
 }
 
 impl EarlierContext {
@@ -47,17 +53,26 @@ impl EarlierContext {
     /// done (until then the oldest is not known).
     pub fn load(&self) {
         let state = self.state.get_untracked();
-        if matches!(state, Earlier::Loading | Earlier::Start)
+        if matches!(state, Earlier::Loading | Earlier::Start | Earlier::Full)
             || !self.chat.caught_up().get_untracked()
         {
             return;
         }
-        let before = self.chat.log().with_untracked(|l| {
-            // A full log would drop what is older than all it holds.
-            (!l.is_full()).then(|| l.oldest_seq()).flatten()
-        });
-        let Some(before) = before else {
-            return self.state.set(Earlier::Start);
+        let (full, oldest) = self
+            .chat
+            .log()
+            .with_untracked(|l| (l.is_full(), l.oldest_seq()));
+        if full {
+            // What is older than all it holds would be dropped at once.
+            return self.state.set(Earlier::Full);
+        }
+        let before = match (oldest, self.floor.get_value()) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => match a.or(b) {
+                Some(s) => s,
+                // No chat from the stream at all: nothing older.
+                None => return self.state.set(Earlier::Start),
+            },
         };
         self.state.set(Earlier::Loading);
         let (this, nats, source) = (*self, self.chat.nats(), self.source.get_value());
@@ -65,7 +80,19 @@ impl EarlierContext {
             let chat = this.chat;
             let mut on = |s: Stored| chat.restore_wire(&s.subject, &s.payload, Some(s.seq));
             let result = source.earlier(&nats, before, EARLIER_PAGE, &mut on).await;
-            this.done(result);
+            if let Ok(Some(oldest)) = result {
+                this.floor.try_set_value(Some(oldest));
+            }
+            // Done once the page is in the log (opened first in an E2EE
+            // room), so the next load starts below it.
+            let finish = move || {
+                chat.flush_incoming();
+                this.done(result.map(|o| o.is_none()));
+            };
+            match chat.crypt() {
+                Some(c) => c.e2ee.after_pending(finish),
+                None => finish(),
+            }
         });
     }
 
@@ -96,6 +123,7 @@ pub fn provide_earlier_context(chat: ChatContext) -> EarlierContext {
         state: RwSignal::new(Earlier::Idle),
         chat,
         source: StoredValue::new(Arc::new(source)),
+        floor: StoredValue::new(None),
     };
     provide_context(ctx);
     ctx

@@ -251,39 +251,47 @@ impl Source {
 
     /// The `want` chat messages stored just before sequence `before`, to
     /// `on` in order: what a reader asks for on scrolling past the oldest
-    /// message held. Returns whether that reached the stream's first chat
-    /// message (nothing older is left).
+    /// message held. Looks back twice as far each time too few come back
+    /// (as the first load does). Returns the oldest sequence handed on, or
+    /// `None` when that reached the stream's first chat message.
     pub async fn earlier(
         &self,
         nats: &NatsClient,
         before: u64,
         want: u64,
         on: &mut impl FnMut(Stored),
-    ) -> Result<bool, HistoryError> {
-        if before <= 1 {
-            return Ok(true);
-        }
-        // Counts run to the stream's end: those from `before` on are not
-        // wanted. New chat arriving between two counts only makes `skip`
-        // too large, which leaves the skipped (older) ones for next time.
-        let newer = self.count_from(nats, before, &self.chat).await?;
-        let last = before - 1;
+    ) -> Result<Option<u64>, HistoryError> {
+        let last = before.saturating_sub(1);
         let mut start = before.saturating_sub(want * 2).max(1);
-        let mut count = self
-            .count_from(nats, start, &self.chat)
-            .await?
-            .saturating_sub(newer);
-        while let Some(s) = widen(start, last, count, want) {
-            start = s;
-            count = self
-                .count_from(nats, start, &self.chat)
-                .await?
-                .saturating_sub(newer);
-        }
-        let skip = count.saturating_sub(want);
         let chat = Some(self.chat.as_str());
-        self.fetch(nats, (start, before), chat, skip, on).await?;
-        Ok(start <= 1 && skip == 0)
+        let mut page = std::collections::VecDeque::new();
+        loop {
+            // The range itself, bounded at `before`: chat arriving meanwhile
+            // is after it, so a busy room can't starve the reader.
+            page.clear();
+            let mut got = 0;
+            if last >= 1 {
+                self.fetch(nats, (start, before), chat, 0, &mut |s| {
+                    got += 1;
+                    page.push_back(s);
+                    if page.len() as u64 > want {
+                        page.pop_front();
+                    }
+                })
+                .await?;
+            }
+            match widen(start, last, got, want) {
+                Some(s) => start = s,
+                None => {
+                    let whole = start <= 1 && got <= want;
+                    let oldest = page.front().map(|s| s.seq);
+                    for s in page {
+                        on(s);
+                    }
+                    return Ok(oldest.filter(|_| !whole));
+                }
+            }
+        }
     }
 
     /// After a reload whose chat came from the session cache: every room
