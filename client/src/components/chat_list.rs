@@ -74,8 +74,9 @@ pub fn ChatList(
     // list's content changes under it, must not count as reading back.
     let touched_ms = StoredValue::new(f64::NEG_INFINITY);
     let touch = move || touched_ms.set_value(js_sys::Date::now());
-    // The next scroll event is one we caused (see `scroll_to`).
-    let ours = StoredValue::new(false);
+    // Where we last scrolled the list to (see `scroll_to`): a scroll event
+    // that finds it there is ours.
+    let ours = StoredValue::new(None::<i32>);
 
     // -- effects -- //
     Effect::new(move |prev: Option<Option<EntryKey>>| {
@@ -146,7 +147,9 @@ pub fn ChatList(
         };
         let top = ul.scroll_top();
         let from_bottom = ul.scroll_height() - top - ul.client_height();
-        let ours = std::mem::take(&mut *ours.write_value());
+        // Ours only if the reader hasn't moved it since (their scroll in the
+        // same frame would leave it elsewhere).
+        let ours = ours.write_value().take() == Some(top);
         let by_reader = !ours && js_sys::Date::now() - touched_ms.get_value() < READER_SCROLL_MS;
         let at = start.get_untracked();
         let (len, skip, take) = log.with_untracked(|l| span_of(l, at.as_ref()));
@@ -300,7 +303,7 @@ fn EarlierItem(
 /// Changes the list's window with `change`, keeping what the reader sees
 /// in place: the first message in view is found again once drawn, and the
 /// list scrolled by however far it moved.
-fn keep_in_view(list_ref: NodeRef<Ul>, ours: StoredValue<bool>, change: impl FnOnce()) {
+fn keep_in_view(list_ref: NodeRef<Ul>, ours: StoredValue<Option<i32>>, change: impl FnOnce()) {
     let anchor = list_ref.get_untracked().and_then(|ul| first_in_view(&ul));
     change();
     let Some((id, before)) = anchor else {
@@ -319,12 +322,13 @@ fn keep_in_view(list_ref: NodeRef<Ul>, ours: StoredValue<bool>, change: impl FnO
     });
 }
 
-/// Scrolls `ul` to `top` on our own account: the scroll event it brings
-/// is not the reader's (`ours`), however recently they touched the list.
-fn scroll_to(ul: &web_sys::HtmlUListElement, top: i32, ours: StoredValue<bool>) {
+/// Scrolls `ul` to `top` on our own account, noting where that left it in
+/// `ours`: the scroll event it brings is not the reader's, however recently
+/// they touched the list.
+fn scroll_to(ul: &web_sys::HtmlUListElement, top: i32, ours: StoredValue<Option<i32>>) {
     if ul.scroll_top() != top {
-        ours.set_value(true);
         ul.set_scroll_top(top);
+        ours.set_value(Some(ul.scroll_top()));
     }
 }
 
