@@ -55,6 +55,18 @@ impl ChatEntry {
     }
 }
 
+/// How far one of our messages got, as its list item shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// Confirmed by the server (or not ours).
+    #[default]
+    Sent,
+    /// Waiting for the server (or for the connection).
+    Sending,
+    /// Refused (a lock): kept until retried or discarded.
+    NotSent,
+}
+
 /// What de-duplicates an entry (and keys the rendered list).
 pub type EntryKey = (bool, String);
 
@@ -207,6 +219,22 @@ impl ChatLog {
             .iter()
             .rposition(|x| x.seq.is_some_and(|t| t < seq))
             .map_or(0, |i| i + 1)
+    }
+
+    /// Takes the entry with `key` out (one of ours, discarded unsent).
+    /// Returns whether it was there.
+    pub fn remove(&mut self, key: &EntryKey) -> bool {
+        if !self.seen.remove(key) {
+            return false;
+        }
+        self.pending.remove(key);
+        if let Some(at) = self.slots.iter().position(|x| &x.entry.key() == key) {
+            if let Some(old) = self.slots.remove(at) {
+                self.bytes -= old.entry.weight();
+            }
+        }
+        self.revision += 1;
+        true
     }
 
     /// Whether the entry with `key` is ours and not yet confirmed.

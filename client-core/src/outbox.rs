@@ -6,6 +6,11 @@
 //! saw it is sent again on the next connection. Each message goes out at
 //! most once per connection, and receivers drop copies by id, so everybody
 //! sees it exactly once.
+//!
+//! A message the server refused (a chat lock) is *failed*: it leaves the
+//! queue for a list of its own, goes out again only when retried, and may
+//! be discarded. Both lists are what the session cache keeps
+//! ([`Outbox::saved`]), so a reload loses none of them.
 
 use std::collections::VecDeque;
 
@@ -30,6 +35,20 @@ pub struct Outbox {
     /// The connection (epoch) the first `written` items were written on.
     epoch: Option<u64>,
     written: usize,
+    /// Refused by the server, oldest first: not sent until retried.
+    failed: VecDeque<Queued>,
+}
+
+/// One message of ours not yet confirmed, as the session cache keeps it:
+/// the bytes it goes out as (ciphertext in an E2EE room).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsent {
+    /// The message's id.
+    pub id: String,
+    /// Its wire bytes.
+    pub wire: Vec<u8>,
+    /// Refused by the server (shown "Not sent"), rather than waiting.
+    pub failed: bool,
 }
 
 impl Outbox {
@@ -73,13 +92,81 @@ impl Outbox {
     pub fn sealed(&mut self, id: &str, wire: Vec<u8>) {
         if let Some(at) = self.position(id, true) {
             self.items[at].wire = Some(wire);
+        } else if let Some(q) = self.failed.iter_mut().find(|q| q.msg.id == id) {
+            q.wire = Some(wire);
         }
     }
 
-    /// The server has `id`: forget it. Returns whether it was queued.
+    /// Puts back a message the session cache kept: queued behind the
+    /// others, or among the failed.
+    pub fn restore(&mut self, msg: ChatMessage, wire: Vec<u8>, failed: bool) {
+        let q = Queued {
+            msg,
+            wire: Some(wire),
+        };
+        if failed {
+            self.failed.push_back(q);
+        } else {
+            self.items.push_back(q);
+        }
+    }
+
+    /// The server refuses our chat (a lock): everything queued fails, in
+    /// order. Returns the ids that failed.
+    pub fn fail_all(&mut self) -> Vec<String> {
+        let ids = self.ids().map(str::to_owned).collect();
+        self.failed.extend(self.items.drain(..));
+        self.epoch = None;
+        self.written = 0;
+        ids
+    }
+
+    /// Queues failed `id` again, behind the others. Returns whether it was
+    /// failed.
+    pub fn retry(&mut self, id: &str) -> bool {
+        let Some(at) = self.failed.iter().position(|q| q.msg.id == id) else {
+            return false;
+        };
+        self.items.extend(self.failed.remove(at));
+        true
+    }
+
+    /// Forgets failed `id` unsent. Returns whether it was failed.
+    pub fn discard(&mut self, id: &str) -> bool {
+        let at = self.failed.iter().position(|q| q.msg.id == id);
+        at.and_then(|at| self.failed.remove(at)).is_some()
+    }
+
+    /// Whether `id` was refused and waits for a retry.
+    pub fn is_failed(&self, id: &str) -> bool {
+        self.failed.iter().any(|q| q.msg.id == id)
+    }
+
+    /// What the session cache keeps: the failed, then the queued, each
+    /// once its bytes are ready (oldest first, at most `max`, the newest).
+    pub fn saved(&self, max: usize) -> Vec<Unsent> {
+        let failed = self.failed.iter().map(|q| (q, true));
+        let queued = self.items.iter().map(|q| (q, false));
+        let all: Vec<Unsent> = failed
+            .chain(queued)
+            .filter_map(|(q, failed)| {
+                Some(Unsent {
+                    id: q.msg.id.clone(),
+                    wire: q.wire.clone()?,
+                    failed,
+                })
+            })
+            .collect();
+        let skip = all.len().saturating_sub(max);
+        all.into_iter().skip(skip).collect()
+    }
+
+    /// The server has `id`: forget it. Returns whether it was queued (or
+    /// failed: a message refused on one socket may have gone out on an
+    /// earlier one).
     pub fn confirm(&mut self, id: &str) -> bool {
         let Some(at) = self.position(id, false) else {
-            return false;
+            return self.discard(id);
         };
         self.items.remove(at);
         if at < self.written {
@@ -137,12 +224,12 @@ impl Outbox {
         self.items.iter().map(|q| q.msg.id.as_str())
     }
 
-    /// Number of unconfirmed messages.
+    /// Number of unconfirmed messages waiting to go out (not the failed).
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
-    /// Whether everything was confirmed.
+    /// Whether nothing waits to go out (failed ones may remain).
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -78,6 +78,12 @@ pub fn is_sub_denied(err: &str, subject: &str) -> bool {
 
 /// Whether `err` is nats-server refusing a PUB on `subject`.
 pub fn is_pub_denied(err: &str, subject: &str) -> bool {
-    err.starts_with("Permissions Violation for Publish to")
-        && err.contains(&format!("\"{subject}\""))
+    denied_publish(err) == Some(subject)
+}
+
+/// The subject of a PUB nats-server refused, if `err` says that.
+pub fn denied_publish(err: &str) -> Option<&str> {
+    let rest = err.strip_prefix("Permissions Violation for Publish to")?;
+    let (_, quoted) = rest.split_once('"')?;
+    quoted.split_once('"').map(|(subject, _)| subject)
 }

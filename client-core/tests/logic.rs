@@ -175,6 +175,49 @@ fn queued_chat_goes_out_in_order_once_per_connection_until_confirmed() {
 }
 
 #[test]
+fn refused_chat_waits_for_a_retry_and_is_kept_until_discarded() {
+    let mut o = Outbox::new();
+    for id in ["a", "b", "c"] {
+        o.push(msg(id));
+    }
+    o.mark_sent("a", 1);
+    // A lock: everything queued fails, written or not, and nothing is due.
+    assert_eq!(o.fail_all(), ["a", "b", "c"]);
+    assert!(o.is_empty() && o.due(1).is_empty() && o.due(2).is_empty());
+    assert!(o.is_failed("b"));
+    let saved = o.saved(10);
+    assert_eq!(
+        saved.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+    assert!(saved.iter().all(|u| u.failed && !u.wire.is_empty()));
+    // A retry queues it behind what was typed since; it goes out again
+    // even on the connection the others were written on.
+    o.push(msg("d"));
+    assert!(o.retry("b") && !o.retry("b"));
+    assert_eq!(ids(o.due(1)), ["d", "b"]);
+    // "a" was accepted before the lock after all: its echo settles it.
+    assert!(o.confirm("a") && !o.is_failed("a"));
+    assert!(o.discard("c") && !o.discard("c"));
+    let saved = o.saved(10);
+    assert_eq!(
+        saved
+            .iter()
+            .map(|u| (u.id.as_str(), u.failed))
+            .collect::<Vec<_>>(),
+        [("d", false), ("b", false)]
+    );
+    // The newest are kept when there are too many.
+    assert_eq!(o.saved(1)[0].id, "b");
+    // What the cache kept comes back as it was.
+    let mut back = Outbox::new();
+    back.restore(msg("x"), b"X".to_vec(), true);
+    back.restore(msg("y"), b"Y".to_vec(), false);
+    assert!(back.is_failed("x"));
+    assert_eq!(back.due_wire(1), [("y".to_string(), b"Y".to_vec())]);
+}
+
+#[test]
 fn messages_being_encrypted_hold_back_those_behind_them() {
     let mut o = Outbox::new();
     for id in ["a", "b", "c"] {
@@ -241,6 +284,23 @@ fn history_merges_by_sequence_and_drops_copies() {
         order(&log),
         ["h1", "h2", "h3", "live1", "gap1", "gap2", "mine1"]
     );
+}
+
+#[test]
+fn a_discarded_message_leaves_the_log_and_may_come_again() {
+    let mut log = ChatLog::new();
+    log.push(entry("a", "bob", false));
+    let mine = entry("mine", "alice", true);
+    log.push_pending(mine.clone());
+    log.push(entry("b", "bob", false));
+    let rev = log.revision();
+    assert!(log.remove(&mine.key()));
+    assert!(!log.remove(&mine.key()));
+    assert_eq!(order(&log), ["a", "b"]);
+    assert!(!log.is_pending(&mine.key()) && log.revision() > rev);
+    // Its key is free again (the same message restored, say).
+    assert!(log.push_pending(mine));
+    assert_eq!(order(&log), ["a", "b", "mine"]);
 }
 
 #[test]
@@ -484,4 +544,21 @@ fn a_flood_of_20000_one_liners_is_kept_whole() {
     assert_eq!((log.len(), log.dropped()), (20_000, 0));
     log.push(entry("one-more", "bob", false));
     assert_eq!((log.len(), log.dropped()), (20_000, 1));
+}
+
+#[test]
+fn a_refused_publish_names_its_subject() {
+    use quorum_client_core::policy::{denied_publish, is_pub_denied};
+    let err = "Permissions Violation for Publish to \"qr.r.dm.bob.ann\"";
+    assert_eq!(denied_publish(err), Some("qr.r.dm.bob.ann"));
+    assert!(is_pub_denied(err, "qr.r.dm.bob.ann"));
+    assert!(!is_pub_denied(err, "qr.r.dm.bob"));
+    assert_eq!(
+        denied_publish("Permissions Violation for Subscription to \"x\""),
+        None
+    );
+    assert_eq!(
+        denied_publish("Permissions Violation for Publish to \"x"),
+        None
+    );
 }

@@ -159,8 +159,11 @@ pub fn room_stream_subjects(room: &RoomId) -> Vec<String> {
 pub struct Access {
     /// In the waiting room: may only hear its approval or rejection.
     pub waiting: bool,
-    /// Chat-locked: may not publish chat.
+    /// Chat-locked: may not publish chat, public or private.
     pub chat_locked: bool,
+    /// Private-chat-locked: may not publish private chat.
+    #[serde(default)]
+    pub private_locked: bool,
 }
 
 /// Splits a chat subject into its room and sender. `None` for anything else,
@@ -251,7 +254,9 @@ impl UserSubjects {
         ];
         if !access.chat_locked {
             out.push(self.chat_publish.clone());
-            out.push(self.dm_publish.clone());
+            if !access.private_locked {
+                out.push(self.dm_publish.clone());
+            }
         }
         out
     }
@@ -364,6 +369,12 @@ mod tests {
         };
         assert!(!s.publish_allow(locked).contains(&s.chat_publish));
         assert!(!s.publish_allow(locked).contains(&s.dm_publish));
+        let private_locked = Access {
+            private_locked: true,
+            ..full
+        };
+        assert!(s.publish_allow(private_locked).contains(&s.chat_publish));
+        assert!(!s.publish_allow(private_locked).contains(&s.dm_publish));
         let waiting = Access {
             waiting: true,
             ..full

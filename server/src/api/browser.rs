@@ -110,6 +110,12 @@ pub async fn verify_token(
                 .as_ref()
                 .and_then(|w| w.waiting_room_msg.clone())
                 .filter(|m| !m.trim().is_empty()),
+            // Moderators are never locked, whatever their record says.
+            locks: if p.is_admin {
+                Default::default()
+            } else {
+                p.lock_settings
+            },
         }),
     }))
 }

@@ -166,14 +166,13 @@ impl ParticipantState {
         Access {
             waiting: self.wait_for_approval,
             chat_locked: self.chat_locked_by_moderator() || self.throttled_at(now),
+            private_locked: !self.is_admin && self.lock_settings.private_chat_locked(),
         }
     }
 
     /// Locked out of chat by the room's or a moderator's lock.
     pub fn chat_locked_by_moderator(&self) -> bool {
-        !self.is_admin
-            && (self.lock_settings.lock_chat == Some(true)
-                || self.lock_settings.lock_chat_send_message == Some(true))
+        !self.is_admin && self.lock_settings.chat_locked()
     }
 
     /// Throttled for flooding at unix time `now`.

@@ -123,4 +123,8 @@ pub struct JoinSession {
     /// The waiting-room message, if any (for people who wait).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_message: Option<String>,
+    /// This user's locks as the room stands now, so the page shows a locked
+    /// composer from its first frame (absent from older servers: none).
+    #[serde(default)]
+    pub locks: LockSettings,
 }

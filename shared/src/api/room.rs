@@ -64,6 +64,20 @@ pub struct LockSettings {
     pub lock_reactions: Option<bool>,
 }
 
+impl LockSettings {
+    /// Whether these locks keep their holder from sending chat: all chat
+    /// locked, or only sending (plugNmeet's two ways of saying it).
+    pub fn chat_locked(&self) -> bool {
+        self.lock_chat == Some(true) || self.lock_chat_send_message == Some(true)
+    }
+
+    /// Whether these locks keep their holder from sending private chat:
+    /// any chat lock, or the private-chat lock.
+    pub fn private_chat_locked(&self) -> bool {
+        self.chat_locked() || self.lock_private_chat == Some(true)
+    }
+}
+
 /// End-to-end encryption features of a room.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct E2eeFeatures {
