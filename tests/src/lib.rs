@@ -299,6 +299,7 @@ pub mod axe;
 pub mod browser;
 pub mod cluster;
 pub mod livekit;
+pub mod netcut;
 mod process;
 pub mod profile;
 pub mod publisher;

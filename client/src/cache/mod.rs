@@ -63,6 +63,8 @@ pub const KEY_DISPLAY: &str = "display";
 pub const KEY_MEDIA: &str = "media";
 /// Session key of the last-read chat position (a message id or sequence).
 pub const KEY_LAST_READ: &str = "lastRead";
+/// Our chat messages not yet confirmed: waiting, or refused ("Not sent").
+pub const KEY_UNSENT: &str = "unsent";
 
 /// The database name of one session: [`DB_PREFIX`], the room's session id
 /// and the user id. One per session, so leaving a room or ageing it out

@@ -8,12 +8,14 @@ pub use crate::components::chat_list::{ChatItem, ChatList, READ_SPAN, WINDOW};
 use crate::components::icons::{Icon, IconName};
 use crate::i18n::{t, t_string, use_i18n};
 use crate::nats::{use_nats, ConnState};
-use crate::state::chat::{use_chat, ChatContext, EntryKey, SendChatError, Sent};
+use crate::state::chat::{use_chat, ChatContext, EntryKey, SendChatError, Sent, UnsentAction};
 use crate::state::earlier::use_earlier;
+use crate::state::moderation::use_moderation_opt;
 use crate::state::participants::use_roster_opt;
 use crate::state::private_chat::send_private;
 use crate::state::unread::use_unread;
 pub use crate::util::{format_hhmm, iso_time};
+use quorum_shared::events::PresenceState;
 use quorum_shared::ids::UserId;
 
 /// The room's chat: heading, messages, composer.
@@ -31,7 +33,11 @@ pub fn ChatPanel() -> impl IntoView {
                 log=chat.log()
                 divider=divider
                 busy=Signal::derive(move || !chat.caught_up().get())
-                pending_of=Callback::new(move |key: EntryKey| chat.pending_mark(&key))
+                delivery_of=Callback::new(move |key: EntryKey| chat.delivery(&key))
+                on_unsent=Callback::new(move |(key, action): (EntryKey, UnsentAction)| {
+                    chat.unsent(&key, action)
+                })
+                can_retry=Signal::derive(move || !chat.locked().get())
                 earlier=use_earlier()
             />
             <Composer chat=chat state=nats.state() />
@@ -59,21 +65,36 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
     let draft = RwSignal::new(String::new());
     let notice = RwSignal::new(None::<Notice>);
     let connected = Memo::new(move |_| state.with(ConnState::is_connected));
-    let locked = chat.locked();
-    let can_send = move || !locked.get() && draft.with(|d| !d.trim().is_empty());
-
     // Empty: everyone; otherwise the user id of a private recipient.
     let to = RwSignal::new(String::new());
+    let private_locked = private_locked();
+    // Locked for what the composer would send now: public chat, or
+    // private chat while a recipient is chosen.
+    let chat_locked = chat.locked();
+    let locked = Signal::derive(move || {
+        chat_locked.get() || (private_locked.get() && !to.with(String::is_empty))
+    });
+    let offered = recipients();
+    // The chosen recipient left (or never was offered): the draft stays,
+    // and nothing goes anywhere until someone else is chosen.
+    let gone = Memo::new(move |_| {
+        to.with(|t| !t.is_empty() && !offered.with(|o| o.iter().any(|(id, _)| id == t)))
+    });
+    let can_send = move || !locked.get() && !gone.get() && draft.with(|d| !d.trim().is_empty());
 
     // -- actions -- //
     let send = move || {
+        if gone.get_untracked() {
+            return;
+        }
         let text = draft.get_untracked();
         let result = match to.get_untracked() {
             t if t.is_empty() => chat.send(&text),
             t => match UserId::parse(&t) {
                 Ok(user) => {
                     let name = recipient_name(&t);
-                    send_private(chat, &user, &name, &text).map(|()| Sent::Now)
+                    let locked = private_locked.get_untracked();
+                    send_private(chat, &user, &name, &text, locked).map(|()| Sent::Now)
                 }
                 Err(_) => return to.set(String::new()),
             },
@@ -102,13 +123,18 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
     let lock_text = move || {
         if throttled.get() {
             t_string!(i18n, chat.throttled)
-        } else {
+        } else if chat_locked.get() {
             t_string!(i18n, chat.locked)
+        } else {
+            t_string!(i18n, chat.private_locked)
         }
     };
     let shown_notice = move || {
         if locked.get() {
             return Some(lock_text().to_string());
+        }
+        if gone.get() {
+            return Some(t_string!(i18n, chat.recipient_gone).to_string());
         }
         notice.get().map(|n| match n {
             Notice::Offline => t_string!(i18n, chat.offline).to_string(),
@@ -126,7 +152,7 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
                 send();
             }
         >
-            <RecipientPicker to=to />
+            <RecipientPicker to=to offered=offered private_locked=private_locked />
             <label for="chat-input" class="visually-hidden">
                 {t!(i18n, chat.message)}
             </label>
@@ -195,21 +221,53 @@ fn recipient_name(user_id: &str) -> String {
         .unwrap_or_else(|| user_id.to_string())
 }
 
-/// `<select id="chat-to">`: everyone, or one other participant privately.
-/// Absent where there is no participant list (widget tests).
-#[component]
-fn RecipientPicker(to: RwSignal<String>) -> impl IntoView {
-    let i18n = use_i18n();
-    use_roster_opt().map(|roster| {
-        let roster = roster.roster();
-        let others = move || {
-            roster.with(|r| {
-                r.listed()
-                    .filter(|p| !p.me)
-                    .map(|p| (p.id.clone(), p.name.clone()))
-                    .collect::<Vec<_>>()
-            })
+/// Whether a moderator locked our private chat (all chat locks it too),
+/// as the moderation state knows it (never, where there is none).
+fn private_locked() -> Signal<bool> {
+    match use_moderation_opt() {
+        Some(m) => {
+            let (admin, locks) = (m.is_admin(), m.my_locks());
+            Signal::derive(move || !admin.get() && locks.with(|l| l.private_chat_locked()))
+        }
+        None => Signal::stored(false),
+    }
+}
+
+/// The participants a private message may go to: those in the meeting
+/// now (a private message is kept for nobody), not waiting to be let in,
+/// not us; as (id, name) in the list's order.
+fn recipients() -> Memo<Vec<(String, String)>> {
+    let roster = use_roster_opt().map(|r| r.roster());
+    let waiting = use_moderation_opt().map(|m| m.waiting());
+    Memo::new(move |_| {
+        let Some(roster) = roster else {
+            return Vec::new();
         };
+        let waiting_ids: Vec<String> = waiting
+            .map(|w| w.with(|w| w.iter().map(|e| e.user_id.to_string()).collect()))
+            .unwrap_or_default();
+        roster.with(|r| {
+            r.listed()
+                .filter(|p| !p.me && p.state == PresenceState::Online)
+                .filter(|p| !waiting_ids.contains(&p.id))
+                .map(|p| (p.id.clone(), p.name.clone()))
+                .collect()
+        })
+    })
+}
+
+/// `<select id="chat-to">`: everyone, or one of `offered` privately (not
+/// selectable while our private chat is locked). Absent where there is
+/// no participant list (widget tests).
+#[component]
+fn RecipientPicker(
+    to: RwSignal<String>,
+    offered: Memo<Vec<(String, String)>>,
+    private_locked: Signal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    use_roster_opt().map(|_| {
+        let others = move || offered.get();
         view! {
             <label for="chat-to" class="visually-hidden">{t!(i18n, chat.send_to)}</label>
             <select
@@ -225,7 +283,11 @@ fn RecipientPicker(to: RwSignal<String>) -> impl IntoView {
                     children=move |(id, name)| {
                         let selected = id.clone();
                         view! {
-                            <option value=id selected=move || to.get() == selected>
+                            <option
+                                value=id
+                                selected=move || to.get() == selected
+                                disabled=move || private_locked.get()
+                            >
                                 {t!(i18n, chat.privately_to, name)}
                             </option>
                         }

@@ -3,18 +3,15 @@
 //! the oldest message held, older ones are asked for from the room's
 //! stream.
 
-use std::sync::Arc;
-
 use leptos::html::Ul;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::components::linkify::MessageText;
-use crate::i18n::{t, t_string, tu_string, use_i18n};
-use crate::state::chat::{ChatEntry, ChatLog, EntryKey};
+pub use crate::components::chat_item::ChatItem;
+use crate::i18n::{t, t_string, use_i18n};
+use crate::state::chat::{ChatLog, Delivery, EntryKey, UnsentAction};
 use crate::state::chat_log::window;
 use crate::state::earlier::{Earlier, EarlierContext};
-use crate::util::{format_hhmm, iso_time};
 
 /// Distance from the bottom (px) within which the list keeps following new
 /// messages; further up, the user is reading history and is left alone.
@@ -47,9 +44,15 @@ pub fn ChatList(
     #[prop(into)] log: Signal<ChatLog>,
     #[prop(into, default = Signal::stored(None))] divider: Signal<Option<EntryKey>>,
     #[prop(into, default = Signal::stored(false))] busy: Signal<bool>,
-    /// Whether the message with a key is ours and not yet confirmed.
+    /// How far the message with a key got, if it is ours.
     #[prop(optional, into)]
-    pending_of: Option<Callback<EntryKey, Signal<bool>>>,
+    delivery_of: Option<Callback<EntryKey, Signal<Delivery>>>,
+    /// Retries or discards one of ours that was not sent.
+    #[prop(optional, into)]
+    on_unsent: Option<Callback<(EntryKey, UnsentAction)>>,
+    /// Whether a retry could go out now (not while chat is locked).
+    #[prop(into, default = Signal::stored(true))]
+    can_retry: Signal<bool>,
     /// Where older messages come from, if anywhere.
     #[prop(default = None)]
     earlier: Option<EarlierContext>,
@@ -248,10 +251,16 @@ pub fn ChatList(
                         let key = e.key();
                         let first = key.clone();
                         let is_first_new = move || divider.with(|d| d.as_ref() == Some(&first));
-                        let pending = match pending_of {
+                        let delivery = match delivery_of {
                             Some(p) => p.run(key),
                             // Standalone (tests): straight from the log.
-                            None => Signal::derive(move || log.with(|l| l.is_pending(&key))),
+                            None => Signal::derive(move || {
+                                if log.with(|l| l.is_pending(&key)) {
+                                    Delivery::Sending
+                                } else {
+                                    Delivery::Sent
+                                }
+                            }),
                         };
                         view! {
                             <Show when=is_first_new>
@@ -259,7 +268,12 @@ pub fn ChatList(
                                     <span>{t!(i18n, chat.new_messages)}</span>
                                 </li>
                             </Show>
-                            <ChatItem entry=e pending=pending />
+                            <ChatItem
+                                entry=e
+                                delivery=delivery
+                                on_unsent=on_unsent
+                                can_retry=can_retry
+                            />
                         }
                     }
                 />
@@ -350,48 +364,4 @@ fn first_in_view(ul: &web_sys::HtmlUListElement) -> Option<(String, f64)> {
         }
         Some((el.get_attribute("data-id")?, r.top()))
     })
-}
-
-/// One `<li class="chat-message">`, with `mine` for our own messages,
-/// `system` for the server's (whose sender reads "System", translated),
-/// and `pending` while one of ours is not confirmed by the server yet.
-#[component]
-pub fn ChatItem(
-    entry: Arc<ChatEntry>,
-    /// Ours and not yet confirmed.
-    #[prop(optional, into)]
-    pending: Signal<bool>,
-) -> impl IntoView {
-    let i18n = use_i18n();
-    let system = entry.is_system().then(|| tu_string!(i18n, chat.system));
-    let sender = system.map_or_else(|| entry.name.clone(), str::to_owned);
-    view! {
-        <li
-            class="chat-message"
-            class:mine=entry.mine
-            class:system=entry.is_system()
-            class:pending=move || pending.get()
-            class:private=entry.private_to.is_some()
-            data-id=entry.id.clone()
-        >
-            <span class="sender">{sender}</span>
-            {entry
-                .private_to
-                .clone()
-                .map(|name| {
-                    view! { <span class="private-tag">" " {t!(i18n, chat.private_to, name)}</span> }
-                })}
-            " "
-            <time class="time" datetime=iso_time(entry.shown_at_ms)>
-                {format_hhmm(entry.shown_at_ms)}
-            </time>
-            <MessageText text=entry.text.clone() />
-            <Show when=move || pending.get()>
-                <span class="pending-mark">
-                    {t!(i18n, chat.sending)}
-                    <span class="visually-hidden">" " {t!(i18n, chat.not_sent)}</span>
-                </span>
-            </Show>
-        </li>
-    }
 }

@@ -33,9 +33,9 @@ use crate::util::Sleep;
 use conn::{with_conn, Conn, Handler};
 pub use inbox::RequestError;
 pub use policy::{
-    backoff_delay, give_up_after, give_up_after_from, is_auth_violation, is_pub_denied,
-    is_sub_denied, should_give_up, AUTH_RETRIES, BACKOFF_MAX, BACKOFF_MIN, GIVE_UP_AFTER,
-    GIVE_UP_PARAM, MAX_MISSED_PONGS, PING_INTERVAL,
+    backoff_delay, denied_publish, give_up_after, give_up_after_from, is_auth_violation,
+    is_pub_denied, is_sub_denied, should_give_up, AUTH_RETRIES, BACKOFF_MAX, BACKOFF_MIN,
+    GIVE_UP_AFTER, GIVE_UP_PARAM, MAX_MISSED_PONGS, PING_INTERVAL,
 };
 
 /// Why the connection failed for good; the error page says it in words.

@@ -2,7 +2,7 @@
 //! ([`Outbox`]) to NATS. System messages (`broadcastToRoom`) join the same
 //! log through [`ChatContext::add`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use leptos::prelude::*;
@@ -13,16 +13,20 @@ use quorum_shared::subjects;
 
 use crate::cache::ChatRecord;
 use crate::join::Session;
-use crate::nats::{is_pub_denied, NatsClient, Sub};
+use crate::nats::{denied_publish, is_pub_denied, NatsClient, Sub};
 pub use crate::state::chat_in::{
     accept_incoming, accept_incoming_private, now_ms, shown_at, valid_id, IncomingChatError,
 };
-pub use crate::state::chat_log::{ChatEntry, ChatLog, EntryKey, Sender, MAX_LOG};
+pub use crate::state::chat_log::{ChatEntry, ChatLog, Delivery, EntryKey, Sender, MAX_LOG};
 use crate::state::e2ee::E2eeContext;
 use crate::state::outbox::Outbox;
 use crate::state::participants::RosterContext;
 use crate::state::persist::{chat_key, PersistContext};
 use crate::util::random_id;
+
+mod unsent;
+pub(crate) use unsent::PrivateOut;
+pub use unsent::UnsentAction;
 
 /// Why a message could not be sent. The composer keeps the text.
 #[derive(Debug, thiserror::Error)]
@@ -113,13 +117,18 @@ const FLOOD_FLUSH: std::time::Duration = std::time::Duration::from_millis(250);
 #[derive(Clone, Copy)]
 pub struct ChatContext {
     log: RwSignal<ChatLog>,
-    /// Our messages shown pending, each with the flag its list item
-    /// reads: an echo clears one flag, rather than making every item in
-    /// the list look again.
-    marks: StoredValue<HashMap<EntryKey, ArcRwSignal<bool>>>,
+    /// Our messages not confirmed, each with the state its list item
+    /// reads (sending, or not sent): an echo changes one item's state,
+    /// rather than making every item in the list look again.
+    marks: StoredValue<HashMap<EntryKey, ArcRwSignal<Delivery>>>,
     nats: NatsClient,
     session: StoredValue<Arc<Session>>,
     outbox: StoredValue<Outbox>,
+    /// Private messages written on the connection in use, oldest first:
+    /// nats-server refuses (a lock) in the order they were written.
+    dm_sent: StoredValue<VecDeque<PrivateOut>>,
+    /// Private messages refused, until retried or discarded.
+    private_unsent: StoredValue<Vec<PrivateOut>>,
     /// Received entries not in the log yet: applied together once per
     /// frame, so a flood costs one update of the list per frame rather
     /// than one per message.
@@ -190,9 +199,14 @@ impl ChatContext {
         self.set_locked(true);
     }
 
-    /// Locks or unlocks sending (the server enforces it either way).
+    /// Locks or unlocks sending (the server enforces it either way). A
+    /// lock, unless it is only a pause for sending too fast, fails what
+    /// waits to go out: it is shown "Not sent" until retried.
     pub fn set_locked(&self, locked: bool) {
         self.locked.try_set(locked);
+        if locked && self.throttled.try_get_untracked() == Some(false) {
+            self.fail_unsent();
+        }
     }
 
     /// A moderator changed our lock (the server then moves us to a new
@@ -228,12 +242,12 @@ impl ChatContext {
         self.persist
     }
 
-    /// Whether the message with `key` is one of ours still waiting for the
-    /// server (for its list item: only its own flag changes).
-    pub fn pending_mark(&self, key: &EntryKey) -> Signal<bool> {
+    /// How far the message with `key` got, if it is ours (for its list
+    /// item: only its own state changes).
+    pub fn delivery(&self, key: &EntryKey) -> Signal<Delivery> {
         match self.marks.with_value(|m| m.get(key).cloned()) {
             Some(mark) => mark.into(),
-            None => Signal::stored(false),
+            None => Signal::stored(Delivery::Sent),
         }
     }
 
@@ -249,7 +263,7 @@ impl ChatContext {
                 for key in mine {
                     if !l.is_pending(&key) {
                         if let Some(mark) = marks.remove(&key) {
-                            mark.set(false);
+                            mark.set(Delivery::Sent);
                         }
                     }
                 }
@@ -276,12 +290,14 @@ impl ChatContext {
         let (msg, entry) = own_message(&session, text, None);
         let key = entry.key();
         if self.log.try_update(|log| log.push_pending(entry)) == Some(true) {
-            self.marks
-                .update_value(|m| drop(m.insert(key, ArcRwSignal::new(true))));
+            self.set_mark(key, Delivery::Sending);
         }
         let id = msg.id.clone();
         match self.crypt {
-            None => self.outbox.update_value(|o| o.push(msg)),
+            None => {
+                self.outbox.update_value(|o| o.push(msg));
+                self.unsent_changed(false);
+            }
             Some(c) => {
                 // Shown and queued now; goes out once sealed, in order.
                 let me = join.user_id.clone();
@@ -291,6 +307,7 @@ impl ChatContext {
                     match c.e2ee.seal(me.as_str(), Kind::Chat, &msg.encode()).await {
                         Ok(wire) => {
                             this.outbox.try_update_value(|o| o.sealed(&msg.id, wire));
+                            this.unsent_changed(false);
                             this.flush_due();
                         }
                         Err(e) => {
@@ -320,7 +337,7 @@ impl ChatContext {
     /// the log with the others of this frame ([`Self::flush_incoming`]).
     pub fn receive(&self, entry: ChatEntry, seq: Option<u64>) {
         if entry.mine {
-            self.outbox.try_update_value(|o| o.confirm(&entry.id));
+            self.confirm(&entry.id);
         }
         let queued = self.incoming.try_update_value(|q| {
             q.push((entry, seq));
@@ -466,7 +483,7 @@ impl ChatContext {
     pub fn add(&self, entry: ChatEntry) -> bool {
         self.flush_incoming();
         if entry.mine {
-            self.outbox.try_update_value(|o| o.confirm(&entry.id));
+            self.confirm(&entry.id);
         }
         let mine = entry.mine.then(|| entry.key());
         let mut changed = false;
@@ -482,6 +499,8 @@ impl ChatContext {
     /// [`Self::resume`], so that what it fetches can confirm them first.
     pub fn pause(&self) {
         self.live.try_set_value(None);
+        // Refusals on the old socket are over; the new one starts afresh.
+        self.dm_sent.try_update_value(VecDeque::clear);
         self.caught_up.try_set(false);
     }
 
@@ -533,12 +552,16 @@ pub fn provide_chat_context(
         nats,
         session: StoredValue::new(session.clone()),
         outbox: StoredValue::new(Outbox::new()),
+        dm_sent: StoredValue::new(VecDeque::new()),
+        private_unsent: StoredValue::new(Vec::new()),
         incoming: StoredValue::new(Vec::new()),
         last_flush: StoredValue::new(f64::NEG_INFINITY),
         last_batch: StoredValue::new(0),
         live: StoredValue::new(None),
         caught_up: RwSignal::new(false),
-        locked: RwSignal::new(false),
+        // Known from the join: a room locked before we came shows a locked
+        // composer from the first frame.
+        locked: RwSignal::new(session.join.locks.chat_locked()),
         throttled: RwSignal::new(false),
         told: StoredValue::new(None),
         crypt,
@@ -557,8 +580,13 @@ pub fn provide_chat_context(
         let unlocked = ctx.told.try_get_value().flatten() == Some(false);
         if is_pub_denied(&text, &chat_subject) && !unlocked {
             ctx.set_locked(true);
+        } else if let Some(subject) = denied_publish(&text) {
+            ctx.private_refused(subject);
         }
     });
+    if let Some(p) = persist {
+        p.track_unsent(move || ctx.saved_unsent());
+    }
     on_cleanup(move || nats.clear_handler(Sub::Chat));
     provide_context(ctx);
     ctx

@@ -224,7 +224,13 @@ pub fn provide_moderation_context(nats: NatsClient, session: &Arc<Session>) -> M
         nats,
         worker: StoredValue::new(join.subjects.worker.clone()),
         is_admin: RwSignal::new(join.is_admin),
-        my_locks: RwSignal::new(LockSettings::default()),
+        // As the room stood when the link was verified; the snapshot after
+        // connecting brings any change since.
+        my_locks: RwSignal::new(if join.is_admin {
+            LockSettings::default()
+        } else {
+            join.locks.clone()
+        }),
         muted: RwSignal::new(false),
         settings: RwSignal::new(RoomSettings::default()),
         waiting: RwSignal::new(Vec::new()),

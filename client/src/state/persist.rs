@@ -140,8 +140,28 @@ pub struct Stored {
     pub last_read: Option<EntryKey>,
     /// Microphone and camera chosen before joining.
     pub media: Option<crate::state::media::MediaChoices>,
+    /// Our chat messages not yet confirmed: waiting, or refused.
+    pub unsent: Vec<SavedUnsent>,
     /// Why there is no cache, to tell the user.
     pub unavailable: Option<String>,
+}
+
+/// One of our chat messages the server has not confirmed, as the session
+/// cache keeps it, so a reload loses neither a waiting message nor one
+/// refused by a lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedUnsent {
+    /// The message's id.
+    pub id: String,
+    /// Where it goes: the public chat, or privately to someone.
+    pub subject: String,
+    /// Its wire bytes (ciphertext in an E2EE room, never the plaintext).
+    pub wire: Vec<u8>,
+    /// Refused ("Not sent"), rather than waiting to go out.
+    pub failed: bool,
+    /// A private one's recipient, by name as shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_name: Option<String>,
 }
 
 /// What the user chose about how the meeting looks and sounds, kept for
@@ -205,6 +225,9 @@ pub async fn open_for(session: &Session, found: Option<Rc<SessionCache>>) -> Sto
         .unwrap_or_default();
     let last_read = session_value(&c, cache::KEY_LAST_READ).await;
     let media = session_value(&c, cache::KEY_MEDIA).await;
+    let unsent = session_value(&c, cache::KEY_UNSENT)
+        .await
+        .unwrap_or_default();
     Stored {
         cache: Some(c),
         chat,
@@ -213,6 +236,7 @@ pub async fn open_for(session: &Session, found: Option<Rc<SessionCache>>) -> Sto
         display,
         last_read,
         media,
+        unsent,
         unavailable: None,
     }
 }

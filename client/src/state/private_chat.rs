@@ -16,7 +16,8 @@ use quorum_shared::subjects;
 use crate::cache::ChatRecord;
 use crate::nats::Sub;
 use crate::state::chat::{
-    accept_incoming_private, checked_text, now_ms, own_message, ChatContext, SendChatError,
+    accept_incoming_private, checked_text, now_ms, own_message, ChatContext, PrivateOut,
+    SendChatError,
 };
 use crate::state::persist::chat_key;
 
@@ -26,8 +27,9 @@ pub fn send_private(
     to: &UserId,
     to_name: &str,
     text: &str,
+    locked: bool,
 ) -> Result<(), SendChatError> {
-    let text = checked_text(text, chat.locked().get_untracked())?;
+    let text = checked_text(text, locked || chat.locked().get_untracked())?;
     let nats = chat.nats();
     if !nats.state().get_untracked().is_connected() {
         return Err(SendChatError::Offline);
@@ -41,10 +43,17 @@ pub fn send_private(
         let wire = msg.encode();
         nats.publish(&subject, &wire)
             .map_err(|_| SendChatError::Offline)?;
-        keep(chat, &msg.id, &subject, wire);
+        keep(chat, &msg.id, &subject, wire.clone());
+        chat.private_written(PrivateOut {
+            id: msg.id.clone(),
+            subject,
+            wire,
+            to_name: to_name.to_string(),
+        });
         chat.add(entry);
         return Ok(());
     };
+    let to_name = to_name.to_string();
     chat.add(entry);
     let party = dm_party(join.user_id.as_str(), to.as_str());
     wasm_bindgen_futures::spawn_local(async move {
@@ -54,6 +63,12 @@ pub fn send_private(
                 if let Err(e) = nats.publish(&subject, &wire) {
                     web_sys::console::warn_1(&format!("private chat: not sent: {e}").into());
                 }
+                chat.private_written(PrivateOut {
+                    id: msg.id.clone(),
+                    subject,
+                    wire,
+                    to_name,
+                });
             }
             Err(e) => {
                 web_sys::console::error_1(&format!("private chat: could not encrypt: {e}").into())

@@ -172,6 +172,8 @@ pub fn provide_session_state(
         }
     }
     chat.flush_incoming();
+    // Ours not yet confirmed, after the chat they may turn out to be in.
+    chat.restore_unsent(stored.unsent);
     // The microphone and camera chosen before joining, or switched and
     // turned on or off in the room, are kept for the session; a reload
     // (which skips the pre-join page) takes them back.
@@ -197,7 +199,7 @@ pub fn provide_session_state(
     // publish or a LocksChanged event set stands.
     let my_locks = moderation.my_locks();
     Effect::watch(
-        move || my_locks.with(|l| l.lock_chat == Some(true)),
+        move || my_locks.with(|l| l.chat_locked()),
         move |locked, _, _| {
             if *locked || !chat.throttled().get_untracked() {
                 chat.set_locked(*locked);

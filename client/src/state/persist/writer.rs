@@ -30,7 +30,14 @@ pub struct PersistContext {
     /// A last-read position to write with the next batch.
     last_read: StoredValue<Option<EntryKey>>,
     timer: StoredValue<Option<TimeoutHandle>>,
+    /// Reads our unconfirmed chat (see [`Self::track_unsent`]).
+    unsent: StoredValue<Option<UnsentSource>, LocalStorage>,
+    /// It changed since it was last written.
+    unsent_dirty: StoredValue<bool>,
 }
+
+/// Reads what to keep of our unconfirmed chat, when it is written.
+type UnsentSource = Rc<dyn Fn() -> Option<Vec<super::SavedUnsent>>>;
 
 impl PersistContext {
     /// Keeps a received chat message (its wire bytes) soon.
@@ -63,6 +70,45 @@ impl PersistContext {
         self.schedule();
     }
 
+    /// Keeps our unconfirmed chat as `read` gives it, whenever
+    /// [`Self::unsent_changed`] says so. Read only when written: a burst of
+    /// sends and echoes costs one write per batch, not one per message.
+    pub fn track_unsent(&self, read: impl Fn() -> Option<Vec<super::SavedUnsent>> + 'static) {
+        self.unsent.set_value(Some(Rc::new(read)));
+    }
+
+    /// Our unconfirmed chat changed: written with the next batch, or at
+    /// once if `now` (a message refused, retried or discarded: the user
+    /// may reload any moment to see whether it is still there).
+    pub fn unsent_changed(&self, now: bool) {
+        if self.cache.with_value(Option::is_none) {
+            return;
+        }
+        self.unsent_dirty.set_value(true);
+        if now {
+            self.write_unsent();
+        } else {
+            self.schedule();
+        }
+    }
+
+    fn write_unsent(&self) {
+        if !self
+            .unsent_dirty
+            .try_update_value(std::mem::take)
+            .unwrap_or(false)
+        {
+            return;
+        }
+        let read = self.unsent.try_with_value(Clone::clone).flatten();
+        let Some(Ok(value)) = read.and_then(|r| r()).map(serde_json::to_value) else {
+            return;
+        };
+        self.write_now("unsent chat", move |c| async move {
+            c.put_session(cache::KEY_UNSENT, &value).await
+        });
+    }
+
     fn schedule(&self) {
         if self.timer.with_value(Option::is_none) {
             let this = *self;
@@ -78,6 +124,7 @@ impl PersistContext {
             .try_update_value(std::mem::take)
             .unwrap_or_default();
         let cursor = self.cursor.try_update_value(Option::take).flatten();
+        self.write_unsent();
         let last_read = self.last_read.try_update_value(Option::take).flatten();
         let Some(Some(c)) = self.cache.try_get_value() else {
             return;
@@ -177,6 +224,8 @@ pub fn provide_persist_context(cache: Option<Rc<SessionCache>>) -> PersistContex
         cursor: StoredValue::new(None),
         last_read: StoredValue::new(None),
         timer: StoredValue::new(None),
+        unsent: StoredValue::new_local(None),
+        unsent_dirty: StoredValue::new(false),
     };
     on_cleanup(move || {
         // Whatever is still queued goes out before the handle is dropped.

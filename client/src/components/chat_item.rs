@@ -1,0 +1,110 @@
+//! One message of the chat list, with how far it got if it is ours:
+//! "Sending…" while it waits, "Not sent" with Retry and Discard once the
+//! server refused it.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use crate::components::linkify::MessageText;
+use crate::i18n::{t, tu_string, use_i18n};
+use crate::state::chat::{ChatEntry, Delivery, EntryKey, UnsentAction};
+use crate::util::{format_hhmm, iso_time};
+
+/// One `<li class="chat-message">`, with `mine` for our own messages,
+/// `system` for the server's (whose sender reads "System", translated),
+/// `pending` while one of ours waits for the server and `not-sent` once
+/// it was refused.
+#[component]
+pub fn ChatItem(
+    entry: Arc<ChatEntry>,
+    /// How far it got (ours).
+    #[prop(optional, into)]
+    delivery: Signal<Delivery>,
+    /// Retries or discards it, if it was not sent.
+    #[prop(default = None)]
+    on_unsent: Option<Callback<(EntryKey, UnsentAction)>>,
+    /// Whether a retry could go out now.
+    #[prop(into, default = Signal::stored(true))]
+    can_retry: Signal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let system = entry.is_system().then(|| tu_string!(i18n, chat.system));
+    let sender = system.map_or_else(|| entry.name.clone(), str::to_owned);
+    let is = move |d: Delivery| delivery.get() == d;
+    let key = entry.key();
+    view! {
+        <li
+            class="chat-message"
+            class:mine=entry.mine
+            class:system=entry.is_system()
+            class:pending=move || is(Delivery::Sending)
+            class:not-sent=move || is(Delivery::NotSent)
+            class:private=entry.private_to.is_some()
+            data-id=entry.id.clone()
+        >
+            <span class="sender">{sender}</span>
+            {entry
+                .private_to
+                .clone()
+                .map(|name| {
+                    view! { <span class="private-tag">" " {t!(i18n, chat.private_to, name)}</span> }
+                })}
+            " "
+            <time class="time" datetime=iso_time(entry.shown_at_ms)>
+                {format_hhmm(entry.shown_at_ms)}
+            </time>
+            <MessageText text=entry.text.clone() />
+            <Show when=move || is(Delivery::Sending)>
+                <span class="pending-mark">
+                    {t!(i18n, chat.sending)}
+                    <span class="visually-hidden">" " {t!(i18n, chat.not_sent)}</span>
+                </span>
+            </Show>
+            <Show when=move || is(Delivery::NotSent)>
+                <NotSent key=key.clone() on_unsent=on_unsent can_retry=can_retry />
+            </Show>
+        </li>
+    }
+}
+
+/// `<span class="unsent">`: "Not sent", with Retry (while chat is open to
+/// us) and Discard.
+#[component]
+fn NotSent(
+    key: EntryKey,
+    on_unsent: Option<Callback<(EntryKey, UnsentAction)>>,
+    can_retry: Signal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let act = move |action| {
+        let key = key.clone();
+        move |_| {
+            if let Some(cb) = on_unsent {
+                cb.run((key.clone(), action));
+            }
+        }
+    };
+    view! {
+        <span class="unsent" role="status">
+            <span class="unsent-label">{t!(i18n, chat.unsent)}</span>
+            <Show when=move || on_unsent.is_some()>
+                <button
+                    type="button"
+                    class="btn btn-small unsent-retry"
+                    disabled=move || !can_retry.get()
+                    on:click=act(UnsentAction::Retry)
+                >
+                    {t!(i18n, chat.retry)}
+                </button>
+                <button
+                    type="button"
+                    class="btn btn-small unsent-discard"
+                    on:click=act(UnsentAction::Discard)
+                >
+                    {t!(i18n, chat.discard)}
+                </button>
+            </Show>
+        </span>
+    }
+}
