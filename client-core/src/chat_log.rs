@@ -43,6 +43,9 @@ pub struct ChatEntry {
     /// A private message: the recipient's name as shown ("you" for one to
     /// us); `None` for the room's public chat.
     pub private_to: Option<String>,
+    /// Stands for a message from the sender that did not decrypt here (an
+    /// E2EE room, probably a different key): no text, only that it came.
+    pub unreadable: bool,
 }
 
 impl ChatEntry {
@@ -237,6 +240,26 @@ impl ChatLog {
         true
     }
 
+    /// Puts `entry` where the entry with `old` is (a placeholder whose
+    /// message could be read after all), or just drops `old` if `entry`
+    /// is already shown. Returns whether anything changed.
+    pub fn replace(&mut self, old: &EntryKey, entry: ChatEntry) -> bool {
+        let key = entry.key();
+        if self.seen.contains(&key) {
+            return self.remove(old);
+        }
+        let Some(at) = self.slots.iter().position(|x| &x.entry.key() == old) else {
+            return false;
+        };
+        self.seen.remove(old);
+        self.pending.remove(old);
+        self.seen.insert(key);
+        self.bytes = self.bytes - self.slots[at].entry.weight() + entry.weight();
+        self.slots[at].entry = Arc::new(entry);
+        self.revision += 1;
+        true
+    }
+
     /// Whether the entry with `key` is ours and not yet confirmed.
     pub fn is_pending(&self, key: &EntryKey) -> bool {
         self.pending.contains(key)
@@ -351,6 +374,7 @@ mod tests {
             shown_at_ms: 0,
             mine: false,
             private_to: None,
+            unreadable: false,
         }
     }
 

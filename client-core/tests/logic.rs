@@ -26,6 +26,7 @@ fn entry(id: &str, sender: &str, mine: bool) -> ChatEntry {
         shown_at_ms: 0,
         mine,
         private_to: None,
+        unreadable: false,
     }
 }
 
@@ -301,6 +302,30 @@ fn a_discarded_message_leaves_the_log_and_may_come_again() {
     // Its key is free again (the same message restored, say).
     assert!(log.push_pending(mine));
     assert_eq!(order(&log), ["a", "b", "mine"]);
+}
+
+#[test]
+fn a_placeholder_gives_way_to_its_message_in_place() {
+    let mut log = ChatLog::new();
+    log.push(entry("a", "bob", false));
+    log.push(entry("~eve~01", "eve", false));
+    log.push(entry("b", "bob", false));
+    assert!(log.replace(
+        &entry("~eve~01", "eve", false).key(),
+        entry("e1", "eve", false)
+    ));
+    assert_eq!(order(&log), ["a", "e1", "b"]);
+    assert!(!log.replace(
+        &entry("~eve~01", "eve", false).key(),
+        entry("e2", "eve", false)
+    ));
+    // Already shown another way: the placeholder just goes.
+    log.push(entry("~eve~02", "eve", false));
+    assert!(log.replace(
+        &entry("~eve~02", "eve", false).key(),
+        entry("a", "bob", false)
+    ));
+    assert_eq!(order(&log), ["a", "e1", "b"]);
 }
 
 #[test]

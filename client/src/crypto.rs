@@ -77,6 +77,19 @@ fn hkdf_params(info: &[u8]) -> js_sys::Object {
 }
 
 impl RoomKey {
+    /// Derives the room keys from a key someone typed, taken as its bytes
+    /// so that our copies are zeroed as soon as WebCrypto has the key
+    /// material (it keeps only the derived keys).
+    pub async fn derive_typed(mut typed: Vec<u8>, room_sid: &str) -> Result<RoomKey, CryptoError> {
+        let text = String::from_utf8_lossy(&typed).into_owned();
+        let derived = Self::derive(&text, room_sid, quorum_shared::e2ee::PBKDF2_ITERATIONS).await;
+        let mut text = text.into_bytes();
+        text.fill(0);
+        typed.fill(0);
+        std::hint::black_box((&text, &typed));
+        derived
+    }
+
     /// Derives the room keys from `passphrase` for `room_sid`. Slow on
     /// purpose: `iterations` PBKDF2 rounds (use
     /// [`quorum_shared::e2ee::PBKDF2_ITERATIONS`]; tests may use fewer).

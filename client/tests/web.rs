@@ -88,6 +88,7 @@ fn entry(id: &str, sender: &str, mine: bool) -> ChatEntry {
         shown_at_ms: 0,
         mine,
         private_to: None,
+        unreadable: false,
     }
 }
 

@@ -1,7 +1,10 @@
 //! End to end, issue 5's acceptance: end-to-end encryption in headless
 //! Chromium. In a self-key room two pages that type the same key chat and
-//! show the same fingerprint, and a third with another key sees a notice
-//! naming the sender instead of garbage. In a server-key room, a privileged
+//! show the same fingerprint ("Key check", explained on a focusable
+//! button), and a third with another key sees a placeholder naming each
+//! sender instead of garbage, a notice kept in the notification centre,
+//! and a banner saying its key may differ; typing the key again in the
+//! room brings the messages back in place. In a server-key room, a privileged
 //! NATS subscriber on `>` and the server's log never see a plaintext marker
 //! (chat, private chat, a reaction) during a whole meeting.
 //! Run with `cargo test -p quorum-e2e --test e2ee` after
@@ -11,10 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
+use quorum_e2e::axe::ColorScheme;
 use quorum_e2e::cluster::ExternalNats;
+use quorum_e2e::screens::{capture, DESKTOP, PHONE};
 use quorum_e2e::{
-    join, record_toasts, send_chat, texts, wait_for, wait_for_text, wait_toast_shown, Chromedriver,
-    Quorum,
+    click, join, record_toasts, send_chat, texts, wait_for, wait_for_text, wait_gone,
+    wait_toast_shown, Chromedriver, Quorum,
 };
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -111,6 +116,10 @@ async fn send_private(c: &Client, to: &str, text: &str) {
     send_chat(c, text).await;
 }
 
+async fn count(c: &Client, css: &str) -> usize {
+    c.find_all(Locator::Css(css)).await.map_or(0, |v| v.len())
+}
+
 async fn shown(c: &Client, text: &str) -> bool {
     texts(c, MSG).await.iter().any(|t| t.contains(text))
 }
@@ -170,12 +179,50 @@ async fn self_key_pages_agree_and_a_wrong_key_is_named() {
         !shown(&c, "sk-marker").await,
         "carol sees text she can't decrypt"
     );
-    let junk = texts(&c, "#chat-list .chat-message:not(.system)").await;
+    // Each of their messages leaves a trace that says whose it was.
     assert!(
-        junk.is_empty(),
-        "carol's chat shows {} undecryptable messages",
-        junk.len()
+        wait_for_text(
+            &c,
+            "#chat-list .chat-message.unreadable .text",
+            "Message from alice can't be read: different key?",
+            T
+        )
+        .await,
+        "no placeholder for alice's message"
     );
+    assert!(wait_for_text(&c, "#chat-list .unreadable .text", "from bob", T).await);
+    // Both people carol hears from fail: her key is the odd one.
+    assert!(
+        wait_for_text(&c, "#key-banner", "Your key may differ", T).await,
+        "no wrong-key banner"
+    );
+    assert_eq!(count(&a, "#key-banner").await, 0, "alice's key is fine");
+    // The notices are kept in the notification centre.
+    click(&c, "#notices-toggle").await;
+    assert!(
+        wait_for_text(
+            &c,
+            "#notices-list",
+            "Messages from alice can't be decrypted",
+            T
+        )
+        .await,
+        "the decrypt warning is not kept"
+    );
+    click(&c, "#notices-toggle").await;
+    // The fingerprint is labelled, and its explanation opens by keyboard.
+    // (Badges are set in capitals.)
+    assert!(wait_for_text(&c, "#e2ee-badge", "KEY CHECK", T).await);
+    assert!(wait_for(&c, "#e2ee-explain[hidden]", T).await);
+    c.find(Locator::Css("#e2ee-help"))
+        .await
+        .expect("the explanation's button")
+        .send_keys("\u{E007}")
+        .await
+        .expect("press Enter");
+    assert!(wait_for(&c, "#e2ee-help[aria-expanded=true]", T).await);
+    assert!(wait_for_text(&c, "#e2ee-explain:not([hidden])", "same fingerprint", T).await);
+    click(&c, "#e2ee-help").await;
     // ...and what carol sends is unreadable for the others likewise.
     send_chat(&c, "sk-marker-from-carol").await;
     assert!(
@@ -183,6 +230,40 @@ async fn self_key_pages_agree_and_a_wrong_key_is_named() {
         "no notice naming carol"
     );
     assert!(!shown(&a, "sk-marker-from-carol").await);
+    capture(
+        &c,
+        "wrong-key-banner",
+        &[DESKTOP, PHONE],
+        &[ColorScheme::Light],
+        "",
+    )
+    .await;
+
+    // Carol types the key again, in the room: the messages come back in
+    // place, the banner goes, and she reads and is read like the others.
+    click(&c, "#key-reenter").await;
+    let input = c
+        .find(Locator::Css("#key-reenter-input"))
+        .await
+        .expect("the key field");
+    input.send_keys("purple elephant 42").await.expect("type");
+    click(&c, "#key-reenter-submit").await;
+    assert!(
+        wait_for_text(&c, MSG, "sk-marker-from-alice", T).await,
+        "alice's message did not come back; page: {}",
+        c.source().await.unwrap_or_default()
+    );
+    assert!(wait_for_text(&c, MSG, "sk-marker-from-bob", T).await);
+    assert!(wait_gone(&c, "#key-banner", T).await);
+    assert_eq!(fingerprint(&c).await, fa);
+    assert_eq!(
+        count(&c, "#chat-list .chat-message.unreadable").await,
+        0,
+        "placeholders left: {:?}",
+        texts(&c, "#chat-list .unreadable .text").await
+    );
+    send_chat(&c, "sk-marker-carol-again").await;
+    assert!(wait_for_text(&a, MSG, "sk-marker-carol-again", T).await);
     q.sync_log().await;
     assert!(
         !q.output().contains("sk-marker"),

@@ -6,6 +6,7 @@ use quorum_shared::peer::MAX_CHAT_LEN;
 
 pub use crate::components::chat_list::{ChatItem, ChatList, READ_SPAN, WINDOW};
 use crate::components::icons::{Icon, IconName};
+use crate::components::key_banner::KeyBanner;
 use crate::i18n::{t, t_string, use_i18n};
 use crate::nats::{use_nats, ConnState};
 use crate::state::chat::{use_chat, ChatContext, EntryKey, SendChatError, Sent, UnsentAction};
@@ -29,6 +30,7 @@ pub fn ChatPanel() -> impl IntoView {
     view! {
         <aside class="chat-panel" aria-labelledby="chat-heading">
             <h2 id="chat-heading" class="panel-title">{t!(i18n, chat.heading)}</h2>
+            <KeyBanner />
             <ChatList
                 log=chat.log()
                 divider=divider

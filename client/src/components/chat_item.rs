@@ -41,6 +41,7 @@ pub fn ChatItem(
             class:pending=move || is(Delivery::Sending)
             class:not-sent=move || is(Delivery::NotSent)
             class:private=entry.private_to.is_some()
+            class:unreadable=entry.unreadable
             data-id=entry.id.clone()
         >
             <span class="sender">{sender}</span>
@@ -54,7 +55,13 @@ pub fn ChatItem(
             <time class="time" datetime=iso_time(entry.shown_at_ms)>
                 {format_hhmm(entry.shown_at_ms)}
             </time>
-            <MessageText text=entry.text.clone() />
+            {if entry.unreadable {
+                let name = entry.name.clone();
+                view! { <p class="text unreadable-text">{t!(i18n, chat.unreadable, name)}</p> }
+                    .into_any()
+            } else {
+                view! { <MessageText text=entry.text.clone() /> }.into_any()
+            }}
             <Show when=move || is(Delivery::Sending)>
                 <span class="pending-mark">
                     {t!(i18n, chat.sending)}

@@ -8,6 +8,9 @@ use crate::i18n::{t, t_string, use_i18n};
 use crate::state::e2ee::{use_e2ee, KeyStatus};
 
 /// `<span id="e2ee-badge" data-state>`; nothing in a room without E2EE.
+/// Once the key is there it shows the fingerprint, labelled "Key check",
+/// with a button that shows what it is for (keyboard and touch alike:
+/// not a hover title).
 #[component]
 pub fn E2eeBadge() -> impl IntoView {
     let i18n = use_i18n();
@@ -18,13 +21,9 @@ pub fn E2eeBadge() -> impl IntoView {
             KeyStatus::Ready(_) => "ready",
             KeyStatus::Failed(_) => "failed",
         };
+        let open = RwSignal::new(false);
         view! {
-            <span
-                id="e2ee-badge"
-                class="badge e2ee-badge"
-                data-state=state
-                title=move || t_string!(i18n, e2ee.title)
-            >
+            <span id="e2ee-badge" class="badge e2ee-badge" data-state=state>
                 {move || match status.get() {
                     KeyStatus::Pending => view! {
                         <Icon name=IconName::Lock />
@@ -34,7 +33,28 @@ pub fn E2eeBadge() -> impl IntoView {
                     KeyStatus::Ready(fp) => view! {
                         <Icon name=IconName::Lock />
                         <span class="visually-hidden">{t!(i18n, e2ee.encrypted_key)} " "</span>
+                        <span class="fp-label">{t!(i18n, e2ee.key_check)}</span>
+                        " "
                         <span id="e2ee-fingerprint" class="fingerprint">{fp}</span>
+                        <button
+                            id="e2ee-help"
+                            type="button"
+                            class="fp-help"
+                            aria-expanded=move || open.get().to_string()
+                            aria-controls="e2ee-explain"
+                            aria-label=move || t_string!(i18n, e2ee.key_check_help)
+                            on:click=move |_| open.update(|o| *o = !*o)
+                            on:keydown=move |ev| {
+                                if ev.key() == "Escape" {
+                                    open.set(false);
+                                }
+                            }
+                        >
+                            "?"
+                        </button>
+                        <span id="e2ee-explain" class="fp-explain" hidden=move || !open.get()>
+                            {t!(i18n, e2ee.title)}
+                        </span>
                     }
                     .into_any(),
                     KeyStatus::Failed(_) => view! {
@@ -57,12 +77,10 @@ pub fn KeyMismatch(user: String) -> impl IntoView {
         move || {
             mismatched.with(|m| m.contains(&user)).then(|| {
                 view! {
-                    <span
-                        class="key-mismatch"
-                        title=move || t_string!(i18n, e2ee.mismatch_title)
-                    >
+                    <span class="key-mismatch">
                         <Icon name=IconName::Warning />
-                        {t!(i18n, e2ee.mismatch)}
+                        <span aria-hidden="true">{t!(i18n, e2ee.mismatch)}</span>
+                        <span class="visually-hidden">{t!(i18n, e2ee.mismatch_title)}</span>
                     </span>
                 }
             })

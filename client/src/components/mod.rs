@@ -8,6 +8,7 @@ pub mod devices;
 pub mod dialog;
 pub mod e2ee_badge;
 pub mod icons;
+pub mod key_banner;
 pub mod leave;
 pub mod linkify;
 pub mod locks;

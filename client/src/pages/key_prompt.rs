@@ -6,11 +6,11 @@
 
 use leptos::html::Input;
 use leptos::prelude::*;
-use quorum_shared::e2ee::PBKDF2_ITERATIONS;
 
 use crate::components::icons::{Icon, IconName};
+use crate::components::key_banner::why_failed;
 use crate::crypto::{CryptoError, RoomKey};
-use crate::i18n::{t, t_string, td_string, use_i18n, Locale};
+use crate::i18n::{t, t_string, use_i18n};
 
 /// Where the prompt stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,17 +18,6 @@ enum Phase {
     Asking,
     Deriving,
     Failed(CryptoError),
-}
-
-/// Why the key could not be derived, in `locale` (the browser's own
-/// exception text, if any, as it came).
-fn why_failed(e: &CryptoError, locale: Locale) -> String {
-    match e {
-        CryptoError::Unavailable => td_string!(locale, key.unavailable).to_string(),
-        CryptoError::Failed(detail) => {
-            td_string!(locale, key.crypto_failed, detail = detail.as_str())
-        }
-    }
 }
 
 /// `<main id="key-page">`: asks for the meeting key, derives it for
@@ -56,20 +45,13 @@ pub fn KeyPromptPage(
         }
         // Taken out of the field at once: nothing on the page holds it
         // while the key is derived.
-        let mut passphrase = el.value().into_bytes();
+        let passphrase = el.value().into_bytes();
         el.set_value("");
         set_empty.set(true);
         set_phase.set(Phase::Deriving);
         let sid = sid.get_value();
         wasm_bindgen_futures::spawn_local(async move {
-            let text = String::from_utf8_lossy(&passphrase).into_owned();
-            let derived = RoomKey::derive(&text, &sid, PBKDF2_ITERATIONS).await;
-            // Our copies go now; WebCrypto kept only the derived keys.
-            let mut text = text.into_bytes();
-            text.fill(0);
-            passphrase.fill(0);
-            std::hint::black_box((&text, &passphrase));
-            match derived {
+            match RoomKey::derive_typed(passphrase, &sid).await {
                 Ok(key) => on_key.run(key),
                 Err(e) => {
                     set_phase.try_set(Phase::Failed(e));

@@ -24,7 +24,9 @@ use crate::state::participants::RosterContext;
 use crate::state::persist::{chat_key, PersistContext};
 use crate::util::random_id;
 
+mod unreadable;
 mod unsent;
+use unreadable::Unreadable;
 pub(crate) use unsent::PrivateOut;
 pub use unsent::UnsentAction;
 
@@ -93,6 +95,7 @@ pub(crate) fn own_message(
         shown_at_ms: msg.sent_at_ms,
         mine: true,
         private_to,
+        unreadable: false,
     };
     (msg, entry)
 }
@@ -129,6 +132,9 @@ pub struct ChatContext {
     dm_sent: StoredValue<VecDeque<PrivateOut>>,
     /// Private messages refused, until retried or discarded.
     private_unsent: StoredValue<Vec<PrivateOut>>,
+    /// Messages that did not decrypt (the newest), to try again with a
+    /// key typed anew.
+    unreadable: StoredValue<std::collections::VecDeque<Unreadable>>,
     /// Received entries not in the log yet: applied together once per
     /// frame, so a flood costs one update of the list per frame rather
     /// than one per message.
@@ -425,9 +431,13 @@ impl ChatContext {
             Kind::Chat,
             wire.clone(),
             move |plain| match plain {
-                Some(p) => this.accept(&room, &me, &subject, &p, seq, keep.then_some(wire)),
+                Some(p) => {
+                    c.e2ee.decrypted(sender.as_str());
+                    this.accept(&room, &me, &subject, &p, seq, keep.then_some(wire))
+                }
                 None => {
-                    c.undecryptable.try_run(sender);
+                    c.undecryptable.try_run(sender.clone());
+                    this.unreadable(sender, subject, wire, seq);
                 }
             },
         );
@@ -446,18 +456,25 @@ impl ChatContext {
     ) {
         match accept_incoming(room, me, subject, payload, now_ms()) {
             Ok(entry) => {
-                if let (Some(p), Some(wire)) = (self.persist, wire) {
-                    p.record_chat(ChatRecord {
-                        id: chat_key(subject, &entry.id),
-                        seq,
-                        subject: subject.to_string(),
-                        payload: wire,
-                        received_ms: now_ms(),
-                    });
+                if let Some(wire) = wire {
+                    self.record(subject, &entry.id, seq, wire);
                 }
                 self.receive(self.named(entry), seq);
             }
             Err(e) => web_sys::console::warn_1(&format!("chat: dropped a message: {e}").into()),
+        }
+    }
+
+    /// Keeps a received message's `wire` bytes in the session cache.
+    fn record(&self, subject: &str, id: &str, seq: Option<u64>, wire: Vec<u8>) {
+        if let Some(p) = self.persist {
+            p.record_chat(ChatRecord {
+                id: chat_key(subject, id),
+                seq,
+                subject: subject.to_string(),
+                payload: wire,
+                received_ms: now_ms(),
+            });
         }
     }
 
@@ -554,6 +571,7 @@ pub fn provide_chat_context(
         outbox: StoredValue::new(Outbox::new()),
         dm_sent: StoredValue::new(VecDeque::new()),
         private_unsent: StoredValue::new(Vec::new()),
+        unreadable: StoredValue::new(VecDeque::new()),
         incoming: StoredValue::new(Vec::new()),
         last_flush: StoredValue::new(f64::NEG_INFINITY),
         last_batch: StoredValue::new(0),

@@ -30,7 +30,7 @@ use crate::crypto::{CryptoError, RoomKey};
 use crate::i18n::{td_string, Locale};
 use crate::join::Session;
 use crate::nats::{NatsClient, Ready};
-use crate::state::toasts::{Toast, ToastContext};
+use crate::state::toasts::Toast;
 
 /// At most one "can't decrypt" notice per sender this often.
 pub const NOTICE_EVERY_MS: u64 = 30_000;
@@ -72,8 +72,12 @@ pub struct E2eeContext {
     key: StoredValue<Option<RoomKey>, LocalStorage>,
     waiters: StoredValue<Vec<oneshot::Sender<RoomKey>>, LocalStorage>,
     status: RwSignal<KeyStatus>,
-    /// Senders whose messages did not open.
+    /// Senders whose messages did not open (and have not opened since).
     mismatched: RwSignal<BTreeSet<String>>,
+    /// Other senders whose messages opened.
+    matched: RwSignal<BTreeSet<String>>,
+    /// Our own user id: our messages always open, and say nothing.
+    me: StoredValue<Arc<str>>,
     opener: StoredValue<mpsc::UnboundedSender<Job>, LocalStorage>,
 }
 
@@ -86,6 +90,40 @@ impl E2eeContext {
     /// User ids whose messages could not be decrypted.
     pub fn mismatched(&self) -> ReadSignal<BTreeSet<String>> {
         self.mismatched.read_only()
+    }
+
+    /// Whether our key probably differs from the others': more of the
+    /// people we heard from fail to decrypt than succeed.
+    pub fn key_differs(&self) -> Signal<bool> {
+        let (bad, good) = (self.mismatched, self.matched);
+        Signal::derive(move || bad.with(BTreeSet::len) > good.with(BTreeSet::len))
+    }
+
+    /// `sender`'s message opened: their key and ours agree (a sender who
+    /// re-entered theirs loses the "different key?" mark).
+    pub fn decrypted(&self, sender: &str) {
+        let me = self.me.try_with_value(|m| m.as_ref() == sender);
+        if me != Some(false) {
+            return;
+        }
+        if self.matched.with_untracked(|m| !m.contains(sender)) {
+            self.matched.try_update(|m| {
+                m.insert(sender.to_owned());
+            });
+        }
+        if self.mismatched.with_untracked(|m| m.contains(sender)) {
+            self.mismatched.try_update(|m| {
+                m.remove(sender);
+            });
+        }
+    }
+
+    /// Starts using `key`, typed again after ours seemed to differ: what
+    /// we knew about who matches starts afresh.
+    pub fn rekey(&self, key: RoomKey) {
+        self.mismatched.try_set(BTreeSet::new());
+        self.matched.try_set(BTreeSet::new());
+        self.set_key(key);
     }
 
     /// Marks `user` as someone whose media could not be decrypted (as
@@ -170,27 +208,30 @@ impl E2eeContext {
         });
     }
 
-    /// Records that `sender`'s message did not open and, at most once per
-    /// [`NOTICE_EVERY_MS`], says so by name, in `locale`.
-    pub fn undecryptable(
-        &self,
-        sender: &UserId,
-        name: &str,
-        toasts: ToastContext,
-        now_ms: u64,
-        locale: Locale,
-    ) {
-        self.mismatched.try_update(|m| {
-            m.insert(sender.to_string());
-        });
-        // The id repeats within a window, so the toast queue's own
-        // de-duplication does the rate limiting.
-        toasts.show(Toast {
+    /// Records that `sender`'s message did not open, and returns the
+    /// notice that says so by name, in `locale`. Its id repeats within
+    /// [`NOTICE_EVERY_MS`], so showing it through the notification
+    /// centre, which shows a known id once, says it at most that often.
+    pub fn undecryptable(&self, sender: &UserId, name: &str, now_ms: u64, locale: Locale) -> Toast {
+        if self
+            .mismatched
+            .with_untracked(|m| !m.contains(sender.as_str()))
+        {
+            self.mismatched.try_update(|m| {
+                m.insert(sender.to_string());
+            });
+        }
+        if self.matched.with_untracked(|m| m.contains(sender.as_str())) {
+            self.matched.try_update(|m| {
+                m.remove(sender.as_str());
+            });
+        }
+        Toast {
             id: format!("e2ee-{sender}-{}", now_ms / NOTICE_EVERY_MS),
             text: td_string!(locale, e2ee.undecryptable, name),
             kind: NotificationType::Warning,
             with_sound: false,
-        });
+        }
     }
 }
 
@@ -249,6 +290,8 @@ pub fn provide_e2ee_context(session: &Session, key: Option<RoomKey>) -> Option<E
         waiters: StoredValue::new_local(Vec::new()),
         status: RwSignal::new(KeyStatus::Pending),
         mismatched: RwSignal::new(BTreeSet::new()),
+        matched: RwSignal::new(BTreeSet::new()),
+        me: StoredValue::new(Arc::from(session.join.user_id.as_str())),
         opener: StoredValue::new_local(tx),
     };
     if let Some(k) = key {

@@ -82,6 +82,7 @@ pub fn route_event(payload: &[u8], now_ms: u64) -> Result<Routed, EventError> {
                 shown_at_ms: shown_at(sent_at_ms, now_ms),
                 mine: false,
                 private_to: None,
+                unreadable: false,
             })
         }
         SystemEvent::Notification {

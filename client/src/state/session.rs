@@ -131,21 +131,26 @@ pub fn provide_session_state(
     let roster = provide_roster_context(&session);
     let toasts = provide_toasts_context();
     let e2ee = provide_e2ee_context(&session, key);
+    let persist = provide_persist_context(stored.cache);
+    let notices = provide_notices_context(toasts, Some(persist));
     let crypt = e2ee.map(|e2ee| ChatCrypt {
         e2ee,
+        // Kept in the notification centre, which also says it at most
+        // once a while per sender.
         undecryptable: Callback::new(move |sender: quorum_shared::ids::UserId| {
             let name = roster
                 .roster()
                 .with_untracked(|r| r.get(sender.as_str()).map(|p| p.name.clone()))
                 .unwrap_or_else(|| sender.to_string());
-            e2ee.undecryptable(&sender, &name, toasts, now_ms(), locale);
+            let toast = e2ee.undecryptable(&sender, &name, now_ms(), locale);
+            if notices.record(&toast, now_ms()) {
+                toasts.show(toast);
+            }
         }),
     });
     if let Some(e2ee) = e2ee {
         fetch_room_key(nats, &session, e2ee);
     }
-    let persist = provide_persist_context(stored.cache);
-    let notices = provide_notices_context(toasts, Some(persist));
     notices.restore(stored.notices);
     toasts.set_sound(stored.display.sound);
     if let Some(why) = stored.unavailable {
