@@ -7,6 +7,7 @@ use quorum_shared::peer::MAX_CHAT_LEN;
 pub use crate::components::chat_list::{ChatItem, ChatList, READ_SPAN, WINDOW};
 use crate::components::icons::{Icon, IconName};
 use crate::components::key_banner::KeyBanner;
+use crate::components::private_target::{focus_composer, PrivateTarget};
 use crate::i18n::{t, t_string, use_i18n};
 use crate::nats::{use_nats, ConnState};
 use crate::state::chat::{use_chat, ChatContext, EntryKey, SendChatError, Sent, UnsentAction};
@@ -22,6 +23,8 @@ use quorum_shared::ids::UserId;
 /// The room's chat: heading, messages, composer.
 #[component]
 pub fn ChatPanel() -> impl IntoView {
+    let to = RwSignal::new(String::new());
+    provide_context(PrivateTarget(to));
     let i18n = use_i18n();
     let chat = use_chat();
     let nats = use_nats();
@@ -42,7 +45,7 @@ pub fn ChatPanel() -> impl IntoView {
                 can_retry=Signal::derive(move || !chat.locked().get())
                 earlier=use_earlier()
             />
-            <Composer chat=chat state=nats.state() />
+            <Composer chat=chat state=nats.state() to=to />
         </aside>
     }
 }
@@ -61,14 +64,19 @@ enum Notice {
 /// The message box. Typing and sending stay possible while disconnected
 /// (messages are queued); a chat lock disables it.
 #[component]
-pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> impl IntoView {
+pub fn Composer(
+    chat: ChatContext,
+    #[prop(into)] state: Signal<ConnState>,
+    /// Empty: everyone; otherwise the user id of a private recipient.
+    #[prop(optional)]
+    to: Option<RwSignal<String>>,
+) -> impl IntoView {
     // -- signals -- //
     let i18n = use_i18n();
     let draft = RwSignal::new(String::new());
     let notice = RwSignal::new(None::<Notice>);
     let connected = Memo::new(move |_| state.with(ConnState::is_connected));
-    // Empty: everyone; otherwise the user id of a private recipient.
-    let to = RwSignal::new(String::new());
+    let to = to.unwrap_or_else(|| RwSignal::new(String::new()));
     let private_locked = private_locked();
     // Locked for what the composer would send now: public chat, or
     // private chat while a recipient is chosen.
@@ -154,6 +162,7 @@ pub fn Composer(chat: ChatContext, #[prop(into)] state: Signal<ConnState>) -> im
                 send();
             }
         >
+            <PrivateBar to=to />
             <RecipientPicker to=to offered=offered private_locked=private_locked />
             <label for="chat-input" class="visually-hidden">
                 {t!(i18n, chat.message)}
@@ -209,6 +218,34 @@ fn ByteCount(draft: RwSignal<String>) -> impl IntoView {
             <span id="chat-count" class="chat-count" class:over=move || { used.get() > MAX_CHAT_LEN }>
                 {move || format!("{} / {MAX_CHAT_LEN}", used.get())}
             </span>
+        </Show>
+    }
+}
+
+/// `<div id="private-bar">` while a private recipient is chosen: "Private
+/// message to Ann", and × to write to everyone again.
+#[component]
+fn PrivateBar(to: RwSignal<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    let name = move || recipient_name(&to.get());
+    view! {
+        <Show when=move || !to.with(String::is_empty)>
+            <div id="private-bar" class="private-bar">
+                <Icon name=IconName::Lock />
+                <span class="private-bar-text">{move || t_string!(i18n, chat.private_mode, name = name())}</span>
+                <button
+                    id="private-bar-close"
+                    type="button"
+                    class="private-bar-close"
+                    aria-label=move || t_string!(i18n, chat.to_everyone)
+                    on:click=move |_| {
+                        to.set(String::new());
+                        focus_composer();
+                    }
+                >
+                    <Icon name=IconName::Close />
+                </button>
+            </div>
         </Show>
     }
 }

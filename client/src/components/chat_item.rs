@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use crate::components::icons::{Icon, IconName};
 use crate::components::linkify::MessageText;
+use crate::components::private_target::{focus_composer, PrivateTarget};
 use crate::i18n::{t, tu_string, use_i18n};
-use crate::state::chat::{ChatEntry, Delivery, EntryKey, UnsentAction};
+use crate::state::chat::{ChatEntry, Delivery, EntryKey, Sender, UnsentAction};
 use crate::util::{format_hhmm, iso_time};
 
 /// One `<li class="chat-message">`, with `mine` for our own messages,
@@ -31,6 +33,44 @@ pub fn ChatItem(
     let i18n = use_i18n();
     let system = entry.is_system().then(|| tu_string!(i18n, chat.system));
     let sender = system.map_or_else(|| entry.name.clone(), str::to_owned);
+    // Someone else's name answers them privately, where the chat panel
+    // has a composer to point (no extra element per message: the list
+    // stays light).
+    let reply = match (&entry.sender, use_context::<PrivateTarget>()) {
+        (Sender::User(u), Some(PrivateTarget(to))) if !entry.mine && !entry.unreadable => {
+            Some((u.to_string(), to))
+        }
+        _ => None,
+    };
+    let sender = match reply {
+        Some((id, to)) => {
+            let label = tu_string!(i18n, chat.reply_privately_to, name = sender.as_str());
+            let hint = tu_string!(i18n, chat.reply_privately);
+            view! {
+                <button
+                    type="button"
+                    class="sender sender-reply"
+                    aria-label=label
+                    data-hint=hint
+                    on:click=move |_| {
+                        to.set(id.clone());
+                        focus_composer();
+                    }
+                >
+                    {sender}
+                </button>
+            }
+            .into_any()
+        }
+        None => view! { <span class="sender">{sender}</span> }.into_any(),
+    };
+    let private_to = entry.private_to.clone().map(|name| {
+        if name == "you" && !entry.mine {
+            tu_string!(i18n, chat.private_to_you).to_string()
+        } else {
+            tu_string!(i18n, chat.private_to, name = name.as_str())
+        }
+    });
     let is = move |d: Delivery| delivery.get() == d;
     let key = entry.key();
     view! {
@@ -44,12 +84,16 @@ pub fn ChatItem(
             class:unreadable=entry.unreadable
             data-id=entry.id.clone()
         >
-            <span class="sender">{sender}</span>
-            {entry
-                .private_to
-                .clone()
-                .map(|name| {
-                    view! { <span class="private-tag">" " {t!(i18n, chat.private_to, name)}</span> }
+            {sender}
+            {private_to
+                .map(|text| {
+                    view! {
+                        <span class="private-tag">
+                            " "
+                            <Icon name=IconName::Lock />
+                            {text}
+                        </span>
+                    }
                 })}
             " "
             <time class="time" datetime=iso_time(entry.shown_at_ms)>

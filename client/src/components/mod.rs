@@ -17,6 +17,7 @@ pub mod moderator;
 pub mod notices;
 pub mod participant_menu;
 pub mod participants;
+pub mod private_target;
 pub mod reactions;
 pub mod tiles;
 pub mod toasts;
