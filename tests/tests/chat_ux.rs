@@ -74,3 +74,34 @@ async fn private_mode_is_plain_to_see_and_a_reply_is_one_click() {
         c.close().await.ok();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_integrators_texts_are_shown_where_they_matter() {
+    let _turn = quorum_e2e::serial().await;
+    let q = Quorum::start();
+    q.create_room(
+        "wl",
+        json!({ "room_title": "Planning",
+            "welcome_message": "Welcome to planning. Agenda: https://example.org/agenda",
+            "room_features": { "waiting_room_features": {
+                "is_active": true, "waiting_room_msg": "We start at ten past." } } }),
+    )
+    .await;
+    let mut driver = Chromedriver::start();
+    let (m, p) = (driver.browser().await, driver.browser().await);
+    join(&m, &q.join_link("wl", "host", true).await).await;
+    let token = q.token_named("wl", "pat", "Pat Doe", false).await;
+    p.goto(&q.link(&token)).await.expect("open");
+    quorum_e2e::pass_prejoin(&p).await;
+    // Waiting: the moderators' message, and the name Pat will join as.
+    assert!(wait_for_text(&p, "#waiting-message", "We start at ten past.", T).await);
+    assert!(wait_for_text(&p, "#waiting-as", "Pat Doe", T).await);
+    click(&m, "#waiting-panel li[data-user=pat] .admit").await;
+    // In the room: the welcome message tops the chat, its link a link.
+    assert!(wait_for_text(&p, "#chat-welcome", "Welcome to planning.", T).await);
+    assert!(wait_for(&p, "#chat-welcome a[href='https://example.org/agenda']", T).await);
+    assert!(wait_for(&m, "#chat-welcome[open]", T).await);
+    for c in [m, p] {
+        c.close().await.ok();
+    }
+}

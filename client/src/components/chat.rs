@@ -7,6 +7,7 @@ use quorum_shared::peer::MAX_CHAT_LEN;
 pub use crate::components::chat_list::{ChatItem, ChatList, READ_SPAN, WINDOW};
 use crate::components::icons::{Icon, IconName};
 use crate::components::key_banner::KeyBanner;
+use crate::components::linkify::MessageText;
 use crate::components::private_target::{focus_composer, PrivateTarget};
 use crate::i18n::{t, t_string, use_i18n};
 use crate::nats::{use_nats, ConnState};
@@ -15,6 +16,7 @@ use crate::state::earlier::use_earlier;
 use crate::state::moderation::use_moderation_opt;
 use crate::state::participants::use_roster_opt;
 use crate::state::private_chat::send_private;
+use crate::state::session::use_session_opt;
 use crate::state::unread::use_unread;
 pub use crate::util::{format_hhmm, iso_time};
 use quorum_shared::events::PresenceState;
@@ -34,6 +36,7 @@ pub fn ChatPanel() -> impl IntoView {
         <aside class="chat-panel" aria-labelledby="chat-heading">
             <h2 id="chat-heading" class="panel-title">{t!(i18n, chat.heading)}</h2>
             <KeyBanner />
+            <WelcomeNote />
             <ChatList
                 log=chat.log()
                 divider=divider
@@ -48,6 +51,21 @@ pub fn ChatPanel() -> impl IntoView {
             <Composer chat=chat state=nats.state() to=to />
         </aside>
     }
+}
+
+/// `<details id="chat-welcome" open>`: the integrator's welcome message
+/// at the top of the chat (links clickable), which the reader may fold
+/// away; nothing without one.
+#[component]
+fn WelcomeNote() -> impl IntoView {
+    let i18n = use_i18n();
+    let text = use_session_opt().and_then(|s| s.join.welcome_message.clone())?;
+    Some(view! {
+        <details id="chat-welcome" class="chat-welcome" open>
+            <summary>{t!(i18n, chat.welcome)}</summary>
+            <MessageText text=text />
+        </details>
+    })
 }
 
 /// What the composer says under the message box after a send.

@@ -36,6 +36,11 @@ pub fn WaitingPage() -> impl IntoView {
                     {t!(i18n, waiting.title)}
                 </h1>
                 <p class="waiting-room-name">{session.join.room_title.clone()}</p>
+                <p id="waiting-as" class="waiting-as">
+                    {t!(i18n, prejoin.you_join_as)}
+                    " "
+                    <strong>{session.join.name.clone()}</strong>
+                </p>
                 <Show when=move || !text().trim().is_empty()>
                     <p id="waiting-message" class="waiting-message-text" role="status">
                         {text}

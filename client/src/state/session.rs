@@ -66,6 +66,11 @@ pub fn use_session() -> Arc<Session> {
     expect_context::<SessionContext>().0
 }
 
+/// The session, if provided (widget tests mount parts without it).
+pub fn use_session_opt() -> Option<Arc<Session>> {
+    use_context::<SessionContext>().map(|s| s.0)
+}
+
 /// Ends the session for good, whether the server ended it or the user left.
 #[derive(Clone, Copy)]
 pub struct SessionEnd {
