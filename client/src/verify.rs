@@ -92,35 +92,68 @@ pub enum JoinError {
 }
 
 impl JoinError {
+    /// What went wrong, as people say it: the server's code (and, where
+    /// one code covers two cases, a word of its message), never its text.
+    pub fn refusal(&self) -> Option<Refusal> {
+        let Self::Rejected { code, msg } = self else {
+            return None;
+        };
+        let has = |w: &str| msg.to_ascii_lowercase().contains(w);
+        Some(match code {
+            StatusCode::InvalidTokenOrSignature if has("expired") => Refusal::Expired,
+            StatusCode::InvalidTokenOrSignature => Refusal::Invalid,
+            StatusCode::UserNotActive | StatusCode::Conflict => Refusal::AlreadyIn,
+            StatusCode::RoomNotActive | StatusCode::RoomNotFound => Refusal::NotRunning,
+            StatusCode::UserNotFound => Refusal::NotInvited,
+            StatusCode::UserBlocked => Refusal::Blocked,
+            StatusCode::PermissionDenied if has("full") => Refusal::Full,
+            StatusCode::PermissionDenied if has("locked") => Refusal::Locked,
+            StatusCode::PermissionDenied => Refusal::Denied,
+            StatusCode::InternalServerError => Refusal::ServerFault,
+            _ => Refusal::Other,
+        })
+    }
+
     /// The headline shown on the error page, in `locale`.
     pub fn title(&self, locale: Locale) -> &'static str {
         match self {
             Self::NoToken => td_string!(locale, join.no_token_title),
-            Self::Rejected { code, .. } => match code {
-                StatusCode::InvalidTokenOrSignature => td_string!(locale, join.invalid_title),
-                StatusCode::UserNotActive | StatusCode::Conflict => {
-                    td_string!(locale, join.already_in_title)
-                }
-                StatusCode::RoomNotActive | StatusCode::RoomNotFound => {
-                    td_string!(locale, join.not_running_title)
-                }
-                StatusCode::UserBlocked => td_string!(locale, join.blocked_title),
-                // Locked by a moderator, or full.
-                StatusCode::PermissionDenied => td_string!(locale, join.denied_title),
-                _ => td_string!(locale, join.refused_title),
+            Self::Rejected { .. } => match self.refusal().unwrap_or(Refusal::Other) {
+                Refusal::Expired => td_string!(locale, join.expired_title),
+                Refusal::Invalid => td_string!(locale, join.invalid_title),
+                Refusal::AlreadyIn => td_string!(locale, join.already_in_title),
+                Refusal::NotRunning => td_string!(locale, join.not_running_title),
+                Refusal::NotInvited => td_string!(locale, join.not_invited_title),
+                Refusal::Blocked => td_string!(locale, join.blocked_title),
+                Refusal::Full => td_string!(locale, join.full_title),
+                Refusal::Locked => td_string!(locale, join.locked_title),
+                Refusal::Denied => td_string!(locale, join.denied_title),
+                Refusal::ServerFault | Refusal::Other => td_string!(locale, join.refused_title),
             },
             Self::Network(_) => td_string!(locale, join.network_title),
             Self::BadResponse { .. } => td_string!(locale, join.bad_response_title),
         }
     }
 
-    /// The explanation under the headline, in `locale`; the server's own
-    /// reason for a refusal is shown as it sent it.
+    /// The explanation under the headline, with what to do next, in
+    /// `locale` (the server's own wording stays in the console).
     pub fn reason(&self, locale: Locale) -> String {
         match self {
             Self::NoToken => td_string!(locale, join.no_token_reason).to_string(),
-            Self::Rejected { msg, .. } if !msg.trim().is_empty() => sentence(msg.trim()),
-            Self::Rejected { .. } => td_string!(locale, join.refused_reason).to_string(),
+            Self::Rejected { .. } => match self.refusal().unwrap_or(Refusal::Other) {
+                Refusal::Expired => td_string!(locale, join.expired_reason),
+                Refusal::Invalid => td_string!(locale, join.invalid_reason),
+                Refusal::AlreadyIn => td_string!(locale, join.already_in_reason),
+                Refusal::NotRunning => td_string!(locale, join.not_running_reason),
+                Refusal::NotInvited => td_string!(locale, join.not_invited_reason),
+                Refusal::Blocked => td_string!(locale, join.blocked_reason),
+                Refusal::Full => td_string!(locale, join.full_reason),
+                Refusal::Locked => td_string!(locale, join.locked_reason),
+                Refusal::Denied => td_string!(locale, join.denied_reason),
+                Refusal::ServerFault => td_string!(locale, join.server_fault_reason),
+                Refusal::Other => td_string!(locale, join.refused_reason),
+            }
+            .to_string(),
             Self::Network(_) => td_string!(locale, join.network_reason).to_string(),
             Self::BadResponse { status, .. } => {
                 td_string!(locale, join.bad_response_reason, status = *status)
@@ -128,26 +161,46 @@ impl JoinError {
         }
     }
 
-    /// Whether trying again with the same token can help. A refusal is
-    /// final (except a server fault); transport problems are not.
+    /// Whether trying again with the same token can help: transport
+    /// problems, a server fault, and a room that is full or locked now
+    /// (it may not be in a moment). Other refusals are final.
     pub fn retryable(&self) -> bool {
         match self {
             Self::Network(_) | Self::BadResponse { .. } => true,
-            Self::Rejected { code, .. } => *code == StatusCode::InternalServerError,
+            Self::Rejected { .. } => matches!(
+                self.refusal(),
+                Some(Refusal::ServerFault | Refusal::Full | Refusal::Locked)
+            ),
             Self::NoToken => false,
         }
     }
 }
 
-/// The server's lower-case message as a sentence.
-fn sentence(msg: &str) -> String {
-    let mut chars = msg.chars();
-    let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
-    let mut out = first.unwrap_or_default() + chars.as_str();
-    if !out.ends_with(['.', '!', '?']) {
-        out.push('.');
-    }
-    out
+/// Why the server refused a join, as the error page explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The link's token expired.
+    Expired,
+    /// The token is malformed, forged, or for another server.
+    Invalid,
+    /// The user is connected from another tab or device.
+    AlreadyIn,
+    /// The meeting ended, or never started.
+    NotRunning,
+    /// The token names someone the room never invited.
+    NotInvited,
+    /// A moderator blocked this user.
+    Blocked,
+    /// At `max_participants`.
+    Full,
+    /// A moderator locked the room.
+    Locked,
+    /// Refused for another reason.
+    Denied,
+    /// The server failed.
+    ServerFault,
+    /// A code we don't know.
+    Other,
 }
 
 /// Interprets a `/api/verifyToken` answer. The body is authoritative, not

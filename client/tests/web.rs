@@ -172,14 +172,34 @@ fn verify_response_body_decides_not_http_status() {
             msg: "token expired".into()
         }
     );
-    assert_eq!(e.title(Locale::en), "This link is invalid or has expired");
-    assert_eq!(
-        e.title(Locale::de),
-        "Dieser Link ist ungültig oder abgelaufen"
-    );
-    // The server's reason, as a sentence, in whatever language it wrote.
-    assert_eq!(e.reason(Locale::de), "Token expired.");
+    assert_eq!(e.title(Locale::en), "This link has expired");
+    assert_eq!(e.title(Locale::de), "Dieser Link ist abgelaufen");
+    // Our own sentence with a next step, never the server's wording.
+    assert!(e
+        .reason(Locale::en)
+        .contains("Ask the person who invited you for a new link"));
+    assert!(!e.reason(Locale::de).contains("token expired"));
     assert!(!e.retryable());
+    let bad =
+        r#"{"status":false,"msg":"bad signature","status_code":"INVALID_TOKEN_OR_SIGNATURE"}"#;
+    assert_eq!(
+        parse_verify_response(401, bad)
+            .unwrap_err()
+            .title(Locale::en),
+        "This link doesn't work"
+    );
+    // A room that is locked or full may open again: Retry is offered.
+    let locked = r#"{"status":false,"msg":"the meeting r is locked: a moderator has closed it to new participants","status_code":"PERMISSION_DENIED"}"#;
+    let e = parse_verify_response(200, locked).unwrap_err();
+    assert_eq!(e.title(Locale::en), "This meeting is locked");
+    assert!(e.retryable());
+    let gone = r#"{"status":false,"msg":"room ended1796162556186 is not active","status_code":"ROOM_NOT_ACTIVE"}"#;
+    let e = parse_verify_response(200, gone).unwrap_err();
+    assert!(
+        !e.reason(Locale::en).contains("ended1796162556186"),
+        "{}",
+        e.reason(Locale::en)
+    );
 
     let busy = r#"{"status":false,"msg":"m","status_code":"USER_NOT_ACTIVE"}"#;
     assert_eq!(

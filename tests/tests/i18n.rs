@@ -62,8 +62,8 @@ async fn lang_de_shows_german_and_no_parameter_english() {
     // The error page speaks it too, and `?lang=en` wins over German as
     // well. First, while this tab has no session it could resume instead.
     for (lang, title) in [
-        ("de", "Dieser Link ist ungültig oder abgelaufen"),
-        ("en", "invalid or has expired"),
+        ("de", "Dieser Link funktioniert nicht"),
+        ("en", "This link doesn't work"),
     ] {
         let bad = format!(
             "{}/?access_token=not-a-token&lang={lang}",

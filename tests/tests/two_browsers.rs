@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use fantoccini::Client;
-use quorum_e2e::{join, send_chat, wait_for_text, Chromedriver, Quorum};
+use quorum_e2e::{join, send_chat, texts, wait_for_text, Chromedriver, Quorum};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -75,7 +75,7 @@ async fn bad_links_show_a_clear_error() {
         .await
         .expect("open");
     assert!(
-        wait_for_text(&c, "#error-page .error-title", "invalid or has expired", T).await,
+        wait_for_text(&c, "#error-page .error-title", "This link doesn't work", T).await,
         "no invalid-link error; page: {}",
         c.source().await.unwrap_or_default()
     );
@@ -102,6 +102,19 @@ async fn bad_links_show_a_clear_error() {
         .await,
         "duplicate join was not refused"
     );
+    // In words, with what to do, never the server's own text.
+    assert!(
+        wait_for_text(
+            &other,
+            "#error-page .error-reason",
+            "Close the meeting there",
+            T
+        )
+        .await,
+        "no next step for a duplicate join"
+    );
+    let reason = texts(&other, "#error-page .error-reason").await.join(" ");
+    assert!(!reason.contains("is already in this meeting"), "{reason}");
     c.close().await.ok();
     other.close().await.ok();
 }
