@@ -307,7 +307,7 @@ pub mod raw_nats;
 pub mod rooms;
 pub mod screens;
 
-pub use rooms::click;
+pub use rooms::{click, leave};
 
 pub use browser::Chromedriver;
 

@@ -90,3 +90,13 @@ pub async fn click(c: &Client, css: &str) {
         .await
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
+
+/// Presses Leave and confirms: a participant's "Leave the meeting?", or a
+/// moderator's choice of leaving alone (not ending it for everyone).
+pub async fn leave(c: &Client) {
+    click(c, "#leave").await;
+    let t = std::time::Duration::from_secs(30);
+    let choice = "#leave-confirm-confirm, #leave-dialog-secondary";
+    assert!(crate::wait_for(c, choice, t).await, "Leave did not ask");
+    click(c, choice).await;
+}

@@ -131,7 +131,7 @@ async fn room_passes_axe(lang: Option<&str>) {
     )
     .await;
 
-    click(&guest, "#leave").await;
+    quorum_e2e::leave(&guest).await;
     assert!(
         wait_for(&guest, "#goodbye-page", T).await,
         "no goodbye page; page: {}",

@@ -105,3 +105,59 @@ async fn the_integrators_texts_are_shown_where_they_matter() {
         c.close().await.ok();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_asks_first_and_the_goodbye_page_offers_rejoin() {
+    let _turn = quorum_e2e::serial().await;
+    let q = Quorum::start();
+    q.create_room(
+        "lv",
+        json!({ "room_title": "Leaving", "logout_url": "https://lms.example.org/course/7" }),
+    )
+    .await;
+    let mut driver = Chromedriver::start();
+    let c = driver.browser().await;
+    join(&c, &q.join_link("lv", "lee", false).await).await;
+    // Leave asks; Cancel keeps the meeting.
+    click(&c, "#leave").await;
+    assert!(wait_for(&c, "#leave-confirm", T).await, "Leave did not ask");
+    click(&c, "#leave-confirm .dialog-cancel").await;
+    assert!(wait_gone(&c, "#leave-confirm", T).await);
+    assert!(wait_for(&c, "#room-page #conn-state[data-state=connected]", T).await);
+    click(&c, "#leave").await;
+    click(&c, "#leave-confirm-confirm").await;
+    assert!(wait_for_text(&c, "#goodbye-page", "You left the meeting", T).await);
+    assert!(wait_for(&c, "#goodbye-page #rejoin", T).await, "no Rejoin");
+    assert!(
+        wait_for(
+            &c,
+            "#logout-link[href='https://lms.example.org/course/7']",
+            T
+        )
+        .await,
+        "no way back to the course"
+    );
+    capture(
+        &c,
+        "goodbye-rejoin",
+        &[DESKTOP, PHONE],
+        &[ColorScheme::Light],
+        "",
+    )
+    .await;
+    // A reload says goodbye again, not "No join token in the link".
+    c.refresh().await.expect("reload");
+    assert!(
+        wait_for(&c, "#goodbye-page #rejoin", T).await,
+        "the reload lost the goodbye; page: {}",
+        c.source().await.unwrap_or_default()
+    );
+    // Rejoin goes back through the pre-join page, the token never in the
+    // address bar.
+    click(&c, "#rejoin").await;
+    quorum_e2e::pass_prejoin(&c).await;
+    assert!(wait_for(&c, "#room-page #conn-state[data-state=connected]", T).await);
+    let url = c.current_url().await.expect("url");
+    assert!(!url.as_str().contains("access_token"), "{url}");
+    c.close().await.ok();
+}

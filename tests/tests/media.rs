@@ -311,10 +311,7 @@ async fn unreachable_livekit_leaves_the_meeting_working() {
     assert!(wait_for_text(&b, "#chat-list", "can you hear me?", T).await);
     send_chat(&b, "no, but I can read you").await;
     assert!(wait_for_text(&a, "#chat-list", "I can read you", T).await);
-    quorum_e2e::click(&a, "#leave").await;
-    if wait_for(&a, "#leave-dialog-confirm", Duration::from_secs(2)).await {
-        quorum_e2e::click(&a, "#leave-dialog-confirm").await;
-    }
+    quorum_e2e::leave(&a).await;
     assert!(
         wait_for(&a, "#goodbye-page", T).await,
         "Leave did not end cleanly"

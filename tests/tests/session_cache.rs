@@ -133,13 +133,7 @@ async fn refresh_after_expiry_restores_the_meeting_and_leaving_erases_it() {
     assert_eq!(count_text(&guest, MSG, "cache-marker-two").await, 1);
 
     // Leave: the database is gone before the goodbye page shows.
-    guest
-        .find(Locator::Css("#leave"))
-        .await
-        .expect("leave")
-        .click()
-        .await
-        .expect("click");
+    quorum_e2e::leave(&guest).await;
     assert!(wait_for(&guest, "#goodbye-page", T).await);
     assert!(
         wait_no_database(&guest).await,

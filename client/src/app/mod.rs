@@ -31,6 +31,7 @@ use crate::join::{JoinToken, Session};
 use crate::pages::error::{ErrorPage, PageError};
 use crate::pages::goodbye::{Goodbye, GoodbyePage};
 use crate::pages::loading::LoadingPage;
+use crate::state::goodbye::{forget_farewell, recall_farewell, remember_farewell, Farewell};
 use crate::state::persist::{
     cleanup_at_startup, find_session, forget_found, open_for, take_prepared, Stored,
 };
@@ -129,8 +130,12 @@ pub fn App(handoff: Handoff) -> impl IntoView {
     let has_token = RwSignal::new(false);
     // Set when the session dies for good after verification.
     let fatal = RwSignal::new(None::<PageError>);
-    // Set when the session is over (ended or left); final.
-    let over = RwSignal::new(None::<Goodbye>);
+    // Set when the session is over (ended or left); final. A reload of
+    // the goodbye page (no link, nothing to resume) shows it again.
+    let farewell = StoredValue::new(recall_farewell().filter(|_| url_token.is_none()));
+    let over = RwSignal::new(farewell.with_value(|f| f.as_ref().map(|f| f.goodbye)));
+    // The verified room's address for after leaving.
+    let logout_url = StoredValue::new(None::<String>);
     // This tab's cached session, if a reload found one; then what the
     // cache holds for the verified session, taken by the room.
     let found = StoredValue::new_local(None::<Rc<SessionCache>>);
@@ -183,7 +188,12 @@ pub fn App(handoff: Handoff) -> impl IntoView {
             };
             crate::perf::mark("verified");
             let session = match verified {
-                Ok(s) => Arc::new(s),
+                Ok(s) => {
+                    // A new session in this tab: the old goodbye is moot.
+                    forget_farewell();
+                    logout_url.set_value(s.join.logout_url.clone());
+                    Arc::new(s)
+                }
                 Err(e) => {
                     if is_final(&e) {
                         // Ended, blocked or forgotten: nothing to resume.
@@ -274,7 +284,14 @@ pub fn App(handoff: Handoff) -> impl IntoView {
         }
     });
     let on_fatal = Callback::new(move |e: PageError| fatal.set(Some(e)));
-    let on_over = Callback::new(move |g: Goodbye| on_session_over(g, over));
+    let on_over = Callback::new(move |g: Goodbye| {
+        if over.with_untracked(Option::is_none) {
+            let f = Farewell::new(g, tokens.get().as_ref(), logout_url.get_value());
+            remember_farewell(&f);
+            farewell.set_value(Some(f));
+        }
+        on_session_over(g, over)
+    });
 
     // -- derived -- //
     let page = Memo::new(move |_| {
@@ -322,6 +339,11 @@ pub fn App(handoff: Handoff) -> impl IntoView {
             }
             .into_any()
         }
-        Page::Over(goodbye) => view! { <GoodbyePage goodbye=goodbye /> }.into_any(),
+        Page::Over(goodbye) => {
+            let f = farewell
+                .get_value()
+                .unwrap_or_else(|| Farewell::new(goodbye, None, None));
+            view! { <GoodbyePage farewell=f /> }.into_any()
+        }
     }
 }

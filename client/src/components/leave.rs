@@ -17,7 +17,9 @@ use crate::state::toasts::use_toasts_opt;
 /// deleted, then the goodbye page shows). A door and "Leave"; on a phone
 /// the room's header shows the door alone, and the word stays the name.
 ///
-/// For a moderator it asks first: leave, or end the meeting for everyone.
+/// It asks first: a moderator whether to leave or end the meeting for
+/// everyone, anyone else whether to leave (a click too many is cheaper
+/// than a meeting left by accident).
 #[component]
 pub fn LeaveButton() -> impl IntoView {
     let i18n = use_i18n();
@@ -26,12 +28,13 @@ pub fn LeaveButton() -> impl IntoView {
     let moderation = use_moderation_opt();
     let toasts = use_toasts_opt();
     let asking = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
     let is_admin = move || moderation.is_some_and(|m| m.is_admin().get());
     let on_click = move |_| {
         if is_admin() {
             asking.set(true);
         } else {
-            end.end(Goodbye::left());
+            confirming.set(true);
         }
     };
     let end_for_all = Callback::new(move |_| {
@@ -53,6 +56,14 @@ pub fn LeaveButton() -> impl IntoView {
             on_confirm=end_for_all
             secondary_label=Signal::derive(move || t_string!(i18n, leave.leave).to_string())
             on_secondary=Callback::new(move |_| end.end(Goodbye::left()))
+        />
+        <ConfirmDialog
+            open=confirming
+            id="leave-confirm"
+            title=Signal::derive(move || t_string!(i18n, leave.confirm_title).to_string())
+            body=Signal::derive(move || t_string!(i18n, leave.confirm_body).to_string())
+            confirm_label=Signal::derive(move || t_string!(i18n, leave.leave).to_string())
+            on_confirm=Callback::new(move |_| end.end(Goodbye::left()))
         />
     }
 }

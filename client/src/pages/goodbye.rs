@@ -4,8 +4,10 @@ use leptos::html::H1;
 use leptos::prelude::*;
 use quorum_shared::events::EndReason;
 
-use crate::i18n::{td_string, use_locale, Locale};
+use crate::handoff::remember_prejoin;
+use crate::i18n::{t, td_string, use_i18n, use_locale, Locale};
 pub use crate::state::goodbye::Goodbye;
+use crate::state::goodbye::{forget_farewell, Farewell};
 
 impl Goodbye {
     /// Headline, in `locale`.
@@ -36,10 +38,13 @@ impl Goodbye {
     }
 }
 
-/// `<main id="goodbye-page">` with the title and the reason. The title
-/// takes focus, so screen readers announce the change of page.
+/// `<main id="goodbye-page">` with the title and the reason, then what
+/// can be done: **Rejoin** (`#rejoin`) after leaving by choice while the
+/// token is valid, and the room's page for after leaving (`#logout-link`).
+/// The title takes focus, so screen readers announce the change of page.
 #[component]
-pub fn GoodbyePage(goodbye: Goodbye) -> impl IntoView {
+pub fn GoodbyePage(farewell: Farewell) -> impl IntoView {
+    let i18n = use_i18n();
     let locale = use_locale();
     let title = NodeRef::<H1>::new();
     Effect::new(move || {
@@ -47,6 +52,8 @@ pub fn GoodbyePage(goodbye: Goodbye) -> impl IntoView {
             let _ = h.focus();
         }
     });
+    let goodbye = farewell.goodbye;
+    let rejoin = farewell.rejoin_token(js_sys::Date::now() / 1000.0);
     view! {
         <main id="goodbye-page" class="page page-center">
             <div class="card goodbye-card">
@@ -54,6 +61,37 @@ pub fn GoodbyePage(goodbye: Goodbye) -> impl IntoView {
                     {goodbye.title(locale)}
                 </h1>
                 <p class="goodbye-reason">{goodbye.reason(locale)}</p>
+                <div class="goodbye-actions">
+                    {rejoin
+                        .map(|token| {
+                            view! {
+                                <button
+                                    id="rejoin"
+                                    type="button"
+                                    class="btn btn-primary"
+                                    on:click=move |_| {
+                                        // Back through the pre-join page, with the
+                                        // token from this tab's storage (never the
+                                        // address bar).
+                                        forget_farewell();
+                                        remember_prejoin(&token);
+                                        let _ = window().location().reload();
+                                    }
+                                >
+                                    {t!(i18n, goodbye.rejoin)}
+                                </button>
+                            }
+                        })}
+                    {farewell
+                        .logout_url
+                        .map(|url| {
+                            view! {
+                                <a id="logout-link" class="btn" href=url rel="noopener noreferrer">
+                                    {t!(i18n, goodbye.go_on)}
+                                </a>
+                            }
+                        })}
+                </div>
             </div>
         </main>
     }

@@ -2,9 +2,12 @@
 //! turned us away, or we left. The goodbye page says it in words.
 
 use quorum_shared::events::EndReason;
+use serde::{Deserialize, Serialize};
+
+use crate::join::JoinToken;
 
 /// Why the session is over; the page says it in the app's language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Goodbye {
     /// The server ended the session.
     Ended(EndReason),
@@ -41,5 +44,68 @@ impl Goodbye {
     /// The user pressed Leave.
     pub fn left() -> Self {
         Self::Left
+    }
+}
+
+/// `sessionStorage` key of the goodbye this tab showed last, so that a
+/// reload of the goodbye page shows it again (not "No join token").
+const FAREWELL_KEY: &str = "quorum.goodbye";
+
+/// The goodbye page as this tab showed it: why, and what it offered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Farewell {
+    /// Why the session is over.
+    pub goodbye: Goodbye,
+    /// The newest token, kept only after leaving by choice: **Rejoin**
+    /// uses it while it is valid. In session storage (this tab only), never
+    /// in the address bar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Where the room sends people after leaving (http or https).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_url: Option<String>,
+}
+
+impl Farewell {
+    /// The goodbye for a session that ended as `goodbye`, with `token` (the
+    /// newest) and the room's `logout_url`.
+    pub fn new(goodbye: Goodbye, token: Option<&JoinToken>, logout_url: Option<String>) -> Self {
+        Self {
+            goodbye,
+            token: (goodbye == Goodbye::Left)
+                .then(|| token.map(|t| t.expose().to_owned()))
+                .flatten(),
+            logout_url: logout_url.filter(|u| quorum_shared::api::is_web_url(u)),
+        }
+    }
+
+    /// The token to rejoin with, if there is one still valid at `now_secs`.
+    pub fn rejoin_token(&self, now_secs: f64) -> Option<JoinToken> {
+        let t = JoinToken::new(self.token.clone()?)?;
+        crate::state::token::still_valid(&t, now_secs).then_some(t)
+    }
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// Keeps `farewell` for a reload of the goodbye page.
+pub fn remember_farewell(farewell: &Farewell) {
+    if let (Some(s), Ok(json)) = (session_storage(), serde_json::to_string(farewell)) {
+        let _ = s.set_item(FAREWELL_KEY, &json);
+    }
+}
+
+/// The goodbye this tab showed last, if any.
+pub fn recall_farewell() -> Option<Farewell> {
+    let json = session_storage()?.get_item(FAREWELL_KEY).ok().flatten()?;
+    serde_json::from_str(&json).ok()
+}
+
+/// Forgets it: a new link, or a rejoin.
+pub fn forget_farewell() {
+    if let Some(s) = session_storage() {
+        let _ = s.remove_item(FAREWELL_KEY);
     }
 }

@@ -11,6 +11,7 @@ use quorum_client::nats::{use_nats, NatsClient};
 use quorum_client::pages::goodbye::{Goodbye, GoodbyePage};
 use quorum_client::pages::room::RoomPage;
 use quorum_client::sound::Beeper;
+use quorum_client::state::goodbye::Farewell;
 use quorum_client::state::session::provide_session_state;
 use quorum_client::verify::parse_verify_response;
 use quorum_shared::events::EndReason;
@@ -34,7 +35,8 @@ pub(crate) async fn wait_attr(root: &web_sys::Element, css: &str, name: &str, wa
 async fn goodbye_page_says_why() {
     let root = container();
     let _app = mount_to(root.clone(), move || {
-        view! { <GoodbyePage goodbye=Goodbye::ended(EndReason::DurationExceeded) /> }
+        let farewell = Farewell::new(Goodbye::ended(EndReason::DurationExceeded), None, None);
+        view! { <GoodbyePage farewell=farewell /> }
     });
     tick().await;
     let root: web_sys::Element = root.into();
@@ -50,6 +52,52 @@ async fn goodbye_page_says_why() {
         "goodbye-title",
         "the title takes focus"
     );
+}
+
+#[wasm_bindgen_test]
+async fn goodbye_after_leaving_offers_rejoin_and_only_a_web_address() {
+    // A token valid for an hour (the page only reads its `exp`).
+    let exp = (js_sys::Date::now() / 1000.0) as u64 + 3600;
+    let payload = base64_url(&format!(r#"{{"iat":{},"exp":{exp}}}"#, exp - 7200));
+    let token = JoinToken::new(format!("e30.{payload}.sig")).unwrap();
+    let root = container();
+    let _app = mount_to(root.clone(), move || {
+        let f = Farewell::new(
+            Goodbye::left(),
+            Some(&token),
+            Some("https://lms.example.org/c/1".into()),
+        );
+        view! { <GoodbyePage farewell=f /> }
+    });
+    tick().await;
+    let root: web_sys::Element = root.into();
+    assert_eq!(text(&root, "#rejoin").as_deref(), Some("Rejoin"));
+    assert_eq!(
+        attr(&root, "#logout-link", "href").as_deref(),
+        Some("https://lms.example.org/c/1")
+    );
+    // Removed: no rejoin; a script address is never offered.
+    let f = Farewell::new(
+        Goodbye::removed(false),
+        None,
+        Some("javascript:alert(1)".into()),
+    );
+    assert_eq!((f.token, f.logout_url), (None, None));
+}
+
+fn base64_url(s: &str) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..=c.len() {
+            out.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
+        }
+    }
+    out
 }
 
 #[wasm_bindgen_test]
@@ -112,7 +160,11 @@ async fn leave_closes_the_connection_for_good_and_says_goodbye() {
         Some("button")
     );
 
+    // Leave asks first; confirmed, the session ends.
     click(&root, "#leave");
+    tick().await;
+    assert!(over.lock().unwrap().is_empty(), "left without asking");
+    click(&root, "#leave-confirm-confirm");
     tick().await;
     assert_eq!(*over.lock().unwrap(), [Goodbye::left()]);
     assert_eq!(

@@ -110,6 +110,11 @@ pub async fn verify_token(
                 .as_ref()
                 .and_then(|w| w.waiting_room_msg.clone())
                 .filter(|m| !m.trim().is_empty()),
+            logout_url: room
+                .metadata
+                .logout_url
+                .clone()
+                .filter(|u| quorum_shared::api::is_web_url(u)),
             // Moderators are never locked, whatever their record says.
             locks: if p.is_admin {
                 Default::default()

@@ -123,8 +123,42 @@ pub struct JoinSession {
     /// The waiting-room message, if any (for people who wait).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_message: Option<String>,
+    /// Where to go after leaving, if the room has one (http or https only:
+    /// anything else is dropped by the server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_url: Option<String>,
     /// This user's locks as the room stands now, so the page shows a locked
     /// composer from its first frame (absent from older servers: none).
     #[serde(default)]
     pub locks: LockSettings,
+}
+
+/// Whether `url` may be offered as a link after leaving: an absolute http
+/// or https address (never `javascript:` or the like).
+pub fn is_web_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        && lower.len() > "https://".len()
+        && !lower.chars().any(char::is_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_web_url;
+
+    #[test]
+    fn only_web_addresses_are_offered_after_leaving() {
+        assert!(is_web_url("https://lms.example.org/course/7"));
+        assert!(is_web_url("HTTP://example.org"));
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "//example.org",
+            "https://",
+            "ftp://x",
+            "https://a b",
+        ] {
+            assert!(!is_web_url(bad), "{bad}");
+        }
+    }
 }
