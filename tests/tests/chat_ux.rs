@@ -161,3 +161,103 @@ async fn leaving_asks_first_and_the_goodbye_page_offers_rejoin() {
     assert!(!url.as_str().contains("access_token"), "{url}");
     c.close().await.ok();
 }
+
+/// The rectangles of the toasts that overlap a visible control (outside
+/// the toasts) or the newest chat line, as "what: where" strings.
+const TOAST_OVERLAPS: &str = r#"
+    const boxes = [...document.querySelectorAll('#toasts .toast')].map(t => t.getBoundingClientRect());
+    const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    const targets = [...document.querySelectorAll(
+        'button, a[href], input, select, textarea, #chat-list li.chat-message:last-of-type')]
+        .filter(el => !el.closest('#toasts') && el.getClientRects().length > 0);
+    const out = [];
+    for (const el of targets) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0) continue;
+        if (boxes.some(b => hit(b, r))) out.push((el.id || el.className || el.tagName) + ': ' + JSON.stringify(r));
+    }
+    return [boxes.length, out];
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn toasts_never_cover_controls_and_say_their_kind_in_words() {
+    use quorum_e2e::screens::set_viewport;
+    let _turn = quorum_e2e::serial().await;
+    let q = Quorum::start();
+    q.create_room("ts", json!({ "room_title": "Toasts" })).await;
+    let mut driver = Chromedriver::start();
+    let (m, p) = (driver.browser().await, driver.browser().await);
+    join(&m, &q.join_link("ts", "mod", true).await).await;
+    join(&p, &q.join_link("ts", "pip", false).await).await;
+    send_chat(&m, "the newest line").await;
+    assert!(wait_for_text(&p, "#chat-list", "the newest line", T).await);
+    for view in [
+        DESKTOP,
+        PHONE,
+        quorum_e2e::screens::Viewport {
+            name: "tablet",
+            width: 1024,
+            height: 768,
+            mobile: false,
+        },
+    ] {
+        set_viewport(&p, view).await;
+        // A change of role (made, then unmade): pip hears of it in a toast.
+        click(&m, "#menu-button-pip").await;
+        assert!(wait_for(&m, "#menu-pip:not([hidden]) #role-pip", T).await);
+        click(&m, "#role-pip").await;
+        assert!(
+            wait_for(&p, "#toasts .toast .toast-kind", T).await,
+            "no toast at {}",
+            view.name
+        );
+        let kind = p
+            .find(Locator::Css("#toasts .toast .toast-kind"))
+            .await
+            .expect("kind")
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            ["Info", "Warning", "Done", "Error"].contains(&kind.trim()),
+            "{kind:?}"
+        );
+        let found = p.execute(TOAST_OVERLAPS, vec![]).await.expect("measure");
+        assert_eq!(
+            found[1],
+            json!([]),
+            "a toast covers something at {}: {found}",
+            view.name
+        );
+        // Dismissed, for the next size.
+        for close in p
+            .find_all(Locator::Css("#toasts .toast-close"))
+            .await
+            .unwrap_or_default()
+        {
+            let _ = close.click().await;
+        }
+        assert!(wait_gone(&p, "#toasts .toast", T).await);
+    }
+    // The bell's panel closes on a press outside, and stays on screen.
+    set_viewport(&p, PHONE).await;
+    click(&p, "#notices-toggle").await;
+    assert!(wait_for(&p, "#notices-panel:not([hidden])", T).await);
+    let inside = p
+        .execute(
+            "const r = document.getElementById('notices-panel').getBoundingClientRect();
+             return r.left >= 0 && r.right <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .expect("measure");
+    assert_eq!(inside, json!(true), "the bell's panel leaves the screen");
+    click(&p, "#room-title").await;
+    assert!(
+        wait_for(&p, "#notices-panel[hidden]", T).await,
+        "a press outside left it open"
+    );
+    for c in [m, p] {
+        c.close().await.ok();
+    }
+}

@@ -63,6 +63,21 @@ pub fn NoticeCentre(
             close();
         }
     };
+    // A press anywhere outside the bell and its panel closes it (the
+    // focus stays where the press put it).
+    let outside = window_event_listener(leptos::ev::pointerdown, move |ev| {
+        if !open.get_untracked() {
+            return;
+        }
+        let inside = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| el.closest("#notices").ok().flatten().is_some());
+        if !inside {
+            open.set(false);
+        }
+    });
+    on_cleanup(move || outside.remove());
     // Opening reads everything, and what arrives while it is open is read
     // at once.
     Effect::new(move |_| {

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use crate::components::icons::{Icon, IconName};
 use crate::i18n::{t_string, use_i18n};
 use crate::state::toasts::{use_toasts, Toast, ToastQueue, TOAST_TTL};
+use quorum_shared::events::NotificationType;
 
 /// The session's toasts, from context.
 #[component]
@@ -38,6 +39,29 @@ pub fn ToastRegion(
                 children=move |t| view! { <ToastItem toast=t ttl=ttl on_dismiss=on_dismiss /> }
             />
         </div>
+    }
+}
+
+/// The icon for a kind of notification: its kind is never told by colour
+/// alone.
+fn kind_icon(kind: NotificationType) -> impl IntoView {
+    let name = match kind {
+        NotificationType::Info => IconName::Bell,
+        NotificationType::Success => IconName::Check,
+        NotificationType::Warning => IconName::Warning,
+        NotificationType::Error => IconName::XCircle,
+    };
+    view! { <Icon name=name /> }
+}
+
+/// The word for a kind of notification, in the app's language.
+fn kind_word(kind: NotificationType) -> impl IntoView {
+    let i18n = use_i18n();
+    move || match kind {
+        NotificationType::Info => t_string!(i18n, notices.kind_info),
+        NotificationType::Success => t_string!(i18n, notices.kind_success),
+        NotificationType::Warning => t_string!(i18n, notices.kind_warning),
+        NotificationType::Error => t_string!(i18n, notices.kind_error),
     }
 }
 
@@ -94,7 +118,11 @@ fn ToastItem(toast: Arc<Toast>, ttl: Duration, on_dismiss: Callback<String>) -> 
             on:focusin=move |_| hold(None, Some(true))
             on:focusout=move |_| hold(None, Some(false))
         >
-            <p class="toast-text">{toast.text.clone()}</p>
+            <p class="toast-text">
+                <span class="toast-kind">{kind_icon(toast.kind)} {kind_word(toast.kind)}</span>
+                " "
+                {toast.text.clone()}
+            </p>
             <button
                 type="button"
                 class="toast-close"

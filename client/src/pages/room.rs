@@ -70,6 +70,10 @@ pub fn RoomPage() -> impl IntoView {
                 <HandButton />
                 <LeaveButton />
             </header>
+            // Under the header: on wide screens they float over the stage,
+            // on narrow ones they push the room down; never over a control
+            // or the chat.
+            <Toasts />
             <div class="room-body">
                 <ParticipantsPanel />
                 <section class="stage" aria-label=move || t_string!(i18n, room.stage)>
@@ -96,7 +100,6 @@ pub fn RoomPage() -> impl IntoView {
                 </section>
                 <ChatPanel />
             </div>
-            <Toasts />
         </main>
     }
 }
