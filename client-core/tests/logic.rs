@@ -587,3 +587,19 @@ fn a_refused_publish_names_its_subject() {
         None
     );
 }
+
+#[test]
+fn the_countdown_reads_well_and_warns_at_ten_and_one_minutes() {
+    use quorum_client_core::countdown::{format_left, warning_due};
+    assert_eq!(format_left(3725), "1:02:05");
+    assert_eq!(format_left(605), "10:05");
+    assert_eq!(format_left(59), "0:59");
+    assert_eq!(format_left(-3), "0:00");
+    assert_eq!(warning_due(601, None), None);
+    assert_eq!(warning_due(600, None), Some(10));
+    assert_eq!(warning_due(300, Some(10)), None, "once");
+    assert_eq!(warning_due(60, Some(10)), Some(1));
+    assert_eq!(warning_due(30, Some(1)), None);
+    // Joined with 40 s left: only the warning that still applies.
+    assert_eq!(warning_due(40, None), Some(1));
+}

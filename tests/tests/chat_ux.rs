@@ -261,3 +261,80 @@ async fn toasts_never_cover_controls_and_say_their_kind_in_words() {
         c.close().await.ok();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_meeting_counts_down_and_its_chat_outlives_the_end() {
+    let _turn = quorum_e2e::serial().await;
+    let q = Quorum::start();
+    // One minute: the last minute's warning is due at once.
+    q.create_room(
+        "tm",
+        json!({ "room_title": "Timed", "room_features": { "room_duration": 1 } }),
+    )
+    .await;
+    let mut driver = Chromedriver::start();
+    let (m, p) = (driver.browser().await, driver.browser().await);
+    join(&m, &q.join_link("tm", "mod", true).await).await;
+    join(&p, &q.join_link("tm", "pia", false).await).await;
+    assert!(
+        wait_for(&p, "#countdown[role=timer]", T).await,
+        "no countdown"
+    );
+    let left: i64 = p
+        .find(Locator::Css("#countdown"))
+        .await
+        .expect("countdown")
+        .attr("data-left")
+        .await
+        .expect("attr")
+        .and_then(|v| v.parse().ok())
+        .expect("seconds left");
+    assert!((1..=60).contains(&left), "{left} s left");
+    assert!(
+        wait_for_text(&p, "#toasts", "1 minute left", T).await,
+        "no last-minute warning"
+    );
+    send_chat(&m, "before-the-end").await;
+    assert!(wait_for_text(&p, "#chat-list", "before-the-end", T).await);
+    capture(
+        &p,
+        "countdown",
+        &[DESKTOP, PHONE],
+        &[ColorScheme::Light],
+        "",
+    )
+    .await;
+    // The end: the goodbye says why, and the chat is still there to read
+    // and to save.
+    let end = Duration::from_secs(120);
+    assert!(
+        wait_for_text(&p, "#goodbye-page", "maximum duration", end).await,
+        "the meeting did not end"
+    );
+    assert!(wait_for_text(&p, "#ended-chat", "before-the-end", T).await);
+    p.execute(
+        "window.__saved = null;
+         const make = URL.createObjectURL;
+         URL.createObjectURL = b => { b.text().then(t => window.__saved = t); return make(b); };",
+        vec![],
+    )
+    .await
+    .expect("watch downloads");
+    click(&p, "#save-chat").await;
+    let deadline = std::time::Instant::now() + T;
+    let saved = loop {
+        let v = p
+            .execute("return window.__saved", vec![])
+            .await
+            .expect("read");
+        if let Some(s) = v.as_str() {
+            break s.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing saved");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(saved.contains("mod: before-the-end"), "{saved}");
+    for c in [m, p] {
+        c.close().await.ok();
+    }
+}

@@ -31,7 +31,9 @@ use crate::join::{JoinToken, Session};
 use crate::pages::error::{ErrorPage, PageError};
 use crate::pages::goodbye::{Goodbye, GoodbyePage};
 use crate::pages::loading::LoadingPage;
-use crate::state::goodbye::{forget_farewell, recall_farewell, remember_farewell, Farewell};
+use crate::state::goodbye::{
+    forget_farewell, recall_farewell, remember_farewell, Farewell, Transcript, TranscriptSlot,
+};
 use crate::state::persist::{
     cleanup_at_startup, find_session, forget_found, open_for, take_prepared, Stored,
 };
@@ -136,6 +138,9 @@ pub fn App(handoff: Handoff) -> impl IntoView {
     let over = RwSignal::new(farewell.with_value(|f| f.as_ref().map(|f| f.goodbye)));
     // The verified room's address for after leaving.
     let logout_url = StoredValue::new(None::<String>);
+    // The chat as it stood when the meeting ended, for the goodbye page.
+    let transcript = StoredValue::new(None::<Transcript>);
+    provide_context(TranscriptSlot(transcript));
     // This tab's cached session, if a reload found one; then what the
     // cache holds for the verified session, taken by the room.
     let found = StoredValue::new_local(None::<Rc<SessionCache>>);
@@ -343,7 +348,8 @@ pub fn App(handoff: Handoff) -> impl IntoView {
             let f = farewell
                 .get_value()
                 .unwrap_or_else(|| Farewell::new(goodbye, None, None));
-            view! { <GoodbyePage farewell=f /> }.into_any()
+            let t = transcript.get_value();
+            view! { <GoodbyePage farewell=f transcript=t /> }.into_any()
         }
     }
 }

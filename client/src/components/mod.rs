@@ -4,6 +4,7 @@ pub mod chat;
 pub mod chat_item;
 pub mod chat_list;
 pub mod conn_badge;
+pub mod countdown;
 pub mod devices;
 pub mod dialog;
 pub mod e2ee_badge;

@@ -7,7 +7,8 @@ use quorum_shared::events::EndReason;
 use crate::handoff::remember_prejoin;
 use crate::i18n::{t, td_string, use_i18n, use_locale, Locale};
 pub use crate::state::goodbye::Goodbye;
-use crate::state::goodbye::{forget_farewell, Farewell};
+use crate::state::goodbye::{forget_farewell, Farewell, Transcript};
+use crate::util::{format_hhmm, iso_time};
 
 impl Goodbye {
     /// Headline, in `locale`.
@@ -43,7 +44,12 @@ impl Goodbye {
 /// token is valid, and the room's page for after leaving (`#logout-link`).
 /// The title takes focus, so screen readers announce the change of page.
 #[component]
-pub fn GoodbyePage(farewell: Farewell) -> impl IntoView {
+pub fn GoodbyePage(
+    farewell: Farewell,
+    /// The chat when the meeting ended, shown and offered to save.
+    #[prop(default = None)]
+    transcript: Option<Transcript>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let locale = use_locale();
     let title = NodeRef::<H1>::new();
@@ -93,6 +99,64 @@ pub fn GoodbyePage(farewell: Farewell) -> impl IntoView {
                         })}
                 </div>
             </div>
+            {transcript.filter(|t| !t.0.is_empty()).map(|t| view! { <EndedChat transcript=t /> })}
         </main>
     }
+}
+
+/// `<section id="ended-chat">`: the meeting's chat, readable after the
+/// end, and **Save the chat** (a text file made in this page: in an E2EE
+/// room the decrypted text goes only to the user's own device).
+#[component]
+fn EndedChat(transcript: Transcript) -> impl IntoView {
+    let i18n = use_i18n();
+    let text = StoredValue::new(transcript.to_text());
+    let save = move |_| {
+        if let Err(e) = download("chat.txt", &text.get_value()) {
+            web_sys::console::warn_1(&e);
+        }
+    };
+    view! {
+        <section id="ended-chat" class="card ended-chat" aria-labelledby="ended-chat-title">
+            <div class="ended-chat-head">
+                <h2 id="ended-chat-title">{t!(i18n, goodbye.chat_title)}</h2>
+                <button id="save-chat" type="button" class="btn" on:click=save>
+                    {t!(i18n, goodbye.save_chat)}
+                </button>
+            </div>
+            <ol class="ended-chat-list" tabindex="0" aria-labelledby="ended-chat-title">
+                {transcript
+                    .0
+                    .into_iter()
+                    .map(|l| {
+                        view! {
+                            <li>
+                                <time datetime=iso_time(l.at_ms)>{format_hhmm(l.at_ms)}</time>
+                                " "
+                                <strong>{l.name}</strong>
+                                ": "
+                                <span class="ended-chat-text">{l.text}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+        </section>
+    }
+}
+
+/// Offers `text` as a file named `name`, made in the page.
+fn download(name: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("text/plain;charset=utf-8");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let a: web_sys::HtmlAnchorElement = document().create_element("a")?.unchecked_into();
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    web_sys::Url::revoke_object_url(&url)?;
+    Ok(())
 }

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use crate::components::chat::ChatPanel;
 use crate::components::conn_badge::ConnBadge;
+use crate::components::countdown::Countdown;
 use crate::components::e2ee_badge::E2eeBadge;
 use crate::components::icons::{Icon, IconName};
 use crate::components::leave::LeaveButton;
@@ -62,6 +63,7 @@ pub fn RoomPage() -> impl IntoView {
                     </Show>
                 </div>
                 <ConnBadge state=nats.state() />
+                <Countdown />
                 <E2eeBadge />
                 <Show when=move || is_admin.get()>
                     <WaitingBadge />

@@ -1,6 +1,7 @@
 //! Why a session is over: the server ended it, a moderator removed or
 //! turned us away, or we left. The goodbye page says it in words.
 
+use leptos::prelude::StoredValue;
 use quorum_shared::events::EndReason;
 use serde::{Deserialize, Serialize};
 
@@ -109,3 +110,41 @@ pub fn forget_farewell() {
         let _ = s.remove_item(FAREWELL_KEY);
     }
 }
+
+/// One line of the chat as it stood when the meeting ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptLine {
+    /// When it was sent (unix ms).
+    pub at_ms: u64,
+    /// Who sent it, as shown.
+    pub name: String,
+    /// What it said, as shown (decrypted in an E2EE room: this stays in
+    /// the page's memory and, if saved, on the user's own device).
+    pub text: String,
+}
+
+/// The chat when the meeting ended, for the goodbye page to show and
+/// save; memory only, gone with the page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transcript(pub Vec<TranscriptLine>);
+
+impl Transcript {
+    /// The chat as plain text, a line per message: `[HH:MM] Name: text`.
+    pub fn to_text(&self) -> String {
+        self.0
+            .iter()
+            .map(|l| {
+                format!(
+                    "[{}] {}: {}\n",
+                    crate::util::format_hhmm(l.at_ms),
+                    l.name,
+                    l.text
+                )
+            })
+            .collect()
+    }
+}
+
+/// Where the room leaves its [`Transcript`] for the goodbye page.
+#[derive(Clone, Copy)]
+pub struct TranscriptSlot(pub StoredValue<Option<Transcript>>);

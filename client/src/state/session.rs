@@ -13,7 +13,7 @@ use crate::state::chat::{now_ms, provide_chat_context, ChatContext, ChatCrypt};
 use crate::state::e2ee::{fetch_room_key, provide_e2ee_context, E2eeContext};
 use crate::state::earlier::provide_earlier_context;
 use crate::state::events::EventSinks;
-use crate::state::goodbye::Goodbye;
+use crate::state::goodbye::{Goodbye, Transcript, TranscriptLine, TranscriptSlot};
 use crate::state::moderation::{provide_moderation_context, ModerationContext, ModerationEvent};
 use crate::state::notices::provide_notices_context;
 use crate::state::participants::{provide_roster_context, RosterContext};
@@ -50,6 +50,29 @@ fn moderation_notice(
         _ => return None,
     };
     Some(text.to_string())
+}
+
+/// The chat as shown now, for the goodbye page.
+fn transcript_of(chat: ChatContext, locale: Locale) -> Transcript {
+    let system = td_string!(locale, chat.system);
+    let lines = chat.log().with_untracked(|l| {
+        l.entries()
+            .map(|e| TranscriptLine {
+                at_ms: e.shown_at_ms,
+                name: if e.is_system() {
+                    system.to_string()
+                } else {
+                    e.name.clone()
+                },
+                text: if e.unreadable {
+                    td_string!(locale, chat.unreadable, name = e.name.as_str())
+                } else {
+                    e.text.clone()
+                },
+            })
+            .collect()
+    });
+    Transcript(lines)
 }
 
 /// Newtype so the context cannot be confused with another `Arc<Session>`.
@@ -218,6 +241,8 @@ pub fn provide_session_state(
         false,
     );
     let end = provide_session_end(nats, on_over);
+    // Found now: the callback below runs outside any component.
+    let transcript_slot = use_context::<TranscriptSlot>();
     let renewal = start_token_renewal(nats, &session, use_token(), Some(persist));
     let sinks = EventSinks {
         chat: Callback::new(move |entry| {
@@ -232,6 +257,11 @@ pub fn provide_session_state(
         }),
         // Removed while still waiting reads as "not let in".
         end: Callback::new(move |goodbye: Goodbye| {
+            // The meeting is over: its chat stays readable, and can be
+            // saved, on the goodbye page (this page's memory only).
+            if let (Goodbye::Ended(_), Some(slot)) = (goodbye, transcript_slot) {
+                slot.0.set_value(Some(transcript_of(chat, locale)));
+            }
             if nats.waiting().get_untracked() {
                 end.end(goodbye.while_waiting());
             } else {

@@ -83,6 +83,7 @@ pub async fn verify_token(
     let e2ee_on = e2ee.is_some_and(|e| e.is_enabled == Some(true));
     let self_key =
         e2ee_on && e2ee.is_some_and(|e| e.enabled_self_insert_encryption_key == Some(true));
+    let ends_at = room.ends_at();
     Ok(Json(VerifyTokenRes {
         envelope: Envelope::success("token is valid"),
         session: Some(JoinSession {
@@ -110,6 +111,7 @@ pub async fn verify_token(
                 .as_ref()
                 .and_then(|w| w.waiting_room_msg.clone())
                 .filter(|m| !m.trim().is_empty()),
+            ends_at,
             logout_url: room
                 .metadata
                 .logout_url

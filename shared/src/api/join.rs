@@ -123,6 +123,10 @@ pub struct JoinSession {
     /// The waiting-room message, if any (for people who wait).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_message: Option<String>,
+    /// When the meeting ends by its `room_duration` (unix seconds), if it
+    /// has one: the page counts down to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<i64>,
     /// Where to go after leaving, if the room has one (http or https only:
     /// anything else is dropped by the server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
