@@ -338,3 +338,76 @@ async fn a_timed_meeting_counts_down_and_its_chat_outlives_the_end() {
         c.close().await.ok();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_scrolled_up_is_told_how_many_are_new_and_the_box_grows() {
+    let _turn = quorum_e2e::serial().await;
+    let q = Quorum::start();
+    q.create_room("rd", json!({ "room_title": "Reading" }))
+        .await;
+    let mut driver = Chromedriver::start();
+    let (ann, ben) = (driver.browser().await, driver.browser().await);
+    join(&ann, &q.join_link("rd", "ann", true).await).await;
+    join(&ben, &q.join_link("rd", "ben", false).await).await;
+    for i in 0..30 {
+        send_chat(&ann, &format!("filler {i}")).await;
+    }
+    assert!(wait_for_text(&ben, "#chat-list", "filler 29", T).await);
+    // Ben goes back to the top with the keyboard.
+    ben.find(Locator::Css("#chat-list"))
+        .await
+        .expect("list")
+        .send_keys("\u{E011}")
+        .await
+        .expect("Home");
+    assert!(wait_for(&ben, "#chat-list", T).await);
+    for i in 0..3 {
+        send_chat(&ann, &format!("while away {i}")).await;
+    }
+    assert!(
+        wait_for_text(&ben, "#chat-jump", "3 new messages", T).await,
+        "no count of new messages; page: {}",
+        ben.source().await.unwrap_or_default()
+    );
+    click(&ben, "#chat-jump").await;
+    assert!(wait_gone(&ben, "#chat-jump", T).await);
+    let at_bottom = ben
+        .execute(
+            "const l = document.getElementById('chat-list');
+             return l.scrollHeight - l.scrollTop - l.clientHeight < 50;",
+            vec![],
+        )
+        .await
+        .expect("measure");
+    assert_eq!(
+        at_bottom,
+        json!(true),
+        "the button did not bring the newest"
+    );
+    // The message box grows with its text.
+    let height = |c: &fantoccini::Client| {
+        let c = c.clone();
+        async move {
+            c.execute(
+                "return document.getElementById('chat-input').clientHeight",
+                vec![],
+            )
+            .await
+            .expect("height")
+            .as_f64()
+            .unwrap_or(0.0)
+        }
+    };
+    let before = height(&ben).await;
+    ben.find(Locator::Css("#chat-input"))
+        .await
+        .expect("input")
+        .send_keys("one\u{E008}\u{E007}two\u{E008}\u{E007}three\u{E008}\u{E007}four")
+        .await
+        .expect("type");
+    let after = height(&ben).await;
+    assert!(after > before, "the box did not grow: {before} → {after}");
+    for c in [ann, ben] {
+        c.close().await.ok();
+    }
+}

@@ -80,6 +80,15 @@ pub fn ChatList(
     // Where we last scrolled the list to (see `scroll_to`): a scroll event
     // that finds it there is ours.
     let ours = StoredValue::new(None::<i32>);
+    // How many messages the session had taken in when the reader left the
+    // newest (`None` while following): what came since is "new".
+    let away = RwSignal::new(None::<u64>);
+    let total = move |l: &ChatLog| l.dropped() + l.len() as u64;
+    let new_since = Memo::new(move |_| {
+        let from = away.get()?;
+        let n = log.with(|l| total(l)).saturating_sub(from);
+        (n > 0).then_some(n)
+    });
 
     // -- effects -- //
     Effect::new(move |prev: Option<Option<EntryKey>>| {
@@ -162,6 +171,11 @@ pub fn ChatList(
             at_end && (from_bottom <= STICK_THRESHOLD_PX || (stick.get_value() && !by_reader));
         stick.set_value(following);
         if following {
+            away.set(None);
+        } else if away.get_untracked().is_none() {
+            away.set(Some(log.with_untracked(|l| total(l))));
+        }
+        if following {
             // Back at the newest: only the window again.
             if at.is_some() {
                 start.set(None);
@@ -195,6 +209,18 @@ pub fn ChatList(
             start_at(skip.saturating_sub(WINDOW_STEP));
         }
     });
+    // Back to the newest, from the "new messages" button.
+    let jump = move |_| {
+        away.set(None);
+        stick.set_value(true);
+        start.set(None);
+        request_animation_frame(move || {
+            if let Some(ul) = list_ref.try_get_untracked().flatten() {
+                scroll_to(&ul, ul.scroll_height(), ours);
+                let _ = ul.focus();
+            }
+        });
+    };
     // The window reaches the oldest message held.
     let at_oldest = Memo::new(move |_| {
         let at = start.get();
@@ -278,6 +304,23 @@ pub fn ChatList(
                     }
                 />
             </ul>
+            {move || {
+                new_since
+                    .get()
+                    .map(|n| {
+                        let text = if n == 1 {
+                            t_string!(i18n, chat.jump_one).to_string()
+                        } else {
+                            t_string!(i18n, chat.jump_many, count = n)
+                        };
+                        view! {
+                            <button id="chat-jump" type="button" class="chat-jump" on:click=jump>
+                                "↓ "
+                                {text}
+                            </button>
+                        }
+                    })
+            }}
         </div>
     }
 }
