@@ -43,9 +43,22 @@ pub struct ChatEntry {
     /// A private message: the recipient's name as shown ("you" for one to
     /// us); `None` for the room's public chat.
     pub private_to: Option<String>,
+    /// What the entry is: a message, or a line standing for one.
+    pub kind: EntryKind,
+}
+
+/// What a chat entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EntryKind {
+    /// A message, with its text.
+    #[default]
+    Message,
     /// Stands for a message from the sender that did not decrypt here (an
     /// E2EE room, probably a different key): no text, only that it came.
-    pub unreadable: bool,
+    Unreadable,
+    /// A line about who came or went (its text says it); from this page,
+    /// not from anyone.
+    Presence,
 }
 
 impl ChatEntry {
@@ -241,11 +254,11 @@ impl ChatLog {
     }
 
     /// Puts `entry` where the entry with `old` is (a placeholder whose
-    /// message could be read after all), or just drops `old` if `entry`
-    /// is already shown. Returns whether anything changed.
+    /// message could be read after all, or a line rewritten under its own
+    /// key), or just drops `old` if `entry` is already shown elsewhere. Returns whether anything changed.
     pub fn replace(&mut self, old: &EntryKey, entry: ChatEntry) -> bool {
         let key = entry.key();
-        if self.seen.contains(&key) {
+        if &key != old && self.seen.contains(&key) {
             return self.remove(old);
         }
         let Some(at) = self.slots.iter().position(|x| &x.entry.key() == old) else {
@@ -374,7 +387,7 @@ mod tests {
             shown_at_ms: 0,
             mine: false,
             private_to: None,
-            unreadable: false,
+            kind: EntryKind::Message,
         }
     }
 

@@ -7,5 +7,6 @@ pub mod countdown;
 pub mod media_plan;
 pub mod outbox;
 pub mod policy;
+pub mod presence_lines;
 pub mod renewal;
 pub mod roster;

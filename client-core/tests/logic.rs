@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use base64::Engine;
-use quorum_client_core::chat_log::{ChatEntry, ChatLog, Sender};
+use quorum_client_core::chat_log::{ChatEntry, ChatLog, EntryKind, Sender};
 use quorum_client_core::outbox::Outbox;
 use quorum_client_core::policy::{
     backoff_delay, give_up_after_from, is_auth_violation, is_pub_denied, is_sub_denied,
@@ -26,7 +26,7 @@ fn entry(id: &str, sender: &str, mine: bool) -> ChatEntry {
         shown_at_ms: 0,
         mine,
         private_to: None,
-        unreadable: false,
+        kind: EntryKind::Message,
     }
 }
 
@@ -326,6 +326,12 @@ fn a_placeholder_gives_way_to_its_message_in_place() {
         entry("a", "bob", false)
     ));
     assert_eq!(order(&log), ["a", "e1", "b"]);
+    // Rewritten under its own key: still there, with the new text.
+    let mut grown = entry("b", "bob", false);
+    grown.text = "grown".into();
+    assert!(log.replace(&grown.key(), grown));
+    assert_eq!(order(&log), ["a", "e1", "b"]);
+    assert_eq!(log.last().map(|e| e.text.as_str()), Some("grown"));
 }
 
 #[test]
@@ -602,4 +608,38 @@ fn the_countdown_reads_well_and_warns_at_ten_and_one_minutes() {
     assert_eq!(warning_due(30, Some(1)), None);
     // Joined with 40 s left: only the warning that still applies.
     assert_eq!(warning_due(40, None), Some(1));
+}
+
+#[test]
+fn comings_and_goings_are_said_once_and_bursts_make_one_line() {
+    use quorum_client_core::presence_lines::{went, Line, Went};
+    use quorum_shared::events::PresenceState::*;
+    assert_eq!(went(None, Online), Some(Went::Joined));
+    assert_eq!(went(Some(Left), Online), Some(Went::Joined));
+    assert_eq!(
+        went(Some(Online), Disconnected),
+        None,
+        "a blip says nothing"
+    );
+    assert_eq!(went(Some(Disconnected), Online), None);
+    assert_eq!(went(Some(Disconnected), Offline), Some(Went::Left));
+    assert_eq!(went(Some(Online), Left), Some(Went::Left));
+    assert_eq!(went(None, Left), None);
+    let mut line = Line {
+        went: Went::Joined,
+        names: vec!["Ann".into()],
+        at_ms: 0,
+    };
+    assert!(line.absorb(Went::Joined, "Bob", 5_000));
+    assert!(line.absorb(Went::Joined, "Bob", 6_000), "once each");
+    assert!(!line.absorb(Went::Left, "Cy", 6_500), "the other way");
+    assert!(!line.absorb(Went::Joined, "Cy", 20_000), "too late");
+    for n in ["Cy", "Di", "Ed"] {
+        assert!(line.absorb(Went::Joined, n, 7_000));
+    }
+    let (named, more) = line.shown();
+    assert_eq!(
+        (named.to_vec(), more),
+        (vec!["Ann".to_string(), "Bob".to_string()], 3)
+    );
 }

@@ -20,7 +20,7 @@ use quorum_client::i18n::Locale;
 use quorum_client::join::JoinToken;
 use quorum_client::nats::ConnState;
 use quorum_client::pages::error::{ErrorPage, PageError};
-use quorum_client::state::chat::{accept_incoming, ChatEntry, ChatLog, Sender};
+use quorum_client::state::chat::{accept_incoming, ChatEntry, ChatLog, EntryKind, Sender};
 use quorum_client::util::random_id;
 use quorum_client::verify::{
     parse_verify_response, split_token, take_token_from_location, JoinError,
@@ -88,7 +88,7 @@ fn entry(id: &str, sender: &str, mine: bool) -> ChatEntry {
         shown_at_ms: 0,
         mine,
         private_to: None,
-        unreadable: false,
+        kind: EntryKind::Message,
     }
 }
 

@@ -411,3 +411,60 @@ async fn a_reader_scrolled_up_is_told_how_many_are_new_and_the_box_grows() {
         c.close().await.ok();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comings_and_goings_are_said_in_words() {
+    let _turn = quorum_e2e::serial().await;
+    let q = Quorum::start();
+    q.create_room("cg", json!({ "room_title": "Comings" }))
+        .await;
+    let mut driver = Chromedriver::start();
+    let (ann, ben) = (driver.browser().await, driver.browser().await);
+    join(&ann, &q.join_link("cg", "ann", true).await).await;
+    join(&ben, &q.join_link("cg", "ben", false).await).await;
+    let line = "#chat-list .chat-message.presence";
+    assert!(
+        wait_for_text(&ann, line, "ben joined", T).await,
+        "no join line"
+    );
+    // The list says presence in words too (read out when online).
+    assert!(wait_for_text(&ann, "li.participant[data-user=ben] .presence-word", "", T).await);
+    quorum_e2e::leave(&ben).await;
+    assert!(
+        wait_for_text(&ann, line, "ben left", T).await,
+        "no leave line"
+    );
+    assert!(
+        wait_for_text(&ann, "li.participant[data-user=ben]", "(left)", T).await,
+        "the list shows leaving only as a colour"
+    );
+    // A burst is one line.
+    let token = q.token("cg", "cy", false).await;
+    let url = q.verify(&token).await["session"]["nats_ws_urls"][0]
+        .as_str()
+        .expect("a NATS address")
+        .to_owned();
+    let mut raws = vec![quorum_e2e::raw_nats::RawNats::connect(&url, Some(&token))
+        .await
+        .expect("cy")];
+    for who in ["di", "ed", "fay"] {
+        let token = q.token("cg", who, false).await;
+        raws.push(
+            quorum_e2e::raw_nats::RawNats::connect(&url, Some(&token))
+                .await
+                .expect(who),
+        );
+    }
+    let listed = wait_for(&ann, "li.participant[data-user=fay]", T).await;
+    assert!(
+        listed && wait_for_text(&ann, line, "cy, di and 2 others joined", T).await,
+        "the burst was not one line (fay listed: {listed}): {:?}",
+        quorum_e2e::texts(&ann, line).await
+    );
+    for r in raws {
+        r.close().await;
+    }
+    for c in [ann, ben] {
+        c.close().await.ok();
+    }
+}

@@ -10,7 +10,7 @@ use crate::components::icons::{Icon, IconName};
 use crate::components::linkify::MessageText;
 use crate::components::private_target::{focus_composer, PrivateTarget};
 use crate::i18n::{t, tu_string, use_i18n};
-use crate::state::chat::{ChatEntry, Delivery, EntryKey, Sender, UnsentAction};
+use crate::state::chat::{ChatEntry, Delivery, EntryKey, EntryKind, Sender, UnsentAction};
 use crate::util::{format_hhmm, iso_time};
 
 /// One `<li class="chat-message">`, with `mine` for our own messages,
@@ -31,13 +31,24 @@ pub fn ChatItem(
     can_retry: Signal<bool>,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    if entry.kind == EntryKind::Presence {
+        // Who came or went: a quiet line, not a message.
+        return view! {
+            <li class="chat-message presence" data-id=entry.id.clone()>
+                {entry.text.clone()}
+            </li>
+        }
+        .into_any();
+    }
     let system = entry.is_system().then(|| tu_string!(i18n, chat.system));
     let sender = system.map_or_else(|| entry.name.clone(), str::to_owned);
     // Someone else's name answers them privately, where the chat panel
     // has a composer to point (no extra element per message: the list
     // stays light).
     let reply = match (&entry.sender, use_context::<PrivateTarget>()) {
-        (Sender::User(u), Some(PrivateTarget(to))) if !entry.mine && !entry.unreadable => {
+        (Sender::User(u), Some(PrivateTarget(to)))
+            if !entry.mine && entry.kind == EntryKind::Message =>
+        {
             Some((u.to_string(), to))
         }
         _ => None,
@@ -81,7 +92,7 @@ pub fn ChatItem(
             class:pending=move || is(Delivery::Sending)
             class:not-sent=move || is(Delivery::NotSent)
             class:private=entry.private_to.is_some()
-            class:unreadable=entry.unreadable
+            class:unreadable=entry.kind == EntryKind::Unreadable
             data-id=entry.id.clone()
         >
             {sender}
@@ -99,7 +110,7 @@ pub fn ChatItem(
             <time class="time" datetime=iso_time(entry.shown_at_ms)>
                 {format_hhmm(entry.shown_at_ms)}
             </time>
-            {if entry.unreadable {
+            {if entry.kind == EntryKind::Unreadable {
                 let name = entry.name.clone();
                 view! { <p class="text unreadable-text">{t!(i18n, chat.unreadable, name)}</p> }
                     .into_any()
@@ -117,6 +128,7 @@ pub fn ChatItem(
             </Show>
         </li>
     }
+    .into_any()
 }
 
 /// `<span class="unsent">`: "Not sent", with Retry (while chat is open to

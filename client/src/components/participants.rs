@@ -160,6 +160,22 @@ fn ParticipantItem(p: Participant) -> impl IntoView {
         >
             <span class="name">{p.name.clone()}</span>
             {p.me.then(|| view! { <span class="you">" " {t!(i18n, participants.you)}</span> })}
+            // Presence in words, not only the dot's colour: read out when
+            // online, shown when not (and in forced-colours mode).
+            {match p.state {
+                PresenceState::Online => view! {
+                    <span class="presence-word visually-hidden">" " {t!(i18n, participants.online)}</span>
+                }
+                .into_any(),
+                PresenceState::Disconnected => view! {
+                    <span class="presence-word">" " {t!(i18n, participants.reconnecting)}</span>
+                }
+                .into_any(),
+                PresenceState::Offline | PresenceState::Left => view! {
+                    <span class="presence-word">" " {t!(i18n, participants.gone)}</span>
+                }
+                .into_any(),
+            }}
             {p
                 .is_admin
                 .then(|| {

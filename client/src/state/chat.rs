@@ -17,7 +17,9 @@ use crate::nats::{denied_publish, is_pub_denied, NatsClient, Sub};
 pub use crate::state::chat_in::{
     accept_incoming, accept_incoming_private, now_ms, shown_at, valid_id, IncomingChatError,
 };
-pub use crate::state::chat_log::{ChatEntry, ChatLog, Delivery, EntryKey, Sender, MAX_LOG};
+pub use crate::state::chat_log::{
+    ChatEntry, ChatLog, Delivery, EntryKey, EntryKind, Sender, MAX_LOG,
+};
 use crate::state::e2ee::E2eeContext;
 use crate::state::outbox::Outbox;
 use crate::state::participants::RosterContext;
@@ -95,7 +97,7 @@ pub(crate) fn own_message(
         shown_at_ms: msg.sent_at_ms,
         mine: true,
         private_to,
-        unreadable: false,
+        kind: EntryKind::Message,
     };
     (msg, entry)
 }
@@ -510,6 +512,12 @@ impl ChatContext {
         });
         self.settle(mine.into_iter().collect());
         changed
+    }
+
+    /// Rewrites the entry with `key` as `entry` in place (a line that grew).
+    pub fn replace(&self, key: &EntryKey, entry: ChatEntry) {
+        self.flush_incoming();
+        self.log.try_update(|l| l.replace(key, entry));
     }
 
     /// A new connection is catching up: hold queued messages until

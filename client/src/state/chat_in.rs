@@ -6,7 +6,7 @@ use quorum_shared::ids::{RoomId, UserId};
 use quorum_shared::peer::{ChatDecodeError, ChatMessage};
 use quorum_shared::subjects;
 
-use crate::state::chat_log::{ChatEntry, Sender};
+use crate::state::chat_log::{ChatEntry, EntryKind, Sender};
 
 /// Longest message id we accept; ids are ours (32 hex chars) or a peer's.
 const MAX_ID_LEN: usize = 128;
@@ -76,7 +76,7 @@ fn entry_from(sender: UserId, payload: &[u8], now_ms: u64) -> Result<ChatEntry, 
         id: msg.id,
         mine: false,
         private_to: None,
-        unreadable: false,
+        kind: EntryKind::Message,
         sender: Sender::User(sender),
         name,
         text: msg.text,

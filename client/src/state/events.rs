@@ -15,7 +15,7 @@ use quorum_shared::ids::UserId;
 use quorum_shared::moderation::WaitingEntry;
 
 use crate::join::JoinToken;
-use crate::state::chat::{shown_at, valid_id, ChatEntry, Sender};
+use crate::state::chat::{shown_at, valid_id, ChatEntry, EntryKind, Sender};
 use crate::state::goodbye::Goodbye;
 use crate::state::moderation::{ModerationEvent, ReactionEvent};
 use crate::state::participants::RosterEvent;
@@ -82,7 +82,7 @@ pub fn route_event(payload: &[u8], now_ms: u64) -> Result<Routed, EventError> {
                 shown_at_ms: shown_at(sent_at_ms, now_ms),
                 mine: false,
                 private_to: None,
-                unreadable: false,
+                kind: EntryKind::Message,
             })
         }
         SystemEvent::Notification {

@@ -16,6 +16,7 @@ pub mod moderation;
 pub mod notices;
 pub mod participants;
 pub mod persist;
+pub mod presence_lines;
 pub mod private;
 pub mod private_chat;
 pub mod session;

@@ -9,7 +9,7 @@ use crate::crypto::RoomKey;
 use crate::i18n::{td_string, use_locale, Locale};
 use crate::join::Session;
 use crate::nats::{provide_nats_context, NatsClient};
-use crate::state::chat::{now_ms, provide_chat_context, ChatContext, ChatCrypt};
+use crate::state::chat::{now_ms, provide_chat_context, ChatContext, ChatCrypt, EntryKind};
 use crate::state::e2ee::{fetch_room_key, provide_e2ee_context, E2eeContext};
 use crate::state::earlier::provide_earlier_context;
 use crate::state::events::EventSinks;
@@ -18,6 +18,7 @@ use crate::state::moderation::{provide_moderation_context, ModerationContext, Mo
 use crate::state::notices::provide_notices_context;
 use crate::state::participants::{provide_roster_context, RosterContext};
 use crate::state::persist::{provide_persist_context, Stored};
+use crate::state::presence_lines::presence_sink;
 use crate::state::private::start_private_events;
 use crate::state::private_chat::{restore_private, start_private_chat};
 use crate::state::sync::start_room_sync;
@@ -64,7 +65,7 @@ fn transcript_of(chat: ChatContext, locale: Locale) -> Transcript {
                 } else {
                     e.name.clone()
                 },
-                text: if e.unreadable {
+                text: if e.kind == EntryKind::Unreadable {
                     td_string!(locale, chat.unreadable, name = e.name.as_str())
                 } else {
                     e.text.clone()
@@ -268,7 +269,8 @@ pub fn provide_session_state(
                 end.end(goodbye);
             }
         }),
-        roster: Callback::new(move |ev| roster.apply(ev)),
+        // Comings and goings are said in the chat, too.
+        roster: presence_sink(chat, roster, session.join.user_id.to_string(), locale),
         // Only while waiting: a replayed approval (after a reconnect) would
         // swap in a token older than the one renewed since.
         approved: Callback::new(move |token| {

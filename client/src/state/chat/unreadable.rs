@@ -8,7 +8,7 @@ use quorum_shared::e2ee::{Kind, IV_LEN};
 use quorum_shared::ids::UserId;
 use quorum_shared::subjects;
 
-use super::{accept_incoming, now_ms, ChatContext, ChatEntry, EntryKey, Sender};
+use super::{accept_incoming, now_ms, ChatContext, ChatEntry, EntryKey, EntryKind, Sender};
 
 /// Undecryptable messages kept for another try.
 const MAX_UNREADABLE: usize = 500;
@@ -49,7 +49,7 @@ impl ChatContext {
             shown_at_ms: now_ms(),
             mine: false,
             private_to: None,
-            unreadable: true,
+            kind: EntryKind::Unreadable,
         };
         let key = entry.key();
         let known = self
