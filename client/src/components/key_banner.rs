@@ -24,6 +24,17 @@ pub fn why_failed(e: &CryptoError, locale: Locale) -> String {
     }
 }
 
+/// The key typed in `el`, taken out of the field at once so nothing on the
+/// page holds it while it is derived; `None` if the field is empty.
+pub fn take_typed_key(el: &web_sys::HtmlInputElement) -> Option<Vec<u8>> {
+    let typed = el.value().into_bytes();
+    if typed.is_empty() {
+        return None;
+    }
+    el.set_value("");
+    Some(typed)
+}
+
 /// Where typing the key again stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
@@ -64,12 +75,12 @@ pub fn KeyBanner() -> impl IntoView {
         let Some(el) = input.get_untracked() else {
             return;
         };
-        if phase.get_untracked() == Phase::Deriving || el.value().is_empty() {
+        if phase.get_untracked() == Phase::Deriving {
             return;
         }
-        // Out of the field at once, as on the key page.
-        let typed = el.value().into_bytes();
-        el.set_value("");
+        let Some(typed) = take_typed_key(&el) else {
+            return;
+        };
         phase.set(Phase::Deriving);
         let sid = sid.get_value();
         wasm_bindgen_futures::spawn_local(async move {

@@ -8,7 +8,7 @@ use leptos::html::Input;
 use leptos::prelude::*;
 
 use crate::components::icons::{Icon, IconName};
-use crate::components::key_banner::why_failed;
+use crate::components::key_banner::{take_typed_key, why_failed};
 use crate::crypto::{CryptoError, RoomKey};
 use crate::i18n::{t, t_string, use_i18n};
 
@@ -40,13 +40,12 @@ pub fn KeyPromptPage(
         let Some(el) = input.get_untracked() else {
             return;
         };
-        if phase.get_untracked() == Phase::Deriving || el.value().is_empty() {
+        if phase.get_untracked() == Phase::Deriving {
             return;
         }
-        // Taken out of the field at once: nothing on the page holds it
-        // while the key is derived.
-        let passphrase = el.value().into_bytes();
-        el.set_value("");
+        let Some(passphrase) = take_typed_key(&el) else {
+            return;
+        };
         set_empty.set(true);
         set_phase.set(Phase::Deriving);
         let sid = sid.get_value();
