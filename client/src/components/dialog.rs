@@ -76,7 +76,9 @@ pub fn ConfirmDialog(
         if open.get() {
             opener.set_value(active_element());
             request_animation_frame(move || {
-                if let Some(el) = root.get_untracked() {
+                // The dialog may be gone by then (its choice ended the
+                // session).
+                if let Some(el) = root.try_get_untracked().flatten() {
                     if let Some(first) = focusables(&el).into_iter().last() {
                         // The safe choice first: Cancel (last in order).
                         let _ = first.focus();
@@ -86,9 +88,10 @@ pub fn ConfirmDialog(
         }
     });
 
+    // Also after a choice that ended the session and took the dialog away.
     let close = move || {
-        open.set(false);
-        if let Some(el) = opener.get_value() {
+        open.try_set(false);
+        if let Some(Some(el)) = opener.try_get_value() {
             let _ = el.focus();
         }
     };

@@ -347,9 +347,14 @@ async fn toasts_render_close_and_time_out() {
         q.push(toast("e", NotificationType::Error));
     });
     tick().await;
+    // Its kind in a word, not only a colour.
+    assert_eq!(
+        text(&root, "#toasts .toast.toast-warning .toast-kind").as_deref(),
+        Some("Warning")
+    );
     assert_eq!(
         text(&root, "#toasts .toast.toast-warning .toast-text").as_deref(),
-        Some("note w")
+        Some("Warning note w")
     );
     assert_eq!(
         attr(&root, ".toast-error", "class").as_deref(),
