@@ -72,9 +72,8 @@ pub fn RoomPage() -> impl IntoView {
                 <HandButton />
                 <LeaveButton />
             </header>
-            // Under the header: on wide screens they float over the stage,
-            // on narrow ones they push the room down; never over a control
-            // or the chat.
+            // Under the header, in the flow: they push the room down
+            // rather than cover a control or the chat.
             <Toasts />
             <div class="room-body">
                 <ParticipantsPanel />
