@@ -173,6 +173,18 @@ async fn leave_button_says_goodbye_and_frees_the_seat() {
         .send_keys(&Key::Enter.to_string())
         .await
         .expect("press Enter on Leave");
+    // Leave asks first; the confirm button is reachable by keyboard too.
+    assert!(
+        wait_for(&guest, "#leave-confirm", T).await,
+        "Leave did not ask"
+    );
+    guest
+        .find(Locator::Css("#leave-confirm-confirm"))
+        .await
+        .expect("confirm button")
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("press Enter on confirm");
     assert!(
         wait_for_text(&guest, "#goodbye-page .goodbye-title", "You left", T).await,
         "no goodbye page after Leave; page: {}",
