@@ -9,8 +9,8 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 // base.css first: the theme's custom properties and the reset that the
 // rest builds on; then in the order they used to be linked.
 const ORDER = [
-  "base", "pages", "room", "header", "participants", "chat", "unread",
-  "notices", "toasts", "e2ee", "moderation", "media",
+  "base", "pages", "room", "header", "participants", "chat", "chat-group", "unread",
+  "notices", "toasts", "e2ee", "moderation", "media", "phone",
 ];
 const present = readdirSync("assets").filter((f) => f.endsWith(".css")).map((f) => f.slice(0, -4));
 const unlisted = present.filter((f) => !ORDER.includes(f));

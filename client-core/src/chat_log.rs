@@ -34,7 +34,7 @@ pub struct ChatEntry {
     pub sender: Sender,
     /// Display name from the payload.
     pub name: String,
-    /// The text, at most `MAX_CHAT_LEN` bytes.
+    /// The text, at most `MAX_CHAT_LEN` characters.
     pub text: String,
     /// When to display it as sent, unix ms.
     pub shown_at_ms: u64,

@@ -4,6 +4,7 @@
 
 pub mod chat_log;
 pub mod countdown;
+pub mod grouping;
 pub mod media_plan;
 pub mod outbox;
 pub mod policy;

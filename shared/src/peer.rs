@@ -5,8 +5,16 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Longest chat message we send or show, in bytes.
+/// Longest chat message we send or show, in characters (Unicode scalar
+/// values, what a person counts; an emoji is one). Even at the worst case
+/// (every character a control character, six bytes once JSON-escaped) a
+/// message fits [`crate::limits::MAX_PARTICIPANT_PAYLOAD`] sealed.
 pub const MAX_CHAT_LEN: usize = 4096;
+
+/// A text's length as [`MAX_CHAT_LEN`] counts it.
+pub fn chat_len(text: &str) -> usize {
+    text.chars().count()
+}
 
 /// A public chat message, published on `subjects::chat(room, sender)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,7 +44,7 @@ impl ChatMessage {
     /// Parses a received payload, refusing oversize text.
     pub fn decode(bytes: &[u8]) -> Result<Self, ChatDecodeError> {
         let m: Self = serde_json::from_slice(bytes)?;
-        if m.text.len() > MAX_CHAT_LEN {
+        if chat_len(&m.text) > MAX_CHAT_LEN {
             return Err(ChatDecodeError::TooLong);
         }
         Ok(m)
@@ -62,6 +70,21 @@ mod tests {
         };
         assert_eq!(ChatMessage::decode(&m.encode()).unwrap(), m);
         assert!(ChatMessage::decode(b"{").is_err());
+        // Characters, not bytes: 4096 four-byte emoji are within the limit.
+        let emoji = ChatMessage {
+            text: "\u{1F600}".repeat(MAX_CHAT_LEN),
+            ..m.clone()
+        };
+        assert_eq!(ChatMessage::decode(&emoji.encode()).unwrap(), emoji);
+        // The worst case still fits one participant's payload, sealed
+        // (IV and tag) with a long name.
+        let worst = ChatMessage {
+            name: "n".repeat(256),
+            text: "\u{1}".repeat(MAX_CHAT_LEN),
+            ..m.clone()
+        };
+        let sealed = worst.encode().len() + 12 + 16;
+        assert!(sealed < crate::limits::MAX_PARTICIPANT_PAYLOAD, "{sealed}");
         let long = ChatMessage {
             text: "x".repeat(MAX_CHAT_LEN + 1),
             ..m

@@ -1,6 +1,7 @@
 //! End to end, issue 14's chat items: private mode is obvious on both
 //! sides, the integrator's texts are shown, and a reader scrolled up is
-//! told what is new while the message box grows with its text. Run with
+//! told what is new while the message box grows with its text, a
+//! sender's run reads as one block, and the limit counts characters. Run with
 //! `cargo test -p quorum-e2e --test chat_ux` after `trunk build --release`
 //! and `cargo build -p quorum-server`.
 
@@ -121,6 +122,39 @@ async fn a_reader_scrolled_up_is_told_how_many_are_new_and_the_box_grows() {
         send_chat(&ann, &format!("filler {i}")).await;
     }
     assert!(wait_for_text(&ben, "#chat-list", "filler 29", T).await);
+    // Ann's run reads as one block: her name over the first only, and
+    // still there (hidden from sight) for screen readers on the rest.
+    let runs = ben
+        .execute(
+            "const ms = [...document.querySelectorAll('#chat-list .chat-message')]
+                 .filter(m => m.textContent.includes('filler'));
+             return [ms.length,
+                     ms.filter(m => m.classList.contains('continued')).length,
+                     ms[0].classList.contains('continued'),
+                     ms.filter(m => m.querySelector('.sender')).length,
+                     ms.filter(m => m.querySelector('.sender').offsetWidth > 1).length];",
+            vec![],
+        )
+        .await
+        .expect("read the run");
+    assert_eq!(runs, json!([30, 29, false, 30, 1]), "not grouped: {runs}");
+    // Someone else speaking starts a new block, and so does Ann after.
+    send_chat(&ben, "ben-between").await;
+    send_chat(&ann, "ann-after").await;
+    assert!(wait_for_text(&ben, "#chat-list", "ann-after", T).await);
+    let after = ben
+        .execute(
+            "const last = [...document.querySelectorAll('#chat-list .chat-message')].slice(-2);
+             return last.map(m => m.classList.contains('continued'));",
+            vec![],
+        )
+        .await
+        .expect("read the last two");
+    assert_eq!(
+        after,
+        json!([false, false]),
+        "a new speaker did not break the run"
+    );
     // Ben goes back to the top with the keyboard.
     ben.find(Locator::Css("#chat-list"))
         .await
@@ -175,6 +209,40 @@ async fn a_reader_scrolled_up_is_told_how_many_are_new_and_the_box_grows() {
         .expect("type");
     let after = height(&ben).await;
     assert!(after > before, "the box did not grow: {before} → {after}");
+
+    // The limit counts characters, as people do: 4,100 emoji are over it
+    // (and kept, not cut: a paste loses nothing), 4,096 are not, and go.
+    let fill = |n: usize| {
+        format!(
+            "const el = document.getElementById('chat-input');
+             el.value = '\\u{{1F600}}'.repeat({n});
+             el.dispatchEvent(new Event('input', {{ bubbles: true }}));
+             return Array.from(el.value).length;"
+        )
+    };
+    let kept = ben.execute(&fill(4100), vec![]).await.expect("paste");
+    assert_eq!(kept, json!(4100), "the paste was cut");
+    assert!(wait_for_text(&ben, "#chat-count.over", "4100 / 4096", T).await);
+    click(&ben, "#chat-send").await;
+    assert!(
+        wait_for_text(&ben, "#chat-notice", "4096 characters", T).await,
+        "no clear error for a long message"
+    );
+    ben.execute(&fill(4096), vec![]).await.expect("paste");
+    assert!(wait_for(&ben, "#chat-count:not(.over)", T).await);
+    assert!(wait_for_text(&ben, "#chat-count", "4096 / 4096", T).await);
+    click(&ben, "#chat-send").await;
+    let arrived = "return [...document.querySelectorAll('#chat-list .chat-message .text')]
+                       .some(t => Array.from(t.textContent).length === 4096)";
+    let mut got = json!(false);
+    for _ in 0..60 {
+        got = ann.execute(arrived, vec![]).await.expect("read");
+        if got == json!(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(got, json!(true), "4,096 emoji did not arrive whole");
     for c in [ann, ben] {
         c.close().await.ok();
     }

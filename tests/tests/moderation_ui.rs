@@ -21,6 +21,9 @@ const T: Duration = Duration::from_secs(30);
 /// Brings the waiting panel to the top: the stage scrolls on a desktop,
 /// the whole page on a phone.
 const SHOW_PANEL: &str = r#"
+    // A phone shows one part at a time: the stage, where the panel is.
+    const tab = document.getElementById('tab-stage');
+    if (tab && tab.offsetParent !== null) tab.click();
     const stage = document.querySelector('.stage-main');
     if (getComputedStyle(stage).overflowY === 'auto') {
         stage.scrollTop = 0;

@@ -2,7 +2,7 @@
 //! offline are shown at once, marked pending, and sent on reconnect.
 
 use leptos::prelude::*;
-use quorum_shared::peer::MAX_CHAT_LEN;
+use quorum_shared::peer::{chat_len, MAX_CHAT_LEN};
 
 pub use crate::components::chat_list::{ChatItem, ChatList, READ_SPAN, WINDOW};
 use crate::components::icons::{Icon, IconName};
@@ -33,7 +33,7 @@ pub fn ChatPanel() -> impl IntoView {
     let unread = use_unread();
     let divider = Signal::derive(move || unread.and_then(|u| u.divider().get()));
     view! {
-        <aside class="chat-panel" aria-labelledby="chat-heading">
+        <aside id="chat-panel" class="chat-panel" aria-labelledby="chat-heading">
             <h2 id="chat-heading" class="panel-title">{t!(i18n, chat.heading)}</h2>
             <KeyBanner />
             <WelcomeNote />
@@ -73,7 +73,7 @@ fn WelcomeNote() -> impl IntoView {
 enum Notice {
     /// The connection is down and messages wait to be sent.
     Offline,
-    /// The draft is over [`MAX_CHAT_LEN`] bytes.
+    /// The draft is over [`MAX_CHAT_LEN`] characters.
     TooLong,
     /// Private messages are not queued.
     PrivateOffline,
@@ -188,8 +188,9 @@ pub fn Composer(
             <textarea
                 id="chat-input"
                 rows="2"
-                maxlength=MAX_CHAT_LEN.to_string()
-                aria-describedby="chat-notice"
+                // No `maxlength`: it would cut a long paste silently (and
+                // counts UTF-16 units); the counter says what is over.
+                aria-describedby="chat-notice chat-count"
                 disabled=move || locked.get()
                 placeholder=move || {
                     if locked.get() {
@@ -218,7 +219,7 @@ pub fn Composer(
                 <Icon name=IconName::Send />
                 <span class="btn-label">{t!(i18n, chat.send)}</span>
             </button>
-            <ByteCount draft=draft />
+            <CharCount draft=draft />
             <p id="chat-notice" class="chat-notice" aria-live="polite">
                 {shown_notice}
             </p>
@@ -226,11 +227,11 @@ pub fn Composer(
     }
 }
 
-/// `<span id="chat-count">`: how much of the limit a long draft uses
-/// (bytes, as the server counts), from four fifths of it on.
+/// `<span id="chat-count">`: how much of the limit a long draft uses, in
+/// characters, from four fifths of it on; past it, how many to remove.
 #[component]
-fn ByteCount(draft: RwSignal<String>) -> impl IntoView {
-    let used = Memo::new(move |_| draft.with(String::len));
+fn CharCount(draft: RwSignal<String>) -> impl IntoView {
+    let used = Memo::new(move |_| draft.with(|d| chat_len(d)));
     view! {
         <Show when=move || { used.get() * 5 > MAX_CHAT_LEN * 4 }>
             <span id="chat-count" class="chat-count" class:over=move || { used.get() > MAX_CHAT_LEN }>

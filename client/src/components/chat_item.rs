@@ -15,11 +15,17 @@ use crate::util::{format_hhmm, iso_time};
 
 /// One `<li class="chat-message">`, with `mine` for our own messages,
 /// `system` for the server's (whose sender reads "System", translated),
+/// `continued` when it follows its sender's previous one (see
+/// [`crate::state::grouping`]),
 /// `pending` while one of ours waits for the server and `not-sent` once
 /// it was refused.
 #[component]
 pub fn ChatItem(
     entry: Arc<ChatEntry>,
+    /// It continues the message drawn before it (same sender, soon after):
+    /// its name and time are there for screen readers only.
+    #[prop(into, default = Signal::stored(false))]
+    continued: Signal<bool>,
     /// How far it got (ours).
     #[prop(optional, into)]
     delivery: Signal<Delivery>,
@@ -88,6 +94,7 @@ pub fn ChatItem(
         <li
             class="chat-message"
             class:mine=entry.mine
+            class:continued=move || continued.get()
             class:system=entry.is_system()
             class:pending=move || is(Delivery::Sending)
             class:not-sent=move || is(Delivery::NotSent)

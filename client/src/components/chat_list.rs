@@ -12,6 +12,7 @@ use crate::i18n::{t, t_string, use_i18n};
 use crate::state::chat::{ChatLog, Delivery, EntryKey, UnsentAction};
 use crate::state::chat_log::window;
 use crate::state::earlier::{Earlier, EarlierContext};
+use crate::state::grouping::grouped;
 
 /// Distance from the bottom (px) within which the list keeps following new
 /// messages; further up, the user is reading history and is left alone.
@@ -269,14 +270,21 @@ pub fn ChatList(
                         let start = start.get();
                         log.with(|l| {
                             let (_, skip, take) = span_of(l, start.as_ref());
-                            l.entries().skip(skip).take(take).cloned().collect::<Vec<_>>()
+                            // Whether each continues the one drawn before
+                            // it is part of its key: the first drawn, or one
+                            // whose predecessor changed, is drawn afresh.
+                            grouped(l.entries().skip(skip).take(take))
+                                .into_iter()
+                                .map(|(e, cont)| (e.clone(), cont))
+                                .collect::<Vec<_>>()
                         })
                     }
-                    key=|e| e.key()
-                    children=move |e| {
+                    key=|(e, cont)| (e.key(), *cont)
+                    children=move |(e, cont)| {
                         let key = e.key();
                         let first = key.clone();
-                        let is_first_new = move || divider.with(|d| d.as_ref() == Some(&first));
+                        let is_first_new =
+                            Signal::derive(move || divider.with(|d| d.as_ref() == Some(&first)));
                         let delivery = match delivery_of {
                             Some(p) => p.run(key),
                             // Standalone (tests): straight from the log.
@@ -289,13 +297,14 @@ pub fn ChatList(
                             }),
                         };
                         view! {
-                            <Show when=is_first_new>
+                            <Show when=move || is_first_new.get()>
                                 <li class="chat-divider">
                                     <span>{t!(i18n, chat.new_messages)}</span>
                                 </li>
                             </Show>
                             <ChatItem
                                 entry=e
+                                continued=Signal::derive(move || cont && !is_first_new.get())
                                 delivery=delivery
                                 on_unsent=on_unsent
                                 can_retry=can_retry

@@ -24,7 +24,7 @@ pub fn ConnBadge(#[prop(into)] state: Signal<ConnState>) -> impl IntoView {
             role="status"
             aria-live="polite"
         >
-            {label}
+            <span class="conn-text">{label}</span>
         </span>
     }
 }

@@ -42,6 +42,7 @@ pub enum IconName {
     Party,
     Heart,
     RaisedHand,
+    Chat,
 }
 
 /// The palm and fingers of [`IconName::Hand`], shared with the
@@ -109,6 +110,7 @@ impl IconName {
             Self::Party => "party",
             Self::Heart => "heart",
             Self::RaisedHand => "raised_hand",
+            Self::Chat => "chat",
         }
     }
 
@@ -205,6 +207,11 @@ impl IconName {
                 "M12 20s-8-4.8-8-10.5A4.5 4.5 0 0 1 12 6.8 4.5 4.5 0 0 1 20 9.5C20 15.2 12 20 12 20z",
             ],
             Self::RaisedHand => &[HAND[0], HAND[1], HAND[2], HAND[3], "M4 5.5a5 5 0 0 1 2-2.5"],
+            Self::Chat => &[
+                "M5 4h14a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2h-8l-5 4v-4H5a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
+                "M8 9h8",
+                "M8 12.5h5",
+            ],
         }
     }
 }

@@ -20,5 +20,6 @@ pub mod participant_menu;
 pub mod participants;
 pub mod private_target;
 pub mod reactions;
+pub mod room_tabs;
 pub mod tiles;
 pub mod toasts;

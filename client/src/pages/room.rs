@@ -1,7 +1,8 @@
 //! The meeting room: header (with the notification centre, the hand
-//! toggle and Leave), the participants, the stage (reactions, and for
-//! moderators the waiting room and the room's controls), chat and toasts.
-//! Video comes in a later issue.
+//! toggle and Leave), the participants, the stage (video, reactions, and
+//! for moderators the waiting room and the room's controls), chat and
+//! toasts; on a phone one of the three parts at a time, chosen in a
+//! bottom toolbar.
 
 use leptos::prelude::*;
 
@@ -16,6 +17,7 @@ use crate::components::moderator::{RoomControls, WaitingPanel};
 use crate::components::notices::Notices;
 use crate::components::participants::{HandButton, ParticipantsPanel};
 use crate::components::reactions::{ReactionBar, ReactionFeed};
+use crate::components::room_tabs::RoomTabs;
 use crate::components::tiles::MediaTiles;
 use crate::components::toasts::Toasts;
 use crate::i18n::{t, t_string, use_i18n};
@@ -23,6 +25,7 @@ use crate::nats::use_nats;
 use crate::state::e2ee::use_e2ee;
 use crate::state::media::{provide_media_context, MediaChoicesContext, MediaStatus};
 use crate::state::moderation::use_moderation;
+use crate::state::panes::{provide_panes_context, use_panes, Pane};
 use crate::state::session::use_session;
 
 /// `<main id="room-page">`.
@@ -44,6 +47,7 @@ pub fn RoomPage() -> impl IntoView {
         choices,
     );
     let media_off = move || media.status().with(|s| *s == MediaStatus::Off);
+    let panes = provide_panes_context();
     view! {
         <main id="room-page" class="room" data-media=move || state_key(&media.status().get())>
             <header class="room-header">
@@ -75,9 +79,9 @@ pub fn RoomPage() -> impl IntoView {
             // Under the header, in the flow: they push the room down
             // rather than cover a control or the chat.
             <Toasts />
-            <div class="room-body">
+            <div class="room-body" data-pane=move || panes.shown().get().key()>
                 <ParticipantsPanel />
-                <section class="stage" aria-label=move || t_string!(i18n, room.stage)>
+                <section id="stage" class="stage" aria-label=move || t_string!(i18n, room.stage)>
                     // Scrolls on its own; the reactions stay in view below.
                     <div class="stage-main">
                         <MediaBanner />
@@ -101,6 +105,7 @@ pub fn RoomPage() -> impl IntoView {
                 </section>
                 <ChatPanel />
             </div>
+            <RoomTabs panes=panes />
         </main>
     }
 }
@@ -111,6 +116,7 @@ pub fn RoomPage() -> impl IntoView {
 fn WaitingBadge() -> impl IntoView {
     let i18n = use_i18n();
     let waiting = use_moderation().waiting();
+    let panes = use_panes();
     let count = move || waiting.with(Vec::len);
     view! {
         <Show when=move || { count() > 0 }>
@@ -119,9 +125,14 @@ fn WaitingBadge() -> impl IntoView {
                 class="badge badge-waiting"
                 href="#waiting-panel"
                 aria-label=move || t_string!(i18n, room.waiting_badge, count = count())
-                on:click=|ev| {
+                on:click=move |ev| {
                     ev.prevent_default();
-                    focus_waiting_panel();
+                    // A phone shows the stage first; the focus moves once
+                    // it is drawn.
+                    if let Some(p) = panes {
+                        p.show(Pane::Stage);
+                    }
+                    request_animation_frame(focus_waiting_panel);
                 }
             >
                 <Icon name=IconName::Users />

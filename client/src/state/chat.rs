@@ -8,7 +8,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use quorum_shared::e2ee::Kind;
 use quorum_shared::ids::{RoomId, UserId};
-use quorum_shared::peer::{ChatMessage, MAX_CHAT_LEN};
+use quorum_shared::peer::{chat_len, ChatMessage, MAX_CHAT_LEN};
 use quorum_shared::subjects;
 
 use crate::cache::ChatRecord;
@@ -38,7 +38,7 @@ pub enum SendChatError {
     /// Nothing but whitespace.
     #[error("the message is empty")]
     Empty,
-    /// Over [`MAX_CHAT_LEN`] bytes.
+    /// Over [`MAX_CHAT_LEN`] characters.
     #[error("the message is too long")]
     TooLong,
     /// A moderator locked the chat for this participant.
@@ -57,7 +57,7 @@ pub(crate) fn checked_text(text: &str, locked: bool) -> Result<&str, SendChatErr
     if text.is_empty() {
         return Err(SendChatError::Empty);
     }
-    if text.len() > MAX_CHAT_LEN {
+    if chat_len(text) > MAX_CHAT_LEN {
         return Err(SendChatError::TooLong);
     }
     if locked {

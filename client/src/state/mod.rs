@@ -4,7 +4,7 @@
 
 pub mod chat;
 // Pure, natively tested in `quorum-client-core`; here under their old names.
-pub use quorum_client_core::{chat_log, outbox};
+pub use quorum_client_core::{chat_log, grouping, outbox};
 pub mod chat_in;
 pub mod e2ee;
 pub mod earlier;
@@ -14,6 +14,7 @@ pub mod history;
 pub mod media;
 pub mod moderation;
 pub mod notices;
+pub mod panes;
 pub mod participants;
 pub mod persist;
 pub mod presence_lines;

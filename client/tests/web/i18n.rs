@@ -38,11 +38,11 @@ fn the_first_language_we_have_wins_and_lang_overrides_it() {
 fn both_locales_fill_in_variables() {
     assert_eq!(
         td_string!(Locale::en, chat.too_long, max = 4096),
-        "Messages are limited to 4096 bytes; please shorten it."
+        "Messages are limited to 4096 characters; please shorten it."
     );
     assert_eq!(
         td_string!(Locale::de, chat.too_long, max = 4096),
-        "Nachrichten sind auf 4096 Bytes begrenzt; bitte kürzen Sie Ihre Nachricht."
+        "Nachrichten sind auf 4096 Zeichen begrenzt; bitte kürzen Sie Ihre Nachricht."
     );
 }
 

@@ -11,7 +11,7 @@ use quorum_shared::api::{
 };
 use quorum_shared::events::{EndReason, SystemEvent};
 use quorum_shared::ids::RoomId;
-use quorum_shared::peer::MAX_CHAT_LEN;
+use quorum_shared::peer::{chat_len, MAX_CHAT_LEN};
 use quorum_shared::subjects;
 use serde_json::json;
 
@@ -301,11 +301,15 @@ pub async fn broadcast(
     let text_len = req
         .chat_msg
         .as_ref()
-        .map_or(0, |c| c.message.len())
-        .max(req.notification_msg.as_ref().map_or(0, |n| n.text.len()));
+        .map_or(0, |c| chat_len(&c.message))
+        .max(
+            req.notification_msg
+                .as_ref()
+                .map_or(0, |n| chat_len(&n.text)),
+        );
     if text_len > MAX_CHAT_LEN {
         return Err(ApiError::InvalidParameters(format!(
-            "message: at most {MAX_CHAT_LEN} bytes"
+            "message: at most {MAX_CHAT_LEN} characters"
         )));
     }
     let id = uuid::Uuid::new_v4().to_string();
