@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use quorum_shared::api::{ClientConfig, RenewTokenRes};
+use quorum_shared::api::{ClientConfig, RenewTokenRes, TAKE_OVER_HEADER};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, Request, RequestCache, RequestInit, Response};
@@ -90,8 +90,23 @@ async fn early_answer(token: &JoinToken) -> Option<(u16, String)> {
 pub async fn verify_token(token: JoinToken) -> Result<Session, JoinError> {
     let answer = match early_answer(&token).await {
         Some(a) => Ok(a),
-        None => post_with_token(VERIFY_PATH, &token).await,
+        None => post_with_token(VERIFY_PATH, &token, None).await,
     };
+    verified(token, answer)
+}
+
+/// [`verify_token`] for a user already in the meeting elsewhere: "Use
+/// this tab instead" (the server tells their other tabs to leave).
+pub async fn verify_token_taking_over(token: JoinToken) -> Result<Session, JoinError> {
+    let tab = crate::util::tab_id();
+    let answer = post_with_token(VERIFY_PATH, &token, Some((TAKE_OVER_HEADER, &tab))).await;
+    verified(token, answer)
+}
+
+fn verified(
+    token: JoinToken,
+    answer: Result<(u16, String), JsValue>,
+) -> Result<Session, JoinError> {
     let (status, body) = answer.map_err(|e| {
         web_sys::console::warn_2(&"verifyToken request failed".into(), &e);
         JoinError::Network(js_error_text(&e))
@@ -104,7 +119,7 @@ pub async fn verify_token(token: JoinToken) -> Result<Session, JoinError> {
 /// participant may not publish (waiting room) or has no connection (an
 /// outage, possibly longer than the token's lifetime).
 pub async fn renew_token_http(token: &JoinToken) -> Result<JoinToken, String> {
-    let (status, body) = post_with_token(RENEW_PATH, token)
+    let (status, body) = post_with_token(RENEW_PATH, token, None)
         .await
         .map_err(|e| js_error_text(&e))?;
     let res: RenewTokenRes =
@@ -116,12 +131,20 @@ pub async fn renew_token_http(token: &JoinToken) -> Result<JoinToken, String> {
     }
 }
 
-async fn post_with_token(path: &str, token: &JoinToken) -> Result<(u16, String), JsValue> {
+/// POSTs `{}` to `path` with `token`, and the `extra` header if any.
+async fn post_with_token(
+    path: &str,
+    token: &JoinToken,
+    extra: Option<(&str, &str)>,
+) -> Result<(u16, String), JsValue> {
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
     let headers = Headers::new()?;
     headers.set("Authorization", &format!("Bearer {}", token.expose()))?;
     headers.set("Content-Type", "application/json")?;
     headers.set("Accept", "application/json")?;
+    if let Some((name, value)) = extra {
+        headers.set(name, value)?;
+    }
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_headers(&headers);

@@ -24,7 +24,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::api::verify_token;
+use crate::api::{verify_token, verify_token_taking_over};
 use crate::handoff::{
     forget_prejoin, prejoin_token, remember_prejoin, room_module_url, Handoff, Joined,
 };
@@ -161,10 +161,20 @@ fn Shell() -> impl IntoView {
         });
     };
 
-    let verify = Action::new_local(move |t: &JoinToken| {
-        let t = t.clone();
+    // The token last verified: "Use this tab instead" asks again with it
+    // (a refusal may have forgotten the pre-join token).
+    let asked = StoredValue::new(None::<JoinToken>);
+    // `true`: "Use this tab instead" (the user is in the meeting elsewhere).
+    let verify = Action::new_local(move |(t, take_over): &(JoinToken, bool)| {
+        let (t, take_over) = (t.clone(), *take_over);
+        asked.set_value(Some(t.clone()));
         async move {
-            match verify_token(t.clone()).await {
+            let verified = if take_over {
+                verify_token_taking_over(t.clone()).await
+            } else {
+                verify_token(t.clone()).await
+            };
+            match verified {
                 Ok(s) => {
                     crate::perf::mark("verified");
                     remember_prejoin(&t);
@@ -182,7 +192,7 @@ fn Shell() -> impl IntoView {
     });
     match token_for_prejoin(taken.as_ref()) {
         Some(t) => {
-            verify.dispatch_local(t);
+            verify.dispatch_local((t, false));
         }
         None => go_to_room(to_room_with(taken.as_ref())),
     }
@@ -195,12 +205,19 @@ fn Shell() -> impl IntoView {
         _ => match token_for_prejoin(taken.as_ref()) {
             Some(t) => {
                 stage.set(Stage::Checking);
-                verify.dispatch_local(t);
+                verify.dispatch_local((t, false));
             }
             // It expired while the error showed: the room says so, or
             // resumes this tab's session if there is one.
             None => go_to_room(to_room_with(taken.as_ref())),
         },
+    });
+
+    let take_over = Callback::new(move |()| {
+        if let Some(t) = asked.get_value() {
+            stage.set(Stage::Checking);
+            verify.dispatch_local((t, true));
+        }
     });
 
     move || match stage.get() {
@@ -210,7 +227,9 @@ fn Shell() -> impl IntoView {
         Stage::Entering => {
             view! { <LoadingPage message=t_string!(i18n, conn.connecting) /> }.into_any()
         }
-        Stage::Error(error) => view! { <ErrorPage error=error on_retry=retry /> }.into_any(),
+        Stage::Error(error) => {
+            view! { <ErrorPage error=error on_retry=retry on_take_over=take_over /> }.into_any()
+        }
         Stage::Prejoin(session) => {
             let token = session.token.expose().to_owned();
             let join = session.join.clone();

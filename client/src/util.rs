@@ -28,6 +28,27 @@ pub fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// This page's id for "Use this tab instead" (see
+/// `quorum_shared::api::TAKE_OVER_HEADER`): made once per page and kept on
+/// `window`, since the shell and the room are separate modules (a Rust
+/// static would differ between them); never in storage, which a
+/// duplicated tab would copy.
+pub fn tab_id() -> String {
+    const KEY: &str = "quorumTab";
+    let Some(w) = web_sys::window() else {
+        return random_id();
+    };
+    if let Some(id) = js_sys::Reflect::get(&w, &KEY.into())
+        .ok()
+        .and_then(|v| v.as_string())
+    {
+        return id;
+    }
+    let id = random_id();
+    let _ = js_sys::Reflect::set(&w, &KEY.into(), &id.as_str().into());
+    id
+}
+
 /// Runs `f` in a task of its own, as soon as the browser gets to it: after
 /// input and a due frame, but without the 4 ms that a chain of
 /// `setTimeout(0)`s is held to. For long work split into slices.

@@ -121,6 +121,13 @@ pub enum SystemEvent {
         /// You may not come back.
         blocked: bool,
     },
+    /// Private: you chose "Use this tab instead" in tab `tab`: every other
+    /// tab of yours ends its session there, without reconnecting (which
+    /// would take the meeting back).
+    MovedToTab {
+        /// The id of the tab that has the meeting now.
+        tab: String,
+    },
     /// Private: your locks changed; the server reconnects you so nats-server
     /// enforces them.
     LocksChanged {

@@ -23,7 +23,7 @@ use futures::FutureExt;
 use leptos::prelude::*;
 use quorum_shared::api::StatusCode;
 
-use crate::api::{renew_token_http, verify_token};
+use crate::api::{renew_token_http, verify_token, verify_token_taking_over};
 use crate::cache::SessionCache;
 use crate::handoff::{forget_prejoin, Handoff};
 use crate::i18n::{locale_from_browser, provide_i18n_context, t_string};
@@ -288,6 +288,27 @@ pub fn App(handoff: Handoff) -> impl IntoView {
             verify.dispatch_local((t, None));
         }
     });
+    // "Use this tab instead": verified with the take-over, then joined
+    // as any verified session; a refusal shows as usual.
+    let taking_over = RwSignal::new(false);
+    let take_over = Callback::new(move |()| {
+        let Some(t) = tokens.get() else {
+            return;
+        };
+        fatal.set(None);
+        taking_over.set(true);
+        leptos::task::spawn_local(async move {
+            match verify_token_taking_over(t.clone()).await {
+                Ok(s) => {
+                    verify.dispatch_local((t, Some(Arc::new(s))));
+                }
+                Err(e) => {
+                    fatal.try_set(Some((&e).into()));
+                }
+            }
+            taking_over.try_set(false);
+        });
+    });
     let on_fatal = Callback::new(move |e: PageError| fatal.set(Some(e)));
     let on_over = Callback::new(move |g: Goodbye| {
         if over.with_untracked(Option::is_none) {
@@ -305,6 +326,9 @@ pub fn App(handoff: Handoff) -> impl IntoView {
         }
         if let Some(e) = fatal.get() {
             return Page::Error(e);
+        }
+        if taking_over.get() {
+            return Page::Checking;
         }
         if !started.get() {
             return Page::Checking;
@@ -326,7 +350,9 @@ pub fn App(handoff: Handoff) -> impl IntoView {
         Page::Checking => {
             view! { <LoadingPage message=t_string!(i18n, app.checking) /> }.into_any()
         }
-        Page::Error(error) => view! { <ErrorPage error=error on_retry=retry /> }.into_any(),
+        Page::Error(error) => {
+            view! { <ErrorPage error=error on_retry=retry on_take_over=take_over /> }.into_any()
+        }
         Page::Joined(session) => {
             let resumed = resumed.get_value();
             // Only the first session: a retried one shows the pre-join page.

@@ -18,7 +18,7 @@ use crate::pages::prejoin::PrejoinPage;
 use crate::pages::room::RoomPage;
 use crate::pages::waiting::WaitingPage;
 use crate::state::media::{MediaChoices, MediaChoicesContext};
-use crate::state::persist::{forget, Stored};
+use crate::state::persist::{forget, forget_pointer, Stored};
 use crate::state::session::provide_session_state;
 
 /// In a self-key E2EE room, asks for the meeting key before anything
@@ -102,7 +102,11 @@ fn JoinedSession(
     let over_then = Callback::new(move |g: Goodbye| {
         let (sid, user) = (sid.clone(), user.clone());
         wasm_bindgen_futures::spawn_local(async move {
-            forget(&sid, &user).await;
+            if g == Goodbye::Moved {
+                forget_pointer();
+            } else {
+                forget(&sid, &user).await;
+            }
             on_over.run(g);
         });
     });

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::i18n::{t, td_string, use_i18n, Locale};
 use crate::nats::ConnFailure;
-use crate::verify::JoinError;
+use crate::verify::{JoinError, Refusal};
 
 /// Why the error page shows: a refused or failed join, or a connection
 /// that failed for good. Put in words only when shown, in the page's
@@ -65,6 +65,11 @@ impl PageError {
         matches!(self, Self::Join(e) if e.retryable())
     }
 
+    /// Offer "Use this tab instead": the user is in the meeting elsewhere.
+    pub fn take_over(&self) -> bool {
+        matches!(self, Self::Join(e) if e.refusal() == Some(Refusal::AlreadyIn))
+    }
+
     /// Show a Reload button (starts the session over).
     pub fn reload(&self) -> bool {
         matches!(self, Self::Connection(ConnFailure::Lost) | Self::Load)
@@ -72,7 +77,8 @@ impl PageError {
 }
 
 /// `<main id="error-page">` with the title, the reason and maybe a Retry
-/// (`#retry`) or Reload (`#reload`) button, in the app's language.
+/// (`#retry`), Reload (`#reload`) or "Use this tab instead" (`#take-over`)
+/// button, in the app's language.
 #[component]
 pub fn ErrorPage(
     error: PageError,
@@ -83,6 +89,10 @@ pub fn ErrorPage(
     /// token waits in session storage.
     #[prop(into)]
     on_retry: Callback<()>,
+    /// Called by "Use this tab instead" (`#take-over`, shown only if
+    /// `error.take_over()` and this is given).
+    #[prop(optional, into)]
+    on_take_over: Option<Callback<()>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let locale = i18n.get_locale_untracked();
@@ -102,6 +112,20 @@ pub fn ErrorPage(
                                 on:click=move |_| on_retry.run(())
                             >
                                 {t!(i18n, error.retry)}
+                            </button>
+                        }
+                    })}
+                {on_take_over
+                    .filter(|_| error.take_over())
+                    .map(|cb| {
+                        view! {
+                            <button
+                                id="take-over"
+                                type="button"
+                                class="btn btn-primary"
+                                on:click=move |_| cb.run(())
+                            >
+                                {t!(i18n, join.take_over)}
                             </button>
                         }
                     })}

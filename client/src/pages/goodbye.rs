@@ -18,6 +18,7 @@ impl Goodbye {
             Self::Removed { .. } => td_string!(locale, goodbye.removed_title),
             Self::Denied => td_string!(locale, goodbye.denied_title),
             Self::Left => td_string!(locale, goodbye.left_title),
+            Self::Moved => td_string!(locale, goodbye.moved_title),
         }
     }
 
@@ -35,6 +36,7 @@ impl Goodbye {
             Self::Removed { blocked: false } => td_string!(locale, goodbye.removed),
             Self::Denied => td_string!(locale, goodbye.denied),
             Self::Left => td_string!(locale, goodbye.left_reason),
+            Self::Moved => td_string!(locale, goodbye.moved),
         }
     }
 }

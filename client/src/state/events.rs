@@ -46,6 +46,8 @@ pub enum Routed {
     Moderation(ModerationEvent),
     /// We sent too fast: chat is paused for this many seconds.
     Throttled(u64),
+    /// Nothing to do here.
+    Nothing,
 }
 
 /// Why an event was dropped.
@@ -164,6 +166,9 @@ pub fn route_event(payload: &[u8], now_ms: u64) -> Result<Routed, EventError> {
             seq: 0,
         })),
         SystemEvent::Throttled { seconds } => Routed::Throttled(seconds),
+        // Our own take-over (a later tab of ours replaying it) is nothing.
+        SystemEvent::MovedToTab { tab } if tab == crate::util::tab_id() => Routed::Nothing,
+        SystemEvent::MovedToTab { .. } => Routed::End(Goodbye::Moved),
     })
 }
 
@@ -207,6 +212,7 @@ pub fn deliver(sinks: &EventSinks, subject: &str, payload: &[u8], now_ms: u64) {
         }
         Ok(Routed::Moderation(ev)) => sinks.moderation.try_run(ev),
         Ok(Routed::Throttled(secs)) => sinks.throttled.try_run(secs),
+        Ok(Routed::Nothing) => Some(()),
         Err(e) => {
             let text = format!("events: dropped one on {subject}: {e}");
             return web_sys::console::warn_1(&text.into());

@@ -21,6 +21,8 @@ pub enum Goodbye {
     Denied,
     /// The user pressed Leave.
     Left,
+    /// The user took the meeting to another tab ("Use this tab instead").
+    Moved,
 }
 
 impl Goodbye {
@@ -57,7 +59,8 @@ const FAREWELL_KEY: &str = "quorum.goodbye";
 pub struct Farewell {
     /// Why the session is over.
     pub goodbye: Goodbye,
-    /// The newest token, kept only after leaving by choice: **Rejoin**
+    /// The newest token, kept only after leaving by choice (or moving to
+    /// another tab): **Rejoin**
     /// uses it while it is valid. In session storage (this tab only), never
     /// in the address bar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,7 +76,9 @@ impl Farewell {
     pub fn new(goodbye: Goodbye, token: Option<&JoinToken>, logout_url: Option<String>) -> Self {
         Self {
             goodbye,
-            token: (goodbye == Goodbye::Left)
+            // Rejoining after a move takes the meeting back, by the same
+            // "Use this tab instead".
+            token: matches!(goodbye, Goodbye::Left | Goodbye::Moved)
                 .then(|| token.map(|t| t.expose().to_owned()))
                 .flatten(),
             logout_url: logout_url.filter(|u| quorum_shared::api::is_web_url(u)),

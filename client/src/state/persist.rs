@@ -248,12 +248,18 @@ async fn session_value<T: serde::de::DeserializeOwned>(c: &SessionCache, key: &s
     serde_json::from_value(v).ok()
 }
 
-/// Deletes the session's database and this tab's pointer to it: the
-/// meeting is over for this user.
-pub async fn forget(room_sid: &str, user_id: &str) {
+/// Forgets this tab's pointer to the session's database, which stays:
+/// the meeting went on in another tab of this user, which uses it.
+pub fn forget_pointer() {
     if let Some(s) = session_storage() {
         let _ = s.remove_item(POINTER_KEY);
     }
+}
+
+/// Deletes the session's database and this tab's pointer to it: the
+/// meeting is over for this user.
+pub async fn forget(room_sid: &str, user_id: &str) {
+    forget_pointer();
     if let Err(e) = cache::delete_session(room_sid, user_id).await {
         web_sys::console::warn_1(&format!("cache: not deleted: {e}").into());
     }

@@ -3,7 +3,9 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use quorum_shared::api::{ClientConfig, Envelope, JoinSession, RenewTokenRes, VerifyTokenRes};
+use quorum_shared::api::{
+    is_tab_id, ClientConfig, Envelope, JoinSession, RenewTokenRes, VerifyTokenRes, TAKE_OVER_HEADER,
+};
 use quorum_shared::subjects::UserSubjects;
 use quorum_shared::token::JoinClaims;
 use quorum_shared::worker::RENEW_GRACE_SECS;
@@ -64,7 +66,23 @@ pub async fn verify_token(
         .map_err(|e| ApiError::InvalidToken(e.to_string()))?;
     let (room, p) = room_and_participant(&st, &claims).await?;
     if p.presence == Presence::Online {
-        return Err(ApiError::AlreadyOnline(claims.user_id.to_string()));
+        // "Use this tab instead" names the tab taking over; otherwise, or
+        // too often, the user hears they are already in.
+        let tab = headers
+            .get(TAKE_OVER_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|t| is_tab_id(t));
+        let taken = match tab {
+            Some(tab) => {
+                st.rooms
+                    .take_over(&claims.room_id, &claims.user_id, tab)
+                    .await
+            }
+            None => false,
+        };
+        if !taken {
+            return Err(ApiError::AlreadyOnline(claims.user_id.to_string()));
+        }
     }
     if room.locked && p.presence == Presence::Invited && !p.is_admin {
         return Err(ApiError::RoomLocked(room.room_id.to_string()));

@@ -26,6 +26,7 @@ pub mod moderation;
 pub mod service;
 pub mod state;
 pub mod stream;
+pub mod takeover;
 pub mod timers;
 pub mod worker;
 

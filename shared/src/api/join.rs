@@ -137,6 +137,21 @@ pub struct JoinSession {
     pub locks: LockSettings,
 }
 
+/// The request header with which `/api/verifyToken` takes the meeting over
+/// from the user's other tab ("Use this tab instead"): this tab's id,
+/// which the other tabs compare with their own when told
+/// ([`crate::events::SystemEvent::MovedToTab`]).
+pub const TAKE_OVER_HEADER: &str = "x-quorum-take-over";
+
+/// A tab id as [`TAKE_OVER_HEADER`] carries it: 8 to 64 letters, digits,
+/// `-` or `_`.
+pub fn is_tab_id(tab: &str) -> bool {
+    (8..=64).contains(&tab.len())
+        && tab
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Whether `url` may be offered as a link after leaving: an absolute http
 /// or https address (never `javascript:` or the like).
 pub fn is_web_url(url: &str) -> bool {
@@ -148,7 +163,21 @@ pub fn is_web_url(url: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_web_url;
+    use super::{is_tab_id, is_web_url};
+
+    #[test]
+    fn tab_ids_are_short_and_plain() {
+        assert!(is_tab_id("k3J9-x_20aQ"));
+        for bad in [
+            "",
+            "short",
+            "has space here",
+            "ünïcödé-tab",
+            &"x".repeat(65),
+        ] {
+            assert!(!is_tab_id(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn only_web_addresses_are_offered_after_leaving() {
