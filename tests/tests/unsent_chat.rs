@@ -7,7 +7,8 @@
 //! - Messages typed while the network is cut, and refused once it is back
 //!   because a moderator locked the chat meanwhile, show "Not sent"; a
 //!   reload keeps them (the session cache holds them); once unlocked,
-//!   Retry delivers one exactly once and Discard forgets the other.
+//!   Retry delivers one exactly once and Discard forgets the other. The
+//!   same in an E2EE room, where what is kept is the sealed message.
 //! - A participant whose private chat is locked can't pick a recipient,
 //!   and nats-server refuses its private messages; people waiting to be
 //!   let in are never offered as recipients.
@@ -312,6 +313,79 @@ async fn private_chat_is_offered_only_to_those_it_can_reach() {
         raw.close().await;
     }
     for c in [m, p, m2] {
+        c.close().await.ok();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sealed_message_refused_by_a_lock_survives_a_reload_and_retries_once() {
+    let _turn = quorum_e2e::serial().await;
+    let net = NetCut::start().await;
+    let q = Quorum::start_env(&net.env());
+    q.create_room(
+        "sealed",
+        json!({ "room_title": "Sealed", "room_features":
+            { "end_to_end_encryption_features": { "is_enabled": true } } }),
+    )
+    .await;
+    let token = q.token("sealed", "mod", true).await;
+    let mut m = RawNats::connect(&net.direct_url(), Some(&token))
+        .await
+        .expect("moderator connects");
+    let mut driver = Chromedriver::start();
+    let (bob, ann) = (driver.browser().await, driver.browser().await);
+    join(&bob, &q.join_link("sealed", "bob", false).await).await;
+    join(&ann, &q.join_link("sealed", "ann", false).await).await;
+    send_chat(&bob, "sealed-before").await;
+    assert!(wait_for_text(&ann, "#chat-list", "sealed-before", T).await);
+
+    // Typed while away, refused on return: a moderator locked the chat.
+    net.cut();
+    assert!(
+        wait_gone(&bob, CONNECTED, T).await,
+        "the cut went unnoticed"
+    );
+    send_chat(&bob, "sealed-away").await;
+    assert!(wait_for(&bob, "#chat-list .chat-message.mine.pending", T).await);
+    lock_chat(&mut m, "sealed", "mod", "bob", true).await;
+    net.restore();
+    assert!(wait_for(&bob, CONNECTED, T).await, "never came back");
+    assert!(wait_for(&bob, NOT_SENT, T).await, "not marked Not sent");
+
+    // The cache keeps the sealed bytes: a reload shows it, still refused.
+    bob.refresh().await.expect("reload");
+    pass_prejoin(&bob).await;
+    assert!(wait_for(&bob, CONNECTED, T).await);
+    assert!(wait_for(&bob, NOT_SENT, T).await, "lost on reload");
+    assert!(wait_for_text(&bob, NOT_SENT, "sealed-away", T).await);
+
+    // Unlocked: Retry delivers it, readable, exactly once.
+    lock_chat(&mut m, "sealed", "mod", "bob", false).await;
+    assert!(
+        wait_for(
+            &bob,
+            &format!("{NOT_SENT} .unsent-retry:not([disabled])"),
+            T
+        )
+        .await,
+        "Retry stayed disabled after the unlock"
+    );
+    bob.find(unsent_button("sealed-away", "retry"))
+        .await
+        .expect("Retry")
+        .click()
+        .await
+        .expect("click");
+    assert!(wait_gone(&bob, NOT_SENT, T).await);
+    send_chat(&bob, "sealed-after").await;
+    assert!(wait_for_text(&ann, "#chat-list", "sealed-after", T).await);
+    assert_eq!(
+        quorum_e2e::count_text(&ann, "#chat-list .chat-message .text", "sealed-away").await,
+        1,
+        "the retried message did not arrive exactly once, decrypted"
+    );
+    m.close().await;
+    for c in [bob, ann] {
         c.close().await.ok();
     }
 }
