@@ -78,6 +78,11 @@ pub fn ChatList(
     // list's content changes under it, must not count as reading back.
     let touched_ms = StoredValue::new(f64::NEG_INFINITY);
     let touch = move || touched_ms.set_value(js_sys::Date::now());
+    // When we last moved the window ourselves. The browser's scroll events
+    // that follow (its scroll anchoring as items come and go) are not the
+    // reader's unless they touch the list again after it: a reader who
+    // brought one page of older messages must not bring a second by that.
+    let moved_ms = StoredValue::new(f64::NEG_INFINITY);
     // Where we last scrolled the list to (see `scroll_to`): a scroll event
     // that finds it there is ours.
     let ours = StoredValue::new(None::<i32>);
@@ -129,6 +134,7 @@ pub fn ChatList(
 
     // Moves the window to start at entry `i`, keeping the reader's view.
     let start_at = move |i: usize| {
+        moved_ms.set_value(js_sys::Date::now());
         let key = log.with_untracked(|l| l.key_at(i));
         keep_in_view(list_ref, ours, move || start.set(key));
     };
@@ -163,7 +169,10 @@ pub fn ChatList(
         // Ours only if the reader hasn't moved it since (their scroll in the
         // same frame would leave it elsewhere).
         let ours = ours.write_value().take() == Some(top);
-        let by_reader = !ours && js_sys::Date::now() - touched_ms.get_value() < READER_SCROLL_MS;
+        let touched = touched_ms.get_value();
+        let by_reader = !ours
+            && js_sys::Date::now() - touched < READER_SCROLL_MS
+            && touched >= moved_ms.get_value();
         let at = start.get_untracked();
         let (len, skip, take) = log.with_untracked(|l| span_of(l, at.as_ref()));
         // Only a window that reaches the newest can follow it.
