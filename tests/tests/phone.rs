@@ -129,8 +129,8 @@ async fn a_phone_shows_one_part_at_a_time_with_a_toolbar() {
     // Every control a thumb presses: at least 44 × 44 px.
     let small = pia
         .execute(
-            "return [...document.querySelectorAll('.room-header button, .room-header a, \
-                  .room-tabs button, .composer button, .composer select, .composer textarea')]
+            "return [...document.querySelectorAll('#room-page button:not(.sender-reply), \
+                  #room-page select, #room-page textarea, #room-page a.badge')]
                .filter(e => e.offsetParent !== null)
                .map(e => [e.id || e.className, e.getBoundingClientRect()])
                .filter(([_, r]) => r.width < 44 || r.height < 44)

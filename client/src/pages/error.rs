@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::{t, td_string, use_i18n, Locale};
+use crate::i18n::{td_string, use_i18n, Locale};
 use crate::nats::ConnFailure;
 use crate::verify::{JoinError, Refusal};
 
@@ -101,49 +101,37 @@ pub fn ErrorPage(
             <div class="card error-card">
                 <h1 class="error-title">{error.title(locale)}</h1>
                 <p class="error-reason">{error.reason(locale)}</p>
-                {error
-                    .retry()
-                    .then(|| {
-                        view! {
-                            <button
-                                id="retry"
-                                type="button"
-                                class="btn btn-primary"
-                                on:click=move |_| on_retry.run(())
-                            >
-                                {t!(i18n, error.retry)}
-                            </button>
-                        }
-                    })}
+                {error.retry().then(|| action("retry", locale_text(locale, Choice::Retry), on_retry))}
                 {on_take_over
                     .filter(|_| error.take_over())
-                    .map(|cb| {
-                        view! {
-                            <button
-                                id="take-over"
-                                type="button"
-                                class="btn btn-primary"
-                                on:click=move |_| cb.run(())
-                            >
-                                {t!(i18n, join.take_over)}
-                            </button>
-                        }
-                    })}
-                {error
-                    .reload()
-                    .then(|| {
-                        view! {
-                            <button
-                                id="reload"
-                                type="button"
-                                class="btn btn-primary"
-                                on:click=move |_| on_retry.run(())
-                            >
-                                {t!(i18n, error.reload)}
-                            </button>
-                        }
-                    })}
+                    .map(|cb| action("take-over", locale_text(locale, Choice::TakeOver), cb))}
+                {error.reload().then(|| action("reload", locale_text(locale, Choice::Reload), on_retry))}
             </div>
         </main>
+    }
+}
+
+/// What the error page's buttons do, for their words.
+#[derive(Clone, Copy)]
+enum Choice {
+    Retry,
+    TakeOver,
+    Reload,
+}
+
+fn locale_text(locale: Locale, what: Choice) -> &'static str {
+    match what {
+        Choice::Retry => td_string!(locale, error.retry),
+        Choice::TakeOver => td_string!(locale, join.take_over),
+        Choice::Reload => td_string!(locale, error.reload),
+    }
+}
+
+/// One of the error page's buttons: `<button id={id}>` reading `label`.
+fn action(id: &'static str, label: &'static str, on_click: Callback<()>) -> impl IntoView {
+    view! {
+        <button id=id type="button" class="btn btn-primary" on:click=move |_| on_click.run(())>
+            {label}
+        </button>
     }
 }
