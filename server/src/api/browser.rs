@@ -65,6 +65,20 @@ pub async fn verify_token(
         .verify(bearer(&headers)?)
         .map_err(|e| ApiError::InvalidToken(e.to_string()))?;
     let (room, p) = room_and_participant(&st, &claims).await?;
+    if room.locked && p.presence == Presence::Invited && !p.is_admin {
+        return Err(ApiError::RoomLocked(room.room_id.to_string()));
+    }
+    if room.max_participants > 0 {
+        // Someone taking the meeting over from their own other tab keeps
+        // their seat: they are not counted against themselves.
+        let online = u64::from(st.rooms.index().online_count(&room.room_id));
+        let others = online - u64::from(p.presence == Presence::Online && online > 0);
+        if others >= room.max_participants {
+            return Err(ApiError::RoomFull(room.room_id.to_string()));
+        }
+    }
+    // Last, after every refusal: the other tab is told to leave only if
+    // this one will get in.
     if p.presence == Presence::Online {
         // "Use this tab instead" names the tab taking over; otherwise, or
         // too often, the user hears they are already in.
@@ -82,15 +96,6 @@ pub async fn verify_token(
         };
         if !taken {
             return Err(ApiError::AlreadyOnline(claims.user_id.to_string()));
-        }
-    }
-    if room.locked && p.presence == Presence::Invited && !p.is_admin {
-        return Err(ApiError::RoomLocked(room.room_id.to_string()));
-    }
-    if room.max_participants > 0 {
-        let online = u64::from(st.rooms.index().online_count(&room.room_id));
-        if online >= room.max_participants {
-            return Err(ApiError::RoomFull(room.room_id.to_string()));
         }
     }
     let e2ee = room
