@@ -284,7 +284,7 @@ impl ChatLog {
     }
 
     /// The messages, in order.
-    pub fn entries(&self) -> impl ExactSizeIterator<Item = &Arc<ChatEntry>> {
+    pub fn entries(&self) -> impl DoubleEndedIterator<Item = &Arc<ChatEntry>> + ExactSizeIterator {
         self.slots.iter().map(|s| &s.entry)
     }
 

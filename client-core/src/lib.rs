@@ -6,6 +6,7 @@ pub mod chat_log;
 pub mod countdown;
 pub mod grouping;
 pub mod media_plan;
+pub mod news;
 pub mod outbox;
 pub mod policy;
 pub mod presence_lines;

@@ -327,6 +327,22 @@ pub async fn wait_for_text(c: &Client, css: &str, needle: &str, timeout: Duratio
     false
 }
 
+/// Like [`wait_for_text`], but reads the text a screen reader has too:
+/// also that of an element hidden from sight (a phone's other panes).
+pub async fn wait_for_content(c: &Client, css: &str, needle: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let js = "return [...document.querySelectorAll(arguments[0])]
+                  .some(e => e.textContent.includes(arguments[1]))";
+    while Instant::now() < deadline {
+        let found = c.execute(js, vec![css.into(), needle.into()]).await;
+        if found.is_ok_and(|v| v == serde_json::Value::Bool(true)) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// Waits until `css` matches at least one element.
 pub async fn wait_for(c: &Client, css: &str, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;

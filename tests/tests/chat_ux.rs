@@ -163,6 +163,24 @@ async fn a_reader_scrolled_up_is_told_how_many_are_new_and_the_box_grows() {
         .await
         .expect("Home");
     assert!(wait_for(&ben, "#chat-list", T).await);
+    // What a run hides (its repeated names and times) belongs to the list:
+    // it scrolls and is clipped with it, and never makes the page scroll.
+    let hidden = ben
+        .execute(
+            "const l = document.getElementById('chat-list');
+             const hid = [...l.querySelectorAll('.chat-message.continued > .sender')];
+             const root = document.scrollingElement;
+             return [hid.length > 0 && hid.every(e => l.contains(e.offsetParent) || e.offsetParent === l),
+                     root.scrollHeight <= root.clientHeight];",
+            vec![],
+        )
+        .await
+        .expect("find the hidden names");
+    assert_eq!(
+        hidden,
+        json!([true, true]),
+        "a run's hidden names hang outside the list"
+    );
     for i in 0..3 {
         send_chat(&ann, &format!("while away {i}")).await;
     }

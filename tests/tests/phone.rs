@@ -3,7 +3,9 @@
 //! height) and a bottom toolbar whose Chat tab counts what came while
 //! another part was shown; everything a thumb presses is at least 44 px;
 //! at 800 and 1024 px Leave stays on screen and the title keeps its width
-//! beside a long name. axe-core finds nothing serious at either size.
+//! beside a long name; and the connection's longest German words never
+//! push the header's buttons off a 360 px screen. axe-core finds nothing
+//! serious at either size.
 //! Run with `cargo test -p quorum-e2e --test phone` after
 //! `trunk build --release` and `cargo build -p quorum-server`.
 
@@ -11,6 +13,7 @@ use std::time::Duration;
 
 use fantoccini::Client;
 use quorum_e2e::axe::{assert_clean, ColorScheme};
+use quorum_e2e::netcut::NetCut;
 use quorum_e2e::screens::{capture, set_viewport, Viewport, PHONE};
 use quorum_e2e::{click, join, send_chat, wait_for, wait_for_text, Chromedriver, Quorum};
 use serde_json::{json, Value};
@@ -23,6 +26,14 @@ const TABLET: Viewport = Viewport {
     width: 1024,
     height: 768,
     mobile: false,
+};
+
+/// The narrowest phones in use.
+const SMALL_PHONE: Viewport = Viewport {
+    name: "small-phone",
+    width: 360,
+    height: 740,
+    mobile: true,
 };
 
 /// A narrow desktop window.
@@ -177,6 +188,18 @@ async fn a_phone_shows_one_part_at_a_time_with_a_toolbar() {
         wait_for_text(&pia, "#tab-chat", "3 new", T).await,
         "the count has no words"
     );
+    // Someone leaving is a line in the chat, but not news: still 3.
+    let fa = others.pop().expect("fa");
+    quorum_e2e::leave(&fa).await;
+    fa.close().await.ok();
+    assert!(
+        quorum_e2e::wait_for_content(&pia, "#chat-list .presence", "fa left", T).await,
+        "no line for fa leaving"
+    );
+    assert!(
+        wait_for_text(&pia, "#tab-chat .room-tab-badge", "3", T).await,
+        "a presence line counted as a new message"
+    );
     capture(&pia, "phone-people", &[PHONE], &[ColorScheme::Light], "").await;
     click(&pia, "#tab-chat").await;
     assert!(quorum_e2e::wait_gone(&pia, "#tab-chat .room-tab-badge", T).await);
@@ -202,16 +225,7 @@ async fn a_phone_shows_one_part_at_a_time_with_a_toolbar() {
     .await;
 
     // The narrowest phones in use.
-    set_viewport(
-        &pia,
-        Viewport {
-            name: "small-phone",
-            width: 360,
-            height: 740,
-            mobile: true,
-        },
-    )
-    .await;
+    set_viewport(&pia, SMALL_PHONE).await;
     assert_no_sideways(&pia, "360 px").await;
     for css in ["#chat-input", "#leave", "#tab-stage"] {
         assert_in_view(&pia, css, "360 px").await;
@@ -219,6 +233,88 @@ async fn a_phone_shows_one_part_at_a_time_with_a_toolbar() {
     for c in others.into_iter().chain([pia, ann]) {
         c.close().await.ok();
     }
+}
+
+/// The rectangles' right and left edges, in order: where one ends and the
+/// next begins along the header's first row.
+const ROW_EDGES: &str = "
+    return arguments[0].map(css => {
+        const r = document.querySelector(css).getBoundingClientRect();
+        return [css, Math.round(r.left), Math.round(r.right), Math.round(r.top)];
+    });
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_longest_connection_words_leave_the_phone_header_whole() {
+    let _turn = quorum_e2e::serial().await;
+    let net = NetCut::start().await;
+    let q = Quorum::start_env(&net.env());
+    q.create_room(
+        "de",
+        json!({ "room_title": "Wochenbesprechung", "room_features": {
+            "room_duration": 60, "end_to_end_encryption_features": { "is_enabled": true } } }),
+    )
+    .await;
+    let mut driver = Chromedriver::start();
+    let c = driver.browser().await;
+    set_viewport(&c, SMALL_PHONE).await;
+    join(
+        &c,
+        &format!("{}&lang=de", q.join_link("de", "mod", true).await),
+    )
+    .await;
+    // The network goes: "Verbindung wird wiederhergestellt…", the longest
+    // words the badge has.
+    net.cut();
+    assert!(
+        wait_for(&c, "#conn-state[data-state=reconnecting]", T).await,
+        "the cut went unnoticed"
+    );
+    assert!(wait_for_text(&c, "#conn-state", "Verbindung wird wiederhergestellt", T).await);
+    assert_no_sideways(&c, "360 px, reconnecting").await;
+    // A phone zooms out to show a page wider than its screen, so the page
+    // may fit its own width: it must fit the screen's.
+    let width = c.execute("return innerWidth", vec![]).await.expect("width");
+    assert_eq!(width, json!(360), "the page is wider than a 360 px phone");
+    let row = [
+        "#room-title",
+        "#conn-state",
+        "#notices-toggle",
+        "#hand",
+        "#leave",
+    ];
+    for css in row {
+        assert_in_view(&c, css, "360 px, reconnecting").await;
+    }
+    // One row, in order, nothing over anything else, and the title still
+    // a few letters wide.
+    let edges = c
+        .execute(ROW_EDGES, vec![json!(row)])
+        .await
+        .expect("measure the header");
+    let edges: Vec<(String, f64, f64, f64)> = serde_json::from_value(edges).expect("edges");
+    for pair in edges.windows(2) {
+        let ((a, _, a_right, a_top), (b, b_left, _, b_top)) = (&pair[0], &pair[1]);
+        assert!(
+            a_right <= b_left && (a_top - b_top).abs() < 24.0,
+            "{a} and {b} overlap or wrap at 360 px: {edges:?}"
+        );
+    }
+    assert!(
+        edges[0].2 - edges[0].1 >= 60.0,
+        "the title was squeezed away: {edges:?}"
+    );
+    capture(
+        &c,
+        "phone-reconnecting-de",
+        &[SMALL_PHONE],
+        &[ColorScheme::Light],
+        "",
+    )
+    .await;
+    net.restore();
+    assert!(wait_for(&c, "#conn-state[data-state=connected]", T).await);
+    c.close().await.ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,10 +5,11 @@
 //! Wide screens show every part at once, and hide the toolbar (CSS).
 
 use leptos::prelude::*;
+use quorum_client_core::news::{newest_news, news_after};
 
 use crate::components::icons::{Icon, IconName};
 use crate::i18n::{t_string, use_i18n};
-use crate::state::chat::{use_chat, ChatLog};
+use crate::state::chat::use_chat;
 use crate::state::moderation::use_moderation_opt;
 use crate::state::panes::{Pane, PanesContext};
 use crate::state::participants::{use_roster, Roster};
@@ -20,20 +21,20 @@ pub fn RoomTabs(panes: PanesContext) -> impl IntoView {
     let log = use_chat().log();
     let roster = use_roster().roster();
     let waiting = use_moderation_opt().map(|m| (m.is_admin(), m.waiting()));
-    // Everything the chat has taken in, trimmed or not.
-    let total = move |l: &ChatLog| l.dropped() + l.len() as u64;
-    // What the chat had taken in when it was last shown.
-    let seen = RwSignal::new(log.with_untracked(total));
+    // The newest message from someone else when the chat was last shown:
+    // the tab counts theirs after it, not our own, not who came or went,
+    // and not a page of older history.
+    let seen = RwSignal::new(log.with_untracked(newest_news));
     Effect::new(move || {
         if panes.shown().get() == Pane::Chat {
-            seen.set(log.with(total));
+            seen.set(log.with(newest_news));
         }
     });
     let unseen = Memo::new(move |_| {
         if panes.shown().get() == Pane::Chat {
             0
         } else {
-            log.with(total).saturating_sub(seen.get())
+            seen.with(|last| log.with(|l| news_after(l, last.as_ref())))
         }
     });
     let waiting_count = Memo::new(move |_| match waiting {
@@ -49,7 +50,7 @@ pub fn RoomTabs(panes: PanesContext) -> impl IntoView {
         // The number beside the word, and what it means for screen
         // readers (the count of people reads fine as it is).
         let badge = move || match pane {
-            Pane::Chat => Some(unseen.get() as usize).filter(|n| *n > 0).map(|n| {
+            Pane::Chat => Some(unseen.get()).filter(|n| *n > 0).map(|n| {
                 (
                     n.to_string(),
                     Some(t_string!(i18n, tabs.new_messages, count = n)),

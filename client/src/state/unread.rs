@@ -5,6 +5,7 @@
 //! missed, and stays there; while the tab is hidden its title counts them.
 
 use leptos::prelude::*;
+use quorum_client_core::news::{is_news, news_after};
 use send_wrapper::SendWrapper;
 
 use crate::state::chat::{now_ms, ChatContext, ChatLog, EntryKey};
@@ -29,20 +30,20 @@ impl UnreadContext {
     }
 }
 
-/// The messages after `last` that are someone else's, oldest first: what
-/// the user has not read. All of theirs if `last` is unknown (nothing read
-/// yet, or trimmed away).
+/// The messages after `last` that are news (someone else's, see
+/// [`is_news`]), oldest first: what the user has not read. All of them if
+/// `last` is unknown (nothing read yet, or trimmed away).
 fn missed<'a>(log: &'a ChatLog, last: Option<&EntryKey>) -> impl Iterator<Item = EntryKey> + 'a {
     let at = last.and_then(|k| log.entries().position(|e| &e.key() == k));
     log.entries()
         .skip(at.map_or(0, |i| i + 1))
-        .filter(|e| !e.mine)
+        .filter(|e| is_news(e))
         .map(|e| e.key())
 }
 
-/// How many messages after `last` are someone else's (see [`missed`]).
+/// How many messages after `last` are news (see [`missed`]).
 pub fn unread_after(log: &ChatLog, last: Option<&EntryKey>) -> usize {
-    missed(log, last).count()
+    news_after(log, last)
 }
 
 /// The first message after `last` from someone else, sent no later than
@@ -51,7 +52,7 @@ pub fn first_missed(log: &ChatLog, last: &EntryKey, before_ms: u64) -> Option<En
     let at = log.entries().position(|e| &e.key() == last)?;
     log.entries()
         .skip(at + 1)
-        .find(|e| !e.mine && e.shown_at_ms <= before_ms)
+        .find(|e| is_news(e) && e.shown_at_ms <= before_ms)
         .map(|e| e.key())
 }
 
