@@ -28,24 +28,35 @@ pub fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Where [`tab_id`] is kept on `window`.
+const TAB_KEY: &str = "quorumTab";
+
 /// This page's id for "Use this tab instead" (see
 /// `quorum_shared::api::TAKE_OVER_HEADER`): made once per page and kept on
 /// `window`, since the shell and the room are separate modules (a Rust
 /// static would differ between them); never in storage, which a
 /// duplicated tab would copy.
 pub fn tab_id() -> String {
-    const KEY: &str = "quorumTab";
     let Some(w) = web_sys::window() else {
         return random_id();
     };
-    if let Some(id) = js_sys::Reflect::get(&w, &KEY.into())
+    if let Some(id) = js_sys::Reflect::get(&w, &TAB_KEY.into())
         .ok()
         .and_then(|v| v.as_string())
     {
         return id;
     }
+    new_tab_id()
+}
+
+/// Gives this page a new [`tab_id`]: after the server refused the old one
+/// (the meeting was taken to another tab while this one was away), so
+/// that choosing to come back here is a new tab's choice.
+pub fn new_tab_id() -> String {
     let id = random_id();
-    let _ = js_sys::Reflect::set(&w, &KEY.into(), &id.as_str().into());
+    if let Some(w) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&w, &TAB_KEY.into(), &id.as_str().into());
+    }
     id
 }
 

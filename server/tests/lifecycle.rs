@@ -606,7 +606,7 @@ async fn an_older_login_never_replaces_a_newer_one() {
         let who = who.clone();
         async move {
             let o = kv
-                .set_online(&who, conn, access, at)
+                .set_online(&who, conn, None, access, at)
                 .await
                 .unwrap()
                 .unwrap();

@@ -99,6 +99,12 @@ impl RawNats {
     /// `-ERR` text (e.g. "Authorization Violation") or why the connection
     /// ended.
     pub async fn connect(url: &str, token: Option<&str>) -> Result<Self, String> {
+        Self::connect_named(url, token, "quorum-test").await
+    }
+
+    /// [`RawNats::connect`] with the client name `name` (a browser's names
+    /// its tab: `quorum_shared::api::nats_client_name`).
+    pub async fn connect_named(url: &str, token: Option<&str>, name: &str) -> Result<Self, String> {
         let io = if let Some(addr) = url.strip_prefix("nats://") {
             let s = tokio::time::timeout(STEP, TcpStream::connect(addr))
                 .await
@@ -125,7 +131,7 @@ impl RawNats {
             next_request: 1,
         };
         let opts = ConnectOptions {
-            name: Some("quorum-test".into()),
+            name: Some(name.into()),
             auth_token: token.map(str::to_owned),
             ..ConnectOptions::default()
         };

@@ -28,6 +28,7 @@ use crate::cache::SessionCache;
 use crate::handoff::{forget_prejoin, Handoff};
 use crate::i18n::{locale_from_browser, provide_i18n_context, t_string};
 use crate::join::{JoinToken, Session};
+use crate::nats::ConnFailure;
 use crate::pages::error::{ErrorPage, PageError};
 use crate::pages::goodbye::{Goodbye, GoodbyePage};
 use crate::pages::loading::LoadingPage;
@@ -110,6 +111,20 @@ fn is_final(e: &JoinError) -> bool {
             ..
         }
     )
+}
+
+/// Whether a refusal means this tab can't get back in by retrying: the
+/// session is over ([`is_final`]), or the user is in the meeting
+/// elsewhere.
+fn refused_for_good(e: &JoinError) -> bool {
+    is_final(e)
+        || matches!(
+            e,
+            JoinError::Rejected {
+                code: StatusCode::Conflict,
+                ..
+            }
+        )
 }
 
 /// The room app, entered from the shell with what it took from the link
@@ -309,7 +324,27 @@ pub fn App(handoff: Handoff) -> impl IntoView {
             taking_over.try_set(false);
         });
     });
-    let on_fatal = Callback::new(move |e: PageError| fatal.set(Some(e)));
+    // Refused by the real-time service: the server's verification says
+    // why in words the user can act on (most often "already in this
+    // meeting in another tab", when the meeting was taken elsewhere while
+    // this tab was away, offering "Use this tab instead").
+    let on_fatal = Callback::new(move |e: PageError| {
+        let refused = e == PageError::connection_failed(ConnFailure::NotAuthorized);
+        let Some(t) = tokens.get().filter(|_| refused) else {
+            fatal.set(Some(e));
+            return;
+        };
+        // The server refuses this tab's id from now on; coming back here
+        // is a new tab's choice.
+        crate::util::new_tab_id();
+        leptos::task::spawn_local(async move {
+            let why = match verify_token(t).await {
+                Err(why) => PageError::from(&why),
+                Ok(_) => e,
+            };
+            fatal.try_set(Some(why));
+        });
+    });
     let on_over = Callback::new(move |g: Goodbye| {
         if over.with_untracked(Option::is_none) {
             let f = Farewell::new(g, tokens.get().as_ref(), logout_url.get_value());

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use crate::api::verify_token;
 use crate::crypto::RoomKey;
 use crate::i18n::{t_string, use_i18n};
 use crate::join::Session;
-use crate::nats::ConnState;
+use crate::nats::{is_auth_violation, ConnState};
 use crate::pages::error::PageError;
 use crate::pages::goodbye::Goodbye;
 use crate::pages::key_prompt::KeyPromptPage;
@@ -20,6 +21,7 @@ use crate::pages::waiting::WaitingPage;
 use crate::state::media::{MediaChoices, MediaChoicesContext};
 use crate::state::persist::{forget, forget_pointer, Stored};
 use crate::state::session::provide_session_state;
+use crate::state::token::use_token;
 
 /// In a self-key E2EE room, asks for the meeting key before anything
 /// connects; then the pre-join page (skipped when a reload resumes a
@@ -112,6 +114,36 @@ fn JoinedSession(
     });
     crate::perf::mark("joining");
     let nats = provide_session_state(session, key, stored, over_then).nats;
+    // A reconnect refused after being in: the server's verification says
+    // whether there is no point retrying (the meeting was taken to another
+    // tab while this one was away and missed being told, it ended, or the
+    // user was blocked), and then the page says so at once. Otherwise the
+    // connection keeps retrying (the auth service catching up after a
+    // restart). One question at a time.
+    let token = use_token();
+    let asking = StoredValue::new(false);
+    nats.on_error(move |text| {
+        if !is_auth_violation(&text) || asking.get_value() {
+            return;
+        }
+        let Some(t) = token.and_then(|c| c.get()) else {
+            return;
+        };
+        asking.set_value(true);
+        leptos::task::spawn_local(async move {
+            match verify_token(t).await {
+                Err(e) if super::refused_for_good(&e) => {
+                    // The server refuses this tab's id now; coming back
+                    // here is a new tab's choice.
+                    crate::util::new_tab_id();
+                    on_fatal.run(PageError::from(&e));
+                }
+                _ => {
+                    asking.try_set_value(false);
+                }
+            }
+        });
+    });
     let state = nats.state();
     let waiting = nats.waiting();
     Effect::new(move || {

@@ -91,7 +91,12 @@ pub(super) fn handshake_frame(
 ) -> Result<Vec<u8>, ProtoError> {
     let opts = ConnectOptions {
         auth_token: Some(token.expose().to_string()),
-        name: Some(format!("{}/{}", join.room_id, join.user_id)),
+        // Which tab: the server refuses one the meeting was moved from.
+        name: Some(quorum_shared::api::nats_client_name(
+            &join.room_id,
+            &join.user_id,
+            &crate::util::tab_id(),
+        )),
         lang: "quorum-web".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         headers: true,

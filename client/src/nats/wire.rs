@@ -109,6 +109,11 @@ impl Conn {
                     if self.is_primary(generation) {
                         self.auth_refusals += 1;
                     }
+                    // The owner may learn why (over HTTP) sooner than the
+                    // retries run out.
+                    for h in &self.on_error {
+                        after.0.push(Action::Error(h.clone(), text.clone()));
+                    }
                     self.link_failed(generation, &text, after);
                 }
             }

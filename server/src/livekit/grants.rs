@@ -96,6 +96,7 @@ mod tests {
             throttled_until: None,
             muted: false,
             publishing: Vec::new(),
+            tabs: Default::default(),
         }
     }
 

@@ -225,6 +225,15 @@ impl Callout {
                 format!("user {user} was not invited to room {room}"),
             ));
         };
+        // A tab the meeting was taken from ("Use this tab instead") that
+        // missed being told, and reconnects, would take it back.
+        let tab = quorum_shared::api::tab_of_client_name(&req.connect_opts.name);
+        if tab.is_some_and(|t| p.tabs.is_moved(t)) {
+            return Err(Refusal::new(
+                "moved",
+                format!("{user}'s meeting was moved to another tab"),
+            ));
+        }
         // A locked room lets back in only those who were already in.
         if room_state.locked && p.presence == Presence::Invited && !p.is_admin {
             return Err(Refusal::new("locked", format!("room {room} is locked")));
@@ -289,7 +298,7 @@ impl Callout {
         // A connection the server could not record could never be kicked
         // or counted: it is refused (the browser retries).
         self.rooms
-            .joined(&room_state, &p, &req.user_nkey, access, at_ms)
+            .joined(&room_state, &p, &req.user_nkey, tab, access, at_ms)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "cannot record presence: connection refused");

@@ -119,6 +119,10 @@ pub struct ConnectOpts {
     /// The `auth_token`: our join token.
     #[serde(default)]
     pub auth_token: String,
+    /// The client's name: a browser's says which tab it is
+    /// (`quorum_shared::api::nats_client_name`).
+    #[serde(default)]
+    pub name: String,
 }
 
 /// The `nats` section of the authorization request.

@@ -447,6 +447,7 @@ impl Rooms {
         &self,
         p: &ParticipantState,
         conn: &str,
+        tab: Option<&str>,
         granted: Access,
         at_ms: i64,
     ) -> Result<Option<Online>, RoomsError> {
@@ -479,6 +480,7 @@ impl Rooms {
                 p.cleaned_up = false;
                 p.conn = Some(conn.to_owned());
                 p.conn_at_ms = at_ms;
+                p.tabs.hold(tab);
                 true
             })
             .await?;

@@ -220,6 +220,7 @@ impl RoomService {
                     throttled_until: None,
                     muted: false,
                     publishing: Vec::new(),
+                    tabs: Default::default(),
                 },
             )
             .await?;

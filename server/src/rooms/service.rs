@@ -201,11 +201,12 @@ impl RoomService {
         room: &RoomState,
         p: &ParticipantState,
         conn: &str,
+        tab: Option<&str>,
         granted: Access,
         at_ms: i64,
     ) -> Result<(), RoomsError> {
         self.ensure_stream(room).await?;
-        let Some(online) = self.kv.set_online(p, conn, granted, at_ms).await? else {
+        let Some(online) = self.kv.set_online(p, conn, tab, granted, at_ms).await? else {
             return Ok(());
         };
         let p = online.participant;

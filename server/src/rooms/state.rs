@@ -6,6 +6,8 @@ use quorum_shared::ids::{RoomId, UserId};
 use quorum_shared::subjects::Access;
 use serde::{Deserialize, Serialize};
 
+use super::takeover::Tabs;
+
 /// A running room session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomState {
@@ -153,6 +155,9 @@ pub struct ParticipantState {
     /// `microphone`, `camera`, `screen_share`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub publishing: Vec<String>,
+    /// Which tab holds the meeting, and which it was taken from.
+    #[serde(default, skip_serializing_if = "Tabs::is_empty")]
+    pub tabs: Tabs,
 }
 
 impl ParticipantState {

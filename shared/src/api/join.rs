@@ -152,6 +152,21 @@ pub fn is_tab_id(tab: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The NATS client name a browser connects with, `room/user#tab`: the
+/// auth callout reads the tab from it, so a tab the meeting was moved away
+/// from (see [`TAKE_OVER_HEADER`]) can't take it back by reconnecting.
+pub fn nats_client_name(room: &RoomId, user: &UserId, tab: &str) -> String {
+    format!("{room}/{user}#{tab}")
+}
+
+/// The tab in a name made by [`nats_client_name`], if it names a valid one
+/// (ids never contain `#`; an older client's `room/user` names none).
+pub fn tab_of_client_name(name: &str) -> Option<&str> {
+    name.rsplit_once('#')
+        .map(|(_, tab)| tab)
+        .filter(|tab| is_tab_id(tab))
+}
+
 /// Whether `url` may be offered as a link after leaving: an absolute http
 /// or https address (never `javascript:` or the like).
 pub fn is_web_url(url: &str) -> bool {
@@ -163,7 +178,19 @@ pub fn is_web_url(url: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_tab_id, is_web_url};
+    use super::{is_tab_id, is_web_url, nats_client_name, tab_of_client_name};
+    use crate::ids::{RoomId, UserId};
+
+    #[test]
+    fn the_tab_is_read_back_from_the_client_name() {
+        let (room, user) = (RoomId::parse("r-1").unwrap(), UserId::parse("ann").unwrap());
+        let name = nats_client_name(&room, &user, "k3J9-x_20aQ");
+        assert_eq!(tab_of_client_name(&name), Some("k3J9-x_20aQ"));
+        // An older client's name, a forged one, none at all: no tab.
+        for none in ["r-1/ann", "r-1/ann#", "r-1/ann#bad tab!", ""] {
+            assert_eq!(tab_of_client_name(none), None, "{none}");
+        }
+    }
 
     #[test]
     fn tab_ids_are_short_and_plain() {
