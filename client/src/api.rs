@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use quorum_shared::api::{ClientConfig, RenewTokenRes, TAKE_OVER_HEADER};
+use quorum_shared::api::{ClientConfig, RenewTokenRes, TAB_HEADER, TAKE_OVER_HEADER};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, Request, RequestCache, RequestInit, Response};
@@ -100,6 +100,15 @@ pub async fn verify_token(token: JoinToken) -> Result<Session, JoinError> {
 pub async fn verify_token_taking_over(token: JoinToken) -> Result<Session, JoinError> {
     let tab = crate::util::tab_id();
     let answer = post_with_token(VERIFY_PATH, &token, Some((TAKE_OVER_HEADER, &tab))).await;
+    verified(token, answer)
+}
+
+/// [`verify_token`] from a tab whose reconnect was refused, naming it:
+/// "already in this meeting" then means the meeting was taken from this
+/// tab (or another holds it), never this tab's own seat.
+pub async fn verify_token_as_tab(token: JoinToken) -> Result<Session, JoinError> {
+    let tab = crate::util::tab_id();
+    let answer = post_with_token(VERIFY_PATH, &token, Some((TAB_HEADER, &tab))).await;
     verified(token, answer)
 }
 

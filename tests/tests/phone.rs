@@ -196,8 +196,17 @@ async fn a_phone_shows_one_part_at_a_time_with_a_toolbar() {
         quorum_e2e::wait_for_content(&pia, "#chat-list .presence", "fa left", T).await,
         "no line for fa leaving"
     );
-    assert!(
-        wait_for_text(&pia, "#tab-chat .room-tab-badge", "3", T).await,
+    // Drawn in the same update as the line: read once, exactly.
+    let badge = pia
+        .execute(
+            "return document.querySelector('#tab-chat .room-tab-badge').textContent.trim()",
+            vec![],
+        )
+        .await
+        .expect("read the badge");
+    assert_eq!(
+        badge,
+        json!("3"),
         "a presence line counted as a new message"
     );
     capture(&pia, "phone-people", &[PHONE], &[ColorScheme::Light], "").await;

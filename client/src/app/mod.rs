@@ -23,7 +23,7 @@ use futures::FutureExt;
 use leptos::prelude::*;
 use quorum_shared::api::StatusCode;
 
-use crate::api::{renew_token_http, verify_token, verify_token_taking_over};
+use crate::api::{renew_token_http, verify_token, verify_token_as_tab, verify_token_taking_over};
 use crate::cache::SessionCache;
 use crate::handoff::{forget_prejoin, Handoff};
 use crate::i18n::{locale_from_browser, provide_i18n_context, t_string};
@@ -338,9 +338,9 @@ pub fn App(handoff: Handoff) -> impl IntoView {
         // is a new tab's choice.
         crate::util::new_tab_id();
         leptos::task::spawn_local(async move {
-            let why = match verify_token(t).await {
-                Err(why) => PageError::from(&why),
-                Ok(_) => e,
+            let why = match verify_token_as_tab(t).await {
+                Err(why) if refused_for_good(&why) => PageError::from(&why),
+                _ => e,
             };
             fatal.try_set(Some(why));
         });

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use crate::api::verify_token;
+use crate::api::verify_token_as_tab;
 use crate::crypto::RoomKey;
 use crate::i18n::{t_string, use_i18n};
 use crate::join::Session;
@@ -122,6 +122,7 @@ fn JoinedSession(
     // restart). One question at a time.
     let token = use_token();
     let asking = StoredValue::new(false);
+    let conn_state = nats.state();
     nats.on_error(move |text| {
         if !is_auth_violation(&text) || asking.get_value() {
             return;
@@ -131,8 +132,12 @@ fn JoinedSession(
         };
         asking.set_value(true);
         leptos::task::spawn_local(async move {
-            match verify_token(t).await {
-                Err(e) if super::refused_for_good(&e) => {
+            let answer = verify_token_as_tab(t).await;
+            // Back in meanwhile (the refusal was passing): nothing to say.
+            let back = conn_state.try_get_untracked() != Some(ConnState::Reconnecting);
+            match answer {
+                Err(e) if !back && super::refused_for_good(&e) => {
+                    nats.close();
                     // The server refuses this tab's id now; coming back
                     // here is a new tab's choice.
                     crate::util::new_tab_id();

@@ -266,7 +266,7 @@ impl NatsClient {
 
     /// Also calls `hook` with the text of every non-fatal `-ERR` (e.g. a
     /// refused publish), and of every refused reconnect that will be
-    /// retried (`Authorization Violation`).
+    /// retried (`Authorization Violation`; not a token swap's standby).
     pub fn on_error(&self, hook: impl Fn(String) + 'static) {
         self.conn.try_with_value(|rc| {
             if let Ok(mut c) = rc.try_borrow_mut() {

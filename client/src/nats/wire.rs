@@ -108,11 +108,12 @@ impl Conn {
                 } else {
                     if self.is_primary(generation) {
                         self.auth_refusals += 1;
-                    }
-                    // The owner may learn why (over HTTP) sooner than the
-                    // retries run out.
-                    for h in &self.on_error {
-                        after.0.push(Action::Error(h.clone(), text.clone()));
+                        // The owner may learn why (over HTTP) sooner than
+                        // the retries run out. Not for a token swap's
+                        // standby: the socket in use carries on.
+                        for h in &self.on_error {
+                            after.0.push(Action::Error(h.clone(), text.clone()));
+                        }
                     }
                     self.link_failed(generation, &text, after);
                 }

@@ -4,7 +4,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use quorum_shared::api::{
-    is_tab_id, ClientConfig, Envelope, JoinSession, RenewTokenRes, VerifyTokenRes, TAKE_OVER_HEADER,
+    is_tab_id, ClientConfig, Envelope, JoinSession, RenewTokenRes, VerifyTokenRes, TAB_HEADER,
+    TAKE_OVER_HEADER,
 };
 use quorum_shared::subjects::UserSubjects;
 use quorum_shared::token::JoinClaims;
@@ -77,15 +78,19 @@ pub async fn verify_token(
             return Err(ApiError::RoomFull(room.room_id.to_string()));
         }
     }
+    // A tab asking why its reconnect was refused: the meeting was taken
+    // from it, or it holds the seat itself (then it may retry).
+    let asking = header_tab(&headers, TAB_HEADER);
+    if asking.is_some_and(|t| p.tabs.is_moved(t)) {
+        return Err(ApiError::AlreadyOnline(claims.user_id.to_string()));
+    }
+    let own_seat = asking.is_some() && p.tabs.holder.as_deref() == asking;
     // Last, after every refusal: the other tab is told to leave only if
     // this one will get in.
-    if p.presence == Presence::Online {
+    if p.presence == Presence::Online && !own_seat {
         // "Use this tab instead" names the tab taking over; otherwise, or
         // too often, the user hears they are already in.
-        let tab = headers
-            .get(TAKE_OVER_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|t| is_tab_id(t));
+        let tab = header_tab(&headers, TAKE_OVER_HEADER);
         let taken = match tab {
             Some(tab) => {
                 st.rooms
@@ -148,6 +153,14 @@ pub async fn verify_token(
             },
         }),
     }))
+}
+
+/// The tab id in header `name`, if it is one.
+fn header_tab<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| is_tab_id(t))
 }
 
 /// `POST /api/renewToken`: a fresh token for the caller's own identity,

@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use super::jwt::{self, Claims, Permission, RequestNats, ResponseNats, UserNats};
 use crate::rooms::meter::Kind;
 use crate::rooms::service::RoomService;
-use crate::rooms::Presence;
+use crate::rooms::{Presence, RoomsError};
 use crate::tokens::{now_secs, JoinTokens};
 
 /// Subject nats-server sends authorization requests to.
@@ -300,9 +300,12 @@ impl Callout {
         self.rooms
             .joined(&room_state, &p, &req.user_nkey, tab, access, at_ms)
             .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "cannot record presence: connection refused");
-                Refusal::internal(e)
+            .map_err(|e| match e {
+                RoomsError::MovedAway => Refusal::new("moved", e),
+                e => {
+                    tracing::warn!(error = %e, "cannot record presence: connection refused");
+                    Refusal::internal(e)
+                }
             })?;
         drop(seat);
         tracing::info!(%room, %user, "nats connection authorized");

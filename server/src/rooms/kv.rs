@@ -465,11 +465,17 @@ impl Rooms {
         let now = crate::tokens::now_secs() as i64;
         // Decided on the stored value, so two logins at once can't both
         // think they replaced the same older one.
-        let (mut replaced, mut before) = (None, Presence::Invited);
+        let (mut replaced, mut before, mut moved) = (None, Presence::Invited, false);
         let stored = self
             .update_participant(&p.room_id, &p.user_id, |p| {
                 replaced = None;
                 before = p.presence;
+                // Checked again on the stored value: a take-over may have
+                // landed since the callout looked.
+                moved = tab.is_some_and(|t| p.tabs.is_moved(t));
+                if moved {
+                    return false;
+                }
                 let other = p.conn.as_deref().is_some_and(|c| c != conn);
                 if other && p.conn_at_ms > at_ms {
                     return false;
@@ -484,6 +490,9 @@ impl Rooms {
                 true
             })
             .await?;
+        if moved {
+            return Err(RoomsError::MovedAway);
+        }
         Ok(stored.map(|(participant, _)| Online {
             participant,
             before,

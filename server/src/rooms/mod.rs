@@ -42,4 +42,8 @@ pub enum RoomsError {
     /// A stored value no longer parses.
     #[error("corrupt kv value for {0}: {1}")]
     Corrupt(String, serde_json::Error),
+    /// The connection is from a tab the meeting was taken from
+    /// (`takeover::Tabs`), found as its login was being recorded.
+    #[error("the meeting was moved to another tab")]
+    MovedAway,
 }

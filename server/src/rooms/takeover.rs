@@ -19,9 +19,11 @@ use quorum_shared::subjects;
 use super::meter::Kind;
 use super::service::RoomService;
 
-/// Tabs the meeting was taken from that are remembered: a user moving it
-/// around more than this in one session is remembered for the latest.
-pub const MAX_MOVED_TABS: usize = 4;
+/// Tabs the meeting was taken from that are remembered. Every reload is a
+/// new tab that moves the old page's id here, so this is a bound on
+/// storage (about 2 KB), generous enough that a tab asleep on a laptop is
+/// still remembered after many reloads on the phone.
+pub const MAX_MOVED_TABS: usize = 32;
 
 /// Which of a user's tabs (`quorum_shared::api::nats_client_name`) hold
 /// the meeting, and which it was taken from. Tabs are per page load, so a
@@ -53,10 +55,12 @@ impl Tabs {
     /// the meeting over as "Use this tab instead" does: the user opened it
     /// elsewhere while the first tab was cut off, and that tab, back
     /// online, must not take it back.
-    /// Returns whether anything changed.
+    /// Returns whether anything changed. Never called for a moved tab
+    /// (the callout refuses it); only [`Tabs::take_over`] lets one back.
     pub fn hold(&mut self, tab: Option<&str>) -> bool {
         match tab {
-            Some(tab) => self.take_over(tab),
+            Some(tab) if !self.is_moved(tab) => self.take_over(tab),
+            Some(_) => false,
             None => self.holder.take().is_some(),
         }
     }
@@ -137,18 +141,23 @@ mod tests {
         // The same tab reconnecting (a new token, a network blip) is no move.
         assert!(!tabs.hold(Some("phone-tab")));
         assert_eq!(tabs.moved, ["laptop-tab"]);
+        // Holding never lets a moved tab back: only a take-over does.
+        assert!(!tabs.hold(Some("laptop-tab")));
+        assert!(tabs.is_moved("laptop-tab"));
+        assert_eq!(tabs.holder.as_deref(), Some("phone-tab"));
     }
 
     #[test]
     fn only_the_latest_moved_tabs_are_kept() {
         let mut tabs = Tabs::default();
-        for i in 0..10 {
+        let n = MAX_MOVED_TABS + 5;
+        for i in 0..n {
             tabs.take_over(&format!("tab-{i:04}"));
         }
         assert_eq!(tabs.moved.len(), MAX_MOVED_TABS);
-        assert!(tabs.is_moved("tab-0008"));
+        assert!(tabs.is_moved(&format!("tab-{:04}", n - 2)));
         assert!(!tabs.is_moved("tab-0001"), "the oldest were let go");
-        assert!(!tabs.is_moved("tab-0009"), "the holder");
+        assert!(!tabs.is_moved(&format!("tab-{:04}", n - 1)), "the holder");
     }
 
     #[test]

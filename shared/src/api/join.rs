@@ -143,6 +143,12 @@ pub struct JoinSession {
 /// ([`crate::events::SystemEvent::MovedToTab`]).
 pub const TAKE_OVER_HEADER: &str = "x-quorum-take-over";
 
+/// The request header with which a tab whose reconnect was refused asks
+/// `/api/verifyToken` why: its id. The answer is "already in this
+/// meeting" (409) only if the meeting was taken from this tab, or another
+/// tab holds it; the tab's own seat is no conflict.
+pub const TAB_HEADER: &str = "x-quorum-tab";
+
 /// A tab id as [`TAKE_OVER_HEADER`] carries it: 8 to 64 letters, digits,
 /// `-` or `_`.
 pub fn is_tab_id(tab: &str) -> bool {
