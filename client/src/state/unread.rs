@@ -5,7 +5,7 @@
 //! missed, and stays there; while the tab is hidden its title counts them.
 
 use leptos::prelude::*;
-use quorum_client_core::news::{is_news, news_after};
+use quorum_client_core::news::{is_news, newest_news, news_after};
 use send_wrapper::SendWrapper;
 
 use crate::state::chat::{now_ms, ChatContext, ChatLog, EntryKey};
@@ -84,7 +84,10 @@ pub fn start_unread(
     };
     let log = chat.log();
     let read_to_end = move || {
-        let newest = log.with_untracked(|l| l.last().map(|e| e.key()));
+        // The newest news, not just the newest entry: our own message may
+        // be discarded, and a presence line rewritten, leaving the mark
+        // pointing nowhere (and everything counted as unread).
+        let newest = log.with_untracked(newest_news);
         if newest.is_some() && ctx.last_read.get_value() != newest {
             ctx.last_read.set_value(newest.clone());
             if let (Some(p), Some(k)) = (persist, newest) {
