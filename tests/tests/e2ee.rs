@@ -2,9 +2,9 @@
 //! Chromium. In a self-key room two pages that type the same key chat and
 //! show the same fingerprint ("Key check", explained on a focusable
 //! button), and a third with another key sees a placeholder naming each
-//! sender instead of garbage, a notice kept in the notification centre,
-//! and a banner saying its key may differ; typing the key again in the
-//! room brings the messages back in place. In a server-key room, a privileged
+//! sender instead of garbage (private messages too), a notice kept in the
+//! notification centre, and a banner saying its key may differ; typing the
+//! key again in the room brings the messages back in place. In a server-key room, a privileged
 //! NATS subscriber on `>` and the server's log never see a plaintext marker
 //! (chat, private chat, a reaction) during a whole meeting.
 //! Run with `cargo test -p quorum-e2e --test e2ee` after
@@ -191,6 +191,23 @@ async fn self_key_pages_agree_and_a_wrong_key_is_named() {
         "no placeholder for alice's message"
     );
     assert!(wait_for_text(&c, "#chat-list .unreadable .text", "from bob", T).await);
+    // A private one leaves its trace too, marked private, so nobody
+    // answers it in public.
+    assert!(wait_for(&a, "#chat-to option[value=carol]", T).await);
+    a.find(Locator::Css("#chat-to"))
+        .await
+        .expect("the picker")
+        .select_by_value("carol")
+        .await
+        .expect("choose carol");
+    send_chat(&a, "sk-marker-private-to-carol").await;
+    assert!(
+        wait_for(&c, "#chat-list .chat-message.unreadable.private", T).await,
+        "no placeholder for alice's private message; page: {}",
+        c.source().await.unwrap_or_default()
+    );
+    click(&a, "#private-bar-close").await;
+    assert!(wait_gone(&a, "#private-bar", T).await);
     // Both people carol hears from fail: her key is the odd one.
     assert!(
         wait_for_text(&c, "#key-banner", "Your key may differ", T).await,
@@ -254,6 +271,16 @@ async fn self_key_pages_agree_and_a_wrong_key_is_named() {
         c.source().await.unwrap_or_default()
     );
     assert!(wait_for_text(&c, MSG, "sk-marker-from-bob", T).await);
+    assert!(
+        wait_for_text(
+            &c,
+            "#chat-list .chat-message.private .text",
+            "sk-marker-private-to-carol",
+            T
+        )
+        .await,
+        "alice's private message did not come back"
+    );
     assert!(wait_gone(&c, "#key-banner", T).await);
     assert_eq!(fingerprint(&c).await, fa);
     assert_eq!(

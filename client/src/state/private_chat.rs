@@ -118,6 +118,7 @@ fn take(chat: ChatContext, subject: &str, payload: &[u8], live: bool) {
     let ours = &from == me && &to != me;
     let (sender, to_id) = (from.clone(), to.clone());
     let (subject, wire) = (subject.to_string(), payload.to_vec());
+    let kept = (subject.clone(), wire.clone());
     let show = move |plain: &[u8]| {
         let entry = accept_incoming_private(&from, plain, now_ms()).map(|mut e| {
             if ours {
@@ -143,11 +144,17 @@ fn take(chat: ChatContext, subject: &str, payload: &[u8], live: bool) {
     c.e2ee.open(
         dm_party(sender.as_str(), to_id.as_str()),
         Kind::PrivateChat,
-        payload.to_vec(),
+        kept.1.clone(),
         move |plain| match plain {
             Some(p) => show(&p),
             None => {
-                c.undecryptable.try_run(sender);
+                c.undecryptable.try_run(sender.clone());
+                // Ours (from the cache) that no longer open: nothing to
+                // say to whom; one to us leaves a trace, like public chat.
+                if !ours {
+                    let (subject, wire) = kept;
+                    chat.unreadable(sender, subject, wire, None);
+                }
             }
         },
     );

@@ -4,11 +4,14 @@
 //! opened again once the key is typed anew.
 
 use leptos::prelude::*;
-use quorum_shared::e2ee::{Kind, IV_LEN};
+use quorum_shared::e2ee::{dm_party, Kind, IV_LEN};
 use quorum_shared::ids::UserId;
 use quorum_shared::subjects;
 
-use super::{accept_incoming, now_ms, ChatContext, ChatEntry, EntryKey, EntryKind, Sender};
+use super::{
+    accept_incoming, accept_incoming_private, now_ms, ChatContext, ChatEntry, EntryKey, EntryKind,
+    Sender,
+};
 
 /// Undecryptable messages kept for another try.
 const MAX_UNREADABLE: usize = 500;
@@ -32,9 +35,10 @@ fn placeholder_id(sender: &UserId, wire: &[u8]) -> String {
 }
 
 impl ChatContext {
-    /// `sender`'s message on `subject` did not decrypt: shown as a
-    /// placeholder, and kept for [`Self::retry_unreadable`].
-    pub(super) fn unreadable(
+    /// `sender`'s message on `subject` (public chat, or a private message
+    /// to us) did not decrypt: shown as a placeholder, and kept for
+    /// [`Self::retry_unreadable`].
+    pub(crate) fn unreadable(
         &self,
         sender: UserId,
         subject: String,
@@ -48,7 +52,8 @@ impl ChatContext {
             text: String::new(),
             shown_at_ms: now_ms(),
             mine: false,
-            private_to: None,
+            // A private one looks private, so nobody answers it in public.
+            private_to: subjects::parse_dm(&subject).map(|_| "you".to_string()),
             kind: EntryKind::Unreadable,
         };
         let key = entry.key();
@@ -79,28 +84,32 @@ impl ChatContext {
             .try_update_value(std::mem::take)
             .unwrap_or_default();
         for u in kept {
-            let Some((_, sender)) = subjects::parse_chat(&u.subject) else {
+            let Some((party, kind, sender)) = opener(&u.subject) else {
                 continue;
             };
             let this = *self;
             let wire = u.wire.clone();
-            c.e2ee
-                .open(sender.to_string(), Kind::Chat, wire, move |plain| {
-                    let Some(p) = plain else {
-                        return this.keep_unreadable(u);
-                    };
-                    c.e2ee.decrypted(sender.as_str());
-                    let session = this.session();
-                    let join = &session.join;
-                    match accept_incoming(&join.room_id, &join.user_id, &u.subject, &p, now_ms()) {
-                        Ok(entry) => {
-                            this.record(&u.subject, &entry.id, u.seq, u.wire);
-                            let entry = this.named(entry);
-                            this.log.try_update(|l| l.replace(&u.key, entry));
-                        }
-                        Err(e) => web_sys::console::warn_1(&format!("chat: dropped: {e}").into()),
+            c.e2ee.open(party, kind, wire, move |plain| {
+                let Some(p) = plain else {
+                    return this.keep_unreadable(u);
+                };
+                c.e2ee.decrypted(sender.as_str());
+                let session = this.session();
+                let join = &session.join;
+                let entry = if kind == Kind::PrivateChat {
+                    accept_incoming_private(&sender, &p, now_ms())
+                } else {
+                    accept_incoming(&join.room_id, &join.user_id, &u.subject, &p, now_ms())
+                };
+                match entry {
+                    Ok(entry) => {
+                        this.record(&u.subject, &entry.id, u.seq, u.wire);
+                        let entry = this.named(entry);
+                        this.log.try_update(|l| l.replace(&u.key, entry));
                     }
-                });
+                    Err(e) => web_sys::console::warn_1(&format!("chat: dropped: {e}").into()),
+                }
+            });
         }
     }
 
@@ -112,4 +121,18 @@ impl ChatContext {
             }
         });
     }
+}
+
+/// How a kept message on `subject` is opened: the party its envelope names,
+/// its kind, and its sender.
+fn opener(subject: &str) -> Option<(String, Kind, UserId)> {
+    if let Some((_, to, from)) = subjects::parse_dm(subject) {
+        return Some((
+            dm_party(from.as_str(), to.as_str()),
+            Kind::PrivateChat,
+            from,
+        ));
+    }
+    let (_, sender) = subjects::parse_chat(subject)?;
+    Some((sender.to_string(), Kind::Chat, sender))
 }
