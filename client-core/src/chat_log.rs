@@ -128,7 +128,14 @@ pub struct ChatLog {
     /// How many entries left the front (the cap): with the count held,
     /// how many the session has taken in.
     dropped: u64,
+    /// Entries put in another's place under a new key (`old`, `new`),
+    /// newest last: a read mark or a window's start on a placeholder still
+    /// finds the message that took its place ([`Self::current_key`]).
+    renamed: VecDeque<(EntryKey, EntryKey)>,
 }
+
+/// Renames remembered: as many as placeholders are kept for another try.
+const MAX_RENAMED: usize = 512;
 
 impl Default for ChatLog {
     fn default() -> Self {
@@ -157,6 +164,7 @@ impl ChatLog {
             pending: HashSet::new(),
             cap: cap.max(1),
             max_bytes,
+            renamed: VecDeque::new(),
             bytes: 0,
             revision: 0,
             dropped: 0,
@@ -259,11 +267,18 @@ impl ChatLog {
     pub fn replace(&mut self, old: &EntryKey, entry: ChatEntry) -> bool {
         let key = entry.key();
         if &key != old && self.seen.contains(&key) {
-            return self.remove(old);
+            let removed = self.remove(old);
+            if removed {
+                self.renamed_to(old, &key);
+            }
+            return removed;
         }
         let Some(at) = self.slots.iter().position(|x| &x.entry.key() == old) else {
             return false;
         };
+        if &key != old {
+            self.renamed_to(old, &key);
+        }
         self.seen.remove(old);
         self.pending.remove(old);
         self.seen.insert(key);
@@ -271,6 +286,27 @@ impl ChatLog {
         self.slots[at].entry = Arc::new(entry);
         self.revision += 1;
         true
+    }
+
+    fn renamed_to(&mut self, old: &EntryKey, new: &EntryKey) {
+        self.renamed.push_back((old.clone(), new.clone()));
+        if self.renamed.len() > MAX_RENAMED {
+            self.renamed.pop_front();
+        }
+    }
+
+    /// The key the entry once keyed `key` has now: itself, unless it was
+    /// replaced under another ([`Self::replace`]).
+    pub fn current_key(&self, key: &EntryKey) -> EntryKey {
+        let mut key = key.clone();
+        // Oldest first, each rename once: a chain is followed to its end,
+        // and no cycle can loop.
+        for (old, new) in &self.renamed {
+            if old == &key {
+                key = new.clone();
+            }
+        }
+        key
     }
 
     /// Whether the entry with `key` is ours and not yet confirmed.
@@ -298,6 +334,7 @@ impl ChatLog {
 
     /// Where the entry with `key` is in [`Self::entries`].
     pub fn position(&self, key: &EntryKey) -> Option<usize> {
+        let key = &self.current_key(key);
         self.slots.iter().position(|s| {
             let e = &s.entry;
             e.is_system() == key.0 && e.id == key.1

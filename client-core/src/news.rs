@@ -23,9 +23,11 @@ pub fn newest_news(log: &ChatLog) -> Option<EntryKey> {
 /// older history, which goes before `last`, is never counted. All of the
 /// log's news if `last` is `None` (nothing read yet) or no longer held.
 pub fn news_after(log: &ChatLog, last: Option<&EntryKey>) -> usize {
+    // A placeholder read and later opened is the same message read.
+    let last = last.map(|k| log.current_key(k));
     let mut n = 0;
     for e in log.entries().rev() {
-        if last.is_some_and(|k| &e.key() == k) {
+        if last.as_ref().is_some_and(|k| &e.key() == k) {
             break;
         }
         n += usize::from(is_news(e));
@@ -69,6 +71,21 @@ mod tests {
         assert_eq!(news_after(&log, Some(&key("a"))), 2, "b and c");
         assert_eq!(news_after(&log, Some(&key("c"))), 0);
         assert_eq!(news_after(&log, Some(&key("gone"))), 3, "trimmed: all");
+    }
+
+    #[test]
+    fn a_mark_on_a_placeholder_follows_the_message_that_replaced_it() {
+        let mut log = ChatLog::new();
+        log.push(said("a", false, EntryKind::Message));
+        log.push(said("~b~iv", false, EntryKind::Unreadable));
+        let mark = newest_news(&log);
+        assert_eq!(mark, Some(key("~b~iv")));
+        // The key is typed again: the message opens under its own id.
+        assert!(log.replace(&key("~b~iv"), said("b", false, EntryKind::Message)));
+        assert_eq!(news_after(&log, mark.as_ref()), 0, "nothing new");
+        assert_eq!(log.position(&key("~b~iv")), Some(1));
+        log.push(said("c", false, EntryKind::Message));
+        assert_eq!(news_after(&log, mark.as_ref()), 1, "c only");
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub fn unread_after(log: &ChatLog, last: Option<&EntryKey>) -> usize {
 /// The first message after `last` from someone else, sent no later than
 /// `before_ms`.
 pub fn first_missed(log: &ChatLog, last: &EntryKey, before_ms: u64) -> Option<EntryKey> {
-    let at = log.entries().position(|e| &e.key() == last)?;
+    let at = log.position(last)?;
     log.entries()
         .skip(at + 1)
         .find(|e| is_news(e) && e.shown_at_ms <= before_ms)
