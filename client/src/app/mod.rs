@@ -334,11 +334,13 @@ pub fn App(handoff: Handoff) -> impl IntoView {
             fatal.set(Some(e));
             return;
         };
-        // The server refuses this tab's id from now on; coming back here
-        // is a new tab's choice.
-        crate::util::new_tab_id();
         leptos::task::spawn_local(async move {
-            let why = match verify_token_as_tab(t).await {
+            // Asked as the tab that was refused (the server knows it by
+            // that id), then forgotten: the server refuses that id from
+            // now on, and coming back here is a new tab's choice.
+            let answer = verify_token_as_tab(t).await;
+            crate::util::new_tab_id();
+            let why = match answer {
                 Err(why) if refused_for_good(&why) => PageError::from(&why),
                 _ => e,
             };
