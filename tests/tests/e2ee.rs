@@ -194,13 +194,7 @@ async fn self_key_pages_agree_and_a_wrong_key_is_named() {
     // A private one leaves its trace too, marked private, so nobody
     // answers it in public.
     assert!(wait_for(&a, "#chat-to option[value=carol]", T).await);
-    a.find(Locator::Css("#chat-to"))
-        .await
-        .expect("the picker")
-        .select_by_value("carol")
-        .await
-        .expect("choose carol");
-    send_chat(&a, "sk-marker-private-to-carol").await;
+    send_private(&a, "carol", "sk-marker-private-to-carol").await;
     assert!(
         wait_for(&c, "#chat-list .chat-message.unreadable.private", T).await,
         "no placeholder for alice's private message; page: {}",
