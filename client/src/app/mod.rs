@@ -127,6 +127,15 @@ fn refused_for_good(e: &JoinError) -> bool {
         )
 }
 
+/// Asks the server, as this tab, why its connection was refused: the
+/// reason, if there is no point retrying ([`refused_for_good`]).
+async fn refused_for_good_why(token: JoinToken) -> Option<JoinError> {
+    verify_token_as_tab(token)
+        .await
+        .err()
+        .filter(refused_for_good)
+}
+
 /// The room app, entered from the shell with what it took from the link
 /// and, after the pre-join page, what it verified.
 #[component]
@@ -338,13 +347,9 @@ pub fn App(handoff: Handoff) -> impl IntoView {
             // Asked as the tab that was refused (the server knows it by
             // that id), then forgotten: the server refuses that id from
             // now on, and coming back here is a new tab's choice.
-            let answer = verify_token_as_tab(t).await;
+            let why = refused_for_good_why(t).await;
             crate::util::new_tab_id();
-            let why = match answer {
-                Err(why) if refused_for_good(&why) => PageError::from(&why),
-                _ => e,
-            };
-            fatal.try_set(Some(why));
+            fatal.try_set(Some(why.map_or(e, |why| PageError::from(&why))));
         });
     });
     let on_over = Callback::new(move |g: Goodbye| {

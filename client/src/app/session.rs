@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use crate::api::verify_token_as_tab;
 use crate::crypto::RoomKey;
 use crate::i18n::{t_string, use_i18n};
 use crate::join::Session;
@@ -132,11 +131,11 @@ fn JoinedSession(
         };
         asking.set_value(true);
         leptos::task::spawn_local(async move {
-            let answer = verify_token_as_tab(t).await;
+            let why = super::refused_for_good_why(t).await;
             // Back in meanwhile (the refusal was passing): nothing to say.
             let back = conn_state.try_get_untracked() != Some(ConnState::Reconnecting);
-            match answer {
-                Err(e) if !back && super::refused_for_good(&e) => {
+            match why {
+                Some(e) if !back => {
                     nats.close();
                     // The server refuses this tab's id now; coming back
                     // here is a new tab's choice.

@@ -468,7 +468,7 @@ impl ChatContext {
     }
 
     /// Keeps a received message's `wire` bytes in the session cache.
-    fn record(&self, subject: &str, id: &str, seq: Option<u64>, wire: Vec<u8>) {
+    pub(crate) fn record(&self, subject: &str, id: &str, seq: Option<u64>, wire: Vec<u8>) {
         if let Some(p) = self.persist {
             p.record_chat(ChatRecord {
                 id: chat_key(subject, id),

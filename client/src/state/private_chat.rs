@@ -13,13 +13,11 @@ use quorum_shared::e2ee::{dm_party, Kind};
 use quorum_shared::ids::UserId;
 use quorum_shared::subjects;
 
-use crate::cache::ChatRecord;
 use crate::nats::Sub;
 use crate::state::chat::{
     accept_incoming_private, checked_text, now_ms, own_message, ChatContext, PrivateOut,
     SendChatError,
 };
-use crate::state::persist::chat_key;
 
 /// Sends `text` to `to` (shown as `to_name`) and shows it in our log.
 pub fn send_private(
@@ -43,7 +41,7 @@ pub fn send_private(
         let wire = msg.encode();
         nats.publish(&subject, &wire)
             .map_err(|_| SendChatError::Offline)?;
-        keep(chat, &msg.id, &subject, wire.clone());
+        chat.record(&subject, &msg.id, None, wire.clone());
         chat.private_written(PrivateOut {
             id: msg.id.clone(),
             subject,
@@ -59,7 +57,7 @@ pub fn send_private(
     wasm_bindgen_futures::spawn_local(async move {
         match c.e2ee.seal(&party, Kind::PrivateChat, &msg.encode()).await {
             Ok(wire) => {
-                keep(chat, &msg.id, &subject, wire.clone());
+                chat.record(&subject, &msg.id, None, wire.clone());
                 if let Err(e) = nats.publish(&subject, &wire) {
                     web_sys::console::warn_1(&format!("private chat: not sent: {e}").into());
                 }
@@ -76,19 +74,6 @@ pub fn send_private(
         }
     });
     Ok(())
-}
-
-/// Keeps a private message's wire bytes in the session cache.
-fn keep(chat: ChatContext, id: &str, subject: &str, wire: Vec<u8>) {
-    if let Some(p) = chat.persist() {
-        p.record_chat(ChatRecord {
-            id: chat_key(subject, id),
-            seq: None,
-            subject: subject.to_string(),
-            payload: wire,
-            received_ms: now_ms(),
-        });
-    }
 }
 
 /// Receives private chat into the log until the calling component is
@@ -131,7 +116,7 @@ fn take(chat: ChatContext, subject: &str, payload: &[u8], live: bool) {
         match entry {
             Ok(entry) => {
                 if live {
-                    keep(chat, &entry.id, &subject, wire.clone());
+                    chat.record(&subject, &entry.id, None, wire.clone());
                 }
                 chat.add(chat.named(entry));
             }

@@ -34,7 +34,7 @@ impl UnreadContext {
 /// [`is_news`]), oldest first: what the user has not read. All of them if
 /// `last` is unknown (nothing read yet, or trimmed away).
 fn missed<'a>(log: &'a ChatLog, last: Option<&EntryKey>) -> impl Iterator<Item = EntryKey> + 'a {
-    let at = last.and_then(|k| log.entries().position(|e| &e.key() == k));
+    let at = last.and_then(|k| log.position(k));
     log.entries()
         .skip(at.map_or(0, |i| i + 1))
         .filter(|e| is_news(e))
