@@ -147,6 +147,10 @@ pub fn ChatList(
         };
         // Reading back now, even in a list too short to scroll.
         stick.set_value(false);
+        // One touch, one page: the scrolls that follow until the page is
+        // in (in an E2EE room it lands as it decrypts, after the load
+        // itself is done) are not the reader asking for another.
+        touched_ms.set_value(f64::NEG_INFINITY);
         if start.get_untracked().is_none() {
             start.set(log.with_untracked(|l| l.key_at(0)));
         }
