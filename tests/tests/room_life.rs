@@ -122,13 +122,16 @@ async fn toasts_never_cover_controls_and_say_their_kind_in_words() {
             "no toast at {}",
             view.name
         );
-        let kind = p
-            .find(Locator::Css("#toasts .toast .toast-kind"))
-            .await
-            .expect("kind")
-            .text()
-            .await
-            .expect("text");
+        // WebDriver reads only what is seen, and the toast fades in from
+        // nothing over 160 ms: wait for its word to be visible.
+        let deadline = std::time::Instant::now() + T;
+        let mut kind = String::new();
+        while kind.trim().is_empty() && std::time::Instant::now() < deadline {
+            if let Ok(el) = p.find(Locator::Css("#toasts .toast .toast-kind")).await {
+                kind = el.text().await.unwrap_or_default();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         assert!(
             ["Info", "Warning", "Done", "Error"].contains(&kind.trim()),
             "{kind:?}"
