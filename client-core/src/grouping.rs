@@ -4,7 +4,7 @@
 
 use std::borrow::Borrow;
 
-use crate::chat_log::{ChatEntry, EntryKind};
+use crate::chat_log::{ChatEntry, EntryKey, EntryKind};
 
 /// How far apart (ms) two messages may be and still read as one block: a
 /// pause longer than this starts a new one, with its own time.
@@ -39,6 +39,50 @@ where
             .last()
             .is_some_and(|(p, _)| continues((*p).borrow(), e.borrow()));
         out.push((e, cont));
+    }
+    out
+}
+
+/// One line of the drawn chat: the "New messages" divider, or a message
+/// with whether it continues the one drawn before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row<T> {
+    /// "New messages": what follows came while the reader was away.
+    Divider,
+    /// A message, and whether it continues its sender's run.
+    Message(T, bool),
+}
+
+impl<T> Row<T> {
+    /// The same row over `f` of its message.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Row<U> {
+        match self {
+            Row::Divider => Row::Divider,
+            Row::Message(e, cont) => Row::Message(f(e), cont),
+        }
+    }
+}
+
+/// The lines to draw for `entries`: [`grouped`], with the divider before
+/// the entry `divider` names. A run the divider cuts starts afresh below
+/// it, with its name and time. The divider is a line of its own rather
+/// than a part of every message, so a message is drawn without asking
+/// whether it is the first new one.
+pub fn rows<'a, T, I>(entries: I, divider: Option<&EntryKey>) -> Vec<Row<&'a T>>
+where
+    T: Borrow<ChatEntry> + 'a,
+    I: IntoIterator<Item = &'a T>,
+{
+    let is_first_new =
+        |e: &ChatEntry| divider.is_some_and(|(system, id)| e.is_system() == *system && e.id == *id);
+    let mut out = Vec::new();
+    for (e, cont) in grouped(entries) {
+        if is_first_new(e.borrow()) {
+            out.push(Row::Divider);
+            out.push(Row::Message(e, false));
+        } else {
+            out.push(Row::Message(e, cont));
+        }
     }
     out
 }
@@ -111,6 +155,36 @@ mod tests {
             system,
         ];
         assert_eq!(flags(&log), [false; 6]);
+    }
+
+    #[test]
+    fn the_divider_is_a_line_of_its_own_and_cuts_a_run() {
+        let log = [msg("ann", 0), msg("ann", 10), msg("ann", 20)];
+        let drawn = |divider: Option<&EntryKey>| -> Vec<Row<&str>> {
+            rows(&log, divider)
+                .into_iter()
+                .map(|r| r.map(|e| e.id.as_str()))
+                .collect()
+        };
+        assert_eq!(
+            drawn(Some(&log[1].key())),
+            [
+                Row::Message("ann-0", false),
+                Row::Divider,
+                Row::Message("ann-10", false),
+                Row::Message("ann-20", true),
+            ]
+        );
+        // None, or a key not drawn: no divider, the run whole.
+        let whole = [
+            Row::Message("ann-0", false),
+            Row::Message("ann-10", true),
+            Row::Message("ann-20", true),
+        ];
+        assert_eq!(drawn(None), whole);
+        assert_eq!(drawn(Some(&(false, "gone".into()))), whole);
+        // A system message with the same id is another entry.
+        assert_eq!(drawn(Some(&(true, "ann-10".into()))), whole);
     }
 
     #[test]

@@ -24,8 +24,8 @@ pub fn ChatItem(
     entry: Arc<ChatEntry>,
     /// It continues the message drawn before it (same sender, soon after):
     /// its name and time are there for screen readers only.
-    #[prop(into, default = Signal::stored(false))]
-    continued: Signal<bool>,
+    #[prop(optional)]
+    continued: bool,
     /// How far it got (ours).
     #[prop(optional, into)]
     delivery: Signal<Delivery>,
@@ -94,7 +94,7 @@ pub fn ChatItem(
         <li
             class="chat-message"
             class:mine=entry.mine
-            class:continued=move || continued.get()
+            class:continued=continued
             class:system=entry.is_system()
             class:pending=move || is(Delivery::Sending)
             class:not-sent=move || is(Delivery::NotSent)
@@ -124,15 +124,18 @@ pub fn ChatItem(
             } else {
                 view! { <MessageText text=entry.text.clone() /> }.into_any()
             }}
-            <Show when=move || is(Delivery::Sending)>
-                <span class="pending-mark">
-                    {t!(i18n, chat.sending)}
-                    <span class="visually-hidden">" " {t!(i18n, chat.not_sent)}</span>
-                </span>
-            </Show>
-            <Show when=move || is(Delivery::NotSent)>
-                <NotSent key=key.clone() on_unsent=on_unsent can_retry=can_retry />
-            </Show>
+            // Others' messages never change: nothing to watch.
+            {entry.mine.then(|| view! {
+                <Show when=move || is(Delivery::Sending)>
+                    <span class="pending-mark">
+                        {t!(i18n, chat.sending)}
+                        <span class="visually-hidden">" " {t!(i18n, chat.not_sent)}</span>
+                    </span>
+                </Show>
+                <Show when=move || is(Delivery::NotSent)>
+                    <NotSent key=key.clone() on_unsent=on_unsent can_retry=can_retry />
+                </Show>
+            })}
         </li>
     }
     .into_any()

@@ -3,6 +3,8 @@
 //! the oldest message held, older ones are asked for from the room's
 //! stream.
 
+use std::sync::Arc;
+
 use leptos::html::Ul;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -12,7 +14,7 @@ use crate::i18n::{t, t_string, use_i18n};
 use crate::state::chat::{ChatLog, Delivery, EntryKey, UnsentAction};
 use crate::state::chat_log::window;
 use crate::state::earlier::{Earlier, EarlierContext};
-use crate::state::grouping::grouped;
+use crate::state::grouping::{rows, Row};
 
 /// Distance from the bottom (px) within which the list keeps following new
 /// messages; further up, the user is reading history and is left alone.
@@ -184,9 +186,10 @@ pub fn ChatList(
         let following =
             at_end && (from_bottom <= STICK_THRESHOLD_PX || (stick.get_value() && !by_reader));
         stick.set_value(following);
-        if following {
+        // Every scroll of a flood follows: wake nothing that is unchanged.
+        if following && away.get_untracked().is_some() {
             away.set(None);
-        } else if away.get_untracked().is_none() {
+        } else if !following && away.get_untracked().is_none() {
             away.set(Some(log.with_untracked(|l| total(l))));
         }
         if following {
@@ -281,24 +284,36 @@ pub fn ChatList(
                 <For
                     each=move || {
                         let start = start.get();
-                        log.with(|l| {
-                            let (_, skip, take) = span_of(l, start.as_ref());
-                            // Whether each continues the one drawn before
-                            // it is part of its key: the first drawn, or one
-                            // whose predecessor changed, is drawn afresh.
-                            grouped(l.entries().skip(skip).take(take))
-                                .into_iter()
-                                .map(|(e, cont)| (e.clone(), cont))
-                                .collect::<Vec<_>>()
+                        divider.with(|d| {
+                            log.with(|l| {
+                                let (_, skip, take) = span_of(l, start.as_ref());
+                                rows(l.entries().skip(skip).take(take), d.as_ref())
+                                    .into_iter()
+                                    .map(|r| r.map(Arc::clone))
+                                    .collect::<Vec<_>>()
+                            })
                         })
                     }
-                    key=|(e, cont)| (e.key(), *cont)
-                    children=move |(e, cont)| {
+                    // Whether a message continues the one drawn before it is
+                    // part of its key: the first drawn, or one whose
+                    // predecessor changed, is drawn afresh.
+                    key=|row| match row {
+                        Row::Divider => None,
+                        Row::Message(e, cont) => Some((e.key(), *cont)),
+                    }
+                    children=move |row| {
+                        let Row::Message(e, cont) = row else {
+                            return view! {
+                                <li class="chat-divider">
+                                    <span>{t!(i18n, chat.new_messages)}</span>
+                                </li>
+                            }
+                            .into_any();
+                        };
                         let key = e.key();
-                        let first = key.clone();
-                        let is_first_new =
-                            Signal::derive(move || divider.with(|d| d.as_ref() == Some(&first)));
+                        // Only ours change how far they got.
                         let delivery = match delivery_of {
+                            _ if !e.mine => Signal::stored(Delivery::Sent),
                             Some(p) => p.run(key),
                             // Standalone (tests): straight from the log.
                             None => Signal::derive(move || {
@@ -310,19 +325,15 @@ pub fn ChatList(
                             }),
                         };
                         view! {
-                            <Show when=move || is_first_new.get()>
-                                <li class="chat-divider">
-                                    <span>{t!(i18n, chat.new_messages)}</span>
-                                </li>
-                            </Show>
                             <ChatItem
                                 entry=e
-                                continued=Signal::derive(move || cont && !is_first_new.get())
+                                continued=cont
                                 delivery=delivery
                                 on_unsent=on_unsent
                                 can_retry=can_retry
                             />
                         }
+                        .into_any()
                     }
                 />
             </ul>
