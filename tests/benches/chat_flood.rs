@@ -38,7 +38,7 @@ try {
   new PerformanceObserver((l) => {
     for (const e of l.getEntries()) {
       if (!s.loaf || e.duration > s.loaf.duration) {
-        s.loaf = { duration: e.duration, render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
+        s.loaf = { at: s.first === null ? null : e.startTime - s.first, duration: e.duration, render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
           layout: e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0,
           scripts: e.scripts.map((x) => ({ invoker: x.invoker, fn: x.sourceFunctionName, src: (x.sourceURL || '').split('/').pop(),
             duration: x.duration, forced: x.forcedStyleAndLayoutDuration })) };
@@ -143,12 +143,12 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
     );
     if profiling {
         quorum_e2e::profile::stop_and_print(&page, "the page's CPU during the flood").await;
-        let loaf = page
-            .execute("return window.__flood.loaf;", vec![])
-            .await
-            .unwrap_or_default();
-        println!("  the longest animation frame: {loaf:#}");
     }
+    let loaf = page
+        .execute("return window.__flood.loaf;", vec![])
+        .await
+        .unwrap_or_default();
+    println!("  the longest animation frame: {}", frame_summary(&loaf));
     println!(
         "  reachable by scrolling back: {} messages kept in the page (all {count}: {})",
         state["kept"],
@@ -169,4 +169,37 @@ async fn main() {
     let mut driver = Chromedriver::start();
     flood(&q, &mut driver, "flood", false, count).await;
     flood(&q, &mut driver, "sealed", true, count).await;
+}
+
+/// One line for a `long-animation-frame` entry as the page keeps it: when
+/// (ms after the first message shown), how long, its scripts by what ran
+/// them, and the browser's own rendering.
+fn frame_summary(loaf: &Value) -> String {
+    if loaf.is_null() {
+        return "none over 50 ms".into();
+    }
+    let ms = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let scripts: Vec<String> = loaf["scripts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| {
+            format!(
+                "{} {:.0} ms (forced layout {:.0})",
+                x["invoker"].as_str().unwrap_or("?"),
+                ms(&x["duration"]),
+                ms(&x["forced"])
+            )
+        })
+        .collect();
+    format!(
+        "{:.0} ms at {}; scripts: {}; the rendering step (frame callbacks on) {:.0} ms, style and layout {:.0} ms of it",
+        ms(&loaf["duration"]),
+        loaf["at"]
+            .as_f64()
+            .map_or("the start".into(), |t| format!("{t:.0} ms")),
+        if scripts.is_empty() { "none".into() } else { scripts.join(", ") },
+        ms(&loaf["render"]),
+        ms(&loaf["layout"])
+    )
 }

@@ -8,8 +8,8 @@
 //! runs `$CARGO_TARGET_DIR/debug/quorum`, or `QUORUM_BIN`).
 //! Env: `BENCH_MESSAGES` (latency samples per room, default 200),
 //! `BENCH_BURST` (sender burst, default 2000), `BENCH_SPACING_MS` (pause
-//! between samples, default 20); `BENCH_PROFILE` set prints where page B
-//! spent its CPU time during the latency samples (DevTools' sampling
+//! between samples, default 20); `BENCH_PROFILE` set prints where pages A
+//! and B spent their CPU time during the latency samples (DevTools' sampling
 //! profiler, self time by function).
 //!
 //! **Latency.** Page A (moderator) sends through the real composer: in-page
@@ -222,6 +222,7 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
 
     let profiling = std::env::var_os("BENCH_PROFILE").is_some();
     if profiling {
+        profile::start(&a).await;
         profile::start(&b).await;
     }
 
@@ -246,6 +247,7 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
         }
     }
     if profiling {
+        profile::stop_and_print(&a, "page A's CPU during the samples").await;
         profile::stop_and_print(&b, "page B's CPU during the samples").await;
     }
     let measured = WARMUP..WARMUP + samples;

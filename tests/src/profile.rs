@@ -23,6 +23,23 @@ pub async fn start(c: &Client) {
 /// Stops sampling page `c` and prints the top of the profile as `what`.
 pub async fn stop_and_print(c: &Client, what: &str) {
     let p = cdp(c, "Profiler.stop", json!({})).await;
+    // The whole profile, for DevTools (Performance, "Load profile") or a
+    // look at inclusive times: BENCH_PROFILE=<dir> writes one per run.
+    if let Some(dir) =
+        std::env::var_os("BENCH_PROFILE").filter(|d| std::path::Path::new(d).is_dir())
+    {
+        let name: String = what
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '-' })
+            .collect();
+        // Numbered: a bench profiles a plain room, then an E2EE one.
+        static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::path::Path::new(&dir).join(format!("{run:02}-{name}.cpuprofile"));
+        if std::fs::write(&path, p["profile"].to_string()).is_ok() {
+            println!("  profile written to {}", path.display());
+        }
+    }
     print(what, &p["profile"]);
 }
 
