@@ -14,7 +14,9 @@
 //! the first shown until the last one published is shown; the list renders
 //! only the newest, so most pass through without a DOM node), the longest main-thread task while they came
 //! (`PerformanceObserver` `longtask`), the chat list's DOM node count at
-//! the end, and how many of the messages the list still holds.
+//! the end, and how many of the messages the list still holds. With
+//! `BENCH_TASKS` set, each long task is listed with the animation frames it
+//! falls in, which tells a long script from a long rendering step.
 
 use std::time::Duration;
 
@@ -28,15 +30,23 @@ const INSTALL: &str = r#"
 const list = document.getElementById('chat-list');
 if (!list) { return 'no #chat-list'; }
 const re = /flood:(\d+)/;
-const s = window.__flood = { seen: new Set(), first: null, last: null, longest: 0, tasks: 0, max: -1 };
+const s = window.__flood = { seen: new Set(), first: null, last: null, longest: 0, tasks: 0, max: -1, longs: [], loafs: [] };
 new PerformanceObserver((l) => {
-  for (const e of l.getEntries()) { s.tasks++; s.longest = Math.max(s.longest, e.duration); }
+  for (const e of l.getEntries()) {
+    s.tasks++; s.longest = Math.max(s.longest, e.duration);
+    if (s.longs.length < 50) s.longs.push([e.startTime, e.duration]);
+  }
 }).observe({ type: 'longtask' });
-// What ran in the longest animation frame (for BENCH_PROFILE).
+// What ran in the longest animation frame.
 s.loaf = null;
 try {
   new PerformanceObserver((l) => {
     for (const e of l.getEntries()) {
+      // Every frame, for BENCH_TASKS (bounded: it only explains long tasks).
+      if (s.loafs.length < 300) {
+        s.loafs.push({ start: e.startTime, dur: e.duration, render: e.renderStart, layout: e.styleAndLayoutStart,
+          scripts: e.scripts.map((x) => [x.invoker, x.startTime, x.duration, x.forcedStyleAndLayoutDuration]) });
+      }
       if (!s.loaf || e.duration > s.loaf.duration) {
         s.loaf = { at: s.first === null ? null : e.startTime - s.first, duration: e.duration, render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
           layout: e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0,
@@ -149,6 +159,16 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
         .await
         .unwrap_or_default();
     println!("  the longest animation frame: {}", frame_summary(&loaf));
+    if std::env::var_os("BENCH_TASKS").is_some() {
+        let v = page
+            .execute(
+                "const s = window.__flood; return { longs: s.longs, loafs: s.loafs };",
+                vec![],
+            )
+            .await
+            .unwrap_or_default();
+        print_long_tasks(&v);
+    }
     println!(
         "  reachable by scrolling back: {} messages kept in the page (all {count}: {})",
         state["kept"],
@@ -169,6 +189,30 @@ async fn main() {
     let mut driver = Chromedriver::start();
     flood(&q, &mut driver, "flood", false, count).await;
     flood(&q, &mut driver, "sealed", true, count).await;
+}
+
+/// Each long task (`BENCH_TASKS`), with the animation frames it falls in:
+/// when their rendering step and its style and layout began, and the
+/// scripts they ran (invoker, start, duration, forced layout), all in ms on
+/// the page's clock. A long task that starts at a frame's `render` is the
+/// browser's rendering step, frame callbacks included.
+fn print_long_tasks(v: &Value) {
+    let ms = |v: &Value| v.as_f64().unwrap_or(0.0);
+    for task in v["longs"].as_array().into_iter().flatten() {
+        let (start, duration) = (ms(&task[0]), ms(&task[1]));
+        println!("  long task at {start:.0} ms for {duration:.0} ms");
+        for f in v["loafs"].as_array().into_iter().flatten() {
+            let (fs, fd) = (ms(&f["start"]), ms(&f["dur"]));
+            if fs <= start + duration && start <= fs + fd {
+                println!(
+                    "    in the frame at {fs:.0} for {fd:.0} ms: render at {:.0}, style and layout at {:.0}; scripts {}",
+                    ms(&f["render"]),
+                    ms(&f["layout"]),
+                    f["scripts"]
+                );
+            }
+        }
+    }
 }
 
 /// One line for a `long-animation-frame` entry as the page keeps it: when

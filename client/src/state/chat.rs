@@ -117,6 +117,11 @@ const FLOOD_BATCH: usize = 60;
 /// every frame, so most frames are left for the browser to draw and for
 /// input (the newest are still shown within this time).
 const FLOOD_FLUSH: std::time::Duration = std::time::Duration::from_millis(250);
+/// Received entries a frame takes in itself. More go in by a task of their
+/// own just after the frame: the browser's rendering step, which lays out
+/// and paints whatever changed, must not also build a screenful of items,
+/// or together they make one long task that holds up input.
+const FRAME_BATCH: usize = 12;
 
 /// The chat, shared through context.
 #[derive(Clone, Copy)]
@@ -371,13 +376,24 @@ impl ChatContext {
                     set_timeout(move || this.flush_incoming(), FLOOD_FLUSH);
                 } else {
                     // Many in a row: together, once per frame.
-                    request_animation_frame(move || this.flush_incoming());
+                    request_animation_frame(move || this.flush_in_frame());
                     // A hidden tab gets no frames, but its unread count (in
                     // the title) still needs the messages.
                     set_timeout(move || this.flush_incoming(), HIDDEN_FLUSH);
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Takes in what waits at a frame: a few at once, more in a task of
+    /// their own right after it ([`FRAME_BATCH`]).
+    fn flush_in_frame(&self) {
+        if self.incoming.try_with_value(Vec::len).unwrap_or(0) > FRAME_BATCH {
+            let this = *self;
+            set_timeout(move || this.flush_incoming(), std::time::Duration::ZERO);
+        } else {
+            self.flush_incoming();
         }
     }
 
