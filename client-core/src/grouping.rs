@@ -68,15 +68,28 @@ impl<T> Row<T> {
 /// it, with its name and time. The divider is a line of its own rather
 /// than a part of every message, so a message is drawn without asking
 /// whether it is the first new one.
-pub fn rows<'a, T, I>(entries: I, divider: Option<&EntryKey>) -> Vec<Row<&'a T>>
+///
+/// `before` is the entry just before `entries` in the log, not drawn: the
+/// first drawn continues it like any other, so a window sliding along the
+/// log never has to draw a message again because it became the first. The
+/// list shows the first drawn message's name and time however it groups.
+pub fn rows<'a, T, I>(
+    before: Option<&'a T>,
+    entries: I,
+    divider: Option<&EntryKey>,
+) -> Vec<Row<&'a T>>
 where
     T: Borrow<ChatEntry> + 'a,
     I: IntoIterator<Item = &'a T>,
 {
     let is_first_new =
         |e: &ChatEntry| divider.is_some_and(|(system, id)| e.is_system() == *system && e.id == *id);
+    let skip = usize::from(before.is_some());
     let mut out = Vec::new();
-    for (e, cont) in grouped(entries) {
+    for (e, cont) in grouped(before.into_iter().chain(entries))
+        .into_iter()
+        .skip(skip)
+    {
         if is_first_new(e.borrow()) {
             out.push(Row::Divider);
             out.push(Row::Message(e, false));
@@ -161,7 +174,7 @@ mod tests {
     fn the_divider_is_a_line_of_its_own_and_cuts_a_run() {
         let log = [msg("ann", 0), msg("ann", 10), msg("ann", 20)];
         let drawn = |divider: Option<&EntryKey>| -> Vec<Row<&str>> {
-            rows(&log, divider)
+            rows(None, &log, divider)
                 .into_iter()
                 .map(|r| r.map(|e| e.id.as_str()))
                 .collect()
@@ -185,6 +198,19 @@ mod tests {
         assert_eq!(drawn(Some(&(false, "gone".into()))), whole);
         // A system message with the same id is another entry.
         assert_eq!(drawn(Some(&(true, "ann-10".into()))), whole);
+    }
+
+    #[test]
+    fn the_first_drawn_continues_the_entry_before_it() {
+        let log = [msg("ann", 0), msg("ann", 10), msg("bob", 20)];
+        let drawn: Vec<Row<&str>> = rows(Some(&log[0]), &log[1..], None)
+            .into_iter()
+            .map(|r| r.map(|e| e.id.as_str()))
+            .collect();
+        assert_eq!(
+            drawn,
+            [Row::Message("ann-10", true), Row::Message("bob-20", false)]
+        );
     }
 
     #[test]

@@ -287,16 +287,22 @@ pub fn ChatList(
                         divider.with(|d| {
                             log.with(|l| {
                                 let (_, skip, take) = span_of(l, start.as_ref());
-                                rows(l.entries().skip(skip).take(take), d.as_ref())
+                                // From the one before the window, which the
+                                // first drawn may continue.
+                                let mut from = l.entries().skip(skip.saturating_sub(1));
+                                let before = if skip > 0 { from.next() } else { None };
+                                rows(before, from.take(take), d.as_ref())
                                     .into_iter()
                                     .map(|r| r.map(Arc::clone))
                                     .collect::<Vec<_>>()
                             })
                         })
                     }
-                    // Whether a message continues the one drawn before it is
-                    // part of its key: the first drawn, or one whose
-                    // predecessor changed, is drawn afresh.
+                    // Whether a message continues the one before it is part
+                    // of its key: one whose predecessor changed (older
+                    // messages came in above it, or the divider did) is
+                    // drawn afresh. The first drawn shows its header by the
+                    // stylesheet, so the window slides without redrawing.
                     key=|row| match row {
                         Row::Divider => None,
                         Row::Message(e, cont) => Some((e.key(), *cont)),
