@@ -12,6 +12,7 @@ pub mod icons;
 pub mod key_banner;
 pub mod leave;
 pub mod linkify;
+mod list_scroll;
 pub mod locks;
 pub mod media;
 pub mod moderator;

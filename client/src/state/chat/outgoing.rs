@@ -1,0 +1,158 @@
+//! The sending side of the chat: a message of ours is checked, shown at
+//! once (pending), and written to the connection in the order typed, sealed
+//! first in an E2EE room; what waits goes out when the connection is back.
+
+use leptos::prelude::*;
+use quorum_shared::e2ee::Kind;
+use quorum_shared::peer::{chat_len, ChatMessage, MAX_CHAT_LEN};
+
+use super::{now_ms, ChatContext, ChatEntry, Delivery, EntryKind, Sender};
+use crate::join::Session;
+use crate::util::random_id;
+
+/// Why a message could not be sent. The composer keeps the text.
+#[derive(Debug, thiserror::Error)]
+pub enum SendChatError {
+    /// Nothing but whitespace.
+    #[error("the message is empty")]
+    Empty,
+    /// Over [`MAX_CHAT_LEN`] characters.
+    #[error("the message is too long")]
+    TooLong,
+    /// A moderator locked the chat for this participant.
+    #[error("chat is locked")]
+    Locked,
+    /// Private messages are not queued: they need a connection now.
+    #[error("not connected")]
+    Offline,
+}
+
+/// The text to send, trimmed, or why it can't be sent.
+pub(crate) fn checked_text(text: &str, locked: bool) -> Result<&str, SendChatError> {
+    // Surrounding blank lines are accidents; leading spaces may be
+    // deliberate indentation.
+    let text = text.trim_end().trim_start_matches(['\r', '\n']);
+    if text.is_empty() {
+        return Err(SendChatError::Empty);
+    }
+    if chat_len(text) > MAX_CHAT_LEN {
+        return Err(SendChatError::TooLong);
+    }
+    if locked {
+        return Err(SendChatError::Locked);
+    }
+    Ok(text)
+}
+
+/// How a message was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Written to the connection; shown pending until echoed.
+    Now,
+    /// Queued until the connection is back; shown pending meanwhile.
+    Queued,
+}
+
+/// A new message of ours with `text`, and how we show it (to
+/// `private_to`, for a private one).
+pub(crate) fn own_message(
+    session: &Session,
+    text: &str,
+    private_to: Option<String>,
+) -> (ChatMessage, ChatEntry) {
+    let join = &session.join;
+    let msg = ChatMessage {
+        id: random_id(),
+        name: join.name.clone(),
+        text: text.to_string(),
+        sent_at_ms: now_ms(),
+    };
+    let entry = ChatEntry {
+        id: msg.id.clone(),
+        sender: Sender::User(join.user_id.clone()),
+        name: msg.name.clone(),
+        text: msg.text.clone(),
+        shown_at_ms: msg.sent_at_ms,
+        mine: true,
+        private_to,
+        kind: EntryKind::Message,
+    };
+    (msg, entry)
+}
+
+impl ChatContext {
+    /// Shows `text` at once (pending) and sends it now, or as soon as the
+    /// connection is back; queued messages go out in the order typed.
+    pub fn send(&self, text: &str) -> Result<Sent, SendChatError> {
+        let text = checked_text(text, self.locked.get_untracked())?;
+        let session = self.session.get_value();
+        let join = &session.join;
+        let (msg, entry) = own_message(&session, text, None);
+        let key = entry.key();
+        if self.log.try_update(|log| log.push_pending(entry)) == Some(true) {
+            self.set_mark(key, Delivery::Sending);
+        }
+        let id = msg.id.clone();
+        match self.crypt {
+            None => {
+                self.outbox.update_value(|o| o.push(msg));
+                self.unsent_changed(false);
+            }
+            Some(c) => {
+                // Shown and queued now; goes out once sealed, in order.
+                let me = join.user_id.clone();
+                self.outbox.update_value(|o| o.push_unsealed(msg.clone()));
+                let this = *self;
+                wasm_bindgen_futures::spawn_local(async move {
+                    match c.e2ee.seal(me.as_str(), Kind::Chat, &msg.encode()).await {
+                        Ok(wire) => {
+                            this.outbox.try_update_value(|o| o.sealed(&msg.id, wire));
+                            this.unsent_changed(false);
+                            this.flush_due();
+                        }
+                        Err(e) => {
+                            // Never let one failure hold back the others.
+                            web_sys::console::error_1(
+                                &format!("chat: could not encrypt: {e}").into(),
+                            );
+                            this.outbox.try_update_value(|o| o.confirm(&msg.id));
+                            this.flush_due();
+                        }
+                    }
+                });
+            }
+        }
+        self.flush_due();
+        // Still queued but no longer due on the live connection: written.
+        // In an E2EE room it goes out as soon as it is sealed, which is
+        // only a moment away when the connection is live.
+        let written = self.live.get_value().is_some_and(|epoch| {
+            self.crypt.is_some() || !self.outbox.with_value(|o| o.is_due(epoch, &id))
+        });
+        Ok(if written { Sent::Now } else { Sent::Queued })
+    }
+
+    /// Writes what is due on the live connection, in order, unless chat is
+    /// locked.
+    pub(super) fn flush_due(&self) {
+        let Some(Some(epoch)) = self.live.try_get_value() else {
+            return;
+        };
+        if self.locked.get_untracked() {
+            return;
+        }
+        let subject = self
+            .session
+            .with_value(|s| s.join.subjects.chat_publish.clone());
+        for (id, wire) in self.outbox.with_value(|o| o.due_wire(epoch)) {
+            match self.nats.publish(&subject, &wire) {
+                Ok(()) => self.outbox.update_value(|o| o.mark_sent(&id, epoch)),
+                // Keep the order: nothing after a failed one goes out.
+                Err(e) => {
+                    web_sys::console::warn_1(&format!("chat: held back: {e}").into());
+                    break;
+                }
+            }
+        }
+    }
+}
