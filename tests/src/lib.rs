@@ -327,6 +327,23 @@ pub async fn wait_for_text(c: &Client, css: &str, needle: &str, timeout: Duratio
     false
 }
 
+/// The visible text of the first element matching `css`, once it has
+/// some: WebDriver reads nothing of an element still fading in from
+/// transparent. `None` if it has none within `timeout`.
+pub async fn visible_text(c: &Client, css: &str, timeout: Duration) -> Option<String> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(el) = c.find(Locator::Css(css)).await {
+            let text = el.text().await.unwrap_or_default();
+            if !text.trim().is_empty() {
+                return Some(text);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
 /// Like [`wait_for_text`], but reads the text a screen reader has too:
 /// also that of an element hidden from sight (a phone's other panes).
 pub async fn wait_for_content(c: &Client, css: &str, needle: &str, timeout: Duration) -> bool {

@@ -11,7 +11,7 @@ use fantoccini::Locator;
 use quorum_e2e::axe::ColorScheme;
 use quorum_e2e::screens::{capture, DESKTOP, PHONE};
 use quorum_e2e::{
-    click, join, send_chat, wait_for, wait_for_text, wait_gone, Chromedriver, Quorum,
+    click, join, send_chat, visible_text, wait_for, wait_for_text, wait_gone, Chromedriver, Quorum,
 };
 use serde_json::json;
 
@@ -122,16 +122,10 @@ async fn toasts_never_cover_controls_and_say_their_kind_in_words() {
             "no toast at {}",
             view.name
         );
-        // WebDriver reads only what is seen, and the toast fades in from
-        // nothing over 160 ms: wait for its word to be visible.
-        let deadline = std::time::Instant::now() + T;
-        let mut kind = String::new();
-        while kind.trim().is_empty() && std::time::Instant::now() < deadline {
-            if let Ok(el) = p.find(Locator::Css("#toasts .toast .toast-kind")).await {
-                kind = el.text().await.unwrap_or_default();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        // The toast fades in from nothing over 160 ms: its word, once seen.
+        let kind = visible_text(&p, "#toasts .toast .toast-kind", T)
+            .await
+            .unwrap_or_default();
         assert!(
             ["Info", "Warning", "Done", "Error"].contains(&kind.trim()),
             "{kind:?}"
