@@ -1,6 +1,6 @@
 //! Consecutive messages from one sender read as one block: the name and
 //! time are shown once, over the first of them. The list asks, per drawn
-//! message, whether it continues the one drawn just before it.
+//! message, whether it continues the one before it in the log.
 
 use std::borrow::Borrow;
 
@@ -26,23 +26,6 @@ pub fn continues(prev: &ChatEntry, next: &ChatEntry) -> bool {
         && next.shown_at_ms - prev.shown_at_ms <= GROUP_GAP_MS
 }
 
-/// Pairs each entry with whether it continues the one before it in the
-/// same run (the first never does: it is drawn with its header).
-pub fn grouped<'a, T, I>(entries: I) -> Vec<(&'a T, bool)>
-where
-    T: Borrow<ChatEntry> + 'a,
-    I: IntoIterator<Item = &'a T>,
-{
-    let mut out: Vec<(&T, bool)> = Vec::new();
-    for e in entries {
-        let cont = out
-            .last()
-            .is_some_and(|(p, _)| continues((*p).borrow(), e.borrow()));
-        out.push((e, cont));
-    }
-    out
-}
-
 /// One line of the drawn chat: the "New messages" divider, or a message
 /// with whether it continues the one drawn before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +46,8 @@ impl<T> Row<T> {
     }
 }
 
-/// The lines to draw for `entries`: [`grouped`], with the divider before
+/// The lines to draw for `entries`, each message with whether it
+/// continues the one before it ([`continues`]), and the divider before
 /// the entry `divider` names. A run the divider cuts starts afresh below
 /// it, with its name and time. The divider is a line of its own rather
 /// than a part of every message, so a message is drawn without asking
@@ -84,18 +68,18 @@ where
 {
     let is_first_new =
         |e: &ChatEntry| divider.is_some_and(|(system, id)| e.is_system() == *system && e.id == *id);
-    let skip = usize::from(before.is_some());
+    let mut prev: Option<&ChatEntry> = before.map(Borrow::borrow);
     let mut out = Vec::new();
-    for (e, cont) in grouped(before.into_iter().chain(entries))
-        .into_iter()
-        .skip(skip)
-    {
-        if is_first_new(e.borrow()) {
+    for e in entries {
+        let entry: &ChatEntry = e.borrow();
+        if is_first_new(entry) {
             out.push(Row::Divider);
             out.push(Row::Message(e, false));
         } else {
+            let cont = prev.is_some_and(|p| continues(p, entry));
             out.push(Row::Message(e, cont));
         }
+        prev = Some(entry);
     }
     out
 }
@@ -120,7 +104,10 @@ mod tests {
     }
 
     fn flags(entries: &[ChatEntry]) -> Vec<bool> {
-        grouped(entries).into_iter().map(|(_, c)| c).collect()
+        rows(None, entries, None)
+            .into_iter()
+            .map(|r| matches!(r, Row::Message(_, true)))
+            .collect()
     }
 
     #[test]

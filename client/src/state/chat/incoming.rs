@@ -10,6 +10,7 @@ use quorum_shared::subjects;
 use super::{accept_incoming, now_ms, ChatContext, ChatEntry, Sender};
 use crate::cache::ChatRecord;
 use crate::state::persist::chat_key;
+use crate::util::next_task;
 
 /// Received entries waiting for the next frame beyond this are applied at
 /// once (a bound on the queue, whatever arrives).
@@ -79,7 +80,7 @@ impl ChatContext {
     fn flush_in_frame(&self) {
         if self.incoming.try_with_value(Vec::len).unwrap_or(0) > FRAME_BATCH {
             let this = *self;
-            set_timeout(move || this.flush_incoming(), std::time::Duration::ZERO);
+            next_task(move || this.flush_incoming());
         } else {
             self.flush_incoming();
         }
