@@ -13,18 +13,21 @@
 //! profiler, self time by function).
 //!
 //! **Latency.** Page A (moderator) sends through the real composer: in-page
-//! JS sets `#chat-input`, fires `input` (the draft) and an Enter `keydown`
-//! (the send), so WebDriver typing speed is not measured. The text carries
-//! `lat:<n>:<sent>`, `sent` being `performance.timeOrigin +
-//! performance.now()` right before the send; on page B a MutationObserver
-//! on `#chat-list` takes the same clock when the message is in B's DOM
-//! (publish, nats-server, delivery, decoding, opening, insertion; not the
-//! paint after it). **Baseline:** right after each such sample, page A
-//! publishes `raw:<n>:<sent>` on a second, raw NATS WebSocket connection
-//! (its own join token) that page B's raw connection subscribes to, and B
-//! takes the time in its `onmessage`: the transport alone, same pages,
-//! same moment. A private-chat subject is used, which no real client in the
-//! room listens to.
+//! JS sets `#chat-input` and fires `input` (typing the draft), then takes
+//! `performance.timeOrigin + performance.now()` and fires an Enter
+//! `keydown` (the send action), so neither WebDriver typing speed nor the
+//! typing itself is measured (it is printed, not counted). The text
+//! carries `lat:<n>:…`; on page B a MutationObserver on `#chat-list`
+//! takes the same clock when the message is in B's DOM (publish,
+//! nats-server, delivery, decoding, opening, insertion; not the paint
+//! after it). B starts waiting before A sends, so the bench's own script
+//! on B never starts up as the message arrives. **Baseline:** right
+//! after each such sample, page A publishes `raw:<n>:<sent>` on a
+//! second, raw NATS WebSocket connection (its own join token) that page
+//! B's raw connection subscribes to, and B takes the time in its
+//! `onmessage`: the transport alone, same pages, same moment. A
+//! private-chat subject is used, which no real client in the room
+//! listens to.
 //!
 //! **Sender burst.** A sends `BENCH_BURST` messages, each Enter in its own
 //! task as fast as the page schedules them; the bench prints how long that
@@ -229,21 +232,21 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
     // -- latency: one message at a time, then one raw message -- //
     for n in 0..WARMUP + samples {
         for (send, map) in [("send", "lat"), ("rawSend", "raw")] {
-            js(
-                &a,
-                &format!("return window.__bench.{send}(arguments[0]);"),
-                vec![json!(n)],
-            )
-            .await;
-            let arrived = wait_in_page(
-                &b,
-                &format!("a in s.{map}"),
-                json!(n.to_string()),
-                Duration::from_secs(10),
-            )
-            .await;
+            // B waits before A sends: the bench's own script on B must not
+            // be starting up just as the message arrives.
+            let pred = format!("a in s.{map}");
+            let arrived = wait_in_page(&b, &pred, json!(n.to_string()), Duration::from_secs(10));
+            let send = async {
+                tokio::time::sleep(spacing).await;
+                js(
+                    &a,
+                    &format!("return window.__bench.{send}(arguments[0]);"),
+                    vec![json!(n)],
+                )
+                .await
+            };
+            let (arrived, _) = tokio::join!(arrived, send);
             assert!(arrived, "{map} message {n} never reached page B");
-            tokio::time::sleep(spacing).await;
         }
     }
     if profiling {
@@ -251,7 +254,14 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
         profile::stop_and_print(&b, "page B's CPU during the samples").await;
     }
     let measured = WARMUP..WARMUP + samples;
-    let latencies = sorted(read_map(&b, "lat", measured.clone()).await.into_values());
+    // From A's Enter (the send action) to B's list: the two pages' clocks
+    // are one (`performance.timeOrigin`-based), as for the raw message.
+    let sent_at = read_map(&a, "sentAt", measured.clone()).await;
+    let added = read_map(&b, "added", measured.clone()).await;
+    let stage = |from: &BTreeMap<u64, f64>, to: &BTreeMap<u64, f64>| {
+        sorted(from.iter().filter_map(|(n, t)| Some(to.get(n)? - t)))
+    };
+    let latencies = stage(&sent_at, &added);
     let raw = sorted(read_map(&b, "raw", measured.clone()).await.into_values());
     wait_in_page(
         &a,
@@ -266,14 +276,14 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
             .into_values(),
     );
     // Where the time goes (plain rooms: the marker is readable on the wire).
-    let sent_at = read_map(&a, "sentAt", measured.clone()).await;
+    let typed_at = read_map(&a, "typedAt", measured.clone()).await;
     let app_send = read_map(&a, "appSend", measured.clone()).await;
-    let app_recv = read_map(&b, "appRecv", measured.clone()).await;
-    let added = read_map(&b, "added", measured).await;
-    let stage = |from: &BTreeMap<u64, f64>, to: &BTreeMap<u64, f64>| {
-        sorted(from.iter().filter_map(|(n, t)| Some(to.get(n)? - t)))
-    };
+    let app_recv = read_map(&b, "appRecv", measured).await;
     let breakdown = [
+        (
+            "(not counted) A: typing the text (input event)",
+            stage(&typed_at, &sent_at),
+        ),
         (
             "A: Enter -> written to A's socket",
             stage(&sent_at, &app_send),

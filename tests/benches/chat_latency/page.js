@@ -8,9 +8,9 @@ const re = /lat:(\d+):(\d+\.\d+)/;
 const s = window.__bench = {
   now,
   added: {},      // n -> arrival time (first time the item was in the DOM)
-  lat: {},        // n -> arrival - sent
+  lat: {},        // n -> arrival - sent (arrived; the bench counts from A's Enter)
   inserts: {},    // n -> how many times an <li> for n was inserted
-  confirmed: {},  // n -> first time seen without `pending`, minus sent
+  confirmed: {},  // n -> first time seen without `pending`, minus A's Enter
   raw: {},        // n -> raw NATS arrival - sent
   waiters: [],
   longest: 0,     // longest main-thread task since the last reset, ms
@@ -70,7 +70,9 @@ const look = (li, t) => {
   const m = re.exec(li.textContent || '');
   if (!m) { return; }
   const n = m[1];
-  const sent = parseFloat(m[2]);
+  // Page A knows when Enter was pressed; page B only the time typed into
+  // the text (the bench counts B's arrival from A's Enter).
+  const sent = s.sentAt[n] ?? parseFloat(m[2]);
   if (!(n in s.added)) {
     s.added[n] = t;
     s.lat[n] = t - sent;
@@ -116,14 +118,18 @@ s.wait = (pred, ms) => new Promise((resolve) => {
   s.waiters.push(check);
 });
 // Sends one marked message through the composer, as a user would: the
-// `input` event sets the draft, Enter sends it.
-s.sentAt = {};   // n -> when `send` began
+// `input` event sets the draft (typing), Enter sends it (the send action).
+s.typedAt = {};  // n -> when typing the text began
+s.sentAt = {};   // n -> when Enter was pressed (the send action)
 s.send = (n) => {
   const input = document.getElementById('chat-input');
+  const typed = now();
+  s.typedAt[n] = typed;
+  input.value = 'lat:' + n + ':' + typed.toFixed(3);
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+  // The send action: latency counts from here (typing is the user's).
   const t = now();
   s.sentAt[n] = t;
-  input.value = 'lat:' + n + ':' + t.toFixed(3);
-  input.dispatchEvent(new Event('input', { bubbles: true }));
   input.dispatchEvent(new KeyboardEvent('keydown', {
     key: 'Enter', code: 'Enter', bubbles: true, cancelable: true,
   }));
