@@ -84,6 +84,27 @@ where
     out
 }
 
+/// The classes of a drawn message's `<li>` that never change:
+/// `chat-message`, then `mine`, `continued`, `system`, `private` and
+/// `unreadable` as they apply. One attribute, set once: only how far one
+/// of ours got (`pending`, `not-sent`) is watched, and only on ours.
+pub fn item_class(e: &ChatEntry, continued: bool) -> String {
+    let mut class = String::from("chat-message");
+    for (name, on) in [
+        ("mine", e.mine),
+        ("continued", continued),
+        ("system", e.is_system()),
+        ("private", e.private_to.is_some()),
+        ("unreadable", e.kind == EntryKind::Unreadable),
+    ] {
+        if on {
+            class.push(' ');
+            class.push_str(name);
+        }
+    }
+    class
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +225,30 @@ mod tests {
     fn out_of_order_times_never_join() {
         let log = [msg("ann", 100), msg("ann", 50)];
         assert_eq!(flags(&log), [false, false]);
+    }
+
+    #[test]
+    fn an_item_class_names_what_applies_in_a_fixed_order() {
+        let plain = msg("ann", 1);
+        assert_eq!(item_class(&plain, false), "chat-message");
+        let mine_private = ChatEntry {
+            mine: true,
+            private_to: Some("Ben".into()),
+            ..msg("ann", 2)
+        };
+        assert_eq!(
+            item_class(&mine_private, true),
+            "chat-message mine continued private"
+        );
+        let system = ChatEntry {
+            sender: Sender::System,
+            ..msg("ann", 3)
+        };
+        assert_eq!(item_class(&system, false), "chat-message system");
+        let unreadable = ChatEntry {
+            kind: EntryKind::Unreadable,
+            ..msg("ann", 4)
+        };
+        assert_eq!(item_class(&unreadable, false), "chat-message unreadable");
     }
 }

@@ -122,6 +122,8 @@ async fn a_reader_scrolled_up_is_told_how_many_are_new_and_the_box_grows() {
         send_chat(&ann, &format!("filler {i}")).await;
     }
     assert!(wait_for_text(&ben, "#chat-list", "filler 69", T).await);
+    // The newest is drawn first; the window slides at the next frame.
+    assert!(wait_gone(&ben, "#chat-list > li:nth-child(61)", T).await);
     // Ann's run reads as one block: her name over the first only, and
     // still there (hidden from sight) for screen readers on the rest. The
     // list draws the newest 60, all of them continuing her run, and the

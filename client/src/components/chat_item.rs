@@ -11,6 +11,7 @@ use crate::components::linkify::MessageText;
 use crate::components::private_target::{focus_composer, PrivateTarget};
 use crate::i18n::{t, tu_string, use_i18n};
 use crate::state::chat::{ChatEntry, Delivery, EntryKey, EntryKind, Sender, UnsentAction};
+use crate::state::grouping::item_class;
 use crate::util::{format_hhmm, iso_time};
 
 /// One `<li class="chat-message">`, with `mine` for our own messages,
@@ -90,52 +91,53 @@ pub fn ChatItem(
     });
     let is = move |d: Delivery| delivery.get() == d;
     let key = entry.key();
+    let text = if entry.kind == EntryKind::Unreadable {
+        let name = entry.name.clone();
+        view! { <p class="text unreadable-text">{t!(i18n, chat.unreadable, name)}</p> }.into_any()
+    } else {
+        view! { <MessageText text=entry.text.clone() /> }.into_any()
+    };
+    let body = view! {
+        {sender}
+        {private_to
+            .map(|text| {
+                view! {
+                    <span class="private-tag">
+                        " "
+                        <Icon name=IconName::Lock />
+                        {text}
+                    </span>
+                }
+            })}
+        " "
+        <time class="time" datetime=iso_time(entry.shown_at_ms)>
+            {format_hhmm(entry.shown_at_ms)}
+        </time>
+        {text}
+    };
+    // Others' messages never change: their classes are set once, and
+    // nothing watches them.
+    let class = item_class(&entry, continued);
+    if !entry.mine {
+        return view! { <li class=class data-id=entry.id.clone()>{body}</li> }.into_any();
+    }
     view! {
         <li
-            class="chat-message"
-            class:mine=entry.mine
-            class:continued=continued
-            class:system=entry.is_system()
+            class=class
             class:pending=move || is(Delivery::Sending)
             class:not-sent=move || is(Delivery::NotSent)
-            class:private=entry.private_to.is_some()
-            class:unreadable=entry.kind == EntryKind::Unreadable
             data-id=entry.id.clone()
         >
-            {sender}
-            {private_to
-                .map(|text| {
-                    view! {
-                        <span class="private-tag">
-                            " "
-                            <Icon name=IconName::Lock />
-                            {text}
-                        </span>
-                    }
-                })}
-            " "
-            <time class="time" datetime=iso_time(entry.shown_at_ms)>
-                {format_hhmm(entry.shown_at_ms)}
-            </time>
-            {if entry.kind == EntryKind::Unreadable {
-                let name = entry.name.clone();
-                view! { <p class="text unreadable-text">{t!(i18n, chat.unreadable, name)}</p> }
-                    .into_any()
-            } else {
-                view! { <MessageText text=entry.text.clone() /> }.into_any()
-            }}
-            // Others' messages never change: nothing to watch.
-            {entry.mine.then(|| view! {
-                <Show when=move || is(Delivery::Sending)>
-                    <span class="pending-mark">
-                        {t!(i18n, chat.sending)}
-                        <span class="visually-hidden">" " {t!(i18n, chat.not_sent)}</span>
-                    </span>
-                </Show>
-                <Show when=move || is(Delivery::NotSent)>
-                    <NotSent key=key.clone() on_unsent=on_unsent can_retry=can_retry />
-                </Show>
-            })}
+            {body}
+            <Show when=move || is(Delivery::Sending)>
+                <span class="pending-mark">
+                    {t!(i18n, chat.sending)}
+                    <span class="visually-hidden">" " {t!(i18n, chat.not_sent)}</span>
+                </span>
+            </Show>
+            <Show when=move || is(Delivery::NotSent)>
+                <NotSent key=key.clone() on_unsent=on_unsent can_retry=can_retry />
+            </Show>
         </li>
     }
     .into_any()

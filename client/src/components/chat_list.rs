@@ -22,6 +22,12 @@ const STICK_THRESHOLD_PX: i32 = 48;
 /// Messages in the DOM while following the newest: a long meeting or a
 /// flood never grows the page (about four nodes each).
 pub const WINDOW: usize = 60;
+/// New messages, at most, drawn on top of the newest [`WINDOW`] until the
+/// next frame slides the window: a message is drawn first, and what it
+/// pushes out is taken apart at the frame, so that never holds up the
+/// next message (a flood, more at once than this, slides the window in
+/// the same update).
+const TRIM_LAG: u64 = 8;
 /// Messages added (and taken away at the other end) at a time as someone
 /// scrolls back, or forward again.
 const WINDOW_STEP: usize = 60;
@@ -92,6 +98,20 @@ pub fn ChatList(
     // newest (`None` while following): what came since is "new".
     let away = RwSignal::new(None::<u64>);
     let total = move |l: &ChatLog| l.dropped() + l.len() as u64;
+    // The session's count when the window last slid while following:
+    // messages since then (up to [`TRIM_LAG`]) are drawn on top of it
+    // until the next frame.
+    let trimmed = RwSignal::new(log.with_untracked(|l| total(l)));
+    let extra = Memo::new(move |_| {
+        let lag = log.with(|l| total(l)).saturating_sub(trimmed.get());
+        if start.with(Option::is_none) && lag <= TRIM_LAG {
+            lag as usize
+        } else {
+            0
+        }
+    });
+    // Whether the next frame brings the newest into view.
+    let scroll_due = StoredValue::new(false);
     let new_since = Memo::new(move |_| {
         let from = away.get()?;
         let n = log.with(|l| total(l)).saturating_sub(from);
@@ -100,29 +120,42 @@ pub fn ChatList(
 
     // -- effects -- //
     Effect::new(move |prev: Option<Option<EntryKey>>| {
-        let last = log.with(|l| {
+        let (last, now) = log.with(|l| {
             let _ = l.revision(); // re-run for every new message
-            l.last().map(|e| (e.key(), e.mine))
+            (l.last().map(|e| (e.key(), e.mine)), total(l))
         });
         let key = last.as_ref().map(|(k, _)| k.clone());
         // One of ours newly at the end, not merely the newest while older
         // pages or confirmations come in.
         let sent = last.is_some_and(|(_, mine)| mine) && prev.as_ref() != Some(&key);
-        if !(sent || stick.get_value()) {
-            return key;
-        }
+        let scroll = sent || stick.get_value();
         if sent && start.get_untracked().is_some() {
             // Sending takes a reader back to the newest.
             start.set(None);
         }
-        // Scroll after the browser laid out the new item, not before.
-        if let Some(h) = frame.get_value() {
-            h.cancel();
+        scroll_due.update_value(|d| *d |= scroll);
+        let slide = now > trimmed.get_untracked();
+        if !(scroll || slide) || frame.get_value().is_some() {
+            return key;
         }
+        // At the next frame: the window slides over what came (so taking
+        // items apart never holds up a new one), then the list scrolls,
+        // after the browser laid out the new items, not before.
         let handle = request_animation_frame_with_handle(move || {
             frame.try_set_value(None);
-            if let Some(ul) = list_ref.try_get_untracked().flatten() {
-                scroll_to(&ul, ul.scroll_height(), ours);
+            if let Some(t) = log.try_with_untracked(|l| total(l)) {
+                if trimmed.try_get_untracked() != Some(t) {
+                    trimmed.try_set(t);
+                }
+            }
+            if scroll_due.try_update_value(std::mem::take) == Some(true) {
+                // Queued after the list's update for the slide: the scroll
+                // measures the list as it will be drawn.
+                queue_microtask(move || {
+                    if let Some(ul) = list_ref.try_get_untracked().flatten() {
+                        scroll_to(&ul, ul.scroll_height(), ours);
+                    }
+                });
             }
         });
         frame.set_value(handle.ok());
@@ -284,9 +317,14 @@ pub fn ChatList(
                 <For
                     each=move || {
                         let start = start.get();
+                        let extra = extra.get();
                         divider.with(|d| {
                             log.with(|l| {
                                 let (_, skip, take) = span_of(l, start.as_ref());
+                                // The newest just in, drawn above the window
+                                // until the next frame slides it.
+                                let extra = skip.min(extra);
+                                let (skip, take) = (skip - extra, take + extra);
                                 // From the one before the window, which the
                                 // first drawn may continue.
                                 let mut from = l.entries().skip(skip.saturating_sub(1));
