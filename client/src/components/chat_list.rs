@@ -8,6 +8,7 @@ use std::sync::Arc;
 use leptos::html::Ul;
 use leptos::prelude::*;
 
+use crate::components::chat_earlier::EarlierItem;
 pub use crate::components::chat_item::ChatItem;
 use crate::components::list_scroll::{keep_in_view, scroll_to};
 use crate::i18n::{t, t_string, use_i18n};
@@ -399,37 +400,5 @@ pub fn ChatList(
                     })
             }}
         </div>
-    }
-}
-
-/// `li.chat-earlier`: what there is to say about older messages.
-#[component]
-fn EarlierItem(
-    earlier: EarlierContext,
-    load: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let i18n = use_i18n();
-    let state = earlier.state();
-    move || {
-        let inner = match state.get() {
-            Earlier::Idle => view! {
-                <button type="button" on:click=move |_| load()>
-                    {t!(i18n, chat.earlier)}
-                </button>
-            }
-            .into_any(),
-            Earlier::Loading => view! { <span>{t!(i18n, chat.earlier_loading)}</span> }.into_any(),
-            Earlier::Failed => view! {
-                <span>{t!(i18n, chat.earlier_failed)}</span>
-                " "
-                <button type="button" on:click=move |_| load()>
-                    {t!(i18n, chat.earlier_retry)}
-                </button>
-            }
-            .into_any(),
-            Earlier::Start => view! { <span>{t!(i18n, chat.earlier_start)}</span> }.into_any(),
-            Earlier::Full => view! { <span>{t!(i18n, chat.earlier_full)}</span> }.into_any(),
-        };
-        view! { <li class="chat-earlier">{inner}</li> }
     }
 }

@@ -1,6 +1,7 @@
 //! Reusable widgets.
 
 pub mod chat;
+pub mod chat_earlier;
 pub mod chat_item;
 pub mod chat_list;
 pub mod conn_badge;
