@@ -131,14 +131,31 @@ impl Drop for Sleep {
 
 /// `HH:MM` in the browser's time zone.
 pub fn format_hhmm(ms: u64) -> String {
-    let d = js_sys::Date::new(&JsValue::from_f64(ms as f64));
-    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+    hhmm(&date(ms))
 }
 
 /// ISO 8601 for `<time datetime>`; empty if `ms` is not a valid date
 /// (`toISOString` would throw).
 pub fn iso_time(ms: u64) -> String {
-    let d = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    iso(&date(ms))
+}
+
+/// [`iso_time`] and [`format_hhmm`] together, from one `Date` (a chat
+/// message's `<time>`).
+pub fn time_texts(ms: u64) -> (String, String) {
+    let d = date(ms);
+    (iso(&d), hhmm(&d))
+}
+
+fn date(ms: u64) -> js_sys::Date {
+    js_sys::Date::new(&JsValue::from_f64(ms as f64))
+}
+
+fn hhmm(d: &js_sys::Date) -> String {
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+fn iso(d: &js_sys::Date) -> String {
     if d.get_time().is_nan() {
         return String::new();
     }

@@ -12,7 +12,7 @@ use crate::components::private_target::{focus_composer, PrivateTarget};
 use crate::i18n::{t, tu_string, use_i18n};
 use crate::state::chat::{ChatEntry, Delivery, EntryKey, EntryKind, Sender, UnsentAction};
 use crate::state::grouping::item_class;
-use crate::util::{format_hhmm, iso_time};
+use crate::util::time_texts;
 
 /// One `<li class="chat-message">`, with `mine` for our own messages,
 /// `system` for the server's (whose sender reads "System", translated),
@@ -97,6 +97,7 @@ pub fn ChatItem(
     } else {
         view! { <MessageText text=entry.text.clone() /> }.into_any()
     };
+    let (iso, hhmm) = time_texts(entry.shown_at_ms);
     let body = view! {
         {sender}
         {private_to
@@ -110,8 +111,8 @@ pub fn ChatItem(
                 }
             })}
         " "
-        <time class="time" datetime=iso_time(entry.shown_at_ms)>
-            {format_hhmm(entry.shown_at_ms)}
+        <time class="time" datetime=iso>
+            {hhmm}
         </time>
         {text}
     };

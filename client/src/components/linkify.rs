@@ -95,7 +95,12 @@ fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// `<p class="text">` for a chat message, its addresses as links.
 #[component]
 pub fn MessageText(text: String) -> impl IntoView {
-    let pieces: Vec<AnyView> = split_links(&text)
+    let pieces = split_links(&text);
+    if let [Piece::Text(_)] = pieces.as_slice() {
+        // Most messages have no address: one text node, no list of views.
+        return view! { <p class="text">{text}</p> }.into_any();
+    }
+    let pieces: Vec<AnyView> = pieces
         .into_iter()
         .map(|p| match p {
             Piece::Text(t) => t.to_string().into_any(),
@@ -107,7 +112,7 @@ pub fn MessageText(text: String) -> impl IntoView {
             .into_any(),
         })
         .collect();
-    view! { <p class="text">{pieces}</p> }
+    view! { <p class="text">{pieces}</p> }.into_any()
 }
 
 #[cfg(test)]
