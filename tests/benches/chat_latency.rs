@@ -17,7 +17,7 @@
 //! `performance.timeOrigin + performance.now()` and fires an Enter
 //! `keydown` (the send action), so neither WebDriver typing speed nor the
 //! typing itself is measured (it is printed, not counted). The text
-//! carries `lat:<n>:…`; on page B a MutationObserver on `#chat-list`
+//! carries `lat:<n>:<typed>`; on page B a MutationObserver on `#chat-list`
 //! takes the same clock when the message is in B's DOM (publish,
 //! nats-server, delivery, decoding, opening, insertion; not the paint
 //! after it). B starts waiting before A sends, so the bench's own script
@@ -231,7 +231,7 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
 
     // -- latency: one message at a time, then one raw message -- //
     for n in 0..WARMUP + samples {
-        for (send, map) in [("send", "lat"), ("rawSend", "raw")] {
+        for (send, map) in [("send", "added"), ("rawSend", "raw")] {
             // B waits before A sends: the bench's own script on B must not
             // be starting up just as the message arrives.
             let pred = format!("a in s.{map}");

@@ -12,7 +12,7 @@ use crate::components::chat_earlier::EarlierItem;
 pub use crate::components::chat_item::ChatItem;
 use crate::components::list_scroll::{keep_in_view, scroll_to};
 use crate::i18n::{t, t_string, use_i18n};
-use crate::state::chat::{ChatLog, Delivery, EntryKey, UnsentAction};
+use crate::state::chat::{ChatLog, Delivery, EntryKey, UnsentAction, FRAME_BATCH};
 use crate::state::chat_log::window;
 use crate::state::earlier::{Earlier, EarlierContext};
 use crate::state::grouping::{rows, Row};
@@ -26,12 +26,12 @@ pub const WINDOW: usize = 60;
 /// New messages, at most, drawn on top of the newest [`WINDOW`] until the
 /// next frame slides the window: a message is drawn first, and what it
 /// pushes out is taken apart at the frame, so that never holds up the
-/// next message. As many as a frame takes in itself (the chat's frame
-/// batch): a list update that both adds and takes away makes the list
-/// move the items it keeps, so only more at once (a flood, which
-/// replaces most of the window anyway) slides the window in the same
-/// update. At most 72 messages drawn, under 300 nodes.
-const TRIM_LAG: u64 = 12;
+/// next message. As many as a frame takes in itself ([`FRAME_BATCH`]):
+/// a list update that both adds and takes away makes the list move the
+/// items it keeps, so only more at once (a flood, which replaces most of
+/// the window anyway) slides the window in the same update. At most 72
+/// messages drawn, under 300 nodes.
+const TRIM_LAG: u64 = FRAME_BATCH as u64;
 /// Messages added (and taken away at the other end) at a time as someone
 /// scrolls back, or forward again.
 const WINDOW_STEP: usize = 60;

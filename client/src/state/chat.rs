@@ -24,6 +24,7 @@ use crate::state::participants::RosterContext;
 use crate::state::persist::PersistContext;
 
 mod incoming;
+pub(crate) use incoming::FRAME_BATCH;
 mod outgoing;
 mod unreadable;
 mod unsent;

@@ -4,11 +4,10 @@
 const list = document.getElementById('chat-list');
 if (!list) { return 'no #chat-list'; }
 const now = () => performance.timeOrigin + performance.now();
-const re = /lat:(\d+):(\d+\.\d+)/;
+const re = /lat:(\d+):/;
 const s = window.__bench = {
   now,
   added: {},      // n -> arrival time (first time the item was in the DOM)
-  lat: {},        // n -> arrival - sent (arrived; the bench counts from A's Enter)
   inserts: {},    // n -> how many times an <li> for n was inserted
   confirmed: {},  // n -> first time seen without `pending`, minus A's Enter
   raw: {},        // n -> raw NATS arrival - sent
@@ -70,14 +69,10 @@ const look = (li, t) => {
   const m = re.exec(li.textContent || '');
   if (!m) { return; }
   const n = m[1];
-  // Page A knows when Enter was pressed; page B only the time typed into
-  // the text (the bench counts B's arrival from A's Enter).
-  const sent = s.sentAt[n] ?? parseFloat(m[2]);
-  if (!(n in s.added)) {
-    s.added[n] = t;
-    s.lat[n] = t - sent;
-  }
-  if (!li.classList.contains('pending') && !(n in s.confirmed)) {
+  if (!(n in s.added)) { s.added[n] = t; }
+  // Only page A, which pressed Enter, has its own messages to confirm.
+  const sent = s.sentAt[n];
+  if (sent !== undefined && !li.classList.contains('pending') && !(n in s.confirmed)) {
     s.confirmed[n] = t - sent;
   }
 };

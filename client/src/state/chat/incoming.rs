@@ -31,7 +31,7 @@ const FLOOD_FLUSH: std::time::Duration = std::time::Duration::from_millis(250);
 /// own just after the frame: the browser's rendering step, which lays out
 /// and paints whatever changed, must not also build a screenful of items,
 /// or together they make one long task that holds up input.
-const FRAME_BATCH: usize = 12;
+pub(crate) const FRAME_BATCH: usize = 12;
 
 impl ChatContext {
     /// Takes a received entry: live (`seq` `None`) or from the room's
