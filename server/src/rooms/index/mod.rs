@@ -12,23 +12,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
-use async_nats::jetstream::kv;
-use futures::StreamExt;
 use quorum_shared::ids::{RoomId, UserId};
 
 use super::{ConnInfo, ParticipantState, Presence, RoomState};
 
-/// Something that falls due at a time: a room's end, or a participant's
-/// presence (grace, cleanup) or throttle expiry.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Due {
-    /// A room's duration, empty timeout, or an abandoned end claim.
-    Room(RoomId),
-    /// A participant's grace, cleanup or throttle.
-    Participant(RoomId, UserId),
-}
+mod follow;
+
+mod schedule;
+
+pub use follow::Bucket;
+pub use schedule::{participant_due, room_due, Due};
 
 /// A value and the KV revision it was read or written at.
 #[derive(Debug, Clone)]
@@ -82,9 +76,6 @@ pub struct Grace {
     /// An end claim older than this was abandoned and may be retried.
     pub stale_claim_secs: i64,
 }
-
-/// How long a watch's replay may stay silent before it counts as complete.
-const INITIAL_QUIET: Duration = Duration::from_secs(2);
 
 fn pkey(room: &RoomId, user: &UserId) -> String {
     format!("{room}.{user}")
@@ -371,214 +362,9 @@ impl Index {
             }
         });
     }
-
-    /// Schedules `due` again at `at` (e.g. a retry after a failure).
-    pub fn retry_at(&self, due: Due, at: i64) {
-        if self.write(|s| s.reschedule(due, Some(at))) {
-            self.changed.notify_one();
-        }
-    }
-
-    // -- the schedule -- //
-
-    /// The earliest due time, if any.
-    pub fn next_due(&self) -> Option<i64> {
-        self.read(|s| s.schedule.first().map(|(at, _)| *at))
-    }
-
-    /// Removes and returns everything due at or before `now`.
-    pub fn take_due(&self, now: i64) -> Vec<Due> {
-        self.write(|s| {
-            let mut out = Vec::new();
-            while let Some((at, _)) = s.schedule.first() {
-                if *at > now {
-                    break;
-                }
-                if let Some((_, due)) = s.schedule.pop_first() {
-                    s.due_at.remove(&due);
-                    out.push(due);
-                }
-            }
-            out
-        })
-    }
-
-    /// Resolves when a due time may have moved earlier.
-    pub async fn changed(&self) {
-        self.changed.notified().await;
-    }
-
-    /// Mirrors one bucket into this index until the process ends: the
-    /// current content first (replacing whatever was there, so deletions
-    /// missed while not watching are caught), then every change. The watch
-    /// is started again after an error.
-    pub fn follow(&self, store: kv::Store, bucket: Bucket) {
-        let me = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = me.follow_once(&store, bucket).await {
-                    tracing::warn!(error = %e, ?bucket, "kv watch ended; restarting");
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        });
-    }
-
-    async fn follow_once(&self, store: &kv::Store, bucket: Bucket) -> Result<(), String> {
-        // The content as of now ends at this sequence: the watch's replay
-        // of the latest value per key is complete once it has passed it.
-        let state = store.status().await.map_err(|e| e.to_string())?.info.state;
-        let last = state.last_sequence;
-        let mut watch = store
-            .watch_with_history(">")
-            .await
-            .map_err(|e| e.to_string())?;
-        // The current content is gathered apart and swapped in whole once
-        // complete, so a restarted watch also forgets deleted keys.
-        let mut initial: Vec<kv::Entry> = Vec::new();
-        let mut live = state.messages == 0;
-        if live {
-            self.replace(bucket, Vec::new());
-        }
-        loop {
-            let next = if live {
-                watch.next().await
-            } else {
-                // Keys removed (expiry, purge) between the status and the
-                // watch may never be replayed: quiet means complete.
-                match tokio::time::timeout(INITIAL_QUIET, watch.next()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        self.replace(bucket, std::mem::take(&mut initial));
-                        live = true;
-                        continue;
-                    }
-                }
-            };
-            let Some(entry) = next else {
-                return Err("watch closed".into());
-            };
-            let entry = entry.map_err(|e| e.to_string())?;
-            if live {
-                self.apply_entry(bucket, &entry);
-                continue;
-            }
-            let complete = entry.delta == 0 || entry.revision >= last;
-            initial.push(entry);
-            if complete {
-                self.replace(bucket, std::mem::take(&mut initial));
-                live = true;
-            }
-        }
-    }
-
-    fn replace(&self, bucket: Bucket, entries: Vec<kv::Entry>) {
-        match bucket {
-            Bucket::Rooms => self.write(|s| {
-                s.rooms.clear();
-                s.by_sid.clear();
-                s.schedule.retain(|(_, d)| !matches!(d, Due::Room(_)));
-                s.due_at.retain(|d, _| !matches!(d, Due::Room(_)));
-            }),
-            Bucket::Participants => self.write(|s| {
-                s.participants.clear();
-                s.schedule
-                    .retain(|(_, d)| !matches!(d, Due::Participant(..)));
-                s.due_at.retain(|d, _| !matches!(d, Due::Participant(..)));
-            }),
-            Bucket::Conns => self.write(|s| {
-                s.conns.clear();
-                s.conns_by_room.clear();
-            }),
-        }
-        for e in &entries {
-            self.apply_entry(bucket, e);
-        }
-        self.loaded.send_modify(|l| match bucket {
-            Bucket::Rooms => l.rooms = true,
-            Bucket::Participants => l.participants = true,
-            Bucket::Conns => l.conns = true,
-        });
-        self.changed.notify_one();
-    }
-
-    fn apply_entry(&self, bucket: Bucket, e: &kv::Entry) {
-        let put = e.operation == kv::Operation::Put;
-        match bucket {
-            Bucket::Rooms => {
-                let Ok(id) = RoomId::parse(e.key.clone()) else {
-                    return tracing::warn!(key = %e.key, "room key is not a room id: skipped");
-                };
-                self.apply_room(
-                    &id,
-                    e.revision,
-                    put.then(|| decode(&e.key, &e.value)).flatten(),
-                );
-            }
-            Bucket::Participants => {
-                let Some((room, user)) = e.key.split_once('.') else {
-                    return tracing::warn!(key = %e.key, "participant key: skipped");
-                };
-                let (Ok(room), Ok(user)) = (RoomId::parse(room), UserId::parse(user)) else {
-                    return tracing::warn!(key = %e.key, "participant key: skipped");
-                };
-                let p = put.then(|| decode(&e.key, &e.value)).flatten();
-                self.apply_participant(&room, &user, e.revision, p);
-            }
-            Bucket::Conns => {
-                let info = put.then(|| decode(&e.key, &e.value)).flatten();
-                self.apply_conn(&e.key, e.revision, info);
-            }
-        }
-    }
-}
-
-/// Which bucket a watch mirrors.
-#[derive(Debug, Clone, Copy)]
-pub enum Bucket {
-    /// `quorum-rooms`.
-    Rooms,
-    /// `quorum-participants`.
-    Participants,
-    /// `quorum-conns`.
-    Conns,
-}
-
-/// A value that no longer parses is skipped (and logged), never fatal:
-/// one bad entry must not stop every other room's timers.
-fn decode<T: serde::de::DeserializeOwned>(key: &str, b: &[u8]) -> Option<T> {
-    match serde_json::from_slice(b) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            tracing::warn!(key, error = %e, "unreadable kv value: skipped");
-            None
-        }
-    }
 }
 
 impl State {
-    fn unschedule(&mut self, due: &Due) {
-        if let Some(at) = self.due_at.remove(due) {
-            self.schedule.remove(&(at, due.clone()));
-        }
-    }
-
-    /// Moves `due` to `at` (or off the schedule); true if it is now due
-    /// earlier than before, so the timer task must look again.
-    fn reschedule(&mut self, due: Due, at: Option<i64>) -> bool {
-        let before = self.due_at.get(&due).copied();
-        if before == at {
-            return false;
-        }
-        self.unschedule(&due);
-        if let Some(at) = at {
-            self.due_at.insert(due.clone(), at);
-            self.schedule.insert((at, due));
-        }
-        let first = self.schedule.first().map(|(t, _)| *t);
-        at.is_some_and(|at| first == Some(at))
-    }
-
     fn online(&self, room: &RoomId) -> u64 {
         let Some(r) = self.rooms.get(room) else {
             return 0;
@@ -588,23 +374,4 @@ impl State {
             .filter(|(_, v)| v.value.sid == r.value.sid && v.value.presence == Presence::Online)
             .count() as u64
     }
-}
-
-/// When a room must be looked at next: its duration, its empty timeout,
-/// or the moment an end claim counts as abandoned.
-pub fn room_due(r: &RoomState, g: &Grace) -> Option<i64> {
-    let empty = r.empty_until();
-    let claim = r.ending.map(|t| t.saturating_add(g.stale_claim_secs));
-    [r.ends_at(), empty, claim].into_iter().flatten().min()
-}
-
-/// When a participant must be looked at next: the end of its grace while
-/// disconnected, its cleanup while offline, or the end of a throttle.
-pub fn participant_due(p: &ParticipantState, g: &Grace) -> Option<i64> {
-    let presence = match p.presence {
-        Presence::Disconnected => Some(p.presence_since.saturating_add(g.offline_secs)),
-        Presence::Offline if !p.cleaned_up => Some(p.presence_since.saturating_add(g.cleanup_secs)),
-        _ => None,
-    };
-    [presence, p.throttled_until].into_iter().flatten().min()
 }
