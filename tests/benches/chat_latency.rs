@@ -275,7 +275,7 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
             .await
             .into_values(),
     );
-    // Where the time goes (plain rooms: the marker is readable on the wire).
+    // Where the time goes (see page.js for how an E2EE room's frames are told).
     let typed_at = read_map(&a, "typedAt", measured.clone()).await;
     let app_send = read_map(&a, "appSend", measured.clone()).await;
     let app_recv = read_map(&b, "appRecv", measured).await;

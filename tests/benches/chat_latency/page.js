@@ -16,11 +16,16 @@ const s = window.__bench = {
   tasks: 0,
 };
 const wake = s.wake = () => { for (const w of s.waiters.slice()) { w(); } };
-// Where a plain-room message spends its time: when the app writes it to
-// its socket (A) and when the app reads it from its socket (B). Read from
-// the text on the wire, so only in plain rooms.
+// Where a message spends its time: when the app writes it to its socket
+// (A) and when the app reads it from its socket (B). In a plain room the
+// marker is read off the wire; in an E2EE room it is sealed, so A takes
+// the first frame it writes after Enter, and B the last frame it read
+// before the message was in its list (the pages exchange nothing else
+// while a sample is under way).
 s.appSend = {};
 s.appRecv = {};
+let enterOf = null;   // A: the sample whose Enter has no frame written yet
+let lastRead = null;  // B: when the app last read a frame
 const wire = new TextDecoder();
 const marker = (data) => {
   if (!(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) { return null; }
@@ -29,7 +34,8 @@ const marker = (data) => {
 };
 const send = WebSocket.prototype.send;
 WebSocket.prototype.send = function (data) {
-  const n = marker(data);
+  const n = marker(data) ?? enterOf;
+  enterOf = null;
   if (n !== null && !(n in s.appSend)) { s.appSend[n] = now(); }
   return send.call(this, data);
 };
@@ -40,8 +46,10 @@ Object.defineProperty(MessageEvent.prototype, 'data', {
     const d = dataGetter.call(this);
     if (this.target instanceof WebSocket && !this.__seen) {
       this.__seen = true;
+      const t = now();
+      lastRead = t;
       const n = marker(d);
-      if (n !== null && !(n in s.appRecv)) { s.appRecv[n] = now(); }
+      if (n !== null && !(n in s.appRecv)) { s.appRecv[n] = t; }
     }
     return d;
   },
@@ -69,7 +77,10 @@ const look = (li, t) => {
   const m = re.exec(li.textContent || '');
   if (!m) { return; }
   const n = m[1];
-  if (!(n in s.added)) { s.added[n] = t; }
+  if (!(n in s.added)) {
+    s.added[n] = t;
+    if (!(n in s.appRecv) && lastRead !== null) { s.appRecv[n] = lastRead; }
+  }
   // Only page A, which pressed Enter, has its own messages to confirm.
   const sent = s.sentAt[n];
   if (sent !== undefined && !li.classList.contains('pending') && !(n in s.confirmed)) {
@@ -125,6 +136,7 @@ s.send = (n) => {
   // The send action: latency counts from here (typing is the user's).
   const t = now();
   s.sentAt[n] = t;
+  enterOf = String(n);
   input.dispatchEvent(new KeyboardEvent('keydown', {
     key: 'Enter', code: 'Enter', bubbles: true, cancelable: true,
   }));
