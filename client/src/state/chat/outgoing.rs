@@ -2,6 +2,9 @@
 //! once (pending), and written to the connection in the order typed, sealed
 //! first in an E2EE room; what waits goes out when the connection is back.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use quorum_shared::e2ee::Kind;
 use quorum_shared::peer::{chat_len, ChatMessage, MAX_CHAT_LEN};
@@ -81,28 +84,32 @@ pub(crate) fn own_message(
 }
 
 impl ChatContext {
-    /// Shows `text` at once (pending) and sends it now, or as soon as the
-    /// connection is back; queued messages go out in the order typed.
+    /// Shows `text` by the next frame (pending) and sends it now, or as
+    /// soon as the connection is back; queued messages go out in the order
+    /// typed.
     pub fn send(&self, text: &str) -> Result<Sent, SendChatError> {
         let text = checked_text(text, self.locked.get_untracked())?;
         let session = self.session.get_value();
         let join = &session.join;
         let (msg, entry) = own_message(&session, text, None);
-        let key = entry.key();
-        if self.log.try_update(|log| log.push_pending(entry)) == Some(true) {
-            self.set_mark(key, Delivery::Sending);
-        }
+        let show = self.show_pending(entry);
         let id = msg.id.clone();
         match self.crypt {
             None => {
+                show(*self);
                 self.outbox.update_value(|o| o.push(msg));
                 self.unsent_changed(false);
             }
             Some(c) => {
-                // Shown and queued now; goes out once sealed, in order.
+                // Queued now; goes out once sealed, in order. It is drawn
+                // once written, or at the next frame if sealing waits (for
+                // the key): the sealed bytes come back in a task of their
+                // own, which drawing it first would hold up.
                 let me = join.user_id.clone();
                 self.outbox.update_value(|o| o.push_unsealed(msg.clone()));
                 let this = *self;
+                let at_frame = show.clone();
+                request_animation_frame(move || at_frame(this));
                 wasm_bindgen_futures::spawn_local(async move {
                     match c.e2ee.seal(me.as_str(), Kind::Chat, &msg.encode()).await {
                         Ok(wire) => {
@@ -119,6 +126,7 @@ impl ChatContext {
                             this.flush_due();
                         }
                     }
+                    show(this);
                 });
             }
         }
@@ -130,6 +138,22 @@ impl ChatContext {
             self.crypt.is_some() || !self.outbox.with_value(|o| o.is_due(epoch, &id))
         });
         Ok(if written { Sent::Now } else { Sent::Queued })
+    }
+
+    /// Puts our new `entry` in the log as pending, the first time the
+    /// returned function is called (an echo that came first already put it
+    /// there, confirmed).
+    fn show_pending(&self, entry: ChatEntry) -> Rc<dyn Fn(ChatContext)> {
+        let entry = Cell::new(Some(entry));
+        Rc::new(move |this: ChatContext| {
+            let Some(entry) = entry.take() else {
+                return;
+            };
+            let key = entry.key();
+            if this.log.try_update(|log| log.push_pending(entry)) == Some(true) {
+                this.set_mark(key, Delivery::Sending);
+            }
+        })
     }
 
     /// Writes what is due on the live connection, in order, unless chat is
