@@ -8,6 +8,9 @@
 //! Private messages go out at once or not at all (the composer keeps the
 //! text and says why): they are not queued across reconnects.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use quorum_shared::e2ee::{dm_party, Kind};
 use quorum_shared::ids::UserId;
@@ -52,7 +55,17 @@ pub fn send_private(
         return Ok(());
     };
     let to_name = to_name.to_string();
-    chat.add(entry);
+    // Drawn once sealed and written, or at the next frame if sealing waits
+    // (for the key): drawn first, it would hold up the sealed bytes, which
+    // come back in a task of their own.
+    let entry = Cell::new(Some(entry));
+    let show: Rc<dyn Fn()> = Rc::new(move || {
+        if let Some(e) = entry.take() {
+            chat.add(e);
+        }
+    });
+    let at_frame = show.clone();
+    request_animation_frame(move || at_frame());
     let party = dm_party(join.user_id.as_str(), to.as_str());
     wasm_bindgen_futures::spawn_local(async move {
         match c.e2ee.seal(&party, Kind::PrivateChat, &msg.encode()).await {
@@ -72,6 +85,7 @@ pub fn send_private(
                 web_sys::console::error_1(&format!("private chat: could not encrypt: {e}").into())
             }
         }
+        show();
     });
     Ok(())
 }

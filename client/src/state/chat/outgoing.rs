@@ -1,6 +1,7 @@
-//! The sending side of the chat: a message of ours is checked, shown at
-//! once (pending), and written to the connection in the order typed, sealed
-//! first in an E2EE room; what waits goes out when the connection is back.
+//! The sending side of the chat: a message of ours is checked, shown by
+//! the next frame (pending), and written to the connection in the order
+//! typed, sealed first in an E2EE room; what waits goes out when the
+//! connection is back.
 
 use std::cell::Cell;
 use std::rc::Rc;
