@@ -82,6 +82,23 @@ pub fn next_task(f: impl FnOnce() + 'static) {
     let _ = channel.port2().post_message(&JsValue::NULL);
 }
 
+/// Runs `f` once: when the returned function is called, or at the next
+/// animation frame, whichever comes first. For our own new message in an
+/// E2EE room, drawn once it is sealed and written (drawn first, it would
+/// hold up the sealed bytes, which come back in a task of their own), yet
+/// never later than the frame it would have shown in if sealing waits.
+pub fn now_or_next_frame(f: impl FnOnce() + 'static) -> impl Fn() + Clone + 'static {
+    let f = std::rc::Rc::new(std::cell::Cell::new(Some(f)));
+    let run = move || {
+        if let Some(f) = f.take() {
+            f();
+        }
+    };
+    let at_frame = run.clone();
+    leptos::prelude::request_animation_frame(at_frame);
+    run
+}
+
 /// A future that resolves after a delay; dropping it clears the timeout,
 /// so an answered request leaves no timer behind.
 pub struct Sleep {

@@ -8,9 +8,6 @@
 //! Private messages go out at once or not at all (the composer keeps the
 //! text and says why): they are not queued across reconnects.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use leptos::prelude::*;
 use quorum_shared::e2ee::{dm_party, Kind};
 use quorum_shared::ids::UserId;
@@ -21,6 +18,7 @@ use crate::state::chat::{
     accept_incoming_private, checked_text, now_ms, own_message, ChatContext, PrivateOut,
     SendChatError,
 };
+use crate::util::now_or_next_frame;
 
 /// Sends `text` to `to` (shown as `to_name`) and shows it in our log.
 pub fn send_private(
@@ -55,17 +53,10 @@ pub fn send_private(
         return Ok(());
     };
     let to_name = to_name.to_string();
-    // Drawn once sealed and written, or at the next frame if sealing waits
-    // (for the key): drawn first, it would hold up the sealed bytes, which
-    // come back in a task of their own.
-    let entry = Cell::new(Some(entry));
-    let show: Rc<dyn Fn()> = Rc::new(move || {
-        if let Some(e) = entry.take() {
-            chat.add(e);
-        }
+    // Drawn once sealed and written (or at the next frame if sealing waits).
+    let show = now_or_next_frame(move || {
+        chat.add(entry);
     });
-    let at_frame = show.clone();
-    request_animation_frame(move || at_frame());
     let party = dm_party(join.user_id.as_str(), to.as_str());
     wasm_bindgen_futures::spawn_local(async move {
         match c.e2ee.seal(&party, Kind::PrivateChat, &msg.encode()).await {

@@ -3,16 +3,13 @@
 //! typed, sealed first in an E2EE room; what waits goes out when the
 //! connection is back.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use leptos::prelude::*;
 use quorum_shared::e2ee::Kind;
 use quorum_shared::peer::{chat_len, ChatMessage, MAX_CHAT_LEN};
 
 use super::{now_ms, ChatContext, ChatEntry, Delivery, EntryKind, Sender};
 use crate::join::Session;
-use crate::util::random_id;
+use crate::util::{now_or_next_frame, random_id};
 
 /// Why a message could not be sent. The composer keeps the text.
 #[derive(Debug, thiserror::Error)]
@@ -93,24 +90,20 @@ impl ChatContext {
         let session = self.session.get_value();
         let join = &session.join;
         let (msg, entry) = own_message(&session, text, None);
-        let show = self.show_pending(entry);
         let id = msg.id.clone();
         match self.crypt {
             None => {
-                show(*self);
+                self.show_pending(entry);
                 self.outbox.update_value(|o| o.push(msg));
                 self.unsent_changed(false);
             }
             Some(c) => {
-                // Queued now; goes out once sealed, in order. It is drawn
-                // once written, or at the next frame if sealing waits (for
-                // the key): the sealed bytes come back in a task of their
-                // own, which drawing it first would hold up.
+                // Queued now; goes out once sealed, in order. Drawn once
+                // written (or at the next frame if sealing waits).
                 let me = join.user_id.clone();
                 self.outbox.update_value(|o| o.push_unsealed(msg.clone()));
                 let this = *self;
-                let at_frame = show.clone();
-                request_animation_frame(move || at_frame(this));
+                let show = now_or_next_frame(move || this.show_pending(entry));
                 wasm_bindgen_futures::spawn_local(async move {
                     match c.e2ee.seal(me.as_str(), Kind::Chat, &msg.encode()).await {
                         Ok(wire) => {
@@ -127,7 +120,7 @@ impl ChatContext {
                             this.flush_due();
                         }
                     }
-                    show(this);
+                    show();
                 });
             }
         }
@@ -141,20 +134,13 @@ impl ChatContext {
         Ok(if written { Sent::Now } else { Sent::Queued })
     }
 
-    /// Puts our new `entry` in the log as pending, the first time the
-    /// returned function is called (an echo that came first already put it
-    /// there, confirmed).
-    fn show_pending(&self, entry: ChatEntry) -> Rc<dyn Fn(ChatContext)> {
-        let entry = Cell::new(Some(entry));
-        Rc::new(move |this: ChatContext| {
-            let Some(entry) = entry.take() else {
-                return;
-            };
-            let key = entry.key();
-            if this.log.try_update(|log| log.push_pending(entry)) == Some(true) {
-                this.set_mark(key, Delivery::Sending);
-            }
-        })
+    /// Puts our new `entry` in the log as pending (an echo that came first
+    /// already put it there, confirmed).
+    fn show_pending(&self, entry: ChatEntry) {
+        let key = entry.key();
+        if self.log.try_update(|log| log.push_pending(entry)) == Some(true) {
+            self.set_mark(key, Delivery::Sending);
+        }
     }
 
     /// Writes what is due on the live connection, in order, unless chat is
