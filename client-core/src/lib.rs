@@ -3,6 +3,7 @@
 //! natively, fast, with the rest of the workspace.
 
 pub mod chat_log;
+pub mod clock;
 pub mod countdown;
 pub mod grouping;
 pub mod media_plan;

@@ -1,12 +1,13 @@
 //! Small things every layer uses: random ids, a timer future, a way to
-//! continue in the next task, and times as shown. The lowest layer of the client: it imports
-//! nothing of ours.
+//! continue in the next task, and times as shown. The lowest layer of the
+//! client: of ours it imports only the pure `quorum-client-core`.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use quorum_client_core::clock;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -148,35 +149,29 @@ impl Drop for Sleep {
 
 /// `HH:MM` in the browser's time zone.
 pub fn format_hhmm(ms: u64) -> String {
-    hhmm(&date(ms))
+    clock::hhmm(ms, offset_min(ms))
 }
 
-/// ISO 8601 for `<time datetime>`; empty if `ms` is not a valid date
-/// (`toISOString` would throw).
+/// ISO 8601 for `<time datetime>`; empty if `ms` is not a valid date.
 pub fn iso_time(ms: u64) -> String {
-    iso(&date(ms))
+    clock::iso_utc(ms)
 }
 
-/// [`iso_time`] and [`format_hhmm`] together, from one `Date` (a chat
-/// message's `<time>`).
+/// [`iso_time`] and [`format_hhmm`] together (a chat message's `<time>`).
 pub fn time_texts(ms: u64) -> (String, String) {
-    let d = date(ms);
-    (iso(&d), hhmm(&d))
+    (iso_time(ms), format_hhmm(ms))
 }
 
-fn date(ms: u64) -> js_sys::Date {
-    js_sys::Date::new(&JsValue::from_f64(ms as f64))
-}
-
-fn hhmm(d: &js_sys::Date) -> String {
-    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
-}
-
-fn iso(d: &js_sys::Date) -> String {
-    if d.get_time().is_nan() {
-        return String::new();
+/// How many minutes the browser's clock is behind UTC at `ms` (it changes
+/// with daylight saving time): the one thing about a time the strings
+/// above need from JS, and a number, so nothing to convert.
+fn offset_min(ms: u64) -> i64 {
+    let offset = js_sys::Date::new(&JsValue::from_f64(ms as f64)).get_timezone_offset();
+    if offset.is_finite() {
+        offset as i64
+    } else {
+        0
     }
-    d.to_iso_string().into()
 }
 
 #[wasm_bindgen(inline_js = "export function import_module(url) { return import(url); }")]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::tick;
-use quorum_client::components::chat::{format_hhmm, ChatList};
+use quorum_client::components::chat::{format_hhmm, iso_time, ChatList};
 use quorum_client::components::conn_badge::ConnBadge;
 use quorum_client::i18n::Locale;
 use quorum_client::join::JoinToken;
@@ -272,11 +272,35 @@ fn random_ids_are_32_hex_and_distinct() {
     assert_ne!(a, b);
 }
 
+/// The times a chat item shows, written in Rust, against what the
+/// browser's own `Date` says for the same moments: days across four
+/// centuries (leap rules), the daylight-saving changes of the runner's
+/// time zone, and the far end of what a `Date` holds.
 #[wasm_bindgen_test]
-fn time_is_hh_mm() {
-    let t = format_hhmm(1_700_000_000_000);
-    assert_eq!(t.len(), 5, "{t}");
-    assert_eq!(&t[2..3], ":");
+fn times_match_the_browsers_date() {
+    let mut moments = vec![
+        0,
+        253_402_300_799_999,
+        253_402_300_800_000,
+        8_640_000_000_000_000,
+    ];
+    // Every ~97 days from 1970 into the 2300s, at odd times of day.
+    let mut ms: u64 = 7_654_321;
+    while ms < 12_000_000_000_000 {
+        moments.push(ms);
+        ms += 8_388_607_777;
+    }
+    // Each hour of 2026, which holds the runner's daylight-saving changes
+    // if its time zone has them.
+    moments.extend((0..24 * 365).map(|h| 1_767_225_600_000 + h * 3_600_000 + 1_234));
+    for ms in moments {
+        let d = js_sys::Date::new(&(ms as f64).into());
+        let iso: String = d.to_iso_string().into();
+        let hhmm = format!("{:02}:{:02}", d.get_hours(), d.get_minutes());
+        assert_eq!(iso_time(ms), iso, "{ms}");
+        assert_eq!(format_hhmm(ms), hhmm, "{ms}");
+    }
+    assert_eq!(iso_time(8_640_000_000_000_001), "");
 }
 
 // ---------- widgets ---------- //
