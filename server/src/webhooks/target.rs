@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
 
-use super::AttemptError;
+use super::delivery::AttemptError;
 
 /// A target URL that passed the checks, and where it may connect.
 #[derive(Debug)]
