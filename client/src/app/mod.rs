@@ -13,17 +13,16 @@
 //!            for too long
 //! ```
 
+mod refusals;
 pub mod session;
 
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::FutureExt;
 use leptos::prelude::*;
-use quorum_shared::api::StatusCode;
 
-use crate::api::{renew_token_http, verify_token, verify_token_as_tab, verify_token_taking_over};
+use crate::api::{renew_token_http, verify_token_taking_over};
 use crate::cache::SessionCache;
 use crate::handoff::{forget_prejoin, Handoff};
 use crate::i18n::{locale_from_browser, provide_i18n_context, t_string};
@@ -39,14 +38,9 @@ use crate::state::persist::{
     cleanup_at_startup, find_session, forget_found, open_for, take_prepared, Stored,
 };
 use crate::state::token::{provide_token_context, still_valid};
-use crate::util::Sleep;
 use crate::verify::JoinError;
+use refusals::{is_final, refused_for_good_why, verify_resumed};
 use session::KeyGate;
-
-/// Conflicts ("already in this meeting") tolerated when resuming after a
-/// reload, a second apart: the old page's connection takes a moment to be
-/// seen gone.
-const CONFLICT_RETRIES: u32 = 8;
 
 /// Which screen is up.
 #[derive(Debug, Clone)]
@@ -81,59 +75,6 @@ pub fn on_session_over(goodbye: Goodbye, over: RwSignal<Option<Goodbye>>) {
     if over.with_untracked(Option::is_none) {
         over.set(Some(goodbye));
     }
-}
-
-/// Verifies `token`; one restored from the cache right after a reload may
-/// meet our own previous connection still counted online for a moment,
-/// so a conflict is retried briefly before it counts.
-async fn verify_resumed(token: JoinToken, resumed: bool) -> Result<Session, JoinError> {
-    let mut tries = if resumed { CONFLICT_RETRIES } else { 0 };
-    loop {
-        match verify_token(token.clone()).await {
-            Err(JoinError::Rejected {
-                code: StatusCode::Conflict,
-                ..
-            }) if tries > 0 => {
-                tries -= 1;
-                Sleep::new(Duration::from_secs(1)).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Whether a refusal means the session can never be resumed.
-fn is_final(e: &JoinError) -> bool {
-    matches!(
-        e,
-        JoinError::Rejected {
-            code: StatusCode::RoomNotActive | StatusCode::UserNotFound | StatusCode::UserBlocked,
-            ..
-        }
-    )
-}
-
-/// Whether a refusal means this tab can't get back in by retrying: the
-/// session is over ([`is_final`]), or the user is in the meeting
-/// elsewhere.
-fn refused_for_good(e: &JoinError) -> bool {
-    is_final(e)
-        || matches!(
-            e,
-            JoinError::Rejected {
-                code: StatusCode::Conflict,
-                ..
-            }
-        )
-}
-
-/// Asks the server, as this tab, why its connection was refused: the
-/// reason, if there is no point retrying ([`refused_for_good`]).
-async fn refused_for_good_why(token: JoinToken) -> Option<JoinError> {
-    verify_token_as_tab(token)
-        .await
-        .err()
-        .filter(refused_for_good)
 }
 
 /// The room app, entered from the shell with what it took from the link

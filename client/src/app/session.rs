@@ -131,7 +131,7 @@ fn JoinedSession(
         };
         asking.set_value(true);
         leptos::task::spawn_local(async move {
-            let why = super::refused_for_good_why(t).await;
+            let why = super::refusals::refused_for_good_why(t).await;
             // Back in meanwhile (the refusal was passing): nothing to say.
             let back = conn_state.try_get_untracked() != Some(ConnState::Reconnecting);
             match why {
