@@ -2,6 +2,7 @@
 //! client (`quorum-client`, wasm32) builds on it; `cargo test` checks it
 //! natively, fast, with the rest of the workspace.
 
+pub mod chat_entry;
 pub mod chat_log;
 pub mod clock;
 pub mod countdown;
