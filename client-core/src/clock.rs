@@ -71,14 +71,15 @@ pub fn iso_utc(ms: u64) -> String {
     )
 }
 
-/// `HH:MM` of `ms` after the epoch where the clock is `offset_min`
-/// minutes behind UTC (JavaScript's `getTimezoneOffset`: -60 in Paris in
-/// winter); empty beyond what a `Date` can hold.
-pub fn hhmm(ms: u64, offset_min: i64) -> String {
+/// `HH:MM` of `ms` after the epoch where the clock is `offset_ms`
+/// milliseconds behind UTC (JavaScript's `getTimezoneOffset` in ms:
+/// -3,600,000 in Paris in winter; not always whole minutes, as for dates
+/// in local mean time); empty beyond what a `Date` can hold.
+pub fn hhmm(ms: u64, offset_ms: i64) -> String {
     if ms > MAX_MS {
         return String::new();
     }
-    let local = ms as i64 - offset_min * 60_000;
+    let local = ms as i64 - offset_ms;
     let minutes = local.rem_euclid(MS_PER_DAY) / 60_000;
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
@@ -147,15 +148,21 @@ mod tests {
     fn hhmm_follows_the_offset() {
         // 2024-12-04T23:45:30Z
         let ms = 1_733_355_930_000;
+        let min = 60_000;
         assert_eq!(hhmm(ms, 0), "23:45");
         // Paris in winter (UTC+1): past midnight.
-        assert_eq!(hhmm(ms, -60), "00:45");
+        assert_eq!(hhmm(ms, -60 * min), "00:45");
         // New York in winter (UTC-5).
-        assert_eq!(hhmm(ms, 300), "18:45");
+        assert_eq!(hhmm(ms, 300 * min), "18:45");
         // India (UTC+5:30).
-        assert_eq!(hhmm(ms, -330), "05:15");
+        assert_eq!(hhmm(ms, -330 * min), "05:15");
+        // Paris's local mean time before 1911 (UTC+0:09:21): the seconds
+        // count. 23:50:30 UTC is 23:59:51 there, 23:51:00 is 00:00:21.
+        let lmt = -(9 * min + 21_000);
+        assert_eq!(hhmm(1_733_356_230_000, lmt), "23:59");
+        assert_eq!(hhmm(1_733_356_260_000, lmt), "00:00");
         // Just after the epoch, west of UTC: the day before.
-        assert_eq!(hhmm(0, 60), "23:00");
+        assert_eq!(hhmm(0, 60 * min), "23:00");
         assert_eq!(hhmm(MAX_MS + 1, 0), "");
     }
 }

@@ -149,7 +149,7 @@ impl Drop for Sleep {
 
 /// `HH:MM` in the browser's time zone.
 pub fn format_hhmm(ms: u64) -> String {
-    clock::hhmm(ms, offset_min(ms))
+    clock::hhmm(ms, offset_ms(ms))
 }
 
 /// ISO 8601 for `<time datetime>`; empty if `ms` is not a valid date.
@@ -162,13 +162,13 @@ pub fn time_texts(ms: u64) -> (String, String) {
     (iso_time(ms), format_hhmm(ms))
 }
 
-/// How many minutes the browser's clock is behind UTC at `ms` (it changes
+/// How far (ms) the browser's clock is behind UTC at `ms` (it changes
 /// with daylight saving time): the one thing about a time the strings
 /// above need from JS, and a number, so nothing to convert.
-fn offset_min(ms: u64) -> i64 {
-    let offset = js_sys::Date::new(&JsValue::from_f64(ms as f64)).get_timezone_offset();
-    if offset.is_finite() {
-        offset as i64
+fn offset_ms(ms: u64) -> i64 {
+    let minutes = js_sys::Date::new(&JsValue::from_f64(ms as f64)).get_timezone_offset();
+    if minutes.is_finite() {
+        (minutes * 60_000.0).round() as i64
     } else {
         0
     }
