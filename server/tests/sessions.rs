@@ -4,7 +4,8 @@
 //! retried); a token of one session can't act in the next of the same room
 //! id; `max_participants` holds at the callout, not only at verifyToken;
 //! hidden participants are announced to moderators only; participants
-//! can't join the server's queue groups. Also `/metrics`. Run with
+//! can't join the server's queue groups; chat bursts are counted exactly.
+//! Also `/metrics`. Run with
 //! `cargo test -p quorum-server --test sessions`.
 
 mod common;
@@ -283,6 +284,55 @@ async fn participants_cannot_join_the_servers_queue_groups() {
     })
     .await;
     assert!(counted, "chat not counted");
+    ts.stop().await;
+}
+
+/// The meter hands chat to a counting task that adds each sender's queued
+/// messages up in one KV update: two senders' whole bursts, interleaved,
+/// are each counted exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursts_of_chat_are_counted_exactly() {
+    let ts = TestServer::start().await;
+    ts.create_room_with(
+        "q2",
+        json!({ "room_title": "Counted", "room_features": { "enable_analytics": true } }),
+    )
+    .await;
+    let mut senders = Vec::new();
+    for user in ["eve", "fay"] {
+        let t = ts.join_token("q2", user, false).await;
+        senders.push((user, ts.nats_connect(Some(&t)).await.expect(user)));
+    }
+    // The whole burst each may send (`chat_burst`), in turns.
+    for i in 0..20 {
+        for (user, conn) in &mut senders {
+            conn.publish(&format!("qr.q2.chat.{user}"), format!("m{i}").as_bytes())
+                .await
+                .expect("chat");
+        }
+    }
+    let sid = ts
+        .state
+        .rooms
+        .kv
+        .room(&rid("q2"))
+        .await
+        .unwrap()
+        .unwrap()
+        .sid;
+    let last = std::cell::Cell::new((0, 0));
+    let counted = common::eventually(STEP, || async {
+        let c = ts.state.rooms.analytics.counts(&sid).await;
+        let sent = |u: &str| {
+            c.as_ref()
+                .and_then(|c| c.users.get(u))
+                .map_or(0, |u| u.messages_sent)
+        };
+        last.set((sent("eve"), sent("fay")));
+        last.get() == (20, 20)
+    })
+    .await;
+    assert!(counted, "counted (eve, fay): {:?}", last.get());
     ts.stop().await;
 }
 

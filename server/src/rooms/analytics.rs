@@ -4,7 +4,7 @@
 //! instance adds to the same numbers; at the end of an `enable_analytics`
 //! session they are written to `{data_dir}/analytics/{file_id}.json`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use quorum_shared::ids::UserId;
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 use super::{RoomState, RoomsError};
 
@@ -67,6 +68,26 @@ pub struct SessionCounts {
     pub users: BTreeMap<String, UserCounts>,
 }
 
+/// Chat messages handed to the counting task and not yet counted; when
+/// that many wait, the meter waits too (nothing is dropped).
+const MESSAGE_QUEUE: usize = 4096;
+
+/// The meter's end of the chat message count ([`Analytics::message_counter`]).
+pub struct MessageCounter {
+    tx: mpsc::Sender<(String, UserId)>,
+}
+
+impl MessageCounter {
+    /// Counts a public chat message of `user` in `r` (if its session
+    /// keeps analytics). Returns at once unless the count is far behind.
+    pub async fn record(&self, r: &RoomState, user: &UserId) {
+        if enabled(r) {
+            // Fails only once the counting task is gone: nothing to count.
+            let _ = self.tx.send((r.sid.clone(), user.clone())).await;
+        }
+    }
+}
+
 /// Handle to the analytics counters. Cheap to clone.
 #[derive(Clone)]
 pub struct Analytics {
@@ -111,10 +132,14 @@ impl Analytics {
 
     /// Applies `f` to `user`'s counters (written only if it changed them).
     async fn bump(&self, r: &RoomState, user: &UserId, f: impl Fn(&mut UserCounts)) {
-        if !enabled(r) {
-            return;
+        if enabled(r) {
+            self.bump_key(&r.sid, user, f).await;
         }
-        let key = format!("{}.{user}", r.sid);
+    }
+
+    /// Applies `f` to the counters of `user` in session `sid`.
+    async fn bump_key(&self, sid: &str, user: &UserId, f: impl Fn(&mut UserCounts)) {
+        let key = format!("{sid}.{user}");
         for _ in 0..20 {
             let entry = match self.kv.entry(&key).await {
                 Ok(e) => e,
@@ -141,7 +166,7 @@ impl Analytics {
                 return;
             }
         }
-        tracing::warn!(sid = %r.sid, "analytics update gave up after contention");
+        tracing::warn!(%sid, "analytics update gave up after contention");
     }
 
     /// Counts a join.
@@ -159,9 +184,32 @@ impl Analytics {
         self.bump(r, user, |c| c.hands_raised += 1).await;
     }
 
-    /// Counts a chat message.
-    pub async fn record_message(&self, r: &RoomState, user: &UserId) {
-        self.bump(r, user, |c| c.messages_sent += 1).await;
+    /// Starts counting chat messages beside the caller (the meter), which
+    /// hands them over without waiting for KV; the task ends when the
+    /// returned counter is dropped.
+    pub fn message_counter(&self) -> MessageCounter {
+        let (tx, rx) = mpsc::channel(MESSAGE_QUEUE);
+        tokio::spawn(self.clone().count_messages(rx));
+        MessageCounter { tx }
+    }
+
+    /// Takes whatever messages have queued up, and adds them with one KV
+    /// update per sender: under load a sender's burst costs one read and
+    /// one write, however many messages it holds.
+    async fn count_messages(self, mut rx: mpsc::Receiver<(String, UserId)>) {
+        let mut batch = Vec::new();
+        while rx.recv_many(&mut batch, MESSAGE_QUEUE).await > 0 {
+            let mut sums: HashMap<(String, UserId), u32> = HashMap::new();
+            for key in batch.drain(..) {
+                *sums.entry(key).or_default() += 1;
+            }
+            for ((sid, user), n) in sums {
+                self.bump_key(&sid, &user, |c| {
+                    c.messages_sent = c.messages_sent.saturating_add(n);
+                })
+                .await;
+            }
+        }
     }
 
     /// A microphone published (`on`) or gone at `at` (Unix seconds, as

@@ -1,6 +1,8 @@
 //! What one participant may make the server and the room do: rate limits
 //! per participant (chat and private chat, worker requests, history
-//! requests) and the chat counter for analytics.
+//! requests) and the chat count for analytics (handed to a task of its
+//! own, `Analytics::message_counter`, that adds a sender's burst up in
+//! one KV update).
 //!
 //! The meter hears every chat and private-chat message of every room on
 //! one queue-group subscription (subject and size only; the payload is
@@ -155,6 +157,9 @@ impl RoomService {
             }
         }
         let mut all = futures::stream::select_all(subs);
+        // Counting goes on beside the meter: its KV round trips must not
+        // hold up the next message, whose sender may be flooding.
+        let counter = self.analytics.message_counter();
         while let Some(msg) = all.next().await {
             let subject = msg.subject.as_str();
             let (room, sender, public) = match subjects::parse_chat(subject) {
@@ -171,7 +176,7 @@ impl RoomService {
             }
             if public {
                 if let Some(r) = self.index().room(&room) {
-                    self.analytics.record_message(&r, &sender).await;
+                    counter.record(&r, &sender).await;
                 }
             }
         }
