@@ -265,26 +265,36 @@ async fn participants_cannot_join_the_servers_queue_groups() {
             .await
             .expect("chat");
     }
+    let counted = messages_sent(&ts, "q1", &["eve"], 3).await;
+    assert_eq!(counted, [3], "chat not counted");
+    ts.stop().await;
+}
+
+/// The messages `users` have sent in `room`'s session by the analytics
+/// count, once each is `want` (or as last seen when that never comes).
+async fn messages_sent(ts: &TestServer, room: &str, users: &[&str], want: u32) -> Vec<u32> {
     let sid = ts
         .state
         .rooms
         .kv
-        .room(&rid("q1"))
+        .room(&rid(room))
         .await
         .unwrap()
         .unwrap()
         .sid;
-    let counted = common::eventually(STEP, || async {
-        ts.state
-            .rooms
-            .analytics
-            .counts(&sid)
-            .await
-            .is_some_and(|c| c.users.get("eve").is_some_and(|u| u.messages_sent == 3))
+    let last = std::cell::RefCell::new(Vec::new());
+    common::eventually(STEP, || async {
+        let c = ts.state.rooms.analytics.counts(&sid).await;
+        let sent = |u: &&str| {
+            c.as_ref()
+                .and_then(|c| c.users.get(*u))
+                .map_or(0, |u| u.messages_sent)
+        };
+        *last.borrow_mut() = users.iter().map(sent).collect();
+        last.borrow().iter().all(|&n| n == want)
     })
     .await;
-    assert!(counted, "chat not counted");
-    ts.stop().await;
+    last.into_inner()
 }
 
 /// The meter hands chat to a counting task that adds each sender's queued
@@ -311,28 +321,8 @@ async fn bursts_of_chat_are_counted_exactly() {
                 .expect("chat");
         }
     }
-    let sid = ts
-        .state
-        .rooms
-        .kv
-        .room(&rid("q2"))
-        .await
-        .unwrap()
-        .unwrap()
-        .sid;
-    let last = std::cell::Cell::new((0, 0));
-    let counted = common::eventually(STEP, || async {
-        let c = ts.state.rooms.analytics.counts(&sid).await;
-        let sent = |u: &str| {
-            c.as_ref()
-                .and_then(|c| c.users.get(u))
-                .map_or(0, |u| u.messages_sent)
-        };
-        last.set((sent("eve"), sent("fay")));
-        last.get() == (20, 20)
-    })
-    .await;
-    assert!(counted, "counted (eve, fay): {:?}", last.get());
+    let counted = messages_sent(&ts, "q2", &["eve", "fay"], 20).await;
+    assert_eq!(counted, [20, 20], "counted (eve, fay)");
     ts.stop().await;
 }
 
