@@ -10,6 +10,12 @@
 //! `trunk build --release` and `cargo build -p quorum-server` (or with
 //! `QUORUM_BIN` set to a release build).
 //!
+//! **Baseline:** just before each flood, the same payloads from the same
+//! publisher go to a raw NATS WebSocket connection in the same page (its
+//! own join token, a private-chat subject that no client's chat takes
+//! in), which only counts them: the transport's rate on this machine, in
+//! this run, and the chat's rate as a ratio to it.
+//!
 //! Prints, from the page's own clock: messages taken in per second (from
 //! the first shown until the last one published is shown; the list renders
 //! only the newest, so most pass through without a DOM node), the longest main-thread task while they came
@@ -22,7 +28,55 @@ use std::time::Duration;
 
 use quorum_e2e::publisher::Publisher;
 use quorum_e2e::{env_or, join, Chromedriver, Quorum};
+use quorum_shared::ids::{RoomId, UserId};
 use serde_json::{json, Value};
+
+/// Installed on the page for the baseline: a raw NATS WebSocket
+/// connection with its own join token, subscribed to `arguments[2]`,
+/// counting the messages that come (`window.__raw`: how many, when the
+/// first and the latest came). Bytes, not text: sealed payloads are
+/// binary. Calls back once the server answered the PING after SUB.
+const RAW: &str = r#"
+const [url, token, subject, done] = arguments;
+const s = window.__raw = { n: 0, first: null, last: null, ws: null };
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+let buf = new Uint8Array(0);
+let ready = false;
+const finish = (v) => { if (!ready) { ready = true; done(v); } };
+const ws = s.ws = new WebSocket(url);
+ws.binaryType = 'arraybuffer';
+ws.onerror = () => finish('websocket error');
+ws.onclose = (e) => finish('closed: ' + e.code);
+ws.onopen = () => ws.send(enc.encode('CONNECT ' + JSON.stringify({ verbose: false, pedantic: false, protocol: 1, auth_token: token })
+  + '\r\nSUB ' + subject + ' 1\r\nPING\r\n'));
+ws.onmessage = (ev) => {
+  const t = performance.now();
+  const chunk = new Uint8Array(ev.data);
+  const all = buf.length ? new Uint8Array(buf.length + chunk.length) : chunk;
+  if (buf.length) { all.set(buf); all.set(chunk, buf.length); }
+  let at = 0;
+  for (;;) {
+    let eol = -1;
+    for (let i = at; i + 1 < all.length; i++) { if (all[i] === 13 && all[i + 1] === 10) { eol = i; break; } }
+    if (eol < 0) { break; }
+    const line = dec.decode(all.subarray(at, eol));
+    if (line.startsWith('MSG ')) {
+      const len = +line.slice(line.lastIndexOf(' ') + 1);
+      if (all.length < eol + 2 + len + 2) { break; }
+      at = eol + 2 + len + 2;
+      if (s.first === null) { s.first = t; }
+      s.n++; s.last = t;
+      continue;
+    }
+    at = eol + 2;
+    if (line === 'PING') { ws.send(enc.encode('PONG\r\n')); }
+    if (line === 'PONG') { finish('ok'); }
+    if (line.startsWith('-ERR')) { finish(line); }
+  }
+  buf = all.slice(at);
+};
+"#;
 
 /// Installed on the page: arrival times of `flood:<n>` messages, and the
 /// longest task.
@@ -89,13 +143,6 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
         )
         .await
     );
-    let r = page.execute(INSTALL, vec![]).await.expect("install");
-    assert_eq!(r, json!("ok"), "{r}");
-    let profiling = std::env::var_os("BENCH_PROFILE").is_some();
-    if profiling {
-        quorum_e2e::profile::start(&page).await;
-    }
-
     let mut publisher = Publisher::join(q, room_id, "flooder", "Flooder", e2ee).await;
     let payloads: Vec<Vec<u8>> = (0..count)
         .map(|n| {
@@ -103,6 +150,14 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
             publisher.payload(n, &format!("flood-{n}"), &text)
         })
         .collect();
+    let raw = raw_baseline(q, &page, &mut publisher, room_id, &payloads).await;
+
+    let r = page.execute(INSTALL, vec![]).await.expect("install");
+    assert_eq!(r, json!("ok"), "{r}");
+    let profiling = std::env::var_os("BENCH_PROFILE").is_some();
+    if profiling {
+        quorum_e2e::profile::start(&page).await;
+    }
     publisher.publish_all(&payloads).await;
 
     // Until the last one shows (or nothing new for 10 s).
@@ -136,11 +191,19 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
     let span = state["last"].as_f64().unwrap_or(0.0) - state["first"].as_f64().unwrap_or(0.0);
     let newest = state["max"].as_u64().map_or(0, |m| m + 1);
     let kind = if e2ee { "E2EE" } else { "plain" };
+    let rate = newest as f64 / (span / 1000.0).max(1e-3);
     println!("chat flood into one page, {kind} room: {count} messages published");
     println!(
-        "  taken in: up to message {newest} in {span:.0} ms from the first shown: {:.0} messages/s \
-         (target ≥ 5,000/s); {seen} of them were ever in the DOM",
-        newest as f64 / (span / 1000.0).max(1e-3)
+        "  taken in: up to message {newest} in {span:.0} ms from the first shown: {rate:.0} messages/s \
+         (target ≥ 5,000/s); {seen} of them were ever in the DOM"
+    );
+    println!(
+        "  baseline, the same payloads to a raw NATS WebSocket in the same page: {} in {:.0} ms: \
+         {:.0} messages/s; the chat took them in at {:.2}x that rate",
+        raw.count,
+        raw.span_ms,
+        raw.rate(),
+        rate / raw.rate().max(1e-3)
     );
     println!(
         "  longest main-thread task: {:.0} ms over {} long tasks (target ≤ 50 ms)",
@@ -176,6 +239,76 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
     );
     publisher.close().await;
     page.close().await.ok();
+}
+
+/// How the baseline's messages came in.
+struct Raw {
+    count: u64,
+    span_ms: f64,
+}
+
+impl Raw {
+    /// Messages per second, from the first to the last.
+    fn rate(&self) -> f64 {
+        self.count as f64 / (self.span_ms / 1000.0).max(1e-3)
+    }
+}
+
+/// The transport alone, just before the chat flood: the same `payloads`
+/// from the same publisher on a private-chat subject that no client's chat
+/// takes in, to a raw NATS WebSocket connection in `page` (its own join
+/// token), which only counts them. Closed before the chat flood starts.
+async fn raw_baseline(
+    q: &Quorum,
+    page: &fantoccini::Client,
+    publisher: &mut Publisher,
+    room_id: &str,
+    payloads: &[Vec<u8>],
+) -> Raw {
+    let token = q.token(room_id, "rawreader", false).await;
+    let verified = q.verify(&token).await;
+    let url = verified["session"]["nats_ws_urls"][0]
+        .as_str()
+        .expect("a NATS address")
+        .to_owned();
+    let room = RoomId::parse(room_id).expect("room id");
+    let (to, from) = (
+        UserId::parse("rawreader").expect("user id"),
+        UserId::parse("flooder").expect("user id"),
+    );
+    let subject = quorum_shared::subjects::dm(&room, &to, &from);
+    let r = page
+        .execute_async(RAW, vec![json!(url), json!(token), json!(subject)])
+        .await
+        .expect("raw connect");
+    assert_eq!(r, json!("ok"), "raw NATS for the baseline: {r}");
+    publisher.publish_all_on(&subject, payloads).await;
+    let (mut last_n, mut quiet_since) = (0, tokio::time::Instant::now());
+    let v = loop {
+        let v = page
+            .execute(
+                "const s = window.__raw; return { n: s.n, first: s.first, last: s.last };",
+                vec![],
+            )
+            .await
+            .expect("read");
+        let n = v["n"].as_u64().unwrap_or(0);
+        if n != last_n {
+            (last_n, quiet_since) = (n, tokio::time::Instant::now());
+        }
+        if n >= payloads.len() as u64 || quiet_since.elapsed() > Duration::from_secs(10) {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    page.execute("window.__raw.ws.close();", vec![])
+        .await
+        .expect("close");
+    let ms = |k: &str| v[k].as_f64().unwrap_or(0.0);
+    Raw {
+        count: v["n"].as_u64().unwrap_or(0),
+        span_ms: ms("last") - ms("first"),
+    }
 }
 
 #[tokio::main]

@@ -122,11 +122,18 @@ impl Publisher {
         }
     }
 
-    /// Publishes each of `payloads` in order, and waits until the server
-    /// has them all.
+    /// Publishes each of `payloads` in order on the room's chat, and waits
+    /// until the server has them all.
     pub async fn publish_all(&mut self, payloads: &[Vec<u8>]) {
+        let subject = self.subject.clone();
+        self.publish_all_on(&subject, payloads).await;
+    }
+
+    /// Like [`Self::publish_all`], on `subject` (e.g. a private chat, for
+    /// a baseline that no client's chat takes in).
+    pub async fn publish_all_on(&mut self, subject: &str, payloads: &[Vec<u8>]) {
         for p in payloads {
-            self.raw.publish(&self.subject, p).await.expect("publish");
+            self.raw.publish(subject, p).await.expect("publish");
         }
         self.raw.ping().await.expect("flushed");
     }
