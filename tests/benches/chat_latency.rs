@@ -8,7 +8,10 @@
 //! runs `$CARGO_TARGET_DIR/debug/quorum`, or `QUORUM_BIN`).
 //! Env: `BENCH_MESSAGES` (latency samples per room, default 200),
 //! `BENCH_BURST` (sender burst, default 2000), `BENCH_SPACING_MS` (pause
-//! between samples, default 20); `BENCH_PROFILE` set prints where pages A
+//! between samples, default 20); `BENCH_TRACE` set prints where pages A
+//! and B spent their main thread's CPU time during the sender burst, by
+//! trace event (layout, style, paint, script; see `quorum_e2e::trace`);
+//! `BENCH_PROFILE` set prints where pages A
 //! and B spent their CPU time during the latency samples (DevTools' sampling
 //! profiler, self time by function).
 //!
@@ -38,7 +41,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use fantoccini::Client;
-use quorum_e2e::{env_or, join, profile, Chromedriver, Quorum};
+use quorum_e2e::{env_or, join, profile, trace, Chromedriver, Quorum};
 use quorum_shared::ids::{RoomId, UserId};
 use serde_json::{json, Value};
 
@@ -308,6 +311,12 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
         .await;
     }
     let b_total0 = list_count(&b, "total").await;
+    let tracing = trace::enabled();
+    if tracing {
+        for c in [&a, &b] {
+            js(c, trace::MARK_START, vec![]).await;
+        }
+    }
     // The UI paces a burst at about one send per frame: longer than one
     // WebDriver script may run, so it is started, then waited for.
     js(
@@ -353,6 +362,17 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
         }
     };
     let ((long_a, tasks_a), (long_b, tasks_b)) = (longest(&a).await, longest(&b).await);
+    if tracing {
+        for (name, c) in [("A", &a), ("B", &b)] {
+            js(c, trace::MARK_END, vec![]).await;
+            let events = trace::take(c).await;
+            let cpu = trace::print(&format!("page {name} during the burst"), &events);
+            println!(
+                "    = {:.2} ms of page {name}'s main-thread CPU per message",
+                cpu / burst as f64
+            );
+        }
+    }
     if std::env::var_os("BENCH_PROFILE").is_some() {
         for (name, c) in [("A", &a), ("B", &b)] {
             let loaf = js(c, "return window.__bench.loaf;", vec![]).await;

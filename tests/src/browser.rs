@@ -79,10 +79,11 @@ impl Chromedriver {
         ]);
         self.profiles.push(profile);
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({ "args": args, "binary": chromium_binary() }),
-        );
+        let mut chrome = serde_json::json!({ "args": args, "binary": chromium_binary() });
+        if crate::trace::enabled() {
+            crate::trace::capabilities(&mut caps, &mut chrome);
+        }
+        caps.insert("goog:chromeOptions".into(), chrome);
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{}", self.port))

@@ -33,6 +33,7 @@ mod quorum;
 pub mod raw_nats;
 pub mod rooms;
 pub mod screens;
+pub mod trace;
 
 pub use rooms::{click, leave};
 

@@ -1,0 +1,191 @@
+//! DevTools traces for benches (`BENCH_TRACE`): where a page's main
+//! thread spent its CPU time, by trace event (layout, style, paint,
+//! script…), the browser's own work included, which the sampling
+//! profiler ([`crate::profile`]) lumps together as "(program)". Thread
+//! CPU time, not wall time: on a busy machine the main thread is often
+//! waiting for a core, and wall time would count that as work.
+//!
+//! Chromedriver records the trace (`perfLoggingPrefs.traceCategories`)
+//! from the session's start and hands it over, once, with the first
+//! performance log asked for. So what is measured is marked in the page
+//! ([`MARK_START`], [`MARK_END`], user timing marks, which are traced),
+//! the log taken once at the end ([`take`]), and only what lies between
+//! the marks counted ([`print`]).
+
+use std::collections::BTreeMap;
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::Client;
+use serde_json::{json, Value};
+
+/// One complete trace event: start and wall duration (µs), its thread's
+/// CPU time, name.
+struct Span<'a> {
+    ts: f64,
+    dur: f64,
+    cpu: f64,
+    name: &'a str,
+}
+
+/// Self CPU time (µs) and count, by event name.
+type SelfTimes<'a> = BTreeMap<&'a str, (f64, usize)>;
+
+/// Run in the page where what is measured starts.
+pub const MARK_START: &str = "performance.mark('quorum-trace-start');";
+/// Run in the page where what is measured ends.
+pub const MARK_END: &str = "performance.mark('quorum-trace-end');";
+
+/// Whether benches trace their pages (`BENCH_TRACE` set).
+pub fn enabled() -> bool {
+    std::env::var_os("BENCH_TRACE").is_some()
+}
+
+/// The capabilities that make chromedriver record the trace: added to
+/// `caps`, and to `chrome` (its `goog:chromeOptions`).
+pub fn capabilities(caps: &mut serde_json::Map<String, Value>, chrome: &mut Value) {
+    caps.insert("goog:loggingPrefs".into(), json!({ "performance": "ALL" }));
+    chrome["perfLoggingPrefs"] = json!({
+        "enableNetwork": false,
+        "enablePage": false,
+        "traceCategories": "devtools.timeline,disabled-by-default-devtools.timeline,blink.user_timing"
+    });
+}
+
+/// `POST /session/{id}/se/log` for the performance log.
+#[derive(Debug)]
+struct PerformanceLog;
+
+type UrlError = <reqwest::Url as std::str::FromStr>::Err;
+
+impl WebDriverCompatibleCommand for PerformanceLog {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, UrlError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        (
+            reqwest::Method::POST,
+            Some(json!({ "type": "performance" }).to_string()),
+        )
+    }
+}
+
+/// The trace events recorded for page `c` since the session's start (the
+/// first call only: chromedriver does not trace again after it).
+pub async fn take(c: &Client) -> Vec<Value> {
+    let log = c
+        .issue_cmd(PerformanceLog)
+        .await
+        .unwrap_or_else(|e| panic!("the performance log: {e}"));
+    let mut events = Vec::new();
+    for entry in log.as_array().into_iter().flatten() {
+        let Some(m) = entry["message"]
+            .as_str()
+            .and_then(|m| serde_json::from_str::<Value>(m).ok())
+        else {
+            continue;
+        };
+        if m["message"]["method"] != "Tracing.dataCollected" {
+            continue;
+        }
+        let params = &m["message"]["params"];
+        match params["value"].as_array() {
+            Some(batch) => events.extend(batch.iter().cloned()),
+            None => events.push(params.clone()),
+        }
+    }
+    events
+}
+
+/// Prints, for the busiest renderer main thread in `events`, between the
+/// marks, its CPU time and the trace events with the most self time (their
+/// own, less what ran inside them), as `what`; returns that CPU time (ms).
+pub fn print(what: &str, events: &[Value]) -> f64 {
+    let mark = |name: &str| {
+        events
+            .iter()
+            .filter(|e| e["name"] == name)
+            .find_map(|e| e["ts"].as_f64())
+    };
+    let (Some(from), Some(to)) = (mark("quorum-trace-start"), mark("quorum-trace-end")) else {
+        println!("  {what}: the trace has no marks (is chromedriver recording?)");
+        return 0.0;
+    };
+    let names: BTreeMap<(u64, u64), &str> = events
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "thread_name")
+        .filter_map(|e| {
+            Some((
+                (e["pid"].as_u64()?, e["tid"].as_u64()?),
+                e["args"]["name"].as_str()?,
+            ))
+        })
+        .collect();
+    // Complete events on renderer main threads, by thread.
+    let mut threads: BTreeMap<(u64, u64), Vec<Span>> = BTreeMap::new();
+    for e in events.iter().filter(|e| e["ph"] == "X") {
+        let (Some(pid), Some(tid)) = (e["pid"].as_u64(), e["tid"].as_u64()) else {
+            continue;
+        };
+        if names.get(&(pid, tid)) != Some(&"CrRendererMain") {
+            continue;
+        }
+        let (Some(ts), Some(dur)) = (e["ts"].as_f64(), e["dur"].as_f64()) else {
+            continue;
+        };
+        if ts < from || ts > to {
+            continue;
+        }
+        let cpu = e["tdur"].as_f64().unwrap_or(dur);
+        let name = e["name"].as_str().unwrap_or("?");
+        threads
+            .entry((pid, tid))
+            .or_default()
+            .push(Span { ts, dur, cpu, name });
+    }
+    let mut best: Option<(f64, SelfTimes)> = None;
+    for mut evs in threads.into_values() {
+        // Parents before their children: by start, the longer first.
+        evs.sort_by(|a, b| a.ts.total_cmp(&b.ts).then(b.dur.total_cmp(&a.dur)));
+        let mut own = SelfTimes::new();
+        let mut stack: Vec<(f64, &str)> = Vec::new();
+        let mut busy = 0.0;
+        for &Span { ts, dur, cpu, name } in &evs {
+            while stack.last().is_some_and(|&(end, _)| end <= ts) {
+                stack.pop();
+            }
+            match stack.last() {
+                Some(&(_, parent)) => own.entry(parent).or_default().0 -= cpu,
+                None => busy += cpu,
+            }
+            let slot = own.entry(name).or_default();
+            slot.0 += cpu;
+            slot.1 += 1;
+            stack.push((ts + dur, name));
+        }
+        if best.as_ref().is_none_or(|(b, _)| busy > *b) {
+            best = Some((busy, own));
+        }
+    }
+    let Some((busy, own)) = best else {
+        println!("  {what}: no trace events (is chromedriver recording?)");
+        return 0.0;
+    };
+    let mut top: Vec<_> = own.into_iter().collect();
+    top.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
+    println!(
+        "  {what}: {:.0} ms of main-thread CPU; most self time:",
+        busy / 1000.0
+    );
+    for (name, (us, n)) in top.into_iter().take(12) {
+        println!("    {:>8.1} ms  {name} ({n})", us / 1000.0);
+    }
+    busy / 1000.0
+}
