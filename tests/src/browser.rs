@@ -162,35 +162,39 @@ fn webdriver(port: u16, method: &str, path: &str) -> std::io::Result<String> {
 /// `url::ParseError`, named through reqwest's re-export of `Url`.
 type UrlError = <reqwest::Url as std::str::FromStr>::Err;
 
-/// A Chrome DevTools Protocol command sent through chromedriver's
-/// `POST /session/{id}/goog/cdp/execute`.
+/// A WebDriver command that fantoccini has no method for: `body` posted
+/// to `/session/{id}/{path}` (chromedriver's own extensions).
 #[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
+pub(crate) struct SessionPost {
+    pub path: &'static str,
+    pub body: Value,
 }
 
-impl WebDriverCompatibleCommand for Cdp {
+impl WebDriverCompatibleCommand for SessionPost {
     fn endpoint(
         &self,
         base_url: &reqwest::Url,
         session_id: Option<&str>,
     ) -> Result<reqwest::Url, UrlError> {
         base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _url: &reqwest::Url) -> (reqwest::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (reqwest::Method::POST, Some(body.to_string()))
+        (reqwest::Method::POST, Some(self.body.to_string()))
     }
 }
 
 /// Runs the DevTools command `cmd` on `c`'s page and returns its result.
 pub async fn cdp(c: &Client, cmd: &'static str, params: Value) -> Value {
-    c.issue_cmd(Cdp { cmd, params })
-        .await
-        .unwrap_or_else(|e| panic!("{cmd} through chromedriver: {e}"))
+    // Through chromedriver's `goog/cdp/execute`.
+    c.issue_cmd(SessionPost {
+        path: "goog/cdp/execute",
+        body: json!({ "cmd": cmd, "params": params }),
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{cmd} through chromedriver: {e}"))
 }

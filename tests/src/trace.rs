@@ -14,9 +14,10 @@
 
 use std::collections::BTreeMap;
 
-use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::Client;
 use serde_json::{json, Value};
+
+use crate::browser::SessionPost;
 
 /// One complete trace event: start and wall duration (µs), its thread's
 /// CPU time, name.
@@ -51,37 +52,14 @@ pub fn capabilities(caps: &mut serde_json::Map<String, Value>, chrome: &mut Valu
     });
 }
 
-/// `POST /session/{id}/se/log` for the performance log.
-#[derive(Debug)]
-struct PerformanceLog;
-
-type UrlError = <reqwest::Url as std::str::FromStr>::Err;
-
-impl WebDriverCompatibleCommand for PerformanceLog {
-    fn endpoint(
-        &self,
-        base_url: &reqwest::Url,
-        session_id: Option<&str>,
-    ) -> Result<reqwest::Url, UrlError> {
-        base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _url: &reqwest::Url) -> (reqwest::Method, Option<String>) {
-        (
-            reqwest::Method::POST,
-            Some(json!({ "type": "performance" }).to_string()),
-        )
-    }
-}
-
 /// The trace events recorded for page `c` since the session's start (the
 /// first call only: chromedriver does not trace again after it).
 pub async fn take(c: &Client) -> Vec<Value> {
     let log = c
-        .issue_cmd(PerformanceLog)
+        .issue_cmd(SessionPost {
+            path: "se/log",
+            body: json!({ "type": "performance" }),
+        })
         .await
         .unwrap_or_else(|e| panic!("the performance log: {e}"));
     let mut events = Vec::new();
