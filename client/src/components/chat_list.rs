@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 use crate::components::chat_earlier::EarlierItem;
 pub use crate::components::chat_item::ChatItem;
+use crate::components::chat_jump::JumpToNewest;
 use crate::components::list_scroll::{keep_in_view, scroll_to};
 use crate::i18n::{t, t_string, use_i18n};
 use crate::state::chat::{ChatLog, Delivery, EntryKey, UnsentAction, FRAME_BATCH};
@@ -385,23 +386,7 @@ pub fn ChatList(
                     }
                 />
             </ul>
-            {move || {
-                new_since
-                    .get()
-                    .map(|n| {
-                        let text = if n == 1 {
-                            t_string!(i18n, chat.jump_one).to_string()
-                        } else {
-                            t_string!(i18n, chat.jump_many, count = n)
-                        };
-                        view! {
-                            <button id="chat-jump" type="button" class="chat-jump" on:click=jump>
-                                "↓ "
-                                {text}
-                            </button>
-                        }
-                    })
-            }}
+            <JumpToNewest new_since=new_since jump=jump />
         </div>
     }
 }

@@ -3,6 +3,7 @@
 pub mod chat;
 pub mod chat_earlier;
 pub mod chat_item;
+pub mod chat_jump;
 pub mod chat_list;
 pub mod conn_badge;
 pub mod countdown;
