@@ -16,77 +16,22 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::{Rc, Weak};
+use std::rc::Weak;
 use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::prelude::*;
-use quorum_shared::nats_proto::Message;
 
+pub(super) use super::deferred::{with_conn, Action, After, ErrorHook, Handler, ReadyHook};
 use super::inbox::Inbox;
 use super::link::Link;
 use super::policy::{backoff_delay, should_give_up, PING_INTERVAL};
-use super::{ConnFailure, ConnState, Ready};
+use super::{ConnFailure, ConnState};
 use crate::join::{JoinToken, Session};
-
-/// A message handler registered through [`super::NatsClient::set_handler`].
-pub(super) type Handler = Rc<dyn Fn(Message)>;
-/// Called whenever a socket becomes the usable one.
-pub(super) type ReadyHook = Rc<dyn Fn(Ready)>;
-/// Called with every non-fatal `-ERR` text.
-pub(super) type ErrorHook = Rc<dyn Fn(String)>;
 
 /// A failed token swap is retried this much later, while the old socket
 /// still works.
 const SWAP_RETRY: Duration = Duration::from_secs(5);
-
-/// Work to do once the `RefCell` borrow is released, in order: it runs
-/// Leptos and component code, which may call back into the connection
-/// (e.g. a chat handler publishing, or a state change unmounting us). The
-/// order matters: a socket's "ready" must reach the app before the
-/// messages that followed it on the wire.
-pub(super) enum Action {
-    State(WriteSignal<ConnState>, ConnState),
-    Waiting(WriteSignal<bool>, bool),
-    Deliver(Handler, Message),
-    Ready(ReadyHook, Ready),
-    Error(ErrorHook, String),
-}
-
-/// See [`Action`].
-#[derive(Default)]
-pub(super) struct After(pub(super) Vec<Action>);
-
-/// Runs `f` on the connection, then the deferred work.
-pub(super) fn with_conn(weak: &Weak<RefCell<Conn>>, f: impl FnOnce(&mut Conn, &mut After)) {
-    let Some(rc) = weak.upgrade() else {
-        return;
-    };
-    let mut after = After::default();
-    match rc.try_borrow_mut() {
-        Ok(mut c) => f(&mut c, &mut after),
-        Err(_) => {
-            // Only reachable through a re-entrant call; dropping one event
-            // beats a panic that would kill the whole app.
-            web_sys::console::error_1(&"nats: re-entrant call ignored".into());
-            return;
-        }
-    }
-    drop(rc);
-    for action in after.0 {
-        match action {
-            Action::State(s, v) => {
-                s.try_set(v);
-            }
-            Action::Waiting(s, v) => {
-                s.try_set(v);
-            }
-            Action::Deliver(h, m) => h(m),
-            Action::Ready(h, r) => h(r),
-            Action::Error(h, e) => h(e),
-        }
-    }
-}
 
 /// One session's connection, across all its sockets.
 pub(super) struct Conn {

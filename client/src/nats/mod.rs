@@ -9,6 +9,7 @@
 //! subscriptions and the context handle.
 
 mod conn;
+mod deferred;
 mod inbox;
 mod link;
 mod policy;
