@@ -31,51 +31,19 @@ use quorum_e2e::{env_or, join, Chromedriver, Quorum};
 use quorum_shared::ids::{RoomId, UserId};
 use serde_json::{json, Value};
 
-/// Installed on the page for the baseline: a raw NATS WebSocket
+/// The benches' raw NATS WebSocket client (installs `window.__rawNats`).
+const RAW_NATS: &str = include_str!("raw_nats.js");
+/// Installed on the page for the baseline, after [`RAW_NATS`]: a raw
 /// connection with its own join token, subscribed to `arguments[2]`,
 /// counting the messages that come (`window.__raw`: how many, when the
-/// first and the latest came). Bytes, not text: sealed payloads are
-/// binary. Calls back once the server answered the PING after SUB.
+/// first and the latest came). Calls back once connected.
 const RAW: &str = r#"
 const [url, token, subject, done] = arguments;
 const s = window.__raw = { n: 0, first: null, last: null, ws: null };
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-let buf = new Uint8Array(0);
-let ready = false;
-const finish = (v) => { if (!ready) { ready = true; done(v); } };
-const ws = s.ws = new WebSocket(url);
-ws.binaryType = 'arraybuffer';
-ws.onerror = () => finish('websocket error');
-ws.onclose = (e) => finish('closed: ' + e.code);
-ws.onopen = () => ws.send(enc.encode('CONNECT ' + JSON.stringify({ verbose: false, pedantic: false, protocol: 1, auth_token: token })
-  + '\r\nSUB ' + subject + ' 1\r\nPING\r\n'));
-ws.onmessage = (ev) => {
-  const t = performance.now();
-  const chunk = new Uint8Array(ev.data);
-  const all = buf.length ? new Uint8Array(buf.length + chunk.length) : chunk;
-  if (buf.length) { all.set(buf); all.set(chunk, buf.length); }
-  let at = 0;
-  for (;;) {
-    let eol = -1;
-    for (let i = at; i + 1 < all.length; i++) { if (all[i] === 13 && all[i + 1] === 10) { eol = i; break; } }
-    if (eol < 0) { break; }
-    const line = dec.decode(all.subarray(at, eol));
-    if (line.startsWith('MSG ')) {
-      const len = +line.slice(line.lastIndexOf(' ') + 1);
-      if (all.length < eol + 2 + len + 2) { break; }
-      at = eol + 2 + len + 2;
-      if (s.first === null) { s.first = t; }
-      s.n++; s.last = t;
-      continue;
-    }
-    at = eol + 2;
-    if (line === 'PING') { ws.send(enc.encode('PONG\r\n')); }
-    if (line === 'PONG') { finish('ok'); }
-    if (line.startsWith('-ERR')) { finish(line); }
-  }
-  buf = all.slice(at);
-};
+const taken = (_, t) => { if (s.first === null) { s.first = t; } s.n++; s.last = t; };
+window.__rawNats(url, token, subject, true, taken).then((c) => {
+  if (typeof c === 'string') { done(c); } else { s.ws = c.ws; done('ok'); }
+});
 "#;
 
 /// Installed on the page: arrival times of `flood:<n>` messages, and the
@@ -277,6 +245,7 @@ async fn raw_baseline(
         UserId::parse("flooder").expect("user id"),
     );
     let subject = quorum_shared::subjects::dm(&room, &to, &from);
+    page.execute(RAW_NATS, vec![]).await.expect("install");
     let r = page
         .execute_async(RAW, vec![json!(url), json!(token), json!(subject)])
         .await

@@ -51,6 +51,9 @@ const WARMUP: u64 = 10;
 const BURST_FROM: u64 = 1_000_000;
 /// Installed on both pages (see the file's header).
 const PAGE: &str = include_str!("chat_latency/page.js");
+/// The benches' raw NATS WebSocket client, for the baseline (installs
+/// `window.__rawNats`, which [`PAGE`] uses).
+const RAW_NATS: &str = include_str!("raw_nats.js");
 
 async fn js(c: &Client, script: &str, args: Vec<Value>) -> Value {
     c.execute(script, args)
@@ -206,6 +209,7 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
             quorum_e2e::wait_for(c, "#chat-list[aria-busy=false]", Duration::from_secs(30)).await,
             "page {name} never caught up"
         );
+        js(c, RAW_NATS, vec![]).await;
         let r = js(c, PAGE, vec![]).await;
         assert_eq!(r, json!("ok"), "installing on page {name}: {r}");
     }

@@ -158,51 +158,24 @@ s.burst = (from, count) => new Promise((resolve) => {
   ch.port2.postMessage(0);
 });
 // The baseline: a raw NATS connection over the same WebSocket port, with
-// its own join token; `sub` subscribes to `subject`, else it publishes on
-// it. Resolves once the server answered the PING after CONNECT (and SUB).
-s.rawConnect = (url, token, subject, sub) => new Promise((resolve) => {
-  const enc = new TextEncoder();
+// its own join token (`raw_nats.js`, installed first); `sub` subscribes to
+// `subject`, else it publishes on it. Resolves once it is connected.
+s.rawConnect = (url, token, subject, sub) => {
   const dec = new TextDecoder();
-  const ws = new WebSocket(url);
-  ws.binaryType = 'arraybuffer';
-  let buf = '';
-  let ready = false;
-  const finish = (v) => { if (!ready) { ready = true; resolve(v); } };
-  ws.onerror = () => finish('websocket error');
-  ws.onclose = (e) => finish('closed: ' + e.code);
-  ws.onopen = () => {
-    const connect = { verbose: false, pedantic: false, protocol: 1, auth_token: token };
-    ws.send(enc.encode('CONNECT ' + JSON.stringify(connect) + '\r\n'
-      + (sub ? 'SUB ' + subject + ' 1\r\n' : '') + 'PING\r\n'));
+  const taken = (payload, t) => {
+    const m = /raw:(\d+):(\d+\.\d+)/.exec(dec.decode(payload));
+    if (m && !(m[1] in s.raw)) { s.raw[m[1]] = t - parseFloat(m[2]); }
+    wake();
   };
-  ws.onmessage = (ev) => {
-    const t = now();
-    buf += dec.decode(ev.data);
-    for (;;) {
-      const i = buf.indexOf('\r\n');
-      if (i < 0) { break; }
-      const line = buf.slice(0, i);
-      if (line.startsWith('MSG ')) {
-        const len = +line.slice(line.lastIndexOf(' ') + 1);
-        if (buf.length < i + 2 + len + 2) { break; }
-        const m = /raw:(\d+):(\d+\.\d+)/.exec(buf.slice(i + 2, i + 2 + len));
-        buf = buf.slice(i + 2 + len + 2);
-        if (m && !(m[1] in s.raw)) { s.raw[m[1]] = t - parseFloat(m[2]); }
-        wake();
-        continue;
-      }
-      buf = buf.slice(i + 2);
-      if (line === 'PING') { ws.send(enc.encode('PONG\r\n')); }
-      if (line === 'PONG') { finish('ok'); }
-      if (line.startsWith('-ERR')) { finish(line); }
-    }
-  };
-  s.rawSend = (n) => {
-    const t = now();
-    const p = 'raw:' + n + ':' + t.toFixed(3);
-    ws.send(enc.encode('PUB ' + subject + ' ' + p.length + '\r\n' + p + '\r\n'));
-    return t;
-  };
-  s.rawClose = () => ws.close();
-});
+  return window.__rawNats(url, token, subject, sub, taken).then((c) => {
+    if (typeof c === 'string') { return c; }
+    s.rawSend = (n) => {
+      const t = now();
+      c.publish('raw:' + n + ':' + t.toFixed(3));
+      return t;
+    };
+    s.rawClose = () => c.ws.close();
+    return 'ok';
+  });
+};
 return 'ok';
