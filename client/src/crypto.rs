@@ -18,6 +18,7 @@
 //! The test vectors in `shared/vectors/e2ee.json` hold both implementations
 //! to the same bytes (`client/tests/web/crypto.rs`).
 
+mod batch;
 mod subtle;
 
 use js_sys::Uint8Array;
@@ -249,20 +250,98 @@ impl RoomKey {
     /// to the caller a wrong key, altered bytes and a browser refusal all
     /// mean the same thing, a message that can't be shown.
     pub async fn open(&self, envelope: &[u8], aad: &[u8]) -> Result<Vec<u8>, OpenError> {
-        if envelope.len() < 1 + IV_LEN + TAG_LEN {
-            return Err(OpenError::TooShort);
-        }
-        if envelope[0] != VERSION {
-            return Err(OpenError::UnknownVersion(envelope[0]));
-        }
-        let head = (1 + IV_LEN) as u32;
-        let tag_bits = (TAG_LEN * 8) as u32;
-        let pt = subtle::gcm_open(&self.subtle, &self.key, envelope, aad, head, tag_bits)
+        framed(envelope)?;
+        let pt = subtle::gcm_open(&self.subtle, &self.key, envelope, aad, HEAD, TAG_BITS)
             .map_err(|_| OpenError::Authentication)?;
         let pt = await_bytes(pt, "decrypt")
             .await
             .map_err(|_| OpenError::Authentication)?;
         Ok(pt.to_vec())
+    }
+
+    /// Opens each `(envelope, aad)` of `items` like [`Self::open`], all in
+    /// one go through `batcher` (off the main thread where it can be):
+    /// the results are in the order of `items`.
+    pub async fn open_many(
+        &self,
+        batcher: &Batcher,
+        items: &[(&[u8], &[u8])],
+    ) -> Vec<Result<Vec<u8>, OpenError>> {
+        let mut out: Vec<Result<Vec<u8>, OpenError>> = items
+            .iter()
+            .map(|(env, _)| framed(env).map(|()| Vec::new()))
+            .collect();
+        let (envs, aads) = batch::arrays(
+            items
+                .iter()
+                .zip(&out)
+                .filter(|(_, r)| r.is_ok())
+                .map(|(&(env, aad), _)| (env, aad)),
+        );
+        if envs.length() == 0 {
+            return out;
+        }
+        let answer = batcher
+            .0
+            .open(&self.subtle, &self.key, &envs, &aads, HEAD, TAG_BITS);
+        let plain = match wasm_bindgen_futures::JsFuture::from(answer).await {
+            Ok(v) => batch::plaintexts(&v),
+            Err(_) => Vec::new(),
+        };
+        let mut plain = plain.into_iter();
+        for r in out.iter_mut().filter(|r| r.is_ok()) {
+            *r = plain.next().flatten().ok_or(OpenError::Authentication);
+        }
+        out
+    }
+}
+
+/// Where an envelope's IV ends and its ciphertext begins.
+const HEAD: u32 = (1 + IV_LEN) as u32;
+/// The GCM tag's length in bits, as WebCrypto takes it.
+const TAG_BITS: u32 = (TAG_LEN * 8) as u32;
+
+/// Whether `envelope` can be one: long enough, and of our version.
+fn framed(envelope: &[u8]) -> Result<(), OpenError> {
+    if envelope.len() < 1 + IV_LEN + TAG_LEN {
+        return Err(OpenError::TooShort);
+    }
+    if envelope[0] != VERSION {
+        return Err(OpenError::UnknownVersion(envelope[0]));
+    }
+    Ok(())
+}
+
+/// Opens batches of envelopes for [`RoomKey::open_many`]: in a worker of
+/// its own, ended when this is dropped (see `crypto/batch.rs`).
+pub struct Batcher(batch::GcmBatcher);
+
+impl Batcher {
+    /// Starts the worker (or settles for the main thread).
+    pub fn new() -> Self {
+        Self(batch::GcmBatcher::new(true))
+    }
+
+    /// Opens on the main thread: what a page without the worker does.
+    pub fn on_main_thread() -> Self {
+        Self(batch::GcmBatcher::new(false))
+    }
+
+    /// Whether batches are opened off the main thread.
+    pub fn offloads(&self) -> bool {
+        self.0.offloads()
+    }
+}
+
+impl Default for Batcher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Batcher {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 
@@ -273,6 +352,6 @@ fn gcm(iv: &[u8], aad: &[u8]) -> js_sys::Object {
         ("name", "AES-GCM".into()),
         ("iv", bytes(iv).into()),
         ("additionalData", bytes(aad).into()),
-        ("tagLength", ((TAG_LEN * 8) as u32).into()),
+        ("tagLength", TAG_BITS.into()),
     ])
 }

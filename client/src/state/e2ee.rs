@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::channel::{mpsc, oneshot};
-use futures::StreamExt;
 use leptos::prelude::*;
 use quorum_shared::e2ee::{aad, Kind, PBKDF2_ITERATIONS};
 use quorum_shared::events::NotificationType;
@@ -31,6 +30,9 @@ use crate::i18n::{td_string, Locale};
 use crate::join::Session;
 use crate::nats::{NatsClient, Ready};
 use crate::state::toasts::Toast;
+
+mod opener;
+use opener::run_opener;
 
 /// At most one "can't decrypt" notice per sender this often.
 pub const NOTICE_EVERY_MS: u64 = 30_000;
@@ -231,48 +233,6 @@ impl E2eeContext {
             text: td_string!(locale, e2ee.undecryptable, name),
             kind: NotificationType::Warning,
             with_sound: false,
-        }
-    }
-}
-
-/// Decryptions in flight at once. WebCrypto answers each on a later task,
-/// so one at a time would cap a busy room at one message per round trip;
-/// this many overlap while results are still handed on in order.
-const OPEN_AHEAD: usize = 64;
-
-/// What an opening job comes to, handed on in the order queued.
-enum Opened {
-    Message(Box<dyn FnOnce(Option<Vec<u8>>)>, Option<Vec<u8>>),
-    Then(Box<dyn FnOnce()>),
-    /// The session is gone.
-    Stop,
-}
-
-/// Opens queued payloads as soon as the key is there, up to
-/// [`OPEN_AHEAD`] at once, handing each on in the order queued. Ends with
-/// the session (the sender side is dropped).
-async fn run_opener(ctx: E2eeContext, rx: mpsc::UnboundedReceiver<Job>) {
-    let mut opened = rx
-        .map(move |job| async move {
-            let item = match job {
-                Job::Open(item) => item,
-                Job::Then(f) => return Opened::Then(f),
-            };
-            let (Some(key), Some(sid)) = (ctx.key().await, ctx.room_sid.try_get_value()) else {
-                return Opened::Stop;
-            };
-            let plain = key
-                .open(&item.payload, &aad(&sid, &item.party, item.kind))
-                .await
-                .ok();
-            Opened::Message(item.done, plain)
-        })
-        .buffered(OPEN_AHEAD);
-    while let Some(done) = opened.next().await {
-        match done {
-            Opened::Message(done, plain) => done(plain),
-            Opened::Then(f) => f(),
-            Opened::Stop => return,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 
-use quorum_client::crypto::{CryptoError, RoomKey};
+use quorum_client::crypto::{Batcher, CryptoError, RoomKey};
 use quorum_shared::e2ee::{aad, fingerprint, Kind, OpenError, RoomKeys, IV_LEN, TAG_LEN};
 use serde_json::Value;
 use wasm_bindgen_test::*;
@@ -214,4 +214,68 @@ async fn invalid_parameters_are_errors_not_panics() {
         matches!(err, CryptoError::Failed(ref m) if m.contains("PBKDF2")),
         "{err}"
     );
+}
+
+#[wasm_bindgen_test]
+async fn open_many_matches_open_in_the_worker_and_on_the_main_thread() {
+    let v = vector();
+    let key = vector_key().await;
+    let ad = aad("sid", "bob", Kind::Chat);
+    let texts: Vec<Vec<u8>> = (0..70).map(|n| format!("batch {n}").into_bytes()).collect();
+    let mut sealed = Vec::new();
+    for t in &texts {
+        sealed.push(key.seal(t, &ad).await.unwrap());
+    }
+    let mut flipped = v.envelope.clone();
+    flipped[5] ^= 0x01;
+    let mut versioned = v.envelope.clone();
+    versioned[0] = 2;
+    // The vector, then each way of not opening, between good ones.
+    let mut items: Vec<(&[u8], &[u8])> = vec![(&v.envelope, &v.aad)];
+    items.push((&flipped, &v.aad));
+    items.push((&sealed[0], &v.aad)); // another sender's AAD
+    items.push((&[], &ad));
+    items.push((&versioned, &v.aad));
+    items.extend(sealed.iter().map(|s| (s.as_slice(), ad.as_slice())));
+    let auth = Err(OpenError::Authentication);
+
+    for (batcher, offloads) in [(Batcher::new(), true), (Batcher::on_main_thread(), false)] {
+        assert_eq!(batcher.offloads(), offloads);
+        let out = key.open_many(&batcher, &items).await;
+        assert_eq!(out.len(), items.len());
+        assert_eq!(out[0].as_deref(), Ok(v.plaintext.as_bytes()));
+        assert_eq!(out[1], auth);
+        assert_eq!(out[2], auth);
+        assert_eq!(out[3], Err(OpenError::TooShort));
+        assert_eq!(out[4], Err(OpenError::UnknownVersion(2)));
+        for (got, want) in out[5..].iter().zip(&texts) {
+            assert_eq!(got.as_ref(), Ok(want));
+        }
+        // Nothing that can be opened: no call at all.
+        assert_eq!(key.open_many(&batcher, &items[3..5]).await.len(), 2);
+        assert!(key.open_many(&batcher, &[]).await.is_empty());
+        assert_eq!(
+            batcher.offloads(),
+            offloads,
+            "the worker answered every batch"
+        );
+    }
+
+    // A key the worker has not seen yet: it takes it before the batch.
+    let other = RoomKey::derive("another passphrase", &v.room_sid, 1000)
+        .await
+        .unwrap();
+    let theirs = other.seal(b"other key", &ad).await.unwrap();
+    let batcher = Batcher::new();
+    for _ in 0..2 {
+        let out = key
+            .open_many(&batcher, &[(&sealed[1], &ad), (&sealed[2], &ad)])
+            .await;
+        assert_eq!(out[0].as_ref(), Ok(&texts[1]));
+        let out = other
+            .open_many(&batcher, &[(&theirs, &ad), (&sealed[1], &ad)])
+            .await;
+        assert_eq!(out[0].as_deref(), Ok(&b"other key"[..]));
+        assert_eq!(out[1], auth, "the old key's message under the new key");
+    }
 }
