@@ -317,7 +317,8 @@ fn framed(envelope: &[u8]) -> Result<(), OpenError> {
 pub struct Batcher(batch::GcmBatcher);
 
 impl Batcher {
-    /// Starts the worker (or settles for the main thread).
+    /// Opens batches in a worker, started at the first (or on the main
+    /// thread, if it can't be).
     pub fn new() -> Self {
         Self(batch::GcmBatcher::new(true))
     }

@@ -12,8 +12,9 @@
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
+use quorum_e2e::browser::cdp;
 use quorum_e2e::publisher::Publisher;
-use quorum_e2e::{click, join, send_chat, wait_for, wait_for_text, Chromedriver, Quorum};
+use quorum_e2e::{click, join, leave, send_chat, wait_for, wait_for_text, Chromedriver, Quorum};
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(40);
@@ -96,6 +97,17 @@ fn numbers(state: &Value) -> Vec<u64> {
         .collect()
 }
 
+/// The E2EE batch workers running for `c`'s page (`crypto/batch.rs`).
+async fn opening_workers(c: &Client) -> usize {
+    let t = cdp(c, "Target.getTargets", json!({})).await;
+    t["targetInfos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["type"] == json!("worker") && t["title"] == json!("quorum-e2ee-open"))
+        .count()
+}
+
 async fn reads_back_to_the_start(room: &str, e2ee: bool) {
     let _turn = quorum_e2e::serial().await;
     let unlimited = "1000000".to_owned();
@@ -133,6 +145,16 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
         list_state(&page).await
     );
 
+    if e2ee {
+        // The history came in batches, opened in the page's own worker:
+        // the page's CSP let it start, and it answered (a failed one is
+        // ended, and batches fall back to the main thread).
+        assert_eq!(
+            opening_workers(&page).await,
+            1,
+            "no worker opened the batches"
+        );
+    }
     // The reader scrolls to the top: a page of earlier ones comes.
     let loading = json!("Loading earlier messages…");
     scroll_up_until(&page, true, |s| {
@@ -217,6 +239,18 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
         .await
         .expect("total");
     assert_eq!(total, json!(STORED + EXTRA), "each message once");
+    if e2ee {
+        // Leaving ends the session, and its worker with it.
+        leave(&page).await;
+        let deadline = tokio::time::Instant::now() + T;
+        while opening_workers(&page).await > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the worker outlived the session"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     writer.close().await;
     page.close().await.ok();
 }

@@ -47,18 +47,23 @@ export class GcmBatcher {
     this.next = 0;
     this.key = null;
     this.worker = null;
-    if (!offload) return;
+    this.url = null;
+    // Started at the first batch: most sessions never have one.
+    this.failed = !offload;
+  }
+  start() {
     try {
       this.url = URL.createObjectURL(new Blob([SRC], { type: 'text/javascript' }));
       this.worker = new Worker(this.url, { name: 'quorum-e2ee-open' });
       this.worker.onmessage = (e) => this.done(e.data);
-      this.worker.onerror = () => this.broken();
+      this.worker.onerror = () => this.close();
     } catch (_) {
-      this.broken();
+      this.close();
     }
   }
   open(subtle, key, envs, aads, head, tagBits) {
     const args = [subtle, key, envs, aads, head, tagBits];
+    if (!this.worker && !this.failed) this.start();
     if (!this.worker) return here(...args);
     try {
       if (this.key !== key) {
@@ -70,7 +75,7 @@ export class GcmBatcher {
       this.worker.postMessage({ id, envs, aads, head, tagBits });
       return answer;
     } catch (_) {
-      this.broken();
+      this.close();
       return here(...args);
     }
   }
@@ -80,10 +85,9 @@ export class GcmBatcher {
     this.pending.delete(m.id);
     p.resolve(m.out || here(...p.args));
   }
-  broken() {
-    this.close();
-  }
+  // For good: what the worker still had opens here, and so does the rest.
   close() {
+    this.failed = true;
     if (this.worker) this.worker.terminate();
     if (this.url) URL.revokeObjectURL(this.url);
     this.worker = null;
@@ -93,13 +97,13 @@ export class GcmBatcher {
     for (const p of pending.values()) p.resolve(here(...p.args));
   }
   offloads() {
-    return this.worker !== null;
+    return !this.failed;
   }
 }
 "#)]
 extern "C" {
-    /// A worker that opens batches of envelopes, or the main thread if
-    /// none can be had.
+    /// A worker that opens batches of envelopes (started at the first),
+    /// or the main thread if none can be had.
     pub(super) type GcmBatcher;
 
     /// With a worker if `offload` (and one can be had).
@@ -124,7 +128,7 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub(super) fn close(this: &GcmBatcher);
 
-    /// Whether batches go to a worker.
+    /// Whether batches go to a worker (none has failed).
     #[wasm_bindgen(method)]
     pub(super) fn offloads(this: &GcmBatcher) -> bool;
 }
