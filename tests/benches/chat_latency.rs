@@ -13,7 +13,8 @@
 //! trace event (layout, style, paint, script; see `quorum_e2e::trace`);
 //! `BENCH_PROFILE` set prints where pages A
 //! and B spent their CPU time during the latency samples (DevTools' sampling
-//! profiler, self time by function).
+//! profiler, self time by function), `BENCH_PROFILE_BURST` the same
+//! during the sender burst.
 //!
 //! **Latency.** Page A (moderator) sends through the real composer: in-page
 //! JS sets `#chat-input` and fires `input` (typing the draft), then takes
@@ -321,6 +322,11 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
             js(c, trace::MARK_START, vec![]).await;
         }
     }
+    let burst_profile = std::env::var_os("BENCH_PROFILE_BURST").is_some();
+    if burst_profile {
+        profile::start(&a).await;
+        profile::start(&b).await;
+    }
     // The UI paces a burst at about one send per frame: longer than one
     // WebDriver script may run, so it is started, then waited for.
     js(
@@ -338,6 +344,10 @@ async fn run(q: &Quorum, driver: &mut Chromedriver, room: &str, e2ee: bool) {
     )
     .await;
     assert!(finished, "the burst never finished on page A");
+    if burst_profile {
+        profile::stop_and_print(&a, "page A's CPU during the burst").await;
+        profile::stop_and_print(&b, "page B's CPU during the burst").await;
+    }
     let sent = js(&a, "return window.__bench.burstDone;", vec![]).await;
     let (t0, loop_end) = (
         sent[0].as_f64().expect("burst start"),
