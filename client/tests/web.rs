@@ -35,6 +35,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 #[path = "web/cache.rs"]
 mod cache;
+#[path = "web/chat_window.rs"]
+mod chat_window;
 #[path = "web/crypto.rs"]
 mod crypto;
 // System events and toasts; goodbye and Leave.

@@ -9,11 +9,12 @@ use leptos::html::Ul;
 use leptos::prelude::*;
 
 use crate::components::chat_earlier::EarlierItem;
+use crate::components::chat_follow::{total, Follow, TRIM_LAG};
 pub use crate::components::chat_item::ChatItem;
 use crate::components::chat_jump::JumpToNewest;
 use crate::components::list_scroll::{keep_in_view, scroll_to};
 use crate::i18n::{t, t_string, use_i18n};
-use crate::state::chat::{ChatLog, Delivery, EntryKey, UnsentAction, FRAME_BATCH};
+use crate::state::chat::{ChatLog, Delivery, EntryKey, UnsentAction};
 use crate::state::chat_log::window;
 use crate::state::earlier::{Earlier, EarlierContext};
 use crate::state::grouping::{rows, Row};
@@ -24,15 +25,6 @@ const STICK_THRESHOLD_PX: i32 = 48;
 /// Messages in the DOM while following the newest: a long meeting or a
 /// flood never grows the page (about four nodes each).
 pub const WINDOW: usize = 60;
-/// New messages, at most, drawn on top of the newest [`WINDOW`] until the
-/// next frame slides the window: a message is drawn first, and what it
-/// pushes out is taken apart at the frame, so that never holds up the
-/// next message. As many as a frame takes in itself ([`FRAME_BATCH`]):
-/// a list update that both adds and takes away makes the list move the
-/// items it keeps, so only more at once (a flood, which replaces most of
-/// the window anyway) slides the window in the same update. At most 72
-/// messages drawn, under 300 nodes.
-const TRIM_LAG: u64 = FRAME_BATCH as u64;
 /// Messages added (and taken away at the other end) at a time as someone
 /// scrolls back, or forward again.
 const WINDOW_STEP: usize = 60;
@@ -75,7 +67,6 @@ pub fn ChatList(
     let i18n = use_i18n();
     let list_ref = NodeRef::<Ul>::new();
     let stick = StoredValue::new(true);
-    let frame = StoredValue::new(None::<AnimationFrameRequestHandle>);
     // The first message shown, by its key, while someone reads back;
     // `None` while following the newest [`WINDOW`]. A key, not a
     // position: older messages added above must not move the reader.
@@ -102,75 +93,34 @@ pub fn ChatList(
     // How many messages the session had taken in when the reader left the
     // newest (`None` while following): what came since is "new".
     let away = RwSignal::new(None::<u64>);
-    let total = move |l: &ChatLog| l.dropped() + l.len() as u64;
     // The session's count when the window last slid while following:
     // messages since then (up to [`TRIM_LAG`]) are drawn on top of it
-    // until the next frame.
-    let trimmed = RwSignal::new(log.with_untracked(|l| total(l)));
+    // until it slides again, at a frame.
+    let trimmed = RwSignal::new(log.with_untracked(total));
     let extra = Memo::new(move |_| {
-        let lag = log.with(|l| total(l)).saturating_sub(trimmed.get());
+        let lag = log.with(total).saturating_sub(trimmed.get());
         if start.with(Option::is_none) && lag <= TRIM_LAG {
             lag as usize
         } else {
             0
         }
     });
-    // Whether the next frame brings the newest into view.
-    let scroll_due = StoredValue::new(false);
     let new_since = Memo::new(move |_| {
         let from = away.get()?;
-        let n = log.with(|l| total(l)).saturating_sub(from);
+        let n = log.with(total).saturating_sub(from);
         (n > 0).then_some(n)
     });
 
     // -- effects -- //
-    Effect::new(move |prev: Option<Option<EntryKey>>| {
-        let (last, now) = log.with(|l| {
-            let _ = l.revision(); // re-run for every new message
-            (l.last().map(|e| (e.key(), e.mine)), total(l))
-        });
-        let key = last.as_ref().map(|(k, _)| k.clone());
-        // One of ours newly at the end, not merely the newest while older
-        // pages or confirmations come in.
-        let sent = last.is_some_and(|(_, mine)| mine) && prev.as_ref() != Some(&key);
-        let scroll = sent || stick.get_value();
-        if sent && start.get_untracked().is_some() {
-            // Sending takes a reader back to the newest.
-            start.set(None);
-        }
-        scroll_due.update_value(|d| *d |= scroll);
-        let slide = now > trimmed.get_untracked();
-        if !(scroll || slide) || frame.get_value().is_some() {
-            return key;
-        }
-        // At the next frame: the window slides over what came (so taking
-        // items apart never holds up a new one), then the list scrolls,
-        // after the browser laid out the new items, not before.
-        let handle = request_animation_frame_with_handle(move || {
-            frame.try_set_value(None);
-            if let Some(t) = log.try_with_untracked(|l| total(l)) {
-                if trimmed.try_get_untracked() != Some(t) {
-                    trimmed.try_set(t);
-                }
-            }
-            if scroll_due.try_update_value(std::mem::take) == Some(true) {
-                // Queued after the list's update for the slide: the scroll
-                // measures the list as it will be drawn.
-                queue_microtask(move || {
-                    if let Some(ul) = list_ref.try_get_untracked().flatten() {
-                        scroll_to(&ul, ul.scroll_height(), ours);
-                    }
-                });
-            }
-        });
-        frame.set_value(handle.ok());
-        key
-    });
-    on_cleanup(move || {
-        if let Some(h) = frame.try_get_value().flatten() {
-            h.cancel();
-        }
-    });
+    Follow {
+        log,
+        stick,
+        start,
+        trimmed,
+        list_ref,
+        ours,
+    }
+    .watch();
 
     // Moves the window to start at entry `i`, keeping the reader's view.
     let start_at = move |i: usize| {
@@ -228,7 +178,7 @@ pub fn ChatList(
         if following && away.get_untracked().is_some() {
             away.set(None);
         } else if !following && away.get_untracked().is_none() {
-            away.set(Some(log.with_untracked(|l| total(l))));
+            away.set(Some(log.with_untracked(total)));
         }
         if following {
             // Back at the newest: only the window again.
@@ -304,7 +254,7 @@ pub fn ChatList(
                 // How many messages the session has taken in, and how many
                 // of ours wait for the server: most are never drawn, so
                 // benches read these rather than count items.
-                data-total=move || log.with(|l| (l.dropped() + l.len() as u64).to_string())
+                data-total=move || log.with(|l| total(l).to_string())
                 // How many of them can be scrolled back to.
                 data-kept=move || log.with(|l| l.len().to_string())
                 data-pending=move || log.with(|l| l.pending().len().to_string())
@@ -327,7 +277,7 @@ pub fn ChatList(
                             log.with(|l| {
                                 let (_, skip, take) = span_of(l, start.as_ref());
                                 // The newest just in, drawn above the window
-                                // until the next frame slides it.
+                                // until it slides (see `TRIM_LAG`).
                                 let extra = skip.min(extra);
                                 let (skip, take) = (skip - extra, take + extra);
                                 // From the one before the window, which the

@@ -2,6 +2,7 @@
 
 pub mod chat;
 pub mod chat_earlier;
+pub mod chat_follow;
 pub mod chat_item;
 pub mod chat_jump;
 pub mod chat_list;
