@@ -74,6 +74,15 @@ fn container() -> web_sys::HtmlElement {
     div.unchecked_into()
 }
 
+/// A chat list over a fresh log, mounted in a fresh container: the log,
+/// the container, and the handle that keeps the list mounted.
+fn mount_list() -> (RwSignal<ChatLog>, web_sys::Element, impl Sized) {
+    let log = RwSignal::new(ChatLog::new());
+    let root = container();
+    let app = mount_to(root.clone(), move || view! { <ChatList log=log /> });
+    (log, root.into(), app)
+}
+
 /// A session database of its own (a room no other test uses).
 async fn fresh_cache() -> std::rc::Rc<quorum_client::cache::SessionCache> {
     let room = format!("room-{}", random_id());

@@ -3,13 +3,11 @@
 
 use leptos::prelude::*;
 use leptos::task::tick;
-use quorum_client::components::chat::ChatList;
-use quorum_client::state::chat::ChatLog;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
+use super::entry;
 use super::events::eventually;
-use super::{container, entry};
 
 /// The chat list's DOM: the messages rendered, by id.
 fn rendered_ids(root: &web_sys::Element) -> Vec<String> {
@@ -24,10 +22,7 @@ fn rendered_ids(root: &web_sys::Element) -> Vec<String> {
 #[wasm_bindgen_test]
 async fn the_list_renders_the_newest_and_more_as_the_reader_scrolls_back() {
     use quorum_client::components::chat::{READ_SPAN, WINDOW};
-    let log = RwSignal::new(ChatLog::new());
-    let root = container();
-    let _app = mount_to(root.clone(), move || view! { <ChatList log=log /> });
-    let root: web_sys::Element = root.into();
+    let (log, root, _app) = super::mount_list();
     let ul: web_sys::HtmlElement = root
         .query_selector("#chat-list")
         .unwrap()
@@ -145,10 +140,7 @@ async fn sleep_frame() {
 #[wasm_bindgen_test]
 async fn a_burst_slides_the_window_now_and_then_and_it_settles_at_the_newest() {
     use quorum_client::components::chat::WINDOW;
-    let log = RwSignal::new(ChatLog::new());
-    let root = container();
-    let _app = mount_to(root.clone(), move || view! { <ChatList log=log /> });
-    let root: web_sys::Element = root.into();
+    let (log, root, _app) = super::mount_list();
     log.update(|l| {
         for i in 0..100 {
             l.push(entry(&format!("m{i}"), "bob", false));

@@ -6,13 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use leptos::prelude::*;
 use leptos::task::tick;
-use quorum_client::components::chat::ChatList;
 use quorum_client::components::participants::ParticipantList;
 use quorum_client::nats::ConnFailure;
 use quorum_client::pages::error::{ErrorPage, PageError};
 use quorum_client::pages::goodbye::Goodbye;
 use quorum_client::pages::room::RoomPage;
-use quorum_client::state::chat::{ChatContext, ChatLog};
+use quorum_client::state::chat::ChatContext;
 use quorum_client::state::participants::{Roster, RosterEvent};
 use quorum_client::state::session::provide_session_state;
 use quorum_shared::events::PresenceState;
@@ -173,10 +172,7 @@ async fn a_room_of_600_draws_a_page_of_the_list_at_a_time() {
 
 #[wasm_bindgen_test]
 async fn pending_messages_are_marked_until_confirmed() {
-    let log = RwSignal::new(ChatLog::new());
-    let root = container();
-    let _app = mount_to(root.clone(), move || view! { <ChatList log=log /> });
-    let root: web_sys::Element = root.into();
+    let (log, root, _app) = super::mount_list();
     log.update(|l| {
         l.push_pending(entry("p1", "alice", true));
     });
