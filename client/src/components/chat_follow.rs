@@ -102,7 +102,8 @@ impl Follow {
         else {
             return;
         };
-        if t >= done + TRIM_LAG {
+        // Fewer than at the last slide: one of ours was discarded.
+        if t >= done + TRIM_LAG || t < done {
             trimmed.set(t);
         } else if t > done {
             // The burst may go on: slide at the next frame if nothing came
