@@ -21,25 +21,25 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CryptoKey, SubtleCrypto};
 
 #[wasm_bindgen(inline_js = r#"
-const SRC = `let key = null;
-onmessage = async (e) => {
-  const m = e.data;
-  if (m.key) { key = m.key; return; }
-  const k = key;
-  let out = null;
-  try {
-    out = await Promise.all(m.envs.map((env, i) => crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: env.subarray(1, m.head), additionalData: m.aads[i], tagLength: m.tagBits },
-      k, env.subarray(m.head)).then((b) => new Uint8Array(b), () => null)));
-  } catch (_) {}
-  postMessage({ id: m.id, out }, out ? out.filter(Boolean).map((u) => u.buffer) : []);
-};`;
-
-function here(subtle, key, envs, aads, head, tagBits) {
+// Opens each envelope; `null` where one does not open. The worker runs
+// this same function (its source is put into the worker's).
+function openAll(subtle, key, envs, aads, head, tagBits) {
   return Promise.all(envs.map((env, i) => subtle.decrypt(
     { name: 'AES-GCM', iv: env.subarray(1, head), additionalData: aads[i], tagLength: tagBits },
     key, env.subarray(head)).then((b) => new Uint8Array(b), () => null)));
 }
+
+const SRC = `const openAll = ${openAll};
+let key = null;
+onmessage = async (e) => {
+  const m = e.data;
+  if (m.key) { key = m.key; return; }
+  let out = null;
+  try {
+    out = await openAll(crypto.subtle, key, m.envs, m.aads, m.head, m.tagBits);
+  } catch (_) {}
+  postMessage({ id: m.id, out }, out ? out.filter(Boolean).map((u) => u.buffer) : []);
+};`;
 
 export class GcmBatcher {
   constructor(offload) {
@@ -64,7 +64,7 @@ export class GcmBatcher {
   open(subtle, key, envs, aads, head, tagBits) {
     const args = [subtle, key, envs, aads, head, tagBits];
     if (!this.worker && !this.failed) this.start();
-    if (!this.worker) return here(...args);
+    if (!this.worker) return openAll(...args);
     try {
       if (this.key !== key) {
         this.worker.postMessage({ key });
@@ -76,14 +76,20 @@ export class GcmBatcher {
       return answer;
     } catch (_) {
       this.close();
-      return here(...args);
+      return openAll(...args);
     }
   }
   done(m) {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
-    p.resolve(m.out || here(...p.args));
+    if (m.out) {
+      p.resolve(m.out);
+      return;
+    }
+    // The worker could not open them (no WebCrypto there?): for good.
+    this.close();
+    p.resolve(openAll(...p.args));
   }
   // For good: what the worker still had opens here, and so does the rest.
   close() {
@@ -94,7 +100,7 @@ export class GcmBatcher {
     this.url = null;
     const pending = this.pending;
     this.pending = new Map();
-    for (const p of pending.values()) p.resolve(here(...p.args));
+    for (const p of pending.values()) p.resolve(openAll(...p.args));
   }
   offloads() {
     return !this.failed;
@@ -128,7 +134,8 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub(super) fn close(this: &GcmBatcher);
 
-    /// Whether batches go to a worker (none has failed).
+    /// Whether batches go to a worker (it has neither failed nor been
+    /// unable to open a batch).
     #[wasm_bindgen(method)]
     pub(super) fn offloads(this: &GcmBatcher) -> bool;
 }
