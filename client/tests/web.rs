@@ -63,6 +63,14 @@ mod unread;
 
 // ---------- helpers ---------- //
 
+/// Waits for one animation frame (our own new messages are drawn at it).
+async fn one_frame() {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = web_sys::window().unwrap().request_animation_frame(&resolve);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
 fn document() -> web_sys::Document {
     web_sys::window().unwrap().document().unwrap()
 }

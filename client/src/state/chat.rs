@@ -57,6 +57,8 @@ pub struct ChatContext {
     /// frame, so a flood costs one update of the list per frame rather
     /// than one per message.
     incoming: StoredValue<Vec<(ChatEntry, Option<u64>)>>,
+    /// Our new messages, drawn (pending) at the next frame.
+    showing: StoredValue<Vec<ChatEntry>>,
     /// When received entries last joined the log (ms): within a frame of
     /// it, the next wait for the next frame.
     last_flush: StoredValue<f64>,
@@ -268,6 +270,7 @@ pub fn provide_chat_context(
         private_unsent: StoredValue::new(Vec::new()),
         unreadable: StoredValue::new(VecDeque::new()),
         incoming: StoredValue::new(Vec::new()),
+        showing: StoredValue::new(Vec::new()),
         last_flush: StoredValue::new(f64::NEG_INFINITY),
         last_batch: StoredValue::new(0),
         live: StoredValue::new(None),

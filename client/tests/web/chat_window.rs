@@ -6,8 +6,8 @@ use leptos::task::tick;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
-use super::entry;
 use super::events::eventually;
+use super::{entry, one_frame};
 
 /// The chat list's DOM: the messages rendered, by id.
 fn rendered_ids(root: &web_sys::Element) -> Vec<String> {
@@ -129,12 +129,8 @@ fn scroll_by_reader(ul: &web_sys::HtmlElement, top: i32) {
 
 /// Waits for two animation frames (what the list does after a change).
 async fn sleep_frame() {
-    for _ in 0..2 {
-        let p = js_sys::Promise::new(&mut |resolve, _| {
-            let _ = web_sys::window().unwrap().request_animation_frame(&resolve);
-        });
-        let _ = wasm_bindgen_futures::JsFuture::from(p).await;
-    }
+    one_frame().await;
+    one_frame().await;
 }
 
 #[wasm_bindgen_test]
@@ -178,12 +174,4 @@ async fn a_burst_slides_the_window_now_and_then_and_it_settles_at_the_newest() {
         "{} drawn",
         rendered_ids(&root).len()
     );
-}
-
-/// Waits for one animation frame.
-async fn one_frame() {
-    let p = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = web_sys::window().unwrap().request_animation_frame(&resolve);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
 }

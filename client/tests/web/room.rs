@@ -21,7 +21,7 @@ use wasm_bindgen_test::*;
 
 use super::events::{attr, click, eventually, text};
 use super::session::{offline_session, wait_attr};
-use super::{container, entry};
+use super::{container, entry, one_frame};
 
 /// `r` as a participant list in a fresh container, with its signal; the
 /// handle unmounts it when dropped.
@@ -259,6 +259,9 @@ async fn offline_chat_is_queued_and_shown_pending() {
         click(&root, "#chat-send");
         tick().await;
     }
+    // Drawn at the next frame.
+    one_frame().await;
+    tick().await;
     let items = root
         .query_selector_all("#chat-list li.chat-message.mine.pending")
         .unwrap();
@@ -291,6 +294,7 @@ async fn each_sent_message_stays_pending_until_its_own_echo() {
     for text_in in ["one", "two", "three"] {
         assert!(chat.send(text_in).is_ok());
     }
+    one_frame().await;
     tick().await;
     let ids: Vec<String> = {
         let items = root

@@ -7,9 +7,9 @@ use leptos::prelude::*;
 use quorum_shared::e2ee::Kind;
 use quorum_shared::peer::{chat_len, ChatMessage, MAX_CHAT_LEN};
 
-use super::{now_ms, ChatContext, ChatEntry, Delivery, EntryKind, Sender};
+use super::{now_ms, ChatContext, ChatEntry, Delivery, EntryKey, EntryKind, Sender, FRAME_BATCH};
 use crate::join::Session;
-use crate::util::{now_or_next_frame, random_id};
+use crate::util::{next_task, random_id};
 
 /// Why a message could not be sent. The composer keeps the text.
 #[derive(Debug, thiserror::Error)]
@@ -93,17 +93,16 @@ impl ChatContext {
         let id = msg.id.clone();
         match self.crypt {
             None => {
-                self.show_pending(entry);
+                self.show_at_frame(entry);
                 self.outbox.update_value(|o| o.push(msg));
                 self.unsent_changed(false);
             }
             Some(c) => {
-                // Queued now; goes out once sealed, in order. Drawn once
-                // written (or at the next frame if sealing waits).
+                // Queued now; goes out once sealed, in order, and is drawn
+                // at the frame after that.
                 let me = join.user_id.clone();
                 self.outbox.update_value(|o| o.push_unsealed(msg.clone()));
                 let this = *self;
-                let show = now_or_next_frame(move || this.show_pending(entry));
                 wasm_bindgen_futures::spawn_local(async move {
                     match c.e2ee.seal(me.as_str(), Kind::Chat, &msg.encode()).await {
                         Ok(wire) => {
@@ -120,7 +119,7 @@ impl ChatContext {
                             this.flush_due();
                         }
                     }
-                    show();
+                    this.show_at_frame(entry);
                 });
             }
         }
@@ -134,11 +133,47 @@ impl ChatContext {
         Ok(if written { Sent::Now } else { Sent::Queued })
     }
 
-    /// Puts our new `entry` in the log as pending (an echo that came first
-    /// already put it there, confirmed).
-    fn show_pending(&self, entry: ChatEntry) {
-        let key = entry.key();
-        if self.log.try_update(|log| log.push_pending(entry)) == Some(true) {
+    /// Puts our new `entry` in the log as pending at the next frame, with
+    /// the others sent before it: the soonest it can be seen anyway, and
+    /// one update of the list for a burst. Drawn at once, it would be drawn
+    /// just as the message crosses to the others and, on a busy machine,
+    /// take the processor from the delivery.
+    fn show_at_frame(&self, entry: ChatEntry) {
+        let first = self.showing.try_update_value(|q| {
+            q.push(entry);
+            q.len() == 1
+        });
+        if first == Some(true) {
+            let this = *self;
+            request_animation_frame(move || {
+                // As for received ones: a frame draws a few itself, and
+                // more in a task of their own right after it.
+                if this.showing.try_with_value(Vec::len).unwrap_or(0) > FRAME_BATCH {
+                    next_task(move || this.show_pending());
+                } else {
+                    this.show_pending();
+                }
+            });
+        }
+    }
+
+    /// Puts our new entries in the log as pending (an echo that came first
+    /// already put one there, confirmed).
+    fn show_pending(&self) {
+        let Some(entries) = self.showing.try_update_value(std::mem::take) else {
+            return;
+        };
+        let added = self.log.try_maybe_update(|log| {
+            let added: Vec<EntryKey> = entries
+                .into_iter()
+                .filter_map(|e| {
+                    let key = e.key();
+                    log.push_pending(e).then_some(key)
+                })
+                .collect();
+            (!added.is_empty(), added)
+        });
+        for key in added.into_iter().flatten() {
             self.set_mark(key, Delivery::Sending);
         }
     }
