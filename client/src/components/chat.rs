@@ -46,6 +46,7 @@ pub fn ChatPanel() -> impl IntoView {
                     chat.unsent(&key, action)
                 })
                 can_retry=Signal::derive(move || !chat.locked().get())
+                flood=chat.flooding()
                 earlier=use_earlier()
             />
             <Composer chat=chat state=nats.state() to=to />

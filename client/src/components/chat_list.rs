@@ -25,6 +25,10 @@ const STICK_THRESHOLD_PX: i32 = 48;
 /// Messages in the DOM while following the newest: a long meeting or a
 /// flood never grows the page (about four nodes each).
 pub const WINDOW: usize = 60;
+/// Messages drawn while following the newest during a flood: each batch
+/// replaces the whole window, so half as many halves the work, and the
+/// newest still fill the view.
+const FLOOD_WINDOW: usize = WINDOW / 2;
 /// Messages added (and taken away at the other end) at a time as someone
 /// scrolls back, or forward again.
 const WINDOW_STEP: usize = 60;
@@ -59,6 +63,10 @@ pub fn ChatList(
     /// Whether a retry could go out now (not while chat is locked).
     #[prop(into, default = Signal::stored(true))]
     can_retry: Signal<bool>,
+    /// A flood is on: while following, only the newest [`FLOOD_WINDOW`]
+    /// are drawn.
+    #[prop(into, default = Signal::stored(false))]
+    flood: Signal<bool>,
     /// Where older messages come from, if anywhere.
     #[prop(default = None)]
     earlier: Option<EarlierContext>,
@@ -279,7 +287,11 @@ pub fn ChatList(
                                 // The newest just in, drawn above the window
                                 // until it slides (see `TRIM_LAG`).
                                 let extra = skip.min(extra);
-                                let (skip, take) = (skip - extra, take + extra);
+                                let (mut skip, mut take) = (skip - extra, take + extra);
+                                if start.is_none() && flood.get() && take > FLOOD_WINDOW {
+                                    skip += take - FLOOD_WINDOW;
+                                    take = FLOOD_WINDOW;
+                                }
                                 // From the one before the window, which the
                                 // first drawn may continue.
                                 let mut from = l.entries().skip(skip.saturating_sub(1));

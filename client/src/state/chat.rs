@@ -65,6 +65,10 @@ pub struct ChatContext {
     /// How many entries the last batch applied (a flood: more than
     /// [`FLOOD_BATCH`]).
     last_batch: StoredValue<usize>,
+    /// Whether a flood is on (see [`ChatContext::flooding`]), and when its
+    /// last big batch came (ms).
+    flood: RwSignal<bool>,
+    last_flood: StoredValue<f64>,
     /// The connection (epoch) whose catch-up is done, so queued messages
     /// may go out on it; `None` while (re)connecting or catching up.
     live: StoredValue<Option<u64>>,
@@ -105,6 +109,13 @@ impl ChatContext {
     /// Whether the connection in use has caught up with what was missed.
     pub fn caught_up(&self) -> ReadSignal<bool> {
         self.caught_up.read_only()
+    }
+
+    /// Whether a flood is on: more came in a batch than the list shows,
+    /// and nobody reads that fast, so the list draws fewer meanwhile. It
+    /// ends once no batch that big came for a while.
+    pub fn flooding(&self) -> ReadSignal<bool> {
+        self.flood.read_only()
     }
 
     /// Whether a moderator locked the chat for us.
@@ -273,6 +284,8 @@ pub fn provide_chat_context(
         showing: StoredValue::new(Vec::new()),
         last_flush: StoredValue::new(f64::NEG_INFINITY),
         last_batch: StoredValue::new(0),
+        flood: RwSignal::new(false),
+        last_flood: StoredValue::new(f64::NEG_INFINITY),
         live: StoredValue::new(None),
         caught_up: RwSignal::new(false),
         // Known from the join: a room locked before we came shows a locked

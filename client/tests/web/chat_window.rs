@@ -175,3 +175,31 @@ async fn a_burst_slides_the_window_now_and_then_and_it_settles_at_the_newest() {
         rendered_ids(&root).len()
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_flood_draws_half_the_window_until_it_is_over() {
+    use quorum_client::components::chat::WINDOW;
+    let root = super::container();
+    let (_app, chat) = super::room::offline_room(&root);
+    let root: web_sys::Element = root.into();
+    // More in one batch than the list shows: a flood.
+    for i in 0..(WINDOW as u32 + 40) {
+        chat.receive(entry(&format!("f{i}"), "bob", false), None);
+    }
+    assert!(eventually(|| async { !rendered_ids(&root).is_empty() }).await);
+    assert!(chat.flooding().get_untracked(), "a batch of 100 is a flood");
+    let ids = rendered_ids(&root);
+    assert_eq!(ids.len(), WINDOW / 2, "{ids:?}");
+    assert_eq!(ids.last().map(String::as_str), Some("f99"));
+    // No batch that big since: the flood is over, and the whole window
+    // is drawn again, the newest still last.
+    assert!(eventually(|| async { !chat.flooding().get_untracked() }).await);
+    assert!(eventually(|| async { rendered_ids(&root).len() == WINDOW }).await);
+    let ids = rendered_ids(&root);
+    assert_eq!(ids.len(), WINDOW, "{ids:?}");
+    assert_eq!(ids.last().map(String::as_str), Some("f99"));
+    // A message on its own is no flood.
+    chat.receive(entry("one", "bob", false), None);
+    tick().await;
+    assert!(!chat.flooding().get_untracked());
+}

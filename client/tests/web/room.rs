@@ -220,7 +220,7 @@ async fn connection_lost_offers_reload() {
 
 /// Mounts the room for a session whose server never answers. The handle
 /// unmounts it when dropped.
-fn offline_room(root: &web_sys::HtmlElement) -> (Box<dyn std::any::Any>, ChatContext) {
+pub(super) fn offline_room(root: &web_sys::HtmlElement) -> (Box<dyn std::any::Any>, ChatContext) {
     let on_over = Callback::new(|_: Goodbye| {});
     let session = offline_session();
     let chat = Arc::new(Mutex::new(None));

@@ -27,6 +27,9 @@ const FLOOD_BATCH: usize = 60;
 /// every frame, so most frames are left for the browser to draw and for
 /// input (the newest are still shown within this time).
 const FLOOD_FLUSH: std::time::Duration = std::time::Duration::from_millis(250);
+/// A flood is over once no batch of one came for this long (twice the
+/// time between its batches).
+const FLOOD_QUIET: std::time::Duration = std::time::Duration::from_millis(500);
 /// Received entries a frame takes in itself. More go in by a task of their
 /// own just after the frame: the browser's rendering step, which lays out
 /// and paints whatever changed, must not also build a screenful of items,
@@ -92,8 +95,16 @@ impl ChatContext {
         let Some(batch) = batch.filter(|b| !b.is_empty()) else {
             return;
         };
-        self.last_flush.try_set_value(js_sys::Date::now());
+        let now = js_sys::Date::now();
+        self.last_flush.try_set_value(now);
         self.last_batch.try_set_value(batch.len());
+        if batch.len() > FLOOD_BATCH {
+            self.last_flood.try_set_value(now);
+            if self.flood.try_get_untracked() == Some(false) {
+                self.flood.set(true);
+                self.end_flood_when_quiet();
+            }
+        }
         let mut mine = Vec::new();
         self.log.maybe_update(|log| {
             batch.into_iter().fold(false, |changed, (entry, seq)| {
@@ -104,6 +115,25 @@ impl ChatContext {
             })
         });
         self.settle(mine);
+    }
+
+    /// Ends the flood once no batch of one came for [`FLOOD_QUIET`]
+    /// (one timer at a time while it lasts).
+    fn end_flood_when_quiet(&self) {
+        let this = *self;
+        set_timeout(
+            move || {
+                let Some(last) = this.last_flood.try_get_value() else {
+                    return;
+                };
+                if js_sys::Date::now() - last >= FLOOD_QUIET.as_millis() as f64 {
+                    this.flood.try_set(false);
+                } else {
+                    this.end_flood_when_quiet();
+                }
+            },
+            FLOOD_QUIET,
+        );
     }
 
     /// Takes a chat message as received on `subject` (live, or stored
