@@ -58,6 +58,9 @@ mod session;
 mod reconnect;
 #[path = "web/room.rs"]
 mod room;
+// Our own messages: when they are drawn.
+#[path = "web/sending.rs"]
+mod sending;
 #[path = "web/unread.rs"]
 mod unread;
 

@@ -221,8 +221,15 @@ async fn connection_lost_offers_reload() {
 /// Mounts the room for a session whose server never answers. The handle
 /// unmounts it when dropped.
 pub(super) fn offline_room(root: &web_sys::HtmlElement) -> (Box<dyn std::any::Any>, ChatContext) {
+    offline_room_for(root, offline_session())
+}
+
+/// [`offline_room`] for `session`.
+pub(super) fn offline_room_for(
+    root: &web_sys::HtmlElement,
+    session: Arc<quorum_client::join::Session>,
+) -> (Box<dyn std::any::Any>, ChatContext) {
     let on_over = Callback::new(|_: Goodbye| {});
-    let session = offline_session();
     let chat = Arc::new(Mutex::new(None));
     let slot = chat.clone();
     let app = mount_to(root.clone(), move || {

@@ -91,15 +91,16 @@ impl ChatContext {
         let join = &session.join;
         let (msg, entry) = own_message(&session, text, None);
         let id = msg.id.clone();
+        self.show_at_frame(entry);
         match self.crypt {
             None => {
-                self.show_at_frame(entry);
                 self.outbox.update_value(|o| o.push(msg));
                 self.unsent_changed(false);
             }
             Some(c) => {
-                // Queued now; goes out once sealed, in order, and is drawn
-                // at the frame after that.
+                // Queued now; goes out once sealed (by then, as a rule: it
+                // takes under a millisecond, unless the key is still
+                // coming), in order.
                 let me = join.user_id.clone();
                 self.outbox.update_value(|o| o.push_unsealed(msg.clone()));
                 let this = *self;
@@ -119,7 +120,6 @@ impl ChatContext {
                             this.flush_due();
                         }
                     }
-                    this.show_at_frame(entry);
                 });
             }
         }
