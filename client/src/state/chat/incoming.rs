@@ -27,8 +27,8 @@ const FLOOD_BATCH: usize = 60;
 /// every frame, so most frames are left for the browser to draw and for
 /// input (the newest are still shown within this time).
 const FLOOD_FLUSH: std::time::Duration = std::time::Duration::from_millis(250);
-/// A flood is over once no batch of one came for this long (twice the
-/// time between its batches).
+/// A flood is over once no batch bigger than [`FLOOD_BATCH`] came for this
+/// long (twice the time between a flood's batches).
 const FLOOD_QUIET: std::time::Duration = std::time::Duration::from_millis(500);
 /// Received entries a frame takes in itself. More go in by a task of their
 /// own just after the frame: the browser's rendering step, which lays out
@@ -117,8 +117,8 @@ impl ChatContext {
         self.settle(mine);
     }
 
-    /// Ends the flood once no batch of one came for [`FLOOD_QUIET`]
-    /// (one timer at a time while it lasts).
+    /// Ends the flood once no batch that big came for [`FLOOD_QUIET`] (one
+    /// timer at a time while it lasts).
     fn end_flood_when_quiet(&self) {
         let this = *self;
         set_timeout(

@@ -98,9 +98,9 @@ impl ChatContext {
                 self.unsent_changed(false);
             }
             Some(c) => {
-                // Queued now; goes out once sealed (by then, as a rule: it
-                // takes under a millisecond, unless the key is still
-                // coming), in order.
+                // Queued now; goes out once sealed, in order. By the frame
+                // that draws it, it is sealed as a rule: that takes under a
+                // millisecond, unless the key is still coming.
                 let me = join.user_id.clone();
                 self.outbox.update_value(|o| o.push_unsealed(msg.clone()));
                 let this = *self;
