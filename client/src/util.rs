@@ -84,8 +84,8 @@ pub fn next_task(f: impl FnOnce() + 'static) {
 }
 
 /// Runs `f` once: when the returned function is called, or at the next
-/// animation frame, whichever comes first. For our own new message in an
-/// E2EE room, drawn once it is sealed and written (drawn first, it would
+/// animation frame, whichever comes first. For our own new private message
+/// in an E2EE room, drawn once it is sealed and written (drawn first, it would
 /// hold up the sealed bytes, which come back in a task of their own), yet
 /// never later than the frame it would have shown in if sealing waits.
 pub fn now_or_next_frame(f: impl FnOnce() + 'static) -> impl Fn() + Clone + 'static {
