@@ -129,32 +129,20 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
     publisher.publish_all(&payloads).await;
 
     // Until the last one shows (or nothing new for 10 s).
-    let mut last_seen = 0;
-    let mut quiet_since = tokio::time::Instant::now();
-    let state = loop {
-        let v: Value = page
-            .execute(
-                "const s = window.__flood; return { seen: s.seen.size, first: s.first, last: s.last,
-                   longest: s.longest, tasks: s.tasks,
-                   nodes: document.querySelectorAll('#chat-list *').length,
-                   all: document.getElementsByTagName('*').length,
-                   kept: +document.getElementById('chat-list').dataset.kept,
-                   items: document.querySelectorAll('#chat-list li.chat-message').length,
-                   max: s.max, lastShown: s.seen.has(String(arguments[0] - 1)) };",
-                vec![json!(count)],
-            )
-            .await
-            .expect("read");
-        let seen = v["seen"].as_u64().unwrap_or(0);
-        if seen != last_seen {
-            last_seen = seen;
-            quiet_since = tokio::time::Instant::now();
-        }
-        if v["lastShown"] == json!(true) || quiet_since.elapsed() > Duration::from_secs(10) {
-            break v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let state = poll_until(
+        &page,
+        "const s = window.__flood; return { seen: s.seen.size, first: s.first, last: s.last,
+           longest: s.longest, tasks: s.tasks,
+           nodes: document.querySelectorAll('#chat-list *').length,
+           all: document.getElementsByTagName('*').length,
+           kept: +document.getElementById('chat-list').dataset.kept,
+           items: document.querySelectorAll('#chat-list li.chat-message').length,
+           max: s.max, lastShown: s.seen.has(String(arguments[0] - 1)) };",
+        vec![json!(count)],
+        |v| v["seen"].as_u64().unwrap_or(0),
+        |v| v["lastShown"] == json!(true),
+    )
+    .await;
     let seen = state["seen"].as_f64().unwrap_or(0.0);
     let span = state["last"].as_f64().unwrap_or(0.0) - state["first"].as_f64().unwrap_or(0.0);
     let newest = state["max"].as_u64().map_or(0, |m| m + 1);
@@ -222,6 +210,29 @@ impl Raw {
     }
 }
 
+/// Runs `script` on `page` every 100 ms until `done` holds for its answer,
+/// or `progress` (a count) has not moved for 10 s; the last answer.
+async fn poll_until(
+    page: &fantoccini::Client,
+    script: &str,
+    args: Vec<Value>,
+    progress: impl Fn(&Value) -> u64,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let (mut last, mut quiet_since) = (None, tokio::time::Instant::now());
+    loop {
+        let v = page.execute(script, args.clone()).await.expect("read");
+        let now = progress(&v);
+        if last != Some(now) {
+            (last, quiet_since) = (Some(now), tokio::time::Instant::now());
+        }
+        if done(&v) || quiet_since.elapsed() > Duration::from_secs(10) {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The transport alone, just before the chat flood: the same `payloads`
 /// from the same publisher on a private-chat subject that no client's chat
 /// takes in, to a raw NATS WebSocket connection in `page` (its own join
@@ -252,24 +263,15 @@ async fn raw_baseline(
         .expect("raw connect");
     assert_eq!(r, json!("ok"), "raw NATS for the baseline: {r}");
     publisher.publish_all_on(&subject, payloads).await;
-    let (mut last_n, mut quiet_since) = (0, tokio::time::Instant::now());
-    let v = loop {
-        let v = page
-            .execute(
-                "const s = window.__raw; return { n: s.n, first: s.first, last: s.last };",
-                vec![],
-            )
-            .await
-            .expect("read");
-        let n = v["n"].as_u64().unwrap_or(0);
-        if n != last_n {
-            (last_n, quiet_since) = (n, tokio::time::Instant::now());
-        }
-        if n >= payloads.len() as u64 || quiet_since.elapsed() > Duration::from_secs(10) {
-            break v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let all = payloads.len() as u64;
+    let v = poll_until(
+        page,
+        "const s = window.__raw; return { n: s.n, first: s.first, last: s.last };",
+        vec![],
+        |v| v["n"].as_u64().unwrap_or(0),
+        |v| v["n"].as_u64().unwrap_or(0) >= all,
+    )
+    .await;
     page.execute("window.__raw.ws.close();", vec![])
         .await
         .expect("close");
