@@ -21,6 +21,9 @@ use crate::join::JoinToken;
 /// Metadata key of the number of chat records written so far; each record
 /// carries its write number to keep same-millisecond arrivals in order.
 const CHAT_WRITES: &str = "chatWrites";
+/// Deletes issued at once when pruning the chat store (see
+/// [`SessionCache::put_chat`]).
+const DELETE_SLICE: usize = 100;
 
 /// Every store of the current schema.
 const STORES: [&str; 4] = [
@@ -202,10 +205,14 @@ impl SessionCache {
                 .index(INDEX_CHAT_WRITE)?
                 .get_all_keys(None, Some(drop))
                 .await?;
-            // Issued back to back, awaited together.
-            let deletes = oldest.into_iter().map(|key| chat.delete(key));
-            for done in futures::future::join_all(deletes).await {
-                done?;
+            // Issued back to back, a slice at a time: the next slice goes
+            // out as the last of one completes (in the same transaction).
+            // A thousand issued at once were one task of 69 ms in a burst.
+            for slice in oldest.chunks(DELETE_SLICE) {
+                let deletes = slice.iter().map(|key| chat.delete(key.clone()));
+                for done in futures::future::join_all(deletes).await {
+                    done?;
+                }
             }
         }
         self.commit(tx).await
