@@ -36,6 +36,16 @@ const FLOOD_QUIET: std::time::Duration = std::time::Duration::from_millis(500);
 /// or together they make one long task that holds up input.
 pub(crate) const FRAME_BATCH: usize = 12;
 
+/// Runs `f` now, at a frame, for up to [`FRAME_BATCH`] entries `waiting`;
+/// for more, in a task of its own right after the frame.
+pub(super) fn in_frame_or_next_task(waiting: Option<usize>, f: impl FnOnce() + 'static) {
+    if waiting.unwrap_or(0) > FRAME_BATCH {
+        next_task(f);
+    } else {
+        f();
+    }
+}
+
 impl ChatContext {
     /// Takes a received entry: live (`seq` `None`) or from the room's
     /// history. A copy of one of ours confirms it at once; the entry joins
@@ -81,12 +91,10 @@ impl ChatContext {
     /// Takes in what waits at a frame: a few at once, more in a task of
     /// their own right after it ([`FRAME_BATCH`]).
     fn flush_in_frame(&self) {
-        if self.incoming.try_with_value(Vec::len).unwrap_or(0) > FRAME_BATCH {
-            let this = *self;
-            next_task(move || this.flush_incoming());
-        } else {
-            self.flush_incoming();
-        }
+        let this = *self;
+        in_frame_or_next_task(self.incoming.try_with_value(Vec::len), move || {
+            this.flush_incoming()
+        });
     }
 
     /// Puts every received entry waiting into the log, in one update.

@@ -7,9 +7,10 @@ use leptos::prelude::*;
 use quorum_shared::e2ee::Kind;
 use quorum_shared::peer::{chat_len, ChatMessage, MAX_CHAT_LEN};
 
-use super::{now_ms, ChatContext, ChatEntry, Delivery, EntryKey, EntryKind, Sender, FRAME_BATCH};
+use super::incoming::in_frame_or_next_task;
+use super::{now_ms, ChatContext, ChatEntry, Delivery, EntryKey, EntryKind, Sender};
 use crate::join::Session;
-use crate::util::{next_task, random_id};
+use crate::util::random_id;
 
 /// Why a message could not be sent. The composer keeps the text.
 #[derive(Debug, thiserror::Error)]
@@ -145,14 +146,12 @@ impl ChatContext {
         });
         if first == Some(true) {
             let this = *self;
+            // As for received ones: a frame draws a few itself, and more
+            // in a task of their own right after it.
             request_animation_frame(move || {
-                // As for received ones: a frame draws a few itself, and
-                // more in a task of their own right after it.
-                if this.showing.try_with_value(Vec::len).unwrap_or(0) > FRAME_BATCH {
-                    next_task(move || this.show_pending());
-                } else {
-                    this.show_pending();
-                }
+                in_frame_or_next_task(this.showing.try_with_value(Vec::len), move || {
+                    this.show_pending()
+                });
             });
         }
     }
