@@ -87,6 +87,18 @@ async fn scroll_up_until(c: &Client, by_reader: bool, done: impl Fn(&Value) -> b
     panic!("never got there: {state:#}");
 }
 
+/// Waits for two animation frames in `c`'s page: by then the browser has
+/// sent the scroll events of what was scrolled before.
+async fn two_frames(c: &Client) {
+    c.execute_async(
+        "const done = arguments[arguments.length - 1];
+         requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+        vec![],
+    )
+    .await
+    .expect("two frames");
+}
+
 /// The number in each rendered `old-<n>` id.
 fn numbers(state: &Value) -> Vec<u64> {
     state["ids"]
@@ -155,8 +167,23 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
             "no worker opened the batches"
         );
     }
-    // The reader scrolls to the top: a page of earlier ones comes.
+    // The reader scrolls to the top: the window widens to the oldest
+    // held, and that scroll brings nothing more, however soon after the
+    // reader's touch the browser's own scroll events come.
     let loading = json!("Loading earlier messages…");
+    let idle = json!("Load earlier messages");
+    scroll_up_until(&page, true, |s| {
+        s["kept"].as_u64() > Some(200 + EXTRA) || s["earlier"] != Value::Null
+    })
+    .await;
+    two_frames(&page).await;
+    let state = list_state(&page).await;
+    assert_eq!(
+        (&state["earlier"], &state["kept"]),
+        (&idle, &json!(200 + EXTRA)),
+        "the scroll that widened the window loaded a page too: {state:#}"
+    );
+    // One scroll more: a page of earlier ones comes.
     scroll_up_until(&page, true, |s| {
         s["kept"].as_u64() > Some(200 + EXTRA) || s["earlier"] == loading
     })

@@ -88,13 +88,14 @@ pub fn ChatList(
     // When the reader last touched the list (wheel, key, pointer, touch):
     // only a scroll soon after is theirs. Ours, and the browser's when the
     // list's content changes under it, must not count as reading back.
+    // One touch, one step: moving the window or loading a page takes the
+    // touch, so the scroll events that follow are not the reader's until
+    // they touch the list again. (A time of the move compared with the
+    // touch's failed within one millisecond: the scroll that widened the
+    // window to the oldest held brought a page as well.)
     let touched_ms = StoredValue::new(f64::NEG_INFINITY);
     let touch = move || touched_ms.set_value(js_sys::Date::now());
-    // When we last moved the window ourselves. The browser's scroll events
-    // that follow (its scroll anchoring as items come and go) are not the
-    // reader's unless they touch the list again after it: a reader who
-    // brought one page of older messages must not bring a second by that.
-    let moved_ms = StoredValue::new(f64::NEG_INFINITY);
+    let untouch = move || touched_ms.set_value(f64::NEG_INFINITY);
     // Where we last scrolled the list to (see `scroll_to`): a scroll event
     // that finds it there is ours.
     let ours = StoredValue::new(None::<i32>);
@@ -132,7 +133,7 @@ pub fn ChatList(
 
     // Moves the window to start at entry `i`, keeping the reader's view.
     let start_at = move |i: usize| {
-        moved_ms.set_value(js_sys::Date::now());
+        untouch();
         let key = log.with_untracked(|l| l.key_at(i));
         keep_in_view(list_ref, ours, move || start.set(key));
     };
@@ -145,10 +146,10 @@ pub fn ChatList(
         };
         // Reading back now, even in a list too short to scroll.
         stick.set_value(false);
-        // One touch, one page: the scrolls that follow until the page is
-        // in (in an E2EE room it lands as it decrypts, after the load
-        // itself is done) are not the reader asking for another.
-        touched_ms.set_value(f64::NEG_INFINITY);
+        // The scrolls that follow until the page is in (in an E2EE room it
+        // lands as it decrypts, after the load itself is done) are not the
+        // reader asking for another.
+        untouch();
         if start.get_untracked().is_none() {
             start.set(log.with_untracked(|l| l.key_at(0)));
         }
@@ -172,9 +173,7 @@ pub fn ChatList(
         // same frame would leave it elsewhere).
         let ours = ours.write_value().take() == Some(top);
         let touched = touched_ms.get_value();
-        let by_reader = !ours
-            && js_sys::Date::now() - touched < READER_SCROLL_MS
-            && touched >= moved_ms.get_value();
+        let by_reader = !ours && js_sys::Date::now() - touched < READER_SCROLL_MS;
         let at = start.get_untracked();
         let (len, skip, take) = log.with_untracked(|l| span_of(l, at.as_ref()));
         // Only a window that reaches the newest can follow it.
