@@ -3,22 +3,32 @@
 //!
 //! Run: `cargo bench -p quorum-e2e --bench first_load`, after
 //! `trunk build --release` and `cargo build -p quorum-server`.
-//! Env: `BENCH_LOADS` (fresh browsers measured, default 5).
+//! Env: `BENCH_LOADS` (visits measured of each kind, default 5),
+//! `BENCH_SETTLE_MS` (how long an open browser is left before the link
+//! is opened, default 2000).
 //!
 //! 1. **Transfer:** every file the first page load fetches (from the
 //!    browser's resource timing; the API calls aside), fetched again with
 //!    `Accept-Encoding: br`: the bytes on the wire by file, and the total
 //!    against the 250 KB budget, with the browser's own `transferSize`
 //!    (headers included) beside each.
-//! 2. **Join:** in each fresh browser (empty HTTP cache, a new user), the
-//!    client's `quorum:*` performance marks (`client/src/perf.rs`):
+//! 2. **Join:** a new user (a new browser profile: nothing of ours cached
+//!    or stored) opens the link, in two kinds of visit:
+//!    - **browser already open**, as a person's is: the browser has
+//!      visited another site (another origin and cache partition) and
+//!      been left `BENCH_SETTLE_MS` to finish starting up;
+//!    - **browser started for the link**: the link opens the moment the
+//!      browser is up, so the page shares the cores with the browser's
+//!      own start-up (its UI, its network service, a new disk cache).
+//!
+//!    From the client's `quorum:*` performance marks (`client/src/perf.rs`):
 //!    page open → pre-join page shown, then Join pressed → chat ready
 //!    (pressed as soon as the page shows, so the room module, loaded from
 //!    then on, may still be on its way);
 //!    their sum is page open → chat ready without the time a person
-//!    spends on the pre-join page. Then a reload, which a joined session
-//!    takes straight back into the room: page open → chat ready.
-//!    Medians over `BENCH_LOADS`, with the breakdown.
+//!    spends on the pre-join page. Then, in the open browser, a reload,
+//!    which a joined session takes straight back into the room: page open
+//!    → chat ready. Medians over `BENCH_LOADS`, with the breakdown.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -149,6 +159,82 @@ async fn first_load_files(c: &Client) -> Vec<(String, f64)> {
     serde_json::from_value(v).unwrap_or_default()
 }
 
+/// How a visit's browser was started.
+#[derive(Clone, Copy, PartialEq)]
+enum Browser {
+    /// Left to settle after visiting another site.
+    Open,
+    /// The link opened as soon as the browser was up.
+    Started,
+}
+
+/// One new user's first visit in a new browser, pressing Join as soon as
+/// the pre-join page shows: its marks, then (in an open browser) a
+/// reload's; the first-load files if `files` asks for them.
+async fn visit(
+    driver: &mut Chromedriver,
+    quorum: &Quorum,
+    user: &str,
+    kind: Browser,
+    files: Option<&mut Vec<(String, f64)>>,
+) -> (BTreeMap<String, f64>, Option<BTreeMap<String, f64>>) {
+    let link = quorum.join_link("bench", user, false).await;
+    let c = driver.browser().await;
+    if kind == Browser::Open {
+        // Another site: its own origin, process and cache partition, so
+        // nothing of ours is cached or stored for the visit measured.
+        let elsewhere = quorum.base_url().replace("127.0.0.1", "localhost");
+        c.goto(&format!("{elsewhere}/api/config"))
+            .await
+            .expect("another site");
+        // What a browser does once, at start-up, is not this page's
+        // doing; nothing in a page says when it is over.
+        tokio::time::sleep(Duration::from_millis(env_or("BENCH_SETTLE_MS", 2000))).await;
+    }
+    c.goto(&link).await.expect("open");
+    assert!(wait_for(&c, "#join-button", T).await, "no pre-join page");
+    if let Some(files) = files {
+        *files = first_load_files(&c).await;
+    }
+    c.find(fantoccini::Locator::Css("#join-button"))
+        .await
+        .expect("Join")
+        .click()
+        .await
+        .expect("press Join");
+    wait_mark(&c, "chat-ready").await;
+    let first = marks(&c).await;
+    let reload = if kind == Browser::Open {
+        c.refresh().await.expect("reload");
+        wait_mark(&c, "chat-ready").await;
+        Some(marks(&c).await)
+    } else {
+        None
+    };
+    c.close().await.ok();
+    (first, reload)
+}
+
+/// Prints a kind of first visit's breakdown and its headline figures.
+fn first_visits(title: &str, runs: &[BTreeMap<String, f64>]) {
+    breakdown(title, FIRST, runs);
+    let open_to_prejoin = median(
+        runs.iter()
+            .filter_map(|r| r.get("prejoin").copied())
+            .collect(),
+    );
+    let join_to_ready = median(
+        runs.iter()
+            .filter_map(|r| Some(r.get("chat-ready")? - r.get("join")?))
+            .collect(),
+    );
+    println!(
+        "  page open → pre-join {open_to_prejoin:.1} ms; Join → chat ready {join_to_ready:.1} ms; \
+         together {:.1} ms (target < 300)",
+        open_to_prejoin + join_to_ready
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let loads = env_or("BENCH_LOADS", 5).max(1);
@@ -158,30 +244,32 @@ async fn main() {
         .await;
     let mut driver = Chromedriver::start();
 
-    let mut firsts = Vec::new();
+    let mut open = Vec::new();
+    let mut started = Vec::new();
     let mut reloads = Vec::new();
     let mut files = Vec::new();
+    // Alternated, so both kinds see the same machine.
     for i in 0..loads {
-        let link = quorum.join_link("bench", &format!("user{i}"), false).await;
-        // A new browser each time: nothing cached.
-        let c = driver.browser().await;
-        c.goto(&link).await.expect("open");
-        assert!(wait_for(&c, "#join-button", T).await, "no pre-join page");
-        if i == 0 {
-            files = first_load_files(&c).await;
-        }
-        c.find(fantoccini::Locator::Css("#join-button"))
-            .await
-            .expect("Join")
-            .click()
-            .await
-            .expect("press Join");
-        wait_mark(&c, "chat-ready").await;
-        firsts.push(marks(&c).await);
-        c.refresh().await.expect("reload");
-        wait_mark(&c, "chat-ready").await;
-        reloads.push(marks(&c).await);
-        c.close().await.ok();
+        let wanted = (i == 0).then_some(&mut files);
+        let (first, reload) = visit(
+            &mut driver,
+            &quorum,
+            &format!("open{i}"),
+            Browser::Open,
+            wanted,
+        )
+        .await;
+        open.push(first);
+        reloads.extend(reload);
+        let (first, _) = visit(
+            &mut driver,
+            &quorum,
+            &format!("started{i}"),
+            Browser::Started,
+            None,
+        )
+        .await;
+        started.push(first);
     }
 
     // -- transfer -- //
@@ -234,25 +322,9 @@ async fn main() {
     );
 
     // -- join -- //
-    println!("join, medians of {loads} fresh browsers (ms since the page opened):");
-    breakdown("first visit:", FIRST, &firsts);
-    let open_to_prejoin = median(
-        firsts
-            .iter()
-            .filter_map(|r| r.get("prejoin").copied())
-            .collect(),
-    );
-    let join_to_ready = median(
-        firsts
-            .iter()
-            .filter_map(|r| Some(r.get("chat-ready")? - r.get("join")?))
-            .collect(),
-    );
-    println!(
-        "  page open → pre-join {open_to_prejoin:.1} ms; Join → chat ready {join_to_ready:.1} ms; \
-         together {:.1} ms (target < 300)",
-        open_to_prejoin + join_to_ready
-    );
+    println!("join, medians of {loads} new users each (ms since the page opened):");
+    first_visits("first visit, browser already open:", &open);
+    first_visits("first visit, browser started for the link:", &started);
     breakdown("reload into the room:", RELOAD, &reloads);
     let reload_ready = median(
         reloads
