@@ -22,12 +22,17 @@
 //! (`PerformanceObserver` `longtask`), the chat list's DOM node count at
 //! the end, and how many of the messages the list still holds. With
 //! `BENCH_TASKS` set, each long task is listed with the animation frames it
-//! falls in, which tells a long script from a long rendering step.
+//! falls in, which tells a long script from a long rendering step. With
+//! `BENCH_TRACE` set, where the page's main thread spent its CPU time
+//! during the flood, by trace event (the browser's own work included,
+//! which a profile lumps together as "(program)"), and per message; the
+//! browser's trace buffer fills before 20,000 messages are through, so
+//! trace a smaller flood (`BENCH_FLOOD=4000`).
 
 use std::time::Duration;
 
 use quorum_e2e::publisher::Publisher;
-use quorum_e2e::{env_or, join, Chromedriver, Quorum};
+use quorum_e2e::{env_or, join, trace, Chromedriver, Quorum};
 use quorum_shared::ids::{RoomId, UserId};
 use serde_json::{json, Value};
 
@@ -36,11 +41,21 @@ const RAW_NATS: &str = include_str!("raw_nats.js");
 /// Installed on the page for the baseline, after [`RAW_NATS`]: a raw
 /// connection with its own join token, subscribed to `arguments[2]`,
 /// counting the messages that come (`window.__raw`: how many, when the
-/// first and the latest came). Calls back once connected.
+/// first and the latest came, and the longest animation frame from the
+/// first on: what a WebSocket flood alone does to this page's frames).
+/// Calls back once connected.
 const RAW: &str = r#"
 const [url, token, subject, done] = arguments;
-const s = window.__raw = { n: 0, first: null, last: null, ws: null };
+const s = window.__raw = { n: 0, first: null, last: null, ws: null, frame: 0, frames: null };
 const taken = (_, t) => { if (s.first === null) { s.first = t; } s.n++; s.last = t; };
+try {
+  s.frames = new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) {
+      if (s.first !== null && e.startTime + e.duration >= s.first) s.frame = Math.max(s.frame, e.duration);
+    }
+  });
+  s.frames.observe({ type: 'long-animation-frame' });
+} catch (e) {}
 window.__rawNats(url, token, subject, true, taken).then((c) => {
   if (typeof c === 'string') { done(c); } else { s.ws = c.ws; done('ok'); }
 });
@@ -126,6 +141,12 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
     if profiling {
         quorum_e2e::profile::start(&page).await;
     }
+    let tracing = trace::enabled();
+    if tracing {
+        page.execute(trace::MARK_START, vec![])
+            .await
+            .expect("trace mark");
+    }
     publisher.publish_all(&payloads).await;
 
     // Until the last one shows (or nothing new for 10 s).
@@ -155,11 +176,13 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
     );
     println!(
         "  baseline, the same payloads to a raw NATS WebSocket in the same page: {} in {:.0} ms: \
-         {:.0} messages/s; the chat took them in at {:.2}x that rate",
+         {:.0} messages/s; the chat took them in at {:.2}x that rate; its longest animation frame \
+         {:.0} ms",
         raw.count,
         raw.span_ms,
         raw.rate(),
-        rate / raw.rate().max(1e-3)
+        rate / raw.rate().max(1e-3),
+        raw.frame_ms
     );
     println!(
         "  longest main-thread task: {:.0} ms over {} long tasks (target ≤ 50 ms)",
@@ -172,6 +195,17 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
     );
     if profiling {
         quorum_e2e::profile::stop_and_print(&page, "the page's CPU during the flood").await;
+    }
+    if tracing {
+        page.execute(trace::MARK_END, vec![])
+            .await
+            .expect("trace mark");
+        let events = trace::take(&page).await;
+        let cpu = trace::print("the page during the flood", &events);
+        println!(
+            "    {:.0} µs of main-thread CPU per message",
+            cpu * 1000.0 / newest.max(1) as f64
+        );
     }
     let loaf = page
         .execute("return window.__flood.loaf;", vec![])
@@ -201,6 +235,8 @@ async fn flood(q: &Quorum, driver: &mut Chromedriver, room_id: &str, e2ee: bool,
 struct Raw {
     count: u64,
     span_ms: f64,
+    /// The longest animation frame while they came (ms).
+    frame_ms: f64,
 }
 
 impl Raw {
@@ -266,19 +302,23 @@ async fn raw_baseline(
     let all = payloads.len() as u64;
     let v = poll_until(
         page,
-        "const s = window.__raw; return { n: s.n, first: s.first, last: s.last };",
+        "const s = window.__raw; return { n: s.n, first: s.first, last: s.last, frame: s.frame };",
         vec![],
         |v| v["n"].as_u64().unwrap_or(0),
         |v| v["n"].as_u64().unwrap_or(0) >= all,
     )
     .await;
-    page.execute("window.__raw.ws.close();", vec![])
-        .await
-        .expect("close");
+    page.execute(
+        "window.__raw.ws.close(); if (window.__raw.frames) window.__raw.frames.disconnect();",
+        vec![],
+    )
+    .await
+    .expect("close");
     let ms = |k: &str| v[k].as_f64().unwrap_or(0.0);
     Raw {
         count: v["n"].as_u64().unwrap_or(0),
         span_ms: ms("last") - ms("first"),
+        frame_ms: ms("frame"),
     }
 }
 
