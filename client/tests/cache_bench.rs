@@ -1,8 +1,10 @@
-//! A browser benchmark of restoring a meeting from the session cache after
-//! a reload: 1,000 cached chat messages read from IndexedDB and put into
-//! the chat log the way the app does (validated, and in an E2EE room
-//! decrypted first). Also runs with the other browser tests as a smoke
-//! test; `scripts/bench-browser.sh` prints the figures.
+//! Browser benchmarks of the session cache: restoring a meeting after a
+//! reload (1,000 cached chat messages read from IndexedDB and put into
+//! the chat log the way the app does: validated, and in an E2EE room
+//! decrypted first), and the writer's flush of one received message in a
+//! long meeting's cache, against one bare write. Also run with the other
+//! browser tests as smoke tests; `scripts/bench-browser.sh` prints the
+//! figures.
 
 use js_sys::{Function, Reflect};
 use quorum_client::cache::{ChatRecord, SessionCache};
@@ -39,10 +41,15 @@ fn message(i: usize) -> ChatMessage {
 }
 
 async fn fill(user: &str, key: Option<&RoomKey>) -> SessionCache {
+    fill_with(user, key, MESSAGES).await
+}
+
+/// A fresh cache for `user` holding `count` chat records.
+async fn fill_with(user: &str, key: Option<&RoomKey>, count: usize) -> SessionCache {
     let _ = quorum_client::cache::delete_session(ROOM_SID, user).await;
     let cache = SessionCache::open(ROOM_SID, user).await.expect("open");
-    let mut records = Vec::with_capacity(MESSAGES);
-    for i in 0..MESSAGES {
+    let mut records = Vec::with_capacity(count);
+    for i in 0..count {
         let plain = message(i).encode();
         let payload = match key {
             Some(k) => k
@@ -97,5 +104,60 @@ async fn restore_1000_cached_messages() {
     say(&format!(
         "session cache: restoring {MESSAGES} cached messages took {plain:.1} ms (plain room), \
          {sealed:.1} ms (E2EE room, decrypted on restore)"
+    ));
+}
+
+/// Records in the cache of a long meeting, just under the cap.
+const LONG_MEETING: usize = 1_900;
+/// Flushes timed.
+const FLUSHES: usize = 50;
+
+/// What the writer does for one live message with the reader following
+/// (`state/persist/writer.rs`): the record and the read position.
+async fn flush_one(cache: &SessionCache, i: usize) {
+    let id = format!("live{i:05}");
+    let record = ChatRecord {
+        id: id.clone(),
+        seq: None,
+        subject: "qr.r.chat.bob".into(),
+        payload: message(i).encode(),
+        received_ms: 1_800_000_000_000 + i as u64,
+    };
+    let read = (
+        quorum_client::cache::KEY_LAST_READ,
+        serde_json::json!({ "id": id }),
+    );
+    cache
+        .put_chat_and_session(&[record], &[read])
+        .await
+        .expect("write");
+}
+
+#[wasm_bindgen_test]
+async fn flush_one_message_in_a_long_meeting() {
+    let cache = fill_with("flush", None, LONG_MEETING).await;
+    // The baseline first, on the same database: one write, one transaction.
+    let start = now_ms();
+    for i in 0..FLUSHES {
+        cache
+            .put_session("bench", &serde_json::json!(i))
+            .await
+            .expect("bare write");
+    }
+    let bare = (now_ms() - start) / FLUSHES as f64;
+    let start = now_ms();
+    for i in 0..FLUSHES {
+        flush_one(&cache, i).await;
+    }
+    let flush = (now_ms() - start) / FLUSHES as f64;
+    assert_eq!(
+        cache.chat_count().await.expect("count") as usize,
+        LONG_MEETING + FLUSHES
+    );
+    cache.delete().await.expect("delete");
+    say(&format!(
+        "session cache: one received message written in a cache of {LONG_MEETING} took \
+         {flush:.2} ms (mean of {FLUSHES}); one bare write {bare:.2} ms: {:.1}x",
+        flush / bare.max(1e-3)
     ));
 }

@@ -35,6 +35,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 #[path = "web/cache.rs"]
 mod cache;
+// What a cache handle keeps in memory instead of reading it per write.
+#[path = "web/cache_book.rs"]
+mod cache_book;
 #[path = "web/chat_window.rs"]
 mod chat_window;
 #[path = "web/crypto.rs"]

@@ -4,6 +4,7 @@
 //! update, so the two commit or fail together and cleanup never ages out
 //! a database that was just written.
 
+use std::cell::Cell;
 use std::fmt;
 
 use rexie::{Index, ObjectStore, Rexie, Transaction, TransactionMode, TransactionResult};
@@ -51,6 +52,20 @@ pub struct ChatRecord {
     pub received_ms: u64,
 }
 
+/// What a handle knows of its chat store from its own writes, so a write
+/// needs neither a read of the write counter nor a count of the records
+/// (which walks every one of them). Only the tab in the meeting writes its
+/// session's cache. Unknown (`None`) until the first write, and while a
+/// write is in flight or after one failed: then the next write reads both.
+#[derive(Debug, Clone, Copy, Default)]
+struct ChatBook {
+    /// The next record's write number.
+    next_write: Option<u64>,
+    /// At least as many records as the store holds (a copy that replaces
+    /// one counts again, so this may run ahead; then it is counted afresh).
+    at_most: Option<u32>,
+}
+
 /// An open session database. Dropping it closes the connection, so a
 /// deletion elsewhere is not held up by a handle nobody uses.
 pub struct SessionCache {
@@ -59,6 +74,7 @@ pub struct SessionCache {
     name: String,
     /// Unix ms for `lastAccessed`; injected so tests can move time.
     clock: Box<dyn Fn() -> u64>,
+    chat_book: Cell<ChatBook>,
 }
 
 impl fmt::Debug for SessionCache {
@@ -97,6 +113,7 @@ impl SessionCache {
             db: Some(db),
             name,
             clock: Box::new(clock),
+            chat_book: Cell::default(),
         };
         // Mark it in use at once: a database without `lastAccessed` is
         // fair game for another tab's cleanup.
@@ -179,43 +196,48 @@ impl SessionCache {
     /// from the write-number index, so pruning during a flood decodes
     /// nothing and never holds up the page.
     pub async fn put_chat(&self, records: &[ChatRecord]) -> Result<(), CacheError> {
-        let tx = self.write_tx(&[STORE_CHAT, STORE_METADATA])?;
-        let meta = tx.store(STORE_METADATA)?;
-        let counter = JsValue::from_str(CHAT_WRITES);
-        let first = meta
-            .get(counter.clone())
-            .await?
-            .as_ref()
-            .and_then(js_to_u64)
-            .unwrap_or(0);
-        let values = records
-            .iter()
-            .zip(first..)
-            .map(|(r, n)| chat_to_js(r, n).map(|v| (v, None)))
-            .collect::<Result<Vec<_>, _>>()?;
-        // Issued back to back; only the last request is awaited.
-        let chat = tx.store(STORE_CHAT)?;
-        chat.put_all(values.into_iter()).await?;
-        let next = JsValue::from_f64((first + records.len() as u64) as f64);
-        meta.put(&next, Some(&counter)).await?;
-        let count = chat.count(None).await?;
-        if count > MAX_CHAT_RECORDS {
-            let drop = count - MAX_CHAT_RECORDS / 2;
-            let oldest = chat
-                .index(INDEX_CHAT_WRITE)?
-                .get_all_keys(None, Some(drop))
-                .await?;
-            // Issued back to back, a slice at a time: the next slice goes
-            // out as the last of one completes (in the same transaction).
-            // A thousand issued at once were one task of 69 ms in a burst.
-            for slice in oldest.chunks(DELETE_SLICE) {
-                let deletes = slice.iter().map(|key| chat.delete(key.clone()));
-                for done in futures::future::join_all(deletes).await {
-                    done?;
-                }
+        self.put_chat_and_session(records, &[]).await
+    }
+
+    /// [`Self::put_chat`], and the session values `session` (key, value)
+    /// in the same transaction: they are written together or not at all.
+    pub async fn put_chat_and_session(
+        &self,
+        records: &[ChatRecord],
+        session: &[(&str, serde_json::Value)],
+    ) -> Result<(), CacheError> {
+        // Unknown while in flight: a write started meanwhile reads the
+        // store (and runs after this one, IndexedDB orders them).
+        let book = self.chat_book.take();
+        let mut stores = vec![STORE_METADATA];
+        if !records.is_empty() {
+            stores.push(STORE_CHAT);
+        }
+        if !session.is_empty() {
+            stores.push(STORE_SESSION);
+        }
+        let tx = self.write_tx(&stores)?;
+        let book = if records.is_empty() {
+            book
+        } else {
+            write_chat(&tx, records, book).await?
+        };
+        if !session.is_empty() {
+            let store = tx.store(STORE_SESSION)?;
+            let puts = session
+                .iter()
+                .map(|(key, value)| Ok((json_to_js(value)?, JsValue::from_str(key))))
+                .collect::<Result<Vec<_>, CacheError>>()?;
+            // Issued back to back, awaited together.
+            for done in
+                futures::future::join_all(puts.iter().map(|(v, k)| store.put(v, Some(k)))).await
+            {
+                done?;
             }
         }
-        self.commit(tx).await
+        self.commit(tx).await?;
+        self.chat_book.set(book);
+        Ok(())
     }
 
     /// Every chat record: those with a stream sequence first, by sequence
@@ -311,6 +333,66 @@ impl SessionCache {
             TransactionResult::Aborted => Err(CacheError::aborted()),
         }
     }
+}
+
+/// Puts `records` in `tx`'s chat store, numbered from the write counter,
+/// and prunes past [`MAX_CHAT_RECORDS`] (see [`SessionCache::put_chat`]);
+/// returns what the handle knows once `tx` commits.
+async fn write_chat(
+    tx: &Transaction,
+    records: &[ChatRecord],
+    book: ChatBook,
+) -> Result<ChatBook, CacheError> {
+    let meta = tx.store(STORE_METADATA)?;
+    let counter = JsValue::from_str(CHAT_WRITES);
+    let first = match book.next_write {
+        Some(n) => n,
+        None => meta
+            .get(counter.clone())
+            .await?
+            .as_ref()
+            .and_then(js_to_u64)
+            .unwrap_or(0),
+    };
+    let values = records
+        .iter()
+        .zip(first..)
+        .map(|(r, n)| chat_to_js(r, n).map(|v| (v, None)))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Issued back to back; only the last request is awaited.
+    let chat = tx.store(STORE_CHAT)?;
+    chat.put_all(values.into_iter()).await?;
+    let next = first + records.len() as u64;
+    meta.put(&JsValue::from_f64(next as f64), Some(&counter))
+        .await?;
+    let added = u32::try_from(records.len()).unwrap_or(u32::MAX);
+    let mut at_most = book.at_most.map(|n| n.saturating_add(added));
+    if at_most.is_none_or(|n| n > MAX_CHAT_RECORDS) {
+        let count = chat.count(None).await?;
+        let mut kept = count;
+        if count > MAX_CHAT_RECORDS {
+            let drop = count - MAX_CHAT_RECORDS / 2;
+            let oldest = chat
+                .index(INDEX_CHAT_WRITE)?
+                .get_all_keys(None, Some(drop))
+                .await?;
+            // Issued back to back, a slice at a time: the next slice goes
+            // out as the last of one completes (in the same transaction).
+            // A thousand issued at once were one task of 69 ms in a burst.
+            for slice in oldest.chunks(DELETE_SLICE) {
+                let deletes = slice.iter().map(|key| chat.delete(key.clone()));
+                for done in futures::future::join_all(deletes).await {
+                    done?;
+                }
+            }
+            kept = count.saturating_sub(u32::try_from(oldest.len()).unwrap_or(u32::MAX));
+        }
+        at_most = Some(kept);
+    }
+    Ok(ChatBook {
+        next_write: Some(next),
+        at_most,
+    })
 }
 
 /// Opens `name` at [`SCHEMA_VERSION`]; the upgrade creates missing stores.

@@ -130,21 +130,46 @@ impl PersistContext {
         let Some(Some(c)) = self.cache.try_get_value() else {
             return;
         };
+        let last_read = last_read.and_then(|k| serde_json::to_value(k).ok());
+        if batch.is_empty() && cursor.is_none() && last_read.is_none() {
+            return;
+        }
         wasm_bindgen_futures::spawn_local(async move {
-            for slice in batch.chunks(WRITE_SLICE) {
-                if let Err(e) = c.put_chat(slice).await {
-                    // Without the chat, the cursor must not move either.
-                    let text = format!("cache: chat not saved: {e}");
-                    return web_sys::console::warn_1(&text.into());
-                }
-            }
+            // The cursor and the read position go in one transaction with
+            // the last slice of chat: the cursor never lands without the
+            // chat before it, and a message costs one transaction.
+            let mut session = Vec::new();
             if let Some(seq) = cursor {
-                let v = serde_json::Value::from(seq);
-                if let Err(e) = c.put_session(KEY_CURSOR, &v).await {
-                    web_sys::console::warn_1(&format!("cache: cursor not saved: {e}").into());
+                session.push((KEY_CURSOR, serde_json::Value::from(seq)));
+            }
+            if let Some(v) = last_read.clone() {
+                session.push((cache::KEY_LAST_READ, v));
+            }
+            let mut slices: Vec<&[ChatRecord]> = batch.chunks(WRITE_SLICE).collect();
+            if slices.is_empty() {
+                // Only the positions: a transaction of their own.
+                slices.push(&[]);
+            }
+            let last = slices.len() - 1;
+            let mut written = Ok(());
+            for (i, slice) in slices.into_iter().enumerate() {
+                let with = if i == last { &session[..] } else { &[] };
+                written = c.put_chat_and_session(slice, with).await;
+                if written.is_err() {
+                    break;
                 }
             }
-            if let Some(Ok(v)) = last_read.map(serde_json::to_value) {
+            let Err(e) = written else {
+                return;
+            };
+            if batch.is_empty() {
+                let text = format!("cache: history cursor and read position not saved: {e}");
+                return web_sys::console::warn_1(&text.into());
+            }
+            web_sys::console::warn_1(&format!("cache: chat not saved: {e}").into());
+            // Without the chat, the cursor must not move; where the reader
+            // is still counts.
+            if let Some(v) = last_read {
                 if let Err(e) = c.put_session(cache::KEY_LAST_READ, &v).await {
                     let text = format!("cache: read position not saved: {e}");
                     web_sys::console::warn_1(&text.into());
