@@ -131,11 +131,23 @@ pub fn ChatList(
     }
     .watch();
 
+    // Between a window move and the frame that puts the reader's view back
+    // (`keep_in_view`), the list's scroll position is stale: still at the
+    // top it was scrolled to. Only the reader moves the window again until
+    // then: a message arriving in between took a second step, anchored on
+    // the first step's messages, and the reader's view jumped by a window.
+    let moving = StoredValue::new(false);
     // Moves the window to start at entry `i`, keeping the reader's view.
     let start_at = move |i: usize| {
         untouch();
+        moving.set_value(true);
         let key = log.with_untracked(|l| l.key_at(i));
         keep_in_view(list_ref, ours, move || start.set(key));
+        // After `keep_in_view`'s own frame callback, in the same frame.
+        request_animation_frame(move || {
+            // Gone with the list: nothing to clear.
+            let _ = moving.try_set_value(false);
+        });
     };
     // Older messages, while the window reaches the oldest held: pinned
     // there first, so what arrives goes above rather than pushing the
@@ -174,6 +186,11 @@ pub fn ChatList(
         let ours = ours.write_value().take() == Some(top);
         let touched = touched_ms.get_value();
         let by_reader = !ours && js_sys::Date::now() - touched < READER_SCROLL_MS;
+        // The reader's own scroll sets the position anew; any other before
+        // the frame of a move would read the old one.
+        if moving.get_value() && !by_reader {
+            return;
+        }
         let at = start.get_untracked();
         let (len, skip, take) = log.with_untracked(|l| span_of(l, at.as_ref()));
         // Only a window that reaches the newest can follow it.
@@ -213,9 +230,10 @@ pub fn ChatList(
         let Some(at) = start.get_untracked() else {
             return;
         };
-        let near_top = list_ref
-            .get_untracked()
-            .is_some_and(|ul| ul.scroll_top() < MORE_THRESHOLD_PX);
+        let near_top = !moving.get_value()
+            && list_ref
+                .get_untracked()
+                .is_some_and(|ul| ul.scroll_top() < MORE_THRESHOLD_PX);
         let skip = log.with_untracked(|l| span_of(l, Some(&at)).1);
         if near_top && skip > 0 {
             start_at(skip.saturating_sub(WINDOW_STEP));

@@ -46,12 +46,15 @@ async fn the_list_renders_the_newest_and_more_as_the_reader_scrolls_back() {
         "the list's DOM stays small"
     );
 
-    // The reader scrolls to the top: older messages come in above.
-    ul.dispatch_event(&web_sys::Event::new("wheel").unwrap())
-        .unwrap();
-    ul.set_scroll_top(0);
-    ul.dispatch_event(&web_sys::Event::new("scroll").unwrap())
-        .unwrap();
+    // The reader scrolls to the top: older messages come in above, one
+    // step of the window.
+    scroll_by_reader(&ul, 0);
+    // A new message before the frame that puts the reader's view back
+    // (the scroll position is still at the top until then) adds below and
+    // moves nothing: no second step.
+    log.update(|l| {
+        l.push(entry("late", "bob", false));
+    });
     assert!(
         eventually(|| {
             let n = rendered_ids(&root).len();
@@ -60,15 +63,21 @@ async fn the_list_renders_the_newest_and_more_as_the_reader_scrolls_back() {
         .await,
         "no older messages"
     );
-    let first = rendered_ids(&root)[0].clone();
-    // New messages while reading back add below and take nothing away.
+    sleep_frame().await;
+    let ids = rendered_ids(&root);
+    let first = ids[0].clone();
+    // The window and one step (a step is a window's worth).
+    assert_eq!(first, format!("m{}", 500 - 2 * WINDOW), "one step back");
+    assert_eq!(ids.last().map(String::as_str), Some("late"));
+    // More new messages while reading back add below and take nothing away.
     log.update(|l| {
-        l.push(entry("late", "bob", false));
+        l.push(entry("later", "bob", false));
     });
     tick().await;
+    sleep_frame().await;
     let ids = rendered_ids(&root);
     assert_eq!(ids[0], first, "what is being read stays");
-    assert_eq!(ids.last().map(String::as_str), Some("late"));
+    assert_eq!(ids.last().map(String::as_str), Some("later"));
 
     // Further back, step by step: the page never holds more than the
     // reading span, and what is in view stays put.
@@ -105,7 +114,7 @@ async fn the_list_renders_the_newest_and_more_as_the_reader_scrolls_back() {
         sleep_frame().await;
         let ids = rendered_ids(&root);
         assert!(ids.len() <= READ_SPAN);
-        if ids.len() == WINDOW && ids.last().map(String::as_str) == Some("late") {
+        if ids.len() == WINDOW && ids.last().map(String::as_str) == Some("later") {
             back = true;
             break;
         }
