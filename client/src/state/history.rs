@@ -12,6 +12,7 @@
 //! `{"last_by_subj":F}` returns the newest message matching F (wildcards
 //! allowed).
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use quorum_shared::api::JoinSession;
@@ -326,11 +327,14 @@ impl Source {
         cursor: Option<u64>,
         on: &mut impl FnMut(Stored, bool),
     ) -> Result<Synced, HistoryError> {
+        if cursor.is_none() {
+            return self.initial(nats, on).await;
+        }
         let last = self.last_seq(nats).await?;
         match plan(cursor, last) {
             Plan::Empty => Ok(Synced {
                 cursor: Some(0),
-                whole_chat: cursor.is_none(),
+                whole_chat: false,
             }),
             Plan::CatchUp(from) => {
                 let seen = self
@@ -338,29 +342,64 @@ impl Source {
                     .await?;
                 Ok(Synced::to(seen.max(from - 1)))
             }
-            Plan::Initial => {
-                // Room events from the start: a participant's presence may
-                // date from the very beginning.
-                let public = Some(self.public.as_str());
-                self.fetch(nats, (1, u64::MAX), public, 0, &mut |s| on(s, true))
-                    .await?;
-                let mut start = (last + 1).saturating_sub(CHAT_HISTORY * 2).max(1);
-                let mut count = self.count_from(nats, start, &self.chat).await?;
-                while let Some(s) = widen(start, last, count, CHAT_HISTORY) {
-                    start = s;
-                    count = self.count_from(nats, start, &self.chat).await?;
-                }
-                let skip = count.saturating_sub(CHAT_HISTORY);
-                let chat = Some(self.chat.as_str());
-                self.fetch(nats, (start, u64::MAX), chat, skip, &mut |s| on(s, true))
-                    .await?;
-                // Everything up to `last` is in; what came after may have
-                // been fetched too, and will be again (copies are dropped).
-                Ok(Synced {
-                    cursor: Some(last),
-                    whole_chat: start <= 1 && skip == 0,
-                })
-            }
+            // The stream was recreated: as the first time.
+            Plan::Initial => self.initial(nats, on).await,
         }
+    }
+
+    /// The first load: the room's events from the start (a participant's
+    /// presence may date from the very beginning) and, at the same time,
+    /// the newest [`CHAT_HISTORY`] chat messages, whose three round trips
+    /// would otherwise follow the events'. The chat is handed on after the
+    /// events, so that senders are named as the participant list knows
+    /// them.
+    async fn initial(
+        &self,
+        nats: &NatsClient,
+        on: &mut impl FnMut(Stored, bool),
+    ) -> Result<Synced, HistoryError> {
+        let on = RefCell::new(on);
+        let public = Some(self.public.as_str());
+        let mut take_event = |s| (on.borrow_mut())(s, true);
+        let events = self.fetch(nats, (1, u64::MAX), public, 0, &mut take_event);
+        let (events, chat) = futures::future::join(events, self.newest_chat(nats)).await;
+        events?;
+        let (synced, chat) = chat?;
+        let on = on.into_inner();
+        for s in chat {
+            on(s, true);
+        }
+        Ok(synced)
+    }
+
+    /// The newest [`CHAT_HISTORY`] chat messages (and any sent since the
+    /// stream's last sequence was read), and how far that got.
+    async fn newest_chat(&self, nats: &NatsClient) -> Result<(Synced, Vec<Stored>), HistoryError> {
+        let last = self.last_seq(nats).await?;
+        if last == 0 {
+            let empty = Synced {
+                cursor: Some(0),
+                whole_chat: true,
+            };
+            return Ok((empty, Vec::new()));
+        }
+        let mut start = (last + 1).saturating_sub(CHAT_HISTORY * 2).max(1);
+        let mut count = self.count_from(nats, start, &self.chat).await?;
+        while let Some(s) = widen(start, last, count, CHAT_HISTORY) {
+            start = s;
+            count = self.count_from(nats, start, &self.chat).await?;
+        }
+        let skip = count.saturating_sub(CHAT_HISTORY);
+        let chat = Some(self.chat.as_str());
+        let mut kept = Vec::new();
+        self.fetch(nats, (start, u64::MAX), chat, skip, &mut |s| kept.push(s))
+            .await?;
+        // Everything up to `last` is in; what came after may have been
+        // fetched too, and will be again (copies are dropped).
+        let synced = Synced {
+            cursor: Some(last),
+            whole_chat: start <= 1 && skip == 0,
+        };
+        Ok((synced, kept))
     }
 }
