@@ -5,7 +5,9 @@
 //! `trunk build --release` and `cargo build -p quorum-server`.
 //! Env: `BENCH_LOADS` (visits measured of each kind, default 5),
 //! `BENCH_SETTLE_MS` (how long an open browser is left before the link
-//! is opened, default 2000).
+//! is opened, default 2000), `BENCH_HISTORY` (chat messages in the room
+//! before the first visit, default 0: with them, each join also loads the
+//! newest 200 from the room's history, as a late joiner's does).
 //!
 //! 1. **Transfer:** every file the first page load fetches (from the
 //!    browser's resource timing; the API calls aside), fetched again with
@@ -34,6 +36,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use fantoccini::Client;
+use quorum_e2e::publisher::Publisher;
 use quorum_e2e::{env_or, wait_for, Chromedriver, Quorum};
 use serde_json::{json, Value};
 
@@ -238,10 +241,24 @@ fn first_visits(title: &str, runs: &[BTreeMap<String, f64>]) {
 #[tokio::main]
 async fn main() {
     let loads = env_or("BENCH_LOADS", 5).max(1);
-    let quorum = Quorum::start();
+    let history = env_or("BENCH_HISTORY", 0);
+    // The earlier chat goes in at once, beyond a participant's rate.
+    let unlimited = "1000000".to_owned();
+    let quorum = Quorum::start_env(&[
+        ("QUORUM_LIMITS_CHAT_PER_SEC", unlimited.clone()),
+        ("QUORUM_LIMITS_CHAT_BURST", unlimited),
+    ]);
     quorum
         .create_room("bench", json!({ "room_title": "Bench" }))
         .await;
+    if history > 0 {
+        let mut earlier = Publisher::join(&quorum, "bench", "earlier", "Earlier", false).await;
+        let payloads: Vec<Vec<u8>> = (0..history)
+            .map(|n| earlier.payload(n, &format!("earlier-{n}"), &format!("earlier message {n}")))
+            .collect();
+        earlier.publish_all(&payloads).await;
+        earlier.close().await;
+    }
     let mut driver = Chromedriver::start();
 
     let mut open = Vec::new();
@@ -322,7 +339,11 @@ async fn main() {
     );
 
     // -- join -- //
-    println!("join, medians of {loads} new users each (ms since the page opened):");
+    let room = match history {
+        0 => String::new(),
+        n => format!(", in a room with {n} earlier chat messages"),
+    };
+    println!("join, medians of {loads} new users each{room} (ms since the page opened):");
     first_visits("first visit, browser already open:", &open);
     first_visits("first visit, browser started for the link:", &started);
     breakdown("reload into the room:", RELOAD, &reloads);
