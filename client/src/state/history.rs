@@ -372,8 +372,8 @@ impl Source {
         Ok(synced)
     }
 
-    /// The newest [`CHAT_HISTORY`] chat messages (and any sent since the
-    /// stream's last sequence was read), and how far that got.
+    /// The newest [`CHAT_HISTORY`] chat messages up to the stream's last
+    /// sequence, and how far that got.
     async fn newest_chat(&self, nats: &NatsClient) -> Result<(Synced, Vec<Stored>), HistoryError> {
         let last = self.last_seq(nats).await?;
         if last == 0 {
@@ -391,11 +391,13 @@ impl Source {
         }
         let skip = count.saturating_sub(CHAT_HISTORY);
         let chat = Some(self.chat.as_str());
+        // Up to `last` only: what came after arrives live (the subscription
+        // was in place before `last` was read), and the chat kept here
+        // while the events load stays within the newest [`CHAT_HISTORY`]
+        // however fast the room's chat goes meanwhile.
         let mut kept = Vec::new();
-        self.fetch(nats, (start, u64::MAX), chat, skip, &mut |s| kept.push(s))
+        self.fetch(nats, (start, last + 1), chat, skip, &mut |s| kept.push(s))
             .await?;
-        // Everything up to `last` is in; what came after may have been
-        // fetched too, and will be again (copies are dropped).
         let synced = Synced {
             cursor: Some(last),
             whole_chat: start <= 1 && skip == 0,
