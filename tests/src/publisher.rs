@@ -109,9 +109,15 @@ impl Publisher {
     /// Message number `n` (unique per publisher) with `id` and `text`,
     /// as it goes on the wire.
     pub fn payload(&self, n: u64, id: &str, text: &str) -> Vec<u8> {
+        self.payload_claiming(n, id, text, &self.name)
+    }
+
+    /// Like [`Self::payload`], with the sender claiming to be `name`
+    /// (clients name senders as the server knows them instead).
+    pub fn payload_claiming(&self, n: u64, id: &str, text: &str, name: &str) -> Vec<u8> {
         let plain = ChatMessage {
             id: id.to_owned(),
-            name: self.name.clone(),
+            name: name.to_owned(),
             text: text.to_owned(),
             sent_at_ms: self.sent_at_ms,
         }

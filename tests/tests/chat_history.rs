@@ -21,6 +21,8 @@ const T: Duration = Duration::from_secs(40);
 /// Messages in the room before the reader joins: more than a late joiner
 /// gets (200) plus two pages of earlier ones (100 each), and a part page.
 const STORED: u64 = 450;
+/// The stored message whose payload claims another sender's name.
+const IMPOSTOR: u64 = STORED - 1;
 /// What the list holds as well: the integrator's message and the
 /// reader's own.
 const EXTRA: u64 = 2;
@@ -138,8 +140,17 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
         .await;
     assert_eq!(res["status"], json!(true), "broadcastToRoom: {res}");
     let mut writer = Publisher::join(&q, room, "writer", "Writer", e2ee).await;
+    // The newest claims another name: the late joiner names it as the
+    // server knows its sender, from the room's events, which load at the
+    // same time as the chat.
     let payloads: Vec<Vec<u8>> = (0..STORED)
-        .map(|n| writer.payload(n, &format!("old-{n}"), &format!("old message {n}")))
+        .map(|n| {
+            let (id, text) = (format!("old-{n}"), format!("old message {n}"));
+            match n {
+                IMPOSTOR => writer.payload_claiming(n, &id, &text, "Impostor"),
+                _ => writer.payload(n, &id, &text),
+            }
+        })
         .collect();
     writer.publish_all(&payloads).await;
 
@@ -156,6 +167,14 @@ async fn reads_back_to_the_start(room: &str, e2ee: bool) {
         "the late joiner did not get the newest 200: {:#}",
         list_state(&page).await
     );
+    let sender = page
+        .execute(
+            "return document.querySelector(`li[data-id='${arguments[0]}'] .sender`)?.textContent;",
+            vec![json!(format!("old-{IMPOSTOR}"))],
+        )
+        .await
+        .expect("read the sender");
+    assert_eq!(sender, json!("Writer"), "named as the message claims");
 
     if e2ee {
         // The history came in batches, opened in the page's own worker:
