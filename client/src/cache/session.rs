@@ -206,9 +206,10 @@ impl SessionCache {
         records: &[ChatRecord],
         session: &[(&str, serde_json::Value)],
     ) -> Result<(), CacheError> {
-        // Unknown while in flight: a write started meanwhile reads the
-        // store (and runs after this one, IndexedDB orders them).
-        let book = self.chat_book.take();
+        // Unknown while chat is in flight: a chat write started meanwhile
+        // reads the store (and runs after this one, IndexedDB orders
+        // them). A write of session values alone leaves it be.
+        let book = (!records.is_empty()).then(|| self.chat_book.take());
         let mut stores = vec![STORE_METADATA];
         if !records.is_empty() {
             stores.push(STORE_CHAT);
@@ -217,10 +218,9 @@ impl SessionCache {
             stores.push(STORE_SESSION);
         }
         let tx = self.write_tx(&stores)?;
-        let book = if records.is_empty() {
-            book
-        } else {
-            write_chat(&tx, records, book).await?
+        let book = match book {
+            Some(book) => Some(write_chat(&tx, records, book).await?),
+            None => None,
         };
         if !session.is_empty() {
             let store = tx.store(STORE_SESSION)?;
@@ -236,7 +236,9 @@ impl SessionCache {
             }
         }
         self.commit(tx).await?;
-        self.chat_book.set(book);
+        if let Some(book) = book {
+            self.chat_book.set(book);
+        }
         Ok(())
     }
 
