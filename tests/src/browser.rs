@@ -32,30 +32,47 @@ pub struct Chromedriver {
 
 impl Chromedriver {
     /// Starts `chromedriver` (from `CHROMEDRIVER` or `PATH`) on a free port.
+    /// A port probed free can be taken by another process before
+    /// chromedriver binds it; chromedriver then exits, and another port is
+    /// tried.
     pub fn start() -> Self {
         let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
-        let port = crate::free_port();
-        let child = own_group(
-            Command::new(&bin)
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        )
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); run scripts/setup.sh --test"));
-        let me = Self {
-            child,
-            port,
-            sessions: Vec::new(),
-            profiles: Vec::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            // `me` is dropped by the panic, which stops chromedriver.
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(50));
+        for _ in 0..5 {
+            let port = crate::free_port();
+            let mut child = own_group(
+                Command::new(&bin)
+                    .arg(format!("--port={port}"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+            )
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); run scripts/setup.sh --test"));
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                // Exited: the port was taken. Nothing to shut down, and the
+                // port is someone else's, so no `Self` (whose drop would
+                // ask it to shut down) was made.
+                if matches!(child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                // Ready, and the answer is chromedriver's own: whatever
+                // else holds the port would not say so.
+                if webdriver(port, "GET", "/status").is_ok_and(|a| a.contains("ready")) {
+                    return Self {
+                        child,
+                        port,
+                        sessions: Vec::new(),
+                        profiles: Vec::new(),
+                    };
+                }
+                if Instant::now() > deadline {
+                    kill_group(&mut child);
+                    panic!("chromedriver did not start");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
-        me
+        panic!("chromedriver exited at start on 5 ports in a row")
     }
 
     /// A new headless Chromium session, ended when this driver is dropped

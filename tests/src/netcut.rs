@@ -1,22 +1,28 @@
 //! A network a test can cut: a TCP forwarder in front of nats-server's
 //! WebSocket port, which browsers are told to use
-//! (`QUORUM_NATS_WS_PUBLIC_URLS`). [`NetCut::cut`] drops every connection
+//! (`QUORUM_NATS_WS_PUBLIC_URLS`). nats-server picks its own port and
+//! the forwarder learns it once the server is up ([`NetCut::start_quorum`]):
+//! a port probed free beforehand could be taken by another process before
+//! nats-server binds it. [`NetCut::cut`] drops every connection
 //! through it and refuses new ones, as a lost network would, while the
 //! server and anyone connected directly carry on; [`NetCut::restore`]
 //! lets connections through again.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use crate::Quorum;
+
 /// See the module docs. Stops forwarding when dropped.
 pub struct NetCut {
     /// The port browsers connect to.
     pub port: u16,
-    /// The port it forwards to (nats-server's WebSocket port).
-    pub upstream: u16,
+    /// The port it forwards to (nats-server's WebSocket port), 0 until
+    /// the server is up.
+    upstream: Arc<AtomicU16>,
     cut: Arc<AtomicBool>,
     /// Bumped on every cut: each forwarded connection ends when it moves.
     cuts: watch::Sender<u64>,
@@ -24,15 +30,15 @@ pub struct NetCut {
 }
 
 impl NetCut {
-    /// Starts forwarding a free local port to `upstream` (free too, and
-    /// given to the server as `QUORUM_NATS_WS_PORT` before it starts).
+    /// Starts listening on a free local port; connections are forwarded
+    /// once [`NetCut::start_quorum`] has learned where to.
     pub async fn start() -> Self {
-        let upstream = crate::free_port();
+        let upstream = Arc::new(AtomicU16::new(0));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("address").port();
         let cut = Arc::new(AtomicBool::new(false));
         let (cuts, _) = watch::channel(0u64);
-        let (flag, rx) = (cut.clone(), cuts.subscribe());
+        let (flag, rx, to) = (cut.clone(), cuts.subscribe(), upstream.clone());
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if flag.load(Ordering::SeqCst) {
@@ -40,7 +46,7 @@ impl NetCut {
                     drop(client);
                     continue;
                 }
-                tokio::spawn(forward(client, upstream, rx.clone()));
+                tokio::spawn(forward(client, to.load(Ordering::SeqCst), rx.clone()));
             }
         });
         Self {
@@ -52,21 +58,21 @@ impl NetCut {
         }
     }
 
-    /// The server settings that send browsers through it.
-    pub fn env(&self) -> [(&'static str, String); 2] {
-        [
-            ("QUORUM_NATS_WS_PORT", self.upstream.to_string()),
-            (
-                "QUORUM_NATS_WS_PUBLIC_URLS",
-                format!("ws://127.0.0.1:{}", self.port),
-            ),
-        ]
+    /// Starts `quorum` with browsers sent through this forwarder, and
+    /// forwards to the WebSocket port its nats-server chose.
+    pub fn start_quorum(&self) -> Quorum {
+        let q = Quorum::start_env(&[(
+            "QUORUM_NATS_WS_PUBLIC_URLS",
+            format!("ws://127.0.0.1:{}", self.port),
+        )]);
+        self.upstream.store(q.nats_ws_port(), Ordering::SeqCst);
+        q
     }
 
     /// nats-server's own WebSocket address, for raw clients that must
     /// not be cut.
     pub fn direct_url(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.upstream)
+        format!("ws://127.0.0.1:{}", self.upstream.load(Ordering::SeqCst))
     }
 
     /// Drops every connection through it and refuses new ones.

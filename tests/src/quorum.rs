@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::{free_port, process, root, PAGE_TIMEOUT};
+use crate::{process, root, PAGE_TIMEOUT};
 
 /// A running `quorum` process and what it printed.
 pub struct Quorum {
@@ -74,7 +74,10 @@ impl Quorum {
         cmd.envs(env.iter().map(|(k, v)| (k, v)));
         let mut child = cmd
             .env("QUORUM_DATA_DIR", data.path())
-            .env("QUORUM_LISTEN", format!("127.0.0.1:{}", free_port()))
+            // Port 0: the server binds a free port itself and prints it in
+            // the links, so no other process can take it between a probe
+            // and the bind.
+            .env("QUORUM_LISTEN", "127.0.0.1:0")
             .env("QUORUM_CLIENT_DIR", &dist)
             .env("QUORUM_LOG", "debug")
             // Plain log lines, for tests that read them.
@@ -260,6 +263,23 @@ impl Quorum {
             assert!(Instant::now() < deadline, "the server never logged {id}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The WebSocket port the embedded nats-server chose, from the line
+    /// the server logs once it is up (before the links are printed).
+    pub fn nats_ws_port(&self) -> u16 {
+        let out = self.output();
+        out.lines()
+            .filter(|l| l.contains("embedded nats-server is up"))
+            .find_map(|l| {
+                l.split("ws_port=")
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("the server logged no nats-server ws_port; output:\n{out}"))
     }
 
     /// A copy of the output so far.

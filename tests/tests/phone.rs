@@ -257,7 +257,7 @@ const ROW_EDGES: &str = "
 async fn the_longest_connection_words_leave_the_phone_header_whole() {
     let _turn = quorum_e2e::serial().await;
     let net = NetCut::start().await;
-    let q = Quorum::start_env(&net.env());
+    let q = net.start_quorum();
     q.create_room(
         "de",
         json!({ "room_title": "Wochenbesprechung", "room_features": {

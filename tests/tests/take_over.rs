@@ -101,7 +101,7 @@ async fn use_this_tab_instead_moves_the_meeting_and_back() {
 async fn a_tab_cut_off_while_the_meeting_moved_stays_out_and_can_come_back() {
     let _turn = quorum_e2e::serial().await;
     let net = NetCut::start().await;
-    let q = Quorum::start_env(&net.env());
+    let q = net.start_quorum();
     q.create_room("cut", json!({ "room_title": "Cut off" }))
         .await;
     let mut driver = Chromedriver::start();

@@ -150,7 +150,7 @@ async fn count(c: &Client, css: &str) -> usize {
 async fn a_message_refused_by_a_lock_is_kept_across_a_reload_until_retried() {
     let _turn = quorum_e2e::serial().await;
     let net = NetCut::start().await;
-    let q = Quorum::start_env(&net.env());
+    let q = net.start_quorum();
     q.create_room("away", json!({ "room_title": "Away" })).await;
     // The moderator is connected directly: the cut is the participant's.
     let token = q.token("away", "mod", true).await;
@@ -321,7 +321,7 @@ async fn private_chat_is_offered_only_to_those_it_can_reach() {
 async fn a_sealed_message_refused_by_a_lock_survives_a_reload_and_retries_once() {
     let _turn = quorum_e2e::serial().await;
     let net = NetCut::start().await;
-    let q = Quorum::start_env(&net.env());
+    let q = net.start_quorum();
     q.create_room(
         "sealed",
         json!({ "room_title": "Sealed", "room_features":
