@@ -168,17 +168,21 @@ impl Conn {
             t.clear();
         }
         self.epoch += 1;
-        self.set_state(ConnState::Connected, after);
-        if self.waiting_now != waiting {
-            self.waiting_now = waiting;
-            after.0.push(Action::Waiting(self.waiting, waiting));
-        }
         let ready = Ready {
             epoch: self.epoch,
             waiting,
         };
+        // The hooks first: they send the catch-up's requests (in tasks
+        // queued now), and the state change then draws the room while the
+        // server answers. The other way round, a first join drew the whole
+        // room before asking for its history.
         for h in &self.on_ready {
             after.0.push(Action::Ready(h.clone(), ready));
+        }
+        self.set_state(ConnState::Connected, after);
+        if self.waiting_now != waiting {
+            self.waiting_now = waiting;
+            after.0.push(Action::Waiting(self.waiting, waiting));
         }
     }
 
