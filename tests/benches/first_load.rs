@@ -7,7 +7,10 @@
 //! `BENCH_SETTLE_MS` (how long an open browser is left before the link
 //! is opened, default 2000), `BENCH_HISTORY` (chat messages in the room
 //! before the first visit, default 0: with them, each join also loads the
-//! newest 200 from the room's history, as a late joiner's does).
+//! newest 200 from the room's history, as a late joiner's does),
+//! `BENCH_TRACE` (set: each first visit's main-thread CPU by trace event,
+//! from the shell's start to the pre-join page and from Join to chat
+//! ready; CPU beside the wall time tells work from waiting).
 //!
 //! 1. **Transfer:** every file the first page load fetches (from the
 //!    browser's resource timing; the API calls aside), fetched again with
@@ -37,7 +40,7 @@ use std::time::Duration;
 
 use fantoccini::Client;
 use quorum_e2e::publisher::Publisher;
-use quorum_e2e::{env_or, wait_for, Chromedriver, Quorum};
+use quorum_e2e::{env_or, trace, wait_for, Chromedriver, Quorum};
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(30);
@@ -199,6 +202,10 @@ async fn visit(
     if let Some(files) = files {
         *files = first_load_files(&c).await;
     }
+    let tracing = trace::enabled();
+    if tracing {
+        c.execute(trace::MARK_START, vec![]).await.expect("mark");
+    }
     c.find(fantoccini::Locator::Css("#join-button"))
         .await
         .expect("Join")
@@ -206,6 +213,21 @@ async fn visit(
         .await
         .expect("press Join");
     wait_mark(&c, "chat-ready").await;
+    if tracing {
+        c.execute(trace::MARK_END, vec![]).await.expect("mark");
+        let events = trace::take(&c).await;
+        let what = match kind {
+            Browser::Open => "browser already open",
+            Browser::Started => "browser started for the link",
+        };
+        trace::print_between(
+            &format!("start → pre-join, {what}"),
+            &events,
+            "quorum:start",
+            "quorum:prejoin",
+        );
+        trace::print(&format!("Join → chat ready, {what}"), &events);
+    }
     let first = marks(&c).await;
     let reload = if kind == Browser::Open {
         c.refresh().await.expect("reload");

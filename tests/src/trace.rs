@@ -86,14 +86,20 @@ pub async fn take(c: &Client) -> Vec<Value> {
 /// marks, its CPU time and the trace events with the most self time (their
 /// own, less what ran inside them), as `what`; returns that CPU time (ms).
 pub fn print(what: &str, events: &[Value]) -> f64 {
+    print_between(what, events, "quorum-trace-start", "quorum-trace-end")
+}
+
+/// Like [`print`], between the first user timing marks named `start` and
+/// `end` (e.g. the page's own `quorum:start` and `quorum:prejoin`).
+pub fn print_between(what: &str, events: &[Value], start: &str, end: &str) -> f64 {
     let mark = |name: &str| {
         events
             .iter()
             .filter(|e| e["name"] == name)
             .find_map(|e| e["ts"].as_f64())
     };
-    let (Some(from), Some(to)) = (mark("quorum-trace-start"), mark("quorum-trace-end")) else {
-        println!("  {what}: the trace has no marks (is chromedriver recording?)");
+    let (Some(from), Some(to)) = (mark(start), mark(end)) else {
+        println!("  {what}: the trace has no marks {start} and {end} (is chromedriver recording?)");
         return 0.0;
     };
     let names: BTreeMap<(u64, u64), &str> = events
