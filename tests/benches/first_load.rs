@@ -226,7 +226,12 @@ async fn visit(
             "quorum:start",
             "quorum:prejoin",
         );
-        trace::print(&format!("Join → chat ready, {what}"), &events);
+        trace::print_between(
+            &format!("Join → chat ready, {what}"),
+            &events,
+            "quorum:join",
+            "quorum:chat-ready",
+        );
     }
     let first = marks(&c).await;
     let reload = if kind == Browser::Open {
