@@ -83,7 +83,7 @@ pub async fn take(c: &Client) -> Vec<Value> {
 }
 
 /// Prints, for the busiest renderer main thread in `events`, between the
-/// marks, its CPU time and the trace events with the most self time (their
+/// marks (the trace events under way at the first included), its CPU time and the trace events with the most self time (their
 /// own, less what ran inside them), as `what`; returns that CPU time (ms).
 pub fn print(what: &str, events: &[Value]) -> f64 {
     print_between(what, events, "quorum-trace-start", "quorum-trace-end")
@@ -124,7 +124,10 @@ pub fn print_between(what: &str, events: &[Value], start: &str, end: &str) -> f6
         let (Some(ts), Some(dur)) = (e["ts"].as_f64(), e["dur"].as_f64()) else {
             continue;
         };
-        if ts < from || ts > to {
+        // Overlapping the span counts, whole: a page marks its start
+        // inside the task that does the work (the app's start, a click's
+        // handler), which began a moment before the mark.
+        if ts + dur <= from || ts > to {
             continue;
         }
         let cpu = e["tdur"].as_f64().unwrap_or(dur);
