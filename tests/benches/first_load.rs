@@ -202,10 +202,6 @@ async fn visit(
     if let Some(files) = files {
         *files = first_load_files(&c).await;
     }
-    let tracing = trace::enabled();
-    if tracing {
-        c.execute(trace::MARK_START, vec![]).await.expect("mark");
-    }
     c.find(fantoccini::Locator::Css("#join-button"))
         .await
         .expect("Join")
@@ -213,8 +209,8 @@ async fn visit(
         .await
         .expect("press Join");
     wait_mark(&c, "chat-ready").await;
-    if tracing {
-        c.execute(trace::MARK_END, vec![]).await.expect("mark");
+    // Between the page's own marks: the trace holds the whole visit.
+    if trace::enabled() {
         let events = trace::take(&c).await;
         let what = match kind {
             Browser::Open => "browser already open",

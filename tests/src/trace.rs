@@ -83,8 +83,9 @@ pub async fn take(c: &Client) -> Vec<Value> {
 }
 
 /// Prints, for the busiest renderer main thread in `events`, between the
-/// marks (the trace events under way at the first included), its CPU time and the trace events with the most self time (their
-/// own, less what ran inside them), as `what`; returns that CPU time (ms).
+/// marks (with the trace events under way at the first), its CPU time and
+/// the trace events with the most self time (their own, less what ran
+/// inside them), as `what`; returns that CPU time (ms).
 pub fn print(what: &str, events: &[Value]) -> f64 {
     print_between(what, events, "quorum-trace-start", "quorum-trace-end")
 }
