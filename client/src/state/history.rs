@@ -12,7 +12,6 @@
 //! `{"last_by_subj":F}` returns the newest message matching F (wildcards
 //! allowed).
 
-use std::cell::RefCell;
 use std::time::Duration;
 
 use quorum_shared::api::JoinSession;
@@ -358,14 +357,12 @@ impl Source {
         nats: &NatsClient,
         on: &mut impl FnMut(Stored, bool),
     ) -> Result<Synced, HistoryError> {
-        let on = RefCell::new(on);
         let public = Some(self.public.as_str());
-        let mut take_event = |s| (on.borrow_mut())(s, true);
+        let mut take_event = |s| on(s, true);
         let events = self.fetch(nats, (1, u64::MAX), public, 0, &mut take_event);
         let (events, chat) = futures::future::join(events, self.newest_chat(nats)).await;
         events?;
         let (synced, chat) = chat?;
-        let on = on.into_inner();
         for s in chat {
             on(s, true);
         }
