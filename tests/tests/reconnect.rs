@@ -94,6 +94,8 @@ async fn an_outage_loses_nothing_and_sends_queued_chat_once() {
     }
     send_chat(&host, "during-outage-1").await;
     send_chat(&host, "during-outage-2").await;
+    // Ours are drawn at the next frame: the count is for once both are in.
+    assert!(wait_for_text(&host, "#chat-list .text", "during-outage-2", T).await);
     assert_eq!(
         count(&host, "#chat-list .chat-message.mine.pending").await,
         2,
