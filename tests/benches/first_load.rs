@@ -10,7 +10,10 @@
 //! newest 200 from the room's history, as a late joiner's does),
 //! `BENCH_TRACE` (set: each first visit's main-thread CPU by trace event,
 //! from the shell's start to the pre-join page and from Join to chat
-//! ready; CPU beside the wall time tells work from waiting).
+//! ready; CPU beside the wall time tells work from waiting;
+//! `BENCH_TRACE=timeline` also lists the main thread's tasks from page
+//! open to chat ready, among the page's marks, so the gaps show where the
+//! page waited and for what).
 //!
 //! 1. **Transfer:** every file the first page load fetches (from the
 //!    browser's resource timing; the API calls aside), fetched again with
@@ -228,6 +231,14 @@ async fn visit(
             "quorum:join",
             "quorum:chat-ready",
         );
+        if std::env::var("BENCH_TRACE").is_ok_and(|v| v == "timeline") {
+            trace::print_timeline(
+                &format!("{what}, page open → chat ready"),
+                &events,
+                "access_token=",
+                "quorum:chat-ready",
+            );
+        }
     }
     let first = marks(&c).await;
     let reload = if kind == Browser::Open {

@@ -177,3 +177,143 @@ pub fn print_between(what: &str, events: &[Value], start: &str, end: &str) -> f6
     }
     busy / 1000.0
 }
+
+/// A task on the page's main thread, for [`print_timeline`].
+struct Task {
+    /// Start (µs, the trace's clock) and wall duration (µs).
+    ts: f64,
+    dur: f64,
+    /// Its thread's CPU time (µs).
+    cpu: f64,
+    /// What ran inside it for [`TIMELINE_CHILD_US`] or more: name, wall µs.
+    inside: Vec<(String, f64)>,
+}
+
+/// Tasks with less CPU time than this (µs) are left out of the timeline.
+const TIMELINE_TASK_US: f64 = 500.0;
+/// What ran inside a task for this long (µs) or more is named beside it,
+/// the first [`TIMELINE_CHILDREN`] of them.
+const TIMELINE_CHILD_US: f64 = 1000.0;
+const TIMELINE_CHILDREN: usize = 6;
+
+/// Prints the page's main-thread tasks as `what`, from the navigation to
+/// the address containing `page` (the link's) to the user timing mark
+/// `end`, with the page's `quorum:` marks among them: each task's start
+/// (ms since the navigation), wall and CPU time, and what ran inside it.
+/// The gaps between tasks are the page waiting (for the network, the
+/// server, a core), which CPU totals alone don't show.
+pub fn print_timeline(what: &str, events: &[Value], page: &str, end: &str) {
+    let from = events
+        .iter()
+        .filter(|e| e["name"] == "navigationStart")
+        .filter(|e| {
+            e["args"]["data"]["documentLoaderURL"]
+                .as_str()
+                .is_some_and(|u| u.contains(page))
+        })
+        .find_map(|e| e["ts"].as_f64());
+    let to = events
+        .iter()
+        .filter(|e| e["name"] == end)
+        .find_map(|e| e["ts"].as_f64());
+    let (Some(from), Some(to)) = (from, to) else {
+        println!("  {what}: the trace has no navigation to {page} or no mark {end}");
+        return;
+    };
+    // The page's main thread: the one that marked `end`.
+    let Some(thread) = events
+        .iter()
+        .find(|e| e["name"] == end)
+        .and_then(|e| Some((e["pid"].as_u64()?, e["tid"].as_u64()?)))
+    else {
+        return;
+    };
+    let mut spans: Vec<(f64, f64, f64, String)> = events
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .filter(|e| (e["pid"].as_u64(), e["tid"].as_u64()) == (Some(thread.0), Some(thread.1)))
+        .filter_map(|e| {
+            let (ts, dur) = (e["ts"].as_f64()?, e["dur"].as_f64()?);
+            (ts + dur > from && ts <= to).then(|| {
+                let cpu = e["tdur"].as_f64().unwrap_or(dur);
+                (ts, dur, cpu, label(e))
+            })
+        })
+        .collect();
+    // Parents before their children: by start, the longer first.
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    let mut tasks: Vec<Task> = Vec::new();
+    for (ts, dur, cpu, name) in spans {
+        match tasks.last_mut() {
+            Some(t) if ts < t.ts + t.dur => {
+                if dur >= TIMELINE_CHILD_US {
+                    t.inside.push((name, dur));
+                }
+            }
+            _ => tasks.push(Task {
+                ts,
+                dur,
+                cpu,
+                inside: Vec::new(),
+            }),
+        }
+    }
+    let mut rows: Vec<(f64, String)> = tasks
+        .into_iter()
+        .filter(|t| t.cpu >= TIMELINE_TASK_US)
+        .map(|t| {
+            let mut inside: Vec<String> = t
+                .inside
+                .iter()
+                .take(TIMELINE_CHILDREN)
+                .map(|(n, d)| format!("{n} {:.1}", d / 1000.0))
+                .collect();
+            if t.inside.len() > TIMELINE_CHILDREN {
+                inside.push("…".to_owned());
+            }
+            let text = format!(
+                "task {:.1} ms (CPU {:.1}){}{}",
+                t.dur / 1000.0,
+                t.cpu / 1000.0,
+                if inside.is_empty() { "" } else { ": " },
+                inside.join(", ")
+            );
+            (t.ts, text)
+        })
+        .collect();
+    rows.extend(
+        events
+            .iter()
+            .filter(|e| e["name"].as_str().is_some_and(|n| n.starts_with("quorum:")))
+            .filter_map(|e| Some((e["ts"].as_f64()?, e["name"].as_str()?)))
+            .filter(|&(ts, _)| ts >= from && ts <= to)
+            .map(|(ts, n)| (ts, format!("── {n}"))),
+    );
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    println!("  {what}: the main thread's tasks (ms since the page opened):");
+    for (ts, text) in rows {
+        println!("    {:>7.1}  {text}", (ts - from) / 1000.0);
+    }
+}
+
+/// A trace event's name, with what it ran where the trace says: the
+/// event's type, or the function called and its file.
+fn label(e: &Value) -> String {
+    let name = e["name"].as_str().unwrap_or("?");
+    let data = &e["args"]["data"];
+    if let Some(kind) = data["type"].as_str() {
+        return format!("{name}({kind})");
+    }
+    match data["functionName"].as_str().filter(|f| !f.is_empty()) {
+        Some(f) => {
+            let file = data["url"]
+                .as_str()
+                .unwrap_or("")
+                .rsplit('/')
+                .next()
+                .unwrap_or("");
+            format!("{name}({f} in {file})")
+        }
+        None => name.to_owned(),
+    }
+}
