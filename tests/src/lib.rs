@@ -151,10 +151,23 @@ pub const PAGE_TIMEOUT: Duration = Duration::from_secs(40);
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A browser test's turn (see [`serial`]).
+pub type Turn = tokio::sync::MutexGuard<'static, ()>;
+
 /// Browser tests take turns within a test binary: two cores don't run
 /// several servers and browsers at once reliably.
-pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+pub async fn serial() -> Turn {
     SERIAL.lock().await
+}
+
+/// Gives up `turn` while `wait` runs, then takes a turn again: for a real
+/// wait on the clock (a meeting's end, a token's expiry) while the test's
+/// pages sit idle, so the binary's other browser tests run meanwhile
+/// rather than after it.
+pub async fn while_waiting<F: std::future::Future>(turn: Turn, wait: F) -> (Turn, F::Output) {
+    drop(turn);
+    let out = wait.await;
+    (serial().await, out)
 }
 
 /// Opens a join link and waits until the page is connected to NATS.
