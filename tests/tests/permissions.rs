@@ -63,7 +63,7 @@ const TTL: u64 = 20;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_is_renewed_without_a_visible_reconnect() {
-    let _turn = quorum_e2e::serial().await;
+    let turn = quorum_e2e::serial().await;
     // nats-server drops a connection when its token expires: with 20 s
     // tokens, renewed every few seconds, several swaps happen within the
     // test.
@@ -80,9 +80,10 @@ async fn the_token_is_renewed_without_a_visible_reconnect() {
     }
 
     // A real wait for real expiry (the link tokens' end), and the server
-    // saying that each page moved to a renewed token at least twice.
+    // saying that each page moved to a renewed token at least twice. The
+    // others take their turns meanwhile: renewing goes on under load.
     let first = token_exp(&quorum.moderator_link).max(token_exp(&quorum.participant_link));
-    sleep_until_unix(first + 1).await;
+    let (_turn, ()) = quorum_e2e::while_waiting(turn, sleep_until_unix(first + 1)).await;
     let renewed = |who: &str| {
         let user = format!("user={who}");
         let out = quorum.output();
