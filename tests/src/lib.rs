@@ -161,9 +161,9 @@ pub async fn serial() -> Turn {
 }
 
 /// Gives up `turn` while `wait` runs, then takes a turn again: for a real
-/// wait on the clock (a meeting's end, a token's expiry) while the test's
-/// pages sit idle, so the binary's other browser tests run meanwhile
-/// rather than after it.
+/// wait on the clock (a meeting's end, a token's expiry) in which the test
+/// does nothing but wait and its pages only keep themselves going, so the
+/// binary's other browser tests run meanwhile rather than after it.
 pub async fn while_waiting<F: std::future::Future>(turn: Turn, wait: F) -> (Turn, F::Output) {
     drop(turn);
     let out = wait.await;

@@ -212,9 +212,9 @@ async fn a_timed_meeting_counts_down_and_its_chat_outlives_the_end() {
         "",
     )
     .await;
-    // The end: the goodbye says why, and the chat is still there to read
-    // and to save.
-    // Most of a minute of waiting, in which the others take their turns.
+    // The end, most of a minute away (the others take their turns
+    // meanwhile): the goodbye says why, and the chat is still there to
+    // read and to save.
     let end = Duration::from_secs(120);
     let waiting = wait_for_text(&p, "#goodbye-page", "maximum duration", end);
     let (_turn, ended) = quorum_e2e::while_waiting(turn, waiting).await;
