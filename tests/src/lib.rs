@@ -101,6 +101,21 @@ pub async fn wait_for(c: &Client, css: &str, timeout: Duration) -> bool {
     false
 }
 
+/// Waits until `script` (run in the page) returns `true`.
+pub async fn wait_js(c: &Client, script: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if c.execute(script, vec![])
+            .await
+            .is_ok_and(|v| v == serde_json::Value::Bool(true))
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// Waits until `css` matches no element.
 pub async fn wait_gone(c: &Client, css: &str, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;

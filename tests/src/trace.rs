@@ -93,13 +93,7 @@ pub fn print(what: &str, events: &[Value]) -> f64 {
 /// Like [`print`], between the first user timing marks named `start` and
 /// `end` (e.g. the page's own `quorum:start` and `quorum:prejoin`).
 pub fn print_between(what: &str, events: &[Value], start: &str, end: &str) -> f64 {
-    let mark = |name: &str| {
-        events
-            .iter()
-            .filter(|e| e["name"] == name)
-            .find_map(|e| e["ts"].as_f64())
-    };
-    let (Some(from), Some(to)) = (mark(start), mark(end)) else {
+    let (Some(from), Some(to)) = (mark_ts(events, start), mark_ts(events, end)) else {
         println!("  {what}: the trace has no marks {start} and {end} (is chromedriver recording?)");
         return 0.0;
     };
@@ -178,6 +172,14 @@ pub fn print_between(what: &str, events: &[Value], start: &str, end: &str) -> f6
     busy / 1000.0
 }
 
+/// When the first trace event named `name` (a user timing mark) was.
+fn mark_ts(events: &[Value], name: &str) -> Option<f64> {
+    events
+        .iter()
+        .filter(|e| e["name"] == name)
+        .find_map(|e| e["ts"].as_f64())
+}
+
 /// A task on the page's main thread, for [`print_timeline`].
 struct Task {
     /// Start (µs, the trace's clock) and wall duration (µs).
@@ -212,20 +214,13 @@ pub fn print_timeline(what: &str, events: &[Value], page: &str, end: &str) {
                 .is_some_and(|u| u.contains(page))
         })
         .find_map(|e| e["ts"].as_f64());
-    let to = events
-        .iter()
-        .filter(|e| e["name"] == end)
-        .find_map(|e| e["ts"].as_f64());
-    let (Some(from), Some(to)) = (from, to) else {
-        println!("  {what}: the trace has no navigation to {page} or no mark {end}");
-        return;
-    };
     // The page's main thread: the one that marked `end`.
-    let Some(thread) = events
+    let end_mark = events
         .iter()
         .find(|e| e["name"] == end)
-        .and_then(|e| Some((e["pid"].as_u64()?, e["tid"].as_u64()?)))
-    else {
+        .and_then(|e| Some((e["ts"].as_f64()?, (e["pid"].as_u64()?, e["tid"].as_u64()?))));
+    let (Some(from), Some((to, thread))) = (from, end_mark) else {
+        println!("  {what}: the trace has no navigation to {page} or no mark {end}");
         return;
     };
     let mut spans: Vec<(f64, f64, f64, String)> = events

@@ -11,7 +11,7 @@ use fantoccini::Locator;
 use quorum_e2e::axe::ColorScheme;
 use quorum_e2e::screens::{capture, DESKTOP, PHONE};
 use quorum_e2e::{
-    click, join, send_chat, wait_for, wait_for_text, wait_gone, Chromedriver, Quorum,
+    click, join, send_chat, wait_for, wait_for_text, wait_gone, wait_js, Chromedriver, Quorum,
 };
 use serde_json::json;
 
@@ -197,26 +197,14 @@ async fn a_reader_scrolled_up_is_told_how_many_are_new_and_the_box_grows() {
     assert!(wait_gone(&ben, "#chat-jump", T).await);
     // The button goes as the click is taken; the list scrolls at the
     // frame after, which a measure taken at once could come before.
-    let deadline = std::time::Instant::now() + T;
-    let at_bottom = loop {
-        let at_bottom = ben
-            .execute(
-                "const l = document.getElementById('chat-list');
-                 return l.scrollHeight - l.scrollTop - l.clientHeight < 50;",
-                vec![],
-            )
-            .await
-            .expect("measure");
-        if at_bottom == json!(true) || std::time::Instant::now() >= deadline {
-            break at_bottom;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert_eq!(
-        at_bottom,
-        json!(true),
-        "the button did not bring the newest"
-    );
+    let at_bottom = wait_js(
+        &ben,
+        "const l = document.getElementById('chat-list');
+         return l.scrollHeight - l.scrollTop - l.clientHeight < 50;",
+        T,
+    )
+    .await;
+    assert!(at_bottom, "the button did not bring the newest");
     // The message box grows with its text.
     let height = |c: &fantoccini::Client| {
         let c = c.clone();
