@@ -1,7 +1,8 @@
 //! End to end, issue 14's chat items: private mode is obvious on both
 //! sides, the integrator's texts are shown, and a reader scrolled up is
 //! told what is new while the message box grows with its text, a
-//! sender's run reads as one block, and the limit counts characters. Run with
+//! sender's run reads as one block, the limit counts characters, and what
+//! stays in the list is never moved (so it keeps the focus). Run with
 //! `cargo test -p quorum-e2e --test chat_ux` after `trunk build --release`
 //! and `cargo build -p quorum-server`.
 
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use quorum_e2e::axe::ColorScheme;
+use quorum_e2e::publisher::Publisher;
 use quorum_e2e::screens::{capture, DESKTOP, PHONE};
 use quorum_e2e::{
     click, join, send_chat, wait_for, wait_for_text, wait_gone, wait_js, Chromedriver, Quorum,
@@ -265,4 +267,96 @@ async fn a_reader_scrolled_up_is_told_how_many_are_new_and_the_box_grows() {
     for c in [ann, ben] {
         c.close().await.ok();
     }
+}
+
+/// Counts, in `#chat-list`, the items put in again after they were there
+/// (`window.__moved`): a kept item moved by the list.
+const COUNT_MOVES: &str = "window.__moved = 0;
+    const l = document.getElementById('chat-list');
+    for (const li of l.children) { li.__seen = true; }
+    new MutationObserver((rs) => {
+      for (const r of rs) {
+        for (const n of r.addedNodes) { if (n.__seen) { window.__moved++; } n.__seen = true; }
+      }
+    }).observe(l, { childList: true });";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_or_reading_back_never_moves_what_stays_so_the_focus_stays() {
+    let _turn = quorum_e2e::serial().await;
+    let unlimited = "100000".to_owned();
+    let q = Quorum::start_env(&[
+        ("QUORUM_LIMITS_CHAT_PER_SEC", unlimited.clone()),
+        ("QUORUM_LIMITS_CHAT_BURST", unlimited),
+    ]);
+    let room = "keep";
+    q.create_room_titled(room, "Keep", false).await;
+    let mut driver = Chromedriver::start();
+    let page = driver.browser().await;
+    join(&page, &q.join_link(room, "reader", false).await).await;
+    assert!(wait_for(&page, "#chat-list[aria-busy=false]", T).await);
+    let mut writer = Publisher::join(&q, room, "writer", "Writer", false).await;
+    let batch = |w: &Publisher, from: u64, n: u64| -> Vec<Vec<u8>> {
+        (from..from + n)
+            .map(|i| w.payload(i, &format!("m-{i}"), &format!("message {i}")))
+            .collect()
+    };
+    let drawn = "return document.querySelectorAll('#chat-list > li.chat-message').length";
+    let settled = format!("{drawn} === 60;");
+    let first = batch(&writer, 0, 60);
+    writer.publish_all(&first).await;
+    assert!(wait_for(&page, "li[data-id='m-59']", T).await);
+    assert!(wait_js(&page, &settled, T).await);
+    // Bursts that the list takes in over a frame or two, each taking as
+    // many away above as it adds below.
+    for (from, n) in [(60, 30), (90, 25)] {
+        let b = batch(&writer, from, n);
+        writer.publish_all(&b).await;
+        assert!(wait_for(&page, &format!("li[data-id='m-{}']", from + n - 1), T).await);
+        assert!(wait_js(&page, &settled, T).await);
+    }
+    // A keyboard user is on the newest message's "Reply privately" when
+    // another comes.
+    page.execute(COUNT_MOVES, vec![])
+        .await
+        .expect("watch the list");
+    page.execute(
+        "document.querySelector(\"li[data-id='m-114'] .sender-reply\").focus();",
+        vec![],
+    )
+    .await
+    .expect("focus a reply button");
+    let burst = batch(&writer, 115, 50);
+    writer.publish_all(&burst).await;
+    assert!(wait_for(&page, "li[data-id='m-164']", T).await);
+    assert!(wait_js(&page, &settled, T).await);
+    let after = page
+        .execute(
+            "return [window.__moved, document.activeElement.closest('li')?.dataset.id ?? null];",
+            vec![],
+        )
+        .await
+        .expect("read the list");
+    assert_eq!(after, json!([0, "m-114"]), "[moved, focus] after a burst");
+    // Reading back with the keyboard: 60 older ones come in above.
+    page.find(Locator::Css("#chat-list"))
+        .await
+        .expect("list")
+        .send_keys("\u{E011}")
+        .await
+        .expect("Home");
+    assert!(wait_for(&page, "li[data-id='m-50']", T).await);
+    let moved = page
+        .execute(
+            "return [window.__moved, !!document.querySelector(\"li[data-id='m-164']\")];",
+            vec![],
+        )
+        .await
+        .expect("read the list");
+    assert_eq!(
+        moved,
+        json!([0, true]),
+        "[moved, the newest still drawn] after reading back"
+    );
+    writer.close().await;
+    page.close().await.ok();
 }

@@ -12,6 +12,7 @@ use crate::components::chat_earlier::EarlierItem;
 use crate::components::chat_follow::{total, Follow, TRIM_LAG};
 pub use crate::components::chat_item::ChatItem;
 use crate::components::chat_jump::JumpToNewest;
+use crate::components::kept_rows::keep_rows;
 use crate::components::list_scroll::{keep_in_view, scroll_to};
 use crate::i18n::{t, t_string, use_i18n};
 use crate::state::chat::{ChatLog, Delivery, EntryKey, UnsentAction};
@@ -257,6 +258,80 @@ pub fn ChatList(
         log.with(|l| !l.is_empty() && span_of(l, at.as_ref()).1 == 0)
     });
 
+    // The rows drawn: the window over the log, with the "New messages"
+    // divider; a row that stays is never moved (see `kept_rows`).
+    keep_rows(
+        list_ref,
+        move || {
+            let start = start.get();
+            let extra = extra.get();
+            divider.with(|d| {
+                log.with(|l| {
+                    let (_, skip, take) = span_of(l, start.as_ref());
+                    // The newest just in, drawn above the window until it
+                    // slides (see `TRIM_LAG`).
+                    let extra = skip.min(extra);
+                    let (mut skip, mut take) = (skip - extra, take + extra);
+                    if start.is_none() && flood.get() && take > FLOOD_WINDOW {
+                        skip += take - FLOOD_WINDOW;
+                        take = FLOOD_WINDOW;
+                    }
+                    // From the one before the window, which the first
+                    // drawn may continue.
+                    let mut from = l.entries().skip(skip.saturating_sub(1));
+                    let before = if skip > 0 { from.next() } else { None };
+                    rows(before, from.take(take), d.as_ref())
+                        .into_iter()
+                        .map(|r| r.map(Arc::clone))
+                        .collect::<Vec<_>>()
+                })
+            })
+        },
+        // Whether a message continues the one before it is part of its
+        // key: one whose predecessor changed (older messages came in above
+        // it, or the divider did) is drawn afresh. The first drawn shows
+        // its header by the stylesheet, so the window slides without
+        // redrawing.
+        |row| match row {
+            Row::Divider => None,
+            Row::Message(e, cont) => Some((e.key(), *cont)),
+        },
+        move |row| {
+            let Row::Message(e, cont) = row else {
+                return view! {
+                    <li class="chat-divider">
+                        <span>{t!(i18n, chat.new_messages)}</span>
+                    </li>
+                }
+                .into_any();
+            };
+            let key = e.key();
+            // Only ours change how far they got.
+            let delivery = match delivery_of {
+                _ if !e.mine => Signal::stored(Delivery::Sent),
+                Some(p) => p.run(key),
+                // Standalone (tests): straight from the log.
+                None => Signal::derive(move || {
+                    if log.with(|l| l.is_pending(&key)) {
+                        Delivery::Sending
+                    } else {
+                        Delivery::Sent
+                    }
+                }),
+            };
+            view! {
+                <ChatItem
+                    entry=e
+                    continued=cont
+                    delivery=delivery
+                    on_unsent=on_unsent
+                    can_retry=can_retry
+                />
+            }
+            .into_any()
+        },
+    );
+
     view! {
         <div class="chat-body">
             <Show when=move || log.with(ChatLog::is_empty)>
@@ -294,76 +369,6 @@ pub fn ChatList(
                     let e = earlier?;
                     at_oldest.get().then(|| view! { <EarlierItem earlier=e load=load_from_button /> })
                 }}
-                <For
-                    each=move || {
-                        let start = start.get();
-                        let extra = extra.get();
-                        divider.with(|d| {
-                            log.with(|l| {
-                                let (_, skip, take) = span_of(l, start.as_ref());
-                                // The newest just in, drawn above the window
-                                // until it slides (see `TRIM_LAG`).
-                                let extra = skip.min(extra);
-                                let (mut skip, mut take) = (skip - extra, take + extra);
-                                if start.is_none() && flood.get() && take > FLOOD_WINDOW {
-                                    skip += take - FLOOD_WINDOW;
-                                    take = FLOOD_WINDOW;
-                                }
-                                // From the one before the window, which the
-                                // first drawn may continue.
-                                let mut from = l.entries().skip(skip.saturating_sub(1));
-                                let before = if skip > 0 { from.next() } else { None };
-                                rows(before, from.take(take), d.as_ref())
-                                    .into_iter()
-                                    .map(|r| r.map(Arc::clone))
-                                    .collect::<Vec<_>>()
-                            })
-                        })
-                    }
-                    // Whether a message continues the one before it is part
-                    // of its key: one whose predecessor changed (older
-                    // messages came in above it, or the divider did) is
-                    // drawn afresh. The first drawn shows its header by the
-                    // stylesheet, so the window slides without redrawing.
-                    key=|row| match row {
-                        Row::Divider => None,
-                        Row::Message(e, cont) => Some((e.key(), *cont)),
-                    }
-                    children=move |row| {
-                        let Row::Message(e, cont) = row else {
-                            return view! {
-                                <li class="chat-divider">
-                                    <span>{t!(i18n, chat.new_messages)}</span>
-                                </li>
-                            }
-                            .into_any();
-                        };
-                        let key = e.key();
-                        // Only ours change how far they got.
-                        let delivery = match delivery_of {
-                            _ if !e.mine => Signal::stored(Delivery::Sent),
-                            Some(p) => p.run(key),
-                            // Standalone (tests): straight from the log.
-                            None => Signal::derive(move || {
-                                if log.with(|l| l.is_pending(&key)) {
-                                    Delivery::Sending
-                                } else {
-                                    Delivery::Sent
-                                }
-                            }),
-                        };
-                        view! {
-                            <ChatItem
-                                entry=e
-                                continued=cont
-                                delivery=delivery
-                                on_unsent=on_unsent
-                                can_retry=can_retry
-                            />
-                        }
-                        .into_any()
-                    }
-                />
             </ul>
             <JumpToNewest new_since=new_since jump=jump />
         </div>

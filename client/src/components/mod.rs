@@ -12,6 +12,7 @@ pub mod devices;
 pub mod dialog;
 pub mod e2ee_badge;
 pub mod icons;
+mod kept_rows;
 pub mod key_banner;
 pub mod leave;
 pub mod linkify;

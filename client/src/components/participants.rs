@@ -1,11 +1,13 @@
 //! The participant list and the raise-hand toggle.
 
+use leptos::html::Ul;
 use leptos::prelude::*;
 use quorum_shared::events::{NotificationType, PresenceState};
 use quorum_shared::worker::WorkerRequest;
 
 use crate::components::e2ee_badge::KeyMismatch;
 use crate::components::icons::{Icon, IconName};
+use crate::components::kept_rows::keep_rows;
 use crate::components::participant_menu::ParticipantMenu;
 use crate::i18n::{t, t_string, td_string, tu_string, use_i18n};
 use crate::nats::use_nats;
@@ -118,16 +120,26 @@ pub fn ParticipantList(#[prop(into)] roster: Signal<Roster>) -> impl IntoView {
 
 #[component]
 fn ParticipantRows(#[prop(into)] people: Signal<Vec<Participant>>) -> impl IntoView {
-    view! {
-        <ul class="participant-list">
-            <For
-                each=move || people.get()
-                // Any change re-renders the row: rows are small.
-                key=|p| (p.id.clone(), state_key(p.state), p.hand, p.name.clone(), p.is_admin, p.hand_order)
-                children=|p| view! { <ParticipantItem p=p /> }
-            />
-        </ul>
-    }
+    let list = NodeRef::<Ul>::new();
+    // People joining at once never move the rows around them (see
+    // `kept_rows`).
+    keep_rows(
+        list,
+        move || people.get(),
+        // Any change re-renders the row: rows are small.
+        |p| {
+            (
+                p.id.clone(),
+                state_key(p.state),
+                p.hand,
+                p.name.clone(),
+                p.is_admin,
+                p.hand_order,
+            )
+        },
+        |p| view! { <ParticipantItem p=p /> }.into_any(),
+    );
+    view! { <ul class="participant-list" node_ref=list></ul> }
 }
 
 /// `<li class="participant" data-user data-state data-hand>`: the name, a

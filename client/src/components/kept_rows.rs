@@ -1,0 +1,123 @@
+//! A list's items kept in step with the rows it draws, without ever
+//! moving an item that stays (the chat list, the participant list).
+//!
+//! Leptos' `<For>` decides whether a kept item must move by counting the
+//! additions and removals before it, so an update that both takes items
+//! from the top and adds some at the bottom (a chat burst while following
+//! the newest), or adds several above (older messages as someone reads
+//! back, people joining at once), takes kept items out of the page and
+//! puts them back. Whatever had the focus in them (a sender's **Reply
+//! privately**, a moderator's menu) loses it, and the chat list, a live
+//! region, has screen readers read them out again. These lists keep their
+//! order, so an update only takes some rows away and adds some before,
+//! between or after those kept: here the ones that go are taken out, the
+//! new ones put in place, and the kept ones are never touched.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+
+use leptos::html::Ul;
+use leptos::prelude::*;
+use leptos::tachys::view::any_view::AnyViewState;
+use leptos::tachys::view::{Mountable, Render};
+
+/// One drawn row: its key, what was built for it, and the reactive owner
+/// of its view, disposed with it.
+struct Drawn<K> {
+    key: K,
+    state: AnyViewState,
+    owner: Owner,
+}
+
+impl<K> Drawn<K> {
+    /// Takes it out of the page and disposes of its view.
+    fn remove(mut self) {
+        self.state.unmount();
+        self.owner.cleanup();
+    }
+}
+
+/// Keeps the children of `list` after those it starts with (drawn by the
+/// list itself, before any row) in step with `rows()`, each drawn by
+/// `draw` under its own reactive owner and told apart by `key`.
+pub(crate) fn keep_rows<R, K>(
+    list: NodeRef<Ul>,
+    rows: impl Fn() -> Vec<R> + 'static,
+    key: impl Fn(&R) -> K + 'static,
+    draw: impl Fn(R) -> AnyView + 'static,
+) where
+    R: 'static,
+    K: Eq + Hash + Clone + 'static,
+{
+    // The list's own owner: a row's view must outlive the effect's run
+    // that drew it (each run disposes of what the one before made).
+    let parent = Owner::current().expect("keep_rows runs in a component");
+    let drawn = StoredValue::new_local(Vec::<Drawn<K>>::new());
+    Effect::new(move || {
+        let next = rows();
+        let Some(ul) = list.get() else {
+            return;
+        };
+        untrack(|| {
+            drawn.update_value(|d| {
+                let old = std::mem::take(d);
+                *d = step(&ul, old, next, &key, &draw, &parent);
+            });
+        });
+    });
+}
+
+/// From the rows drawn (`old`) to `next`: the rows no longer there are
+/// taken out, the new ones put in before the kept row they precede (or at
+/// the end), and the kept ones stay where they are.
+fn step<R, K: Eq + Hash + Clone>(
+    ul: &web_sys::HtmlUListElement,
+    old: Vec<Drawn<K>>,
+    next: Vec<R>,
+    key: &impl Fn(&R) -> K,
+    draw: &impl Fn(R) -> AnyView,
+    parent: &Owner,
+) -> Vec<Drawn<K>> {
+    let next: Vec<(K, R)> = next.into_iter().map(|r| (key(&r), r)).collect();
+    // Kept rows, in the page's order, with their place in `next`, which
+    // must only grow: a window never reorders, but a row out of order is
+    // drawn afresh rather than moved.
+    let mut kept = VecDeque::with_capacity(old.len());
+    {
+        let wanted: HashMap<&K, usize> =
+            next.iter().enumerate().map(|(i, (k, _))| (k, i)).collect();
+        let mut last = None;
+        for d in old {
+            match wanted.get(&d.key) {
+                Some(&at) if last.is_none_or(|l| at > l) => {
+                    last = Some(at);
+                    kept.push_back((at, d));
+                }
+                _ => d.remove(),
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(next.len());
+    for (at, (k, row)) in next.into_iter().enumerate() {
+        if kept.front().is_some_and(|(i, _)| *i == at) {
+            if let Some((_, d)) = kept.pop_front() {
+                out.push(d);
+            }
+            continue;
+        }
+        let owner = parent.with(Owner::new);
+        let mut state = owner.with(|| draw(row).build());
+        let placed = kept
+            .front()
+            .is_some_and(|(_, before)| before.state.insert_before_this(&mut state));
+        if !placed {
+            state.mount(ul, None);
+        }
+        out.push(Drawn {
+            key: k,
+            state,
+            owner,
+        });
+    }
+    out
+}
