@@ -21,12 +21,50 @@ use leptos::prelude::*;
 use leptos::tachys::view::any_view::AnyViewState;
 use leptos::tachys::view::{Mountable, Render};
 
+/// Rows whose reactive owners hang from one shelf.
+const SHELF: usize = 64;
+
 /// One drawn row: its key, what was built for it, and the reactive owner
 /// of its view, disposed with it.
 struct Drawn<K> {
     key: K,
     state: AnyViewState,
     owner: Owner,
+    /// The shelf its owner hangs from, kept while the row is.
+    _shelf: Owner,
+}
+
+/// Where rows' reactive owners hang: shelves, each a child of the list's
+/// owner with up to [`SHELF`] rows. An owner keeps a record of every child
+/// it ever had until it is itself disposed of, so rows hung from the
+/// list's owner directly would each leave one behind for as long as the
+/// list is shown: a long meeting's every message drawn. A shelf, records
+/// and all, goes with its last row.
+struct Shelves {
+    list: Owner,
+    shelf: Owner,
+    hung: usize,
+}
+
+impl Shelves {
+    fn new(list: Owner) -> Self {
+        let shelf = list.child();
+        Self {
+            list,
+            shelf,
+            hung: 0,
+        }
+    }
+
+    /// A new row's owner, and the shelf it hangs from.
+    fn hang(&mut self) -> (Owner, Owner) {
+        if self.hung == SHELF {
+            self.shelf = self.list.child();
+            self.hung = 0;
+        }
+        self.hung += 1;
+        (self.shelf.child(), self.shelf.clone())
+    }
 }
 
 impl<K> Drawn<K> {
@@ -47,21 +85,21 @@ pub(crate) fn keep_rows<R, K>(
     draw: impl Fn(R) -> AnyView + 'static,
 ) where
     R: 'static,
-    K: Eq + Hash + Clone + 'static,
+    K: Eq + Hash + 'static,
 {
-    // The list's own owner: a row's view must outlive the effect's run
-    // that drew it (each run disposes of what the one before made).
-    let parent = Owner::current().expect("keep_rows runs in a component");
-    let drawn = StoredValue::new_local(Vec::<Drawn<K>>::new());
+    // Under the list's own owner: a row's view must outlive the effect's
+    // run that drew it (each run disposes of what the one before made).
+    let list_owner = Owner::current().expect("keep_rows runs in a component");
+    let drawn = StoredValue::new_local((Vec::<Drawn<K>>::new(), Shelves::new(list_owner)));
     Effect::new(move || {
         let next = rows();
         let Some(ul) = list.get() else {
             return;
         };
         untrack(|| {
-            drawn.update_value(|d| {
+            drawn.update_value(|(d, shelves)| {
                 let old = std::mem::take(d);
-                *d = step(&ul, old, next, &key, &draw, &parent);
+                *d = step(&ul, old, next, &key, &draw, shelves);
             });
         });
     });
@@ -70,13 +108,13 @@ pub(crate) fn keep_rows<R, K>(
 /// From the rows drawn (`old`) to `next`: the rows no longer there are
 /// taken out, the new ones put in before the kept row they precede (or at
 /// the end), and the kept ones stay where they are.
-fn step<R, K: Eq + Hash + Clone>(
+fn step<R, K: Eq + Hash>(
     ul: &web_sys::HtmlUListElement,
     old: Vec<Drawn<K>>,
     next: Vec<R>,
     key: &impl Fn(&R) -> K,
     draw: &impl Fn(R) -> AnyView,
-    parent: &Owner,
+    shelves: &mut Shelves,
 ) -> Vec<Drawn<K>> {
     let next: Vec<(K, R)> = next.into_iter().map(|r| (key(&r), r)).collect();
     // Kept rows, in the page's order, with their place in `next`, which
@@ -105,7 +143,7 @@ fn step<R, K: Eq + Hash + Clone>(
             }
             continue;
         }
-        let owner = parent.with(Owner::new);
+        let (owner, shelf) = shelves.hang();
         let mut state = owner.with(|| draw(row).build());
         let placed = kept
             .front()
@@ -117,6 +155,7 @@ fn step<R, K: Eq + Hash + Clone>(
             key: k,
             state,
             owner,
+            _shelf: shelf,
         });
     }
     out
