@@ -45,6 +45,9 @@ async fn participants_show_state_role_hand_and_you() {
         state: PresenceState::Online,
     });
     let (_app, roster, root) = mount_roster(r);
+    // The rows are drawn by an effect, at the first tick after the list
+    // mounts (before the first paint; see `kept_rows`).
+    tick().await;
 
     let bob = "li.participant[data-user=bob]";
     assert_eq!(attr(&root, bob, "data-state").as_deref(), Some("online"));
@@ -107,6 +110,7 @@ async fn a_room_of_600_draws_a_page_of_the_list_at_a_time() {
     }
     assert_eq!(r.present(), 601);
     let (_app, roster, root) = mount_roster(r);
+    tick().await;
     let rows = || root.query_selector_all("li.participant").unwrap().length();
     assert_eq!(rows(), 100, "one page, not 601 rows");
     assert_eq!(
