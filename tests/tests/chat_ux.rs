@@ -295,25 +295,24 @@ async fn a_burst_or_reading_back_never_moves_what_stays_so_the_focus_stays() {
     join(&page, &q.join_link(room, "reader", false).await).await;
     assert!(wait_for(&page, "#chat-list[aria-busy=false]", T).await);
     let mut writer = Publisher::join(&q, room, "writer", "Writer", false).await;
-    let batch = |w: &Publisher, from: u64, n: u64| -> Vec<Vec<u8>> {
-        (from..from + n)
-            .map(|i| w.payload(i, &format!("m-{i}"), &format!("message {i}")))
-            .collect()
-    };
-    let drawn = "return document.querySelectorAll('#chat-list > li.chat-message').length";
-    let settled = format!("{drawn} === 60;");
-    let first = batch(&writer, 0, 60);
-    writer.publish_all(&first).await;
-    assert!(wait_for(&page, "li[data-id='m-59']", T).await);
-    assert!(wait_js(&page, &settled, T).await);
+    // Publishes messages `m-{from}` on at once, then waits for the last
+    // to be drawn and the window to slide back to 60.
+    async fn burst(writer: &mut Publisher, page: &fantoccini::Client, from: u64, n: u64) {
+        let payloads: Vec<Vec<u8>> = (from..from + n)
+            .map(|i| writer.payload(i, &format!("m-{i}"), &format!("message {i}")))
+            .collect();
+        writer.publish_all(&payloads).await;
+        let last = format!("li[data-id='m-{}']", from + n - 1);
+        assert!(wait_for(page, &last, T).await);
+        let settled =
+            "return document.querySelectorAll('#chat-list > li.chat-message').length === 60;";
+        assert!(wait_js(page, settled, T).await);
+    }
+    burst(&mut writer, &page, 0, 60).await;
     // Bursts that the list takes in over a frame or two, each taking as
     // many away above as it adds below.
-    for (from, n) in [(60, 30), (90, 25)] {
-        let b = batch(&writer, from, n);
-        writer.publish_all(&b).await;
-        assert!(wait_for(&page, &format!("li[data-id='m-{}']", from + n - 1), T).await);
-        assert!(wait_js(&page, &settled, T).await);
-    }
+    burst(&mut writer, &page, 60, 30).await;
+    burst(&mut writer, &page, 90, 25).await;
     // A keyboard user is on the newest message's "Reply privately" when
     // another comes.
     page.execute(COUNT_MOVES, vec![])
@@ -325,10 +324,7 @@ async fn a_burst_or_reading_back_never_moves_what_stays_so_the_focus_stays() {
     )
     .await
     .expect("focus a reply button");
-    let burst = batch(&writer, 115, 50);
-    writer.publish_all(&burst).await;
-    assert!(wait_for(&page, "li[data-id='m-164']", T).await);
-    assert!(wait_js(&page, &settled, T).await);
+    burst(&mut writer, &page, 115, 50).await;
     let after = page
         .execute(
             "return [window.__moved, document.activeElement.closest('li')?.dataset.id ?? null];",
