@@ -6,11 +6,15 @@
 # Process names (as `pgrep -x` sees them, at most 15 characters).
 LEAK_NAMES='chromium|chrome|chrome_crashpad|chromedriver|quorum|nats-server'
 # Zombies are left out: they are already dead, waiting to be reaped.
+# Always succeeds: under `set -e -o pipefail`, a loop whose last test was
+# false (the last process a zombie) ended test.sh at once, silently.
 leak_pids() {
   local p state
   for p in $(pgrep -x "$LEAK_NAMES" 2>/dev/null); do
     state=$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) || continue
-    [ -n "$state" ] && [ "$state" != Z ] && echo "$p"
+    if [ -n "$state" ] && [ "$state" != Z ]; then
+      echo "$p"
+    fi
   done | sort
 }
 LEAK_BEFORE=$(leak_pids)
