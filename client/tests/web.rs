@@ -50,6 +50,9 @@ mod events;
 mod handoff;
 #[path = "web/i18n.rs"]
 mod i18n;
+// Lists whose items stay put as others come and go.
+#[path = "web/kept.rs"]
+mod kept;
 #[path = "web/media.rs"]
 mod media;
 #[path = "web/notices.rs"]

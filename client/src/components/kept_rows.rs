@@ -1,5 +1,6 @@
 //! A list's items kept in step with the rows it draws, without ever
-//! moving an item that stays (the chat list, the participant list).
+//! moving an item that stays (the chat list, the participant list, the
+//! toasts, the reactions, the notice centre).
 //!
 //! Leptos' `<For>` decides whether a kept item must move by counting the
 //! additions and removals before it, so an update that both takes items
@@ -16,10 +17,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 
-use leptos::html::Ul;
+use leptos::html::ElementType;
 use leptos::prelude::*;
 use leptos::tachys::view::any_view::AnyViewState;
 use leptos::tachys::view::{Mountable, Render};
+use wasm_bindgen::JsCast;
 
 /// Rows whose reactive owners hang from one shelf.
 const SHELF: usize = 64;
@@ -75,15 +77,17 @@ impl<K> Drawn<K> {
     }
 }
 
-/// Keeps the children of `list` after those it starts with (drawn by the
-/// list itself, before any row) in step with `rows()`, each drawn by
-/// `draw` under its own reactive owner and told apart by `key`.
-pub(crate) fn keep_rows<R, K>(
-    list: NodeRef<Ul>,
+/// Keeps the children of `list` (any element) after those it starts with
+/// (drawn by the list itself, before any row) in step with `rows()`, each
+/// drawn by `draw` under its own reactive owner and told apart by `key`.
+pub(crate) fn keep_rows<E, R, K>(
+    list: NodeRef<E>,
     rows: impl Fn() -> Vec<R> + 'static,
     key: impl Fn(&R) -> K + 'static,
     draw: impl Fn(R) -> AnyView + 'static,
 ) where
+    E: ElementType,
+    E::Output: JsCast + Clone + 'static,
     R: 'static,
     K: Eq + Hash + 'static,
 {
@@ -93,13 +97,14 @@ pub(crate) fn keep_rows<R, K>(
     let drawn = StoredValue::new_local((Vec::<Drawn<K>>::new(), Shelves::new(list_owner)));
     Effect::new(move || {
         let next = rows();
-        let Some(ul) = list.get() else {
+        let Some(el) = list.get() else {
             return;
         };
+        let el: web_sys::Element = el.unchecked_into();
         untrack(|| {
             drawn.update_value(|(d, shelves)| {
                 let old = std::mem::take(d);
-                *d = step(&ul, old, next, &key, &draw, shelves);
+                *d = step(&el, old, next, &key, &draw, shelves);
             });
         });
     });
@@ -109,7 +114,7 @@ pub(crate) fn keep_rows<R, K>(
 /// taken out, the new ones put in before the kept row they precede (or at
 /// the end), and the kept ones stay where they are.
 fn step<R, K: Eq + Hash>(
-    ul: &web_sys::HtmlUListElement,
+    list: &web_sys::Element,
     old: Vec<Drawn<K>>,
     next: Vec<R>,
     key: &impl Fn(&R) -> K,
@@ -149,7 +154,7 @@ fn step<R, K: Eq + Hash>(
             .front()
             .is_some_and(|(_, before)| before.state.insert_before_this(&mut state));
         if !placed {
-            state.mount(ul, None);
+            state.mount(list, None);
         }
         out.push(Drawn {
             key: k,

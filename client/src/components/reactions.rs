@@ -5,6 +5,7 @@
 //! read; the sender always comes from the server.
 
 use base64::Engine;
+use leptos::html::Ul;
 use leptos::prelude::*;
 use quorum_shared::e2ee::Kind;
 use quorum_shared::events::NotificationType;
@@ -12,6 +13,7 @@ use quorum_shared::moderation::REACTIONS;
 use quorum_shared::worker::WorkerRequest;
 
 use crate::components::icons::{Icon, IconName};
+use crate::components::kept_rows::keep_rows;
 use crate::i18n::{t_string, td_string, use_i18n, Locale};
 use crate::state::e2ee::use_e2ee;
 use crate::state::moderation::{use_moderation, ReactionEvent};
@@ -174,22 +176,29 @@ pub fn ReactionFeed() -> impl IntoView {
         }
     });
 
+    // A wave of reactions adds several and drops as many of the oldest in
+    // one update: those that stay are never moved (see `kept_rows`), or
+    // this live region would read them out again.
+    let feed = NodeRef::<Ul>::new();
+    keep_rows(
+        feed,
+        move || shown.get(),
+        |s| s.key.clone(),
+        move |s| {
+            view! {
+                <li class="reaction" data-reaction=s.name.clone()>
+                    {IconName::reaction(&s.name).map(|i| view! { <Icon name=i /> })}
+                    <span class="reaction-text">
+                        {format!("{}: {}", s.who, reaction_label(&s.name, locale))}
+                    </span>
+                </li>
+            }
+            .into_any()
+        },
+    );
     view! {
         <div id="reactions" class="reactions" role="status" aria-live="polite">
-            <ul class="reaction-feed">
-                <For
-                    each=move || shown.get()
-                    key=|s| s.key.clone()
-                    children=move |s| view! {
-                        <li class="reaction" data-reaction=s.name.clone()>
-                            {IconName::reaction(&s.name).map(|i| view! { <Icon name=i /> })}
-                            <span class="reaction-text">
-                                {format!("{}: {}", s.who, reaction_label(&s.name, locale))}
-                            </span>
-                        </li>
-                    }
-                />
-            </ul>
+            <ul class="reaction-feed" node_ref=feed></ul>
             <p class="reaction-counts visually-hidden">
                 {move || counts.with(|c| {
                     c.iter()

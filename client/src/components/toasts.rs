@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use leptos::html::Div;
 use leptos::prelude::*;
 
 use crate::components::icons::{Icon, IconName};
+use crate::components::kept_rows::keep_rows;
 use crate::i18n::{t_string, use_i18n};
 use crate::state::toasts::{use_toasts, Toast, ToastQueue, TOAST_TTL};
 use quorum_shared::events::NotificationType;
@@ -30,15 +32,19 @@ pub fn ToastRegion(
     #[prop(default = TOAST_TTL)]
     ttl: Duration,
 ) -> impl IntoView {
+    let region = NodeRef::<Div>::new();
+    // Toasts that stay are never moved as others come and go (see
+    // `kept_rows`): a moved one would be read out again, and would lose
+    // the focus on its close button.
+    keep_rows(
+        region,
+        move || toasts.with(|q| q.toasts().cloned().collect::<Vec<_>>()),
+        |t| t.id.clone(),
+        move |t| view! { <ToastItem toast=t ttl=ttl on_dismiss=on_dismiss /> }.into_any(),
+    );
     view! {
         // A live region needs no name, and a plain <div> may not have one.
-        <div id="toasts" class="toasts" aria-live="polite">
-            <For
-                each=move || toasts.with(|q| q.toasts().cloned().collect::<Vec<_>>())
-                key=|t| t.id.clone()
-                children=move |t| view! { <ToastItem toast=t ttl=ttl on_dismiss=on_dismiss /> }
-            />
-        </div>
+        <div id="toasts" class="toasts" aria-live="polite" node_ref=region></div>
     }
 }
 

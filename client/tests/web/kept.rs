@@ -1,0 +1,156 @@
+//! Lists whose items stay put: an update that drops the oldest and adds
+//! new ones (a full toast stack, a full reaction feed) never takes an
+//! item that stays out of the page. Leptos' `<For>` did: a moved item
+//! loses the keyboard focus inside it, and in a live region is read out
+//! again.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::tick;
+use quorum_client::components::toasts::ToastRegion;
+use quorum_client::pages::room::RoomPage;
+use quorum_client::state::moderation::{
+    use_moderation, ModerationContext, ModerationEvent, ReactionEvent,
+};
+use quorum_client::state::persist::Stored;
+use quorum_client::state::session::provide_session_state;
+use quorum_client::state::toasts::{Toast, ToastQueue, MAX_TOASTS};
+use quorum_shared::events::NotificationType;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+use super::session::offline_session;
+use super::{container, document};
+
+/// Counts, from now on, the children of `list` that were in it already
+/// and are inserted again (a move is a removal and an insertion).
+pub(crate) fn count_moves(list: &web_sys::Element) -> impl Fn() -> u32 {
+    let watch = js_sys::Function::new_with_args(
+        "list",
+        "const before = new Set(list.children); let moves = 0;
+         const seen = new MutationObserver(records => {
+           for (const r of records) for (const n of r.addedNodes) if (before.has(n)) moves++;
+         });
+         seen.observe(list, { childList: true });
+         return () => { for (const r of seen.takeRecords()) for (const n of r.addedNodes) if (before.has(n)) moves++; return moves; };",
+    );
+    let read: js_sys::Function = watch
+        .call1(&wasm_bindgen::JsValue::NULL, list)
+        .unwrap()
+        .unchecked_into();
+    move || {
+        read.call0(&wasm_bindgen::JsValue::NULL)
+            .unwrap()
+            .as_f64()
+            .unwrap() as u32
+    }
+}
+
+fn toast(id: &str) -> Toast {
+    Toast {
+        id: id.to_string(),
+        text: format!("note {id}"),
+        kind: NotificationType::Info,
+        with_sound: false,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_full_toast_stack_takes_new_ones_without_moving_the_others() {
+    let queue = RwSignal::new(ToastQueue::new());
+    let on_dismiss = Callback::new(move |id: String| {
+        queue.update(|q| {
+            q.dismiss(&id);
+        })
+    });
+    let root = container();
+    let _app = mount_to(root.clone(), move || {
+        view! { <ToastRegion toasts=queue on_dismiss=on_dismiss ttl=Duration::from_secs(600) /> }
+    });
+    queue.update(|q| {
+        for n in 0..MAX_TOASTS {
+            q.push(toast(&format!("t{n}")));
+        }
+    });
+    tick().await;
+    let region = root.query_selector("#toasts").unwrap().unwrap();
+    assert_eq!(region.children().length() as usize, MAX_TOASTS);
+    // A keyboard user on the newest toast's close button.
+    let close: web_sys::HtmlElement = region
+        .last_element_child()
+        .unwrap()
+        .query_selector("button.toast-close")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    close.focus().unwrap();
+    let moves = count_moves(&region);
+
+    // Two more at once (one socket read can carry several events): the
+    // two oldest go, the new ones come last.
+    queue.update(|q| {
+        q.push(toast("new0"));
+        q.push(toast("new"));
+    });
+    tick().await;
+    let texts: Vec<String> = (0..region.children().length())
+        .filter_map(|i| region.children().item(i))
+        .filter_map(|e| e.query_selector(".toast-text").ok().flatten())
+        .filter_map(|e| e.text_content())
+        .collect();
+    assert_eq!(texts.len(), MAX_TOASTS);
+    assert!(texts[0].ends_with("note t2"), "{texts:?}");
+    assert!(texts[MAX_TOASTS - 1].ends_with("note new"), "{texts:?}");
+    let focused = document().active_element();
+    assert!(
+        focused.is_some_and(|f| f == *close.unchecked_ref::<web_sys::Element>()),
+        "the focus left the close button"
+    );
+    assert_eq!(moves(), 0, "toasts that stayed were moved");
+}
+
+#[wasm_bindgen_test]
+async fn a_wave_of_reactions_never_moves_those_still_shown() {
+    let root = container();
+    let slot = StoredValue::new_local(None::<ModerationContext>);
+    let session = offline_session();
+    let _app = mount_to(root.clone(), move || {
+        provide_session_state(session, None, Stored::default(), Callback::new(|_| {}));
+        slot.set_value(Some(use_moderation()));
+        view! { <RoomPage /> }
+    });
+    let moderation = slot.get_value().expect("moderation provided");
+    let react = |n: u64| {
+        moderation.apply(ModerationEvent::Reaction(ReactionEvent {
+            user_id: format!("user{n}"),
+            payload: "clap".to_string(),
+            sent_at_ms: n,
+            seq: 0,
+        }))
+    };
+    // The feed full, then a wave: five more in one update, as one socket
+    // read carries them.
+    for n in 0..8 {
+        react(n);
+    }
+    tick().await;
+    let feed = root
+        .query_selector("#reactions .reaction-feed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(feed.children().length(), 8);
+    let moves = count_moves(&feed);
+    for n in 8..13 {
+        react(n);
+    }
+    tick().await;
+    let who: Vec<String> = (0..feed.children().length())
+        .filter_map(|i| feed.children().item(i))
+        .filter_map(|e| e.text_content())
+        .collect();
+    assert_eq!(who.len(), 8, "{who:?}");
+    assert!(who[0].starts_with("user5"), "{who:?}");
+    assert!(who[7].starts_with("user12"), "{who:?}");
+    assert_eq!(moves(), 0, "reactions still shown were moved");
+}
