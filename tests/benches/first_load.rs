@@ -13,7 +13,10 @@
 //! ready; CPU beside the wall time tells work from waiting;
 //! `BENCH_TRACE=timeline` also lists the main thread's tasks from page
 //! open to chat ready, among the page's marks, so the gaps show where the
-//! page waited and for what).
+//! page waited and for what), `BENCH_PROFILE` (set: each first visit's
+//! functions with the most self time from Join to chat ready, by
+//! DevTools' sampling profiler; a directory: the whole profiles written
+//! there too; names need a build that keeps them).
 //!
 //! 1. **Transfer:** every file the first page load fetches (from the
 //!    browser's resource timing; the API calls aside), fetched again with
@@ -205,6 +208,10 @@ async fn visit(
     if let Some(files) = files {
         *files = first_load_files(&c).await;
     }
+    let profiling = std::env::var_os("BENCH_PROFILE").is_some();
+    if profiling {
+        quorum_e2e::profile::start(&c).await;
+    }
     c.find(fantoccini::Locator::Css("#join-button"))
         .await
         .expect("Join")
@@ -212,6 +219,9 @@ async fn visit(
         .await
         .expect("press Join");
     wait_mark(&c, "chat-ready").await;
+    if profiling {
+        quorum_e2e::profile::stop_and_print(&c, "Join → chat ready").await;
+    }
     // Between the page's own marks: the trace holds the whole visit.
     if trace::enabled() {
         let events = trace::take(&c).await;
