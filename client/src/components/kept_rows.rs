@@ -94,7 +94,12 @@ pub(crate) fn keep_rows<E, R, K>(
     // Under the list's own owner: a row's view must outlive the effect's
     // run that drew it (each run disposes of what the one before made).
     let list_owner = Owner::current().expect("keep_rows runs in a component");
-    let drawn = StoredValue::new_local((Vec::<Drawn<K>>::new(), Shelves::new(list_owner)));
+    // The rows drawn, and the element they were drawn in.
+    let drawn = StoredValue::new_local((
+        Vec::<Drawn<K>>::new(),
+        Shelves::new(list_owner),
+        None::<web_sys::Element>,
+    ));
     Effect::new(move || {
         let next = rows();
         let Some(el) = list.get() else {
@@ -102,8 +107,14 @@ pub(crate) fn keep_rows<E, R, K>(
         };
         let el: web_sys::Element = el.unchecked_into();
         untrack(|| {
-            drawn.update_value(|(d, shelves)| {
-                let old = std::mem::take(d);
+            drawn.update_value(|(d, shelves, drawn_in)| {
+                let mut old = std::mem::take(d);
+                // A list under a `<Show>` is a new element each time it
+                // shows: the rows drawn in the old one went with it.
+                if drawn_in.as_ref() != Some(&el) {
+                    old.drain(..).for_each(Drawn::remove);
+                    *drawn_in = Some(el.clone());
+                }
                 *d = step(&el, old, next, &key, &draw, shelves);
             });
         });

@@ -4,12 +4,14 @@
 //! ending for everyone). Shown to moderators only; the server checks every
 //! action again.
 
+use leptos::html::Ul;
 use leptos::prelude::*;
 use quorum_shared::moderation::WaitingEntry;
 use quorum_shared::worker::WorkerRequest;
 
 use crate::components::dialog::ConfirmDialog;
 use crate::components::icons::{Icon, IconName};
+use crate::components::kept_rows::keep_rows;
 use crate::components::locks::LockKind;
 use crate::components::participant_menu::run_action;
 use crate::i18n::{t, t_string, use_i18n};
@@ -35,6 +37,50 @@ pub fn WaitingPanel() -> impl IntoView {
     });
     let act = move |req: WorkerRequest| run_action(moderation, toasts, req, locale);
     let count = move || waiting.with(Vec::len);
+    // People coming and going in one update never move those who stay
+    // (see `kept_rows`): a moderator's focus stays on the Admit button.
+    let list = NodeRef::<Ul>::new();
+    keep_rows(
+        list,
+        move || waiting.get(),
+        |w| w.user_id.to_string(),
+        move |w: WaitingEntry| {
+            let (a, d) = (w.user_id.clone(), w.user_id.clone());
+            view! {
+                <li class="waiting-entry" data-user=w.user_id.to_string()>
+                    <span class="name">{w.name.clone()}</span>
+                    <span class="since">
+                        {t!(i18n, moderator.since, time = format_hhmm(w.since_ms))}
+                    </span>
+                    <button
+                        type="button"
+                        class="btn btn-primary admit"
+                        aria-label={
+                            let name = w.name.clone();
+                            move || t_string!(i18n, moderator.admit_name, name = name.as_str())
+                        }
+                        on:click=move |_| act(WorkerRequest::Approve { user_id: a.clone() })
+                    >
+                        <Icon name=IconName::Check />
+                        {t!(i18n, moderator.admit)}
+                    </button>
+                    <button
+                        type="button"
+                        class="btn deny"
+                        aria-label={
+                            let name = w.name.clone();
+                            move || t_string!(i18n, moderator.deny_name, name = name.as_str())
+                        }
+                        on:click=move |_| act(WorkerRequest::Reject { user_id: d.clone() })
+                    >
+                        <Icon name=IconName::Close />
+                        {t!(i18n, moderator.deny)}
+                    </button>
+                </li>
+            }
+            .into_any()
+        },
+    );
 
     view! {
         <section id="waiting-panel" class="panel waiting-panel" tabindex="-1" aria-labelledby="waiting-heading">
@@ -52,47 +98,7 @@ pub fn WaitingPanel() -> impl IntoView {
                 when=move || { count() > 0 }
                 fallback=move || view! { <p class="panel-empty">{t!(i18n, moderator.nobody)}</p> }
             >
-                <ul class="waiting-list">
-                    <For
-                        each=move || waiting.get()
-                        key=|w| w.user_id.to_string()
-                        children=move |w: WaitingEntry| {
-                            let (a, d) = (w.user_id.clone(), w.user_id.clone());
-                            view! {
-                                <li class="waiting-entry" data-user=w.user_id.to_string()>
-                                    <span class="name">{w.name.clone()}</span>
-                                    <span class="since">
-                                        {t!(i18n, moderator.since, time = format_hhmm(w.since_ms))}
-                                    </span>
-                                    <button
-                                        type="button"
-                                        class="btn btn-primary admit"
-                                        aria-label={
-                                            let name = w.name.clone();
-                                            move || t_string!(i18n, moderator.admit_name, name = name.as_str())
-                                        }
-                                        on:click=move |_| act(WorkerRequest::Approve { user_id: a.clone() })
-                                    >
-                                        <Icon name=IconName::Check />
-                                        {t!(i18n, moderator.admit)}
-                                    </button>
-                                    <button
-                                        type="button"
-                                        class="btn deny"
-                                        aria-label={
-                                            let name = w.name.clone();
-                                            move || t_string!(i18n, moderator.deny_name, name = name.as_str())
-                                        }
-                                        on:click=move |_| act(WorkerRequest::Reject { user_id: d.clone() })
-                                    >
-                                        <Icon name=IconName::Close />
-                                        {t!(i18n, moderator.deny)}
-                                    </button>
-                                </li>
-                            }
-                        }
-                    />
-                </ul>
+                <ul class="waiting-list" node_ref=list></ul>
                 <div class="panel-actions">
                     <button id="admit-all" type="button" class="btn" on:click=move |_| act(WorkerRequest::ApproveAll)>
                         {t!(i18n, moderator.admit_all)}

@@ -1,6 +1,7 @@
 //! Lists whose items stay put: an update that drops the oldest and adds
-//! new ones (a full toast stack, a full reaction feed) never takes an
-//! item that stays out of the page. Leptos' `<For>` did: a moved item
+//! new ones (a full toast stack, a full reaction feed, the waiting room
+//! as people come and go) never takes an item that stays out of the
+//! page. Leptos' `<For>` did: a moved item
 //! loses the keyboard focus inside it, and in a live region is read out
 //! again.
 
@@ -17,6 +18,8 @@ use quorum_client::state::persist::Stored;
 use quorum_client::state::session::provide_session_state;
 use quorum_client::state::toasts::{Toast, ToastQueue, MAX_TOASTS};
 use quorum_shared::events::NotificationType;
+use quorum_shared::ids::UserId;
+use quorum_shared::moderation::WaitingEntry;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -29,11 +32,12 @@ pub(crate) fn count_moves(list: &web_sys::Element) -> impl Fn() -> u32 {
     let watch = js_sys::Function::new_with_args(
         "list",
         "const before = new Set(list.children); let moves = 0;
-         const seen = new MutationObserver(records => {
+         const count = records => {
            for (const r of records) for (const n of r.addedNodes) if (before.has(n)) moves++;
-         });
+         };
+         const seen = new MutationObserver(count);
          seen.observe(list, { childList: true });
-         return () => { for (const r of seen.takeRecords()) for (const n of r.addedNodes) if (before.has(n)) moves++; return moves; };",
+         return () => { count(seen.takeRecords()); return moves; };",
     );
     let read: js_sys::Function = watch
         .call1(&wasm_bindgen::JsValue::NULL, list)
@@ -110,17 +114,22 @@ async fn a_full_toast_stack_takes_new_ones_without_moving_the_others() {
     assert_eq!(moves(), 0, "toasts that stayed were moved");
 }
 
-#[wasm_bindgen_test]
-async fn a_wave_of_reactions_never_moves_those_still_shown() {
-    let root = container();
+/// A room page mounted in `root`, offline, and its moderation context.
+fn mount_room(root: &web_sys::HtmlElement) -> (impl Sized, ModerationContext) {
     let slot = StoredValue::new_local(None::<ModerationContext>);
     let session = offline_session();
-    let _app = mount_to(root.clone(), move || {
+    let app = mount_to(root.clone(), move || {
         provide_session_state(session, None, Stored::default(), Callback::new(|_| {}));
         slot.set_value(Some(use_moderation()));
         view! { <RoomPage /> }
     });
-    let moderation = slot.get_value().expect("moderation provided");
+    (app, slot.get_value().expect("moderation provided"))
+}
+
+#[wasm_bindgen_test]
+async fn a_wave_of_reactions_never_moves_those_still_shown() {
+    let root = container();
+    let (_app, moderation) = mount_room(&root);
     let react = |n: u64| {
         moderation.apply(ModerationEvent::Reaction(ReactionEvent {
             user_id: format!("user{n}"),
@@ -153,4 +162,80 @@ async fn a_wave_of_reactions_never_moves_those_still_shown() {
     assert!(who[0].starts_with("user5"), "{who:?}");
     assert!(who[7].starts_with("user12"), "{who:?}");
     assert_eq!(moves(), 0, "reactions still shown were moved");
+}
+
+#[wasm_bindgen_test]
+async fn people_coming_and_going_leave_the_focus_on_the_admit_button() {
+    let root = container();
+    let (_app, moderation) = mount_room(&root);
+    moderation.apply(ModerationEvent::Role(true));
+    let wait = |n: u64, waiting: bool| {
+        let entry = WaitingEntry {
+            user_id: UserId::parse(format!("guest{n}")).unwrap(),
+            name: format!("Guest {n}"),
+            since_ms: n,
+        };
+        moderation.apply(ModerationEvent::Waiting(entry, waiting));
+    };
+    for n in 1..=6 {
+        wait(n, true);
+    }
+    tick().await;
+    let list = root
+        .query_selector("#waiting-panel .waiting-list")
+        .unwrap()
+        .unwrap();
+    assert_eq!(list.children().length(), 6);
+    // A moderator about to admit the last one.
+    let admit: web_sys::HtmlElement = list
+        .query_selector("[data-user=guest6] .admit")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    admit.focus().unwrap();
+    let moves = count_moves(&list);
+    // In one update (one socket read): three admitted by another
+    // moderator, three more arriving.
+    for n in 1..=3 {
+        wait(n, false);
+    }
+    for n in 7..=9 {
+        wait(n, true);
+    }
+    tick().await;
+    let users: Vec<String> = (0..list.children().length())
+        .filter_map(|i| list.children().item(i))
+        .filter_map(|e| e.get_attribute("data-user"))
+        .collect();
+    assert_eq!(
+        users,
+        ["guest4", "guest5", "guest6", "guest7", "guest8", "guest9"]
+    );
+    let focused = document().active_element();
+    assert!(
+        focused.is_some_and(|f| f == *admit.unchecked_ref::<web_sys::Element>()),
+        "the focus left the Admit button"
+    );
+    assert_eq!(moves(), 0, "people still waiting were moved");
+
+    // Nobody left, then someone new: the list is drawn afresh.
+    for n in 4..=9 {
+        wait(n, false);
+    }
+    tick().await;
+    assert!(root
+        .query_selector("#waiting-panel .waiting-list")
+        .unwrap()
+        .is_none());
+    wait(10, true);
+    tick().await;
+    let entries = root
+        .query_selector_all("#waiting-panel .waiting-entry")
+        .unwrap();
+    let users: Vec<String> = (0..entries.length())
+        .filter_map(|i| entries.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::Element>().ok())
+        .filter_map(|e| e.get_attribute("data-user"))
+        .collect();
+    assert_eq!(users, ["guest10"]);
 }
