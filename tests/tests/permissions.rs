@@ -234,6 +234,25 @@ async fn locks_from_the_menu_and_the_room_panel_hold_at_the_server() {
     // one is issued.
     let fresh = q.token("lk", "p2", false).await;
     menu(&m, "p2", "block").await;
+    // The dialog, drawn inside p2's row of the participant list, covers
+    // the whole window: nothing in the list may become the box it is
+    // fixed to (see `assets/participants.css`).
+    assert!(wait_for(&m, "#confirm-block-p2", T).await);
+    let covers = m
+        .execute(
+            "const b = document.getElementById('confirm-block-p2').closest('.dialog-backdrop')
+                 .getBoundingClientRect();
+             return [b.left, b.top, b.width, b.height, innerWidth, innerHeight];",
+            vec![],
+        )
+        .await
+        .expect("the dialog's box");
+    let v: Vec<f64> = serde_json::from_value(covers).expect("numbers");
+    assert_eq!(
+        (v[0], v[1], v[2], v[3]),
+        (0.0, 0.0, v[4], v[5]),
+        "the dialog's backdrop: {v:?}"
+    );
     click(&m, "#confirm-block-p2-confirm").await;
     assert!(
         wait_for_text(&p2, "#goodbye-page .goodbye-reason", "can't rejoin", T).await,

@@ -139,7 +139,13 @@ fn ParticipantRows(#[prop(into)] people: Signal<Vec<Participant>>) -> impl IntoV
         },
         |p| view! { <ParticipantItem p=p /> }.into_any(),
     );
-    view! { <ul class="participant-list" node_ref=list></ul> }
+    // The list's own box (`assets/participants.css`): a row added lays
+    // out the list, not the room.
+    view! {
+        <div class="participant-scroll">
+            <ul class="participant-list" node_ref=list></ul>
+        </div>
+    }
 }
 
 /// `<li class="participant" data-user data-state data-hand>`: the name, a
