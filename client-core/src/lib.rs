@@ -12,5 +12,6 @@ pub mod news;
 pub mod outbox;
 pub mod policy;
 pub mod presence_lines;
+pub mod recipients;
 pub mod renewal;
 pub mod roster;

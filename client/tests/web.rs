@@ -60,6 +60,9 @@ mod notices;
 #[path = "web/session.rs"]
 mod session;
 // Reconnects, the queue, history, token renewal, participants.
+// "Send to" in a big room.
+#[path = "web/recipients.rs"]
+mod recipients;
 #[path = "web/reconnect.rs"]
 mod reconnect;
 #[path = "web/room.rs"]

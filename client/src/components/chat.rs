@@ -9,6 +9,7 @@ use crate::components::icons::{Icon, IconName};
 use crate::components::key_banner::KeyBanner;
 use crate::components::linkify::MessageText;
 use crate::components::private_target::{focus_composer, PrivateTarget};
+use crate::components::recipient_picker::RecipientPicker;
 use crate::i18n::{t, t_string, use_i18n};
 use crate::nats::{use_nats, ConnState};
 use crate::state::chat::{use_chat, ChatContext, EntryKey, SendChatError, Sent, UnsentAction};
@@ -302,7 +303,7 @@ fn recipients() -> Memo<Vec<(String, String)>> {
         let Some(roster) = roster else {
             return Vec::new();
         };
-        let waiting_ids: Vec<String> = waiting
+        let waiting_ids: std::collections::HashSet<String> = waiting
             .map(|w| w.with(|w| w.iter().map(|e| e.user_id.to_string()).collect()))
             .unwrap_or_default();
         roster.with(|r| {
@@ -312,47 +313,5 @@ fn recipients() -> Memo<Vec<(String, String)>> {
                 .map(|p| (p.id.clone(), p.name.clone()))
                 .collect()
         })
-    })
-}
-
-/// `<select id="chat-to">`: everyone, or one of `offered` privately (not
-/// selectable while our private chat is locked). Absent where there is
-/// no participant list (widget tests).
-#[component]
-fn RecipientPicker(
-    to: RwSignal<String>,
-    offered: Memo<Vec<(String, String)>>,
-    private_locked: Signal<bool>,
-) -> impl IntoView {
-    let i18n = use_i18n();
-    use_roster_opt().map(|_| {
-        let others = move || offered.get();
-        view! {
-            <label for="chat-to" class="visually-hidden">{t!(i18n, chat.send_to)}</label>
-            <select
-                id="chat-to"
-                class="chat-to"
-                prop:value=move || to.get()
-                on:change:target=move |ev| to.set(ev.target().value())
-            >
-                <option value="">{t!(i18n, chat.everyone)}</option>
-                <For
-                    each=others
-                    key=|(id, name)| (id.clone(), name.clone())
-                    children=move |(id, name)| {
-                        let selected = id.clone();
-                        view! {
-                            <option
-                                value=id
-                                selected=move || to.get() == selected
-                                disabled=move || private_locked.get()
-                            >
-                                {t!(i18n, chat.privately_to, name)}
-                            </option>
-                        }
-                    }
-                />
-            </select>
-        }
     })
 }

@@ -25,6 +25,7 @@ pub mod participant_menu;
 pub mod participants;
 pub mod private_target;
 pub mod reactions;
+pub mod recipient_picker;
 pub mod room_tabs;
 pub mod tiles;
 pub mod toasts;
