@@ -48,7 +48,26 @@ where
     false
 }
 
-fn toast(id: &str, kind: NotificationType) -> Toast {
+/// A toast region over a fresh queue, mounted in a fresh container, its
+/// toasts up for `ttl`: the queue, the container, and the handle that
+/// keeps the region mounted.
+pub(crate) fn mount_toasts(
+    ttl: Duration,
+) -> (RwSignal<ToastQueue>, web_sys::HtmlElement, impl Sized) {
+    let queue = RwSignal::new(ToastQueue::new());
+    let on_dismiss = Callback::new(move |id: String| {
+        queue.update(|q| {
+            q.dismiss(&id);
+        })
+    });
+    let root = container();
+    let app = mount_to(root.clone(), move || {
+        view! { <ToastRegion toasts=queue on_dismiss=on_dismiss ttl=ttl /> }
+    });
+    (queue, root, app)
+}
+
+pub(crate) fn toast(id: &str, kind: NotificationType) -> Toast {
     Toast {
         id: id.to_string(),
         text: format!("note {id}"),
@@ -326,16 +345,7 @@ fn toast_queue_dedups_caps_and_dismisses() {
 
 #[wasm_bindgen_test]
 async fn toasts_render_close_and_time_out() {
-    let queue = RwSignal::new(ToastQueue::new());
-    let on_dismiss = Callback::new(move |id: String| {
-        queue.update(|q| {
-            q.dismiss(&id);
-        })
-    });
-    let root = container();
-    let _app = mount_to(root.clone(), move || {
-        view! { <ToastRegion toasts=queue on_dismiss=on_dismiss ttl=Duration::from_millis(300) /> }
-    });
+    let (queue, root, _app) = mount_toasts(Duration::from_millis(300));
     let root: web_sys::Element = root.into();
     assert_eq!(
         attr(&root, "#toasts", "aria-live").as_deref(),
@@ -379,16 +389,7 @@ async fn toasts_render_close_and_time_out() {
 
 #[wasm_bindgen_test]
 async fn a_hovered_toast_stays_up() {
-    let queue = RwSignal::new(ToastQueue::new());
-    let on_dismiss = Callback::new(move |id: String| {
-        queue.update(|q| {
-            q.dismiss(&id);
-        })
-    });
-    let root = container();
-    let _app = mount_to(root.clone(), move || {
-        view! { <ToastRegion toasts=queue on_dismiss=on_dismiss ttl=Duration::from_millis(200) /> }
-    });
+    let (queue, root, _app) = mount_toasts(Duration::from_millis(200));
     // Two toasts with the same life; only the first is hovered.
     queue.update(|q| {
         q.push(toast("h", NotificationType::Info));

@@ -9,20 +9,20 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::tick;
-use quorum_client::components::toasts::ToastRegion;
 use quorum_client::pages::room::RoomPage;
 use quorum_client::state::moderation::{
     use_moderation, ModerationContext, ModerationEvent, ReactionEvent,
 };
 use quorum_client::state::persist::Stored;
 use quorum_client::state::session::provide_session_state;
-use quorum_client::state::toasts::{Toast, ToastQueue, MAX_TOASTS};
+use quorum_client::state::toasts::{Toast, MAX_TOASTS};
 use quorum_shared::events::NotificationType;
 use quorum_shared::ids::UserId;
 use quorum_shared::moderation::WaitingEntry;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
+use super::events::mount_toasts;
 use super::session::offline_session;
 use super::{container, document};
 
@@ -51,27 +51,22 @@ pub(crate) fn count_moves(list: &web_sys::Element) -> impl Fn() -> u32 {
     }
 }
 
+/// Asserts the keyboard focus is on `el`.
+fn assert_focus_on(el: &web_sys::HtmlElement, what: &str) {
+    let focused = document().active_element();
+    assert!(
+        focused.is_some_and(|f| f == *el.unchecked_ref::<web_sys::Element>()),
+        "the focus left {what}"
+    );
+}
+
 fn toast(id: &str) -> Toast {
-    Toast {
-        id: id.to_string(),
-        text: format!("note {id}"),
-        kind: NotificationType::Info,
-        with_sound: false,
-    }
+    super::events::toast(id, NotificationType::Info)
 }
 
 #[wasm_bindgen_test]
 async fn a_full_toast_stack_takes_new_ones_without_moving_the_others() {
-    let queue = RwSignal::new(ToastQueue::new());
-    let on_dismiss = Callback::new(move |id: String| {
-        queue.update(|q| {
-            q.dismiss(&id);
-        })
-    });
-    let root = container();
-    let _app = mount_to(root.clone(), move || {
-        view! { <ToastRegion toasts=queue on_dismiss=on_dismiss ttl=Duration::from_secs(600) /> }
-    });
+    let (queue, root, _app) = mount_toasts(Duration::from_secs(600));
     queue.update(|q| {
         for n in 0..MAX_TOASTS {
             q.push(toast(&format!("t{n}")));
@@ -106,11 +101,7 @@ async fn a_full_toast_stack_takes_new_ones_without_moving_the_others() {
     assert_eq!(texts.len(), MAX_TOASTS);
     assert!(texts[0].ends_with("note t2"), "{texts:?}");
     assert!(texts[MAX_TOASTS - 1].ends_with("note new"), "{texts:?}");
-    let focused = document().active_element();
-    assert!(
-        focused.is_some_and(|f| f == *close.unchecked_ref::<web_sys::Element>()),
-        "the focus left the close button"
-    );
+    assert_focus_on(&close, "the close button");
     assert_eq!(moves(), 0, "toasts that stayed were moved");
 }
 
@@ -211,11 +202,7 @@ async fn people_coming_and_going_leave_the_focus_on_the_admit_button() {
         users,
         ["guest4", "guest5", "guest6", "guest7", "guest8", "guest9"]
     );
-    let focused = document().active_element();
-    assert!(
-        focused.is_some_and(|f| f == *admit.unchecked_ref::<web_sys::Element>()),
-        "the focus left the Admit button"
-    );
+    assert_focus_on(&admit, "the Admit button");
     assert_eq!(moves(), 0, "people still waiting were moved");
 
     // Nobody left, then someone new: the list is drawn afresh.
