@@ -1,6 +1,6 @@
 //! A list's items kept in step with the rows it draws, without ever
 //! moving an item that stays (the chat list, the participant list, the
-//! toasts, the reactions, the notice centre).
+//! toasts, the reaction feed, the waiting room, "Send to"'s options).
 //!
 //! Leptos' `<For>` decides whether a kept item must move by counting the
 //! additions and removals before it, so an update that both takes items
