@@ -1,9 +1,8 @@
 //! Lists whose items stay put: an update that drops the oldest and adds
 //! new ones (a full toast stack, a full reaction feed, the waiting room
 //! as people come and go) never takes an item that stays out of the
-//! page. Leptos' `<For>` did: a moved item
-//! loses the keyboard focus inside it, and in a live region is read out
-//! again.
+//! page. Leptos' `<For>` did: a moved item loses the keyboard focus inside
+//! it, and in a live region is read out again.
 
 use std::time::Duration;
 
@@ -28,7 +27,7 @@ use super::{container, document};
 
 /// Counts, from now on, the children of `list` that were in it already
 /// and are inserted again (a move is a removal and an insertion).
-pub(crate) fn count_moves(list: &web_sys::Element) -> impl Fn() -> u32 {
+fn count_moves(list: &web_sys::Element) -> impl Fn() -> u32 {
     let watch = js_sys::Function::new_with_args(
         "list",
         "const before = new Set(list.children); let moves = 0;
