@@ -8,12 +8,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::tick;
-use quorum_client::pages::room::RoomPage;
-use quorum_client::state::moderation::{
-    use_moderation, ModerationContext, ModerationEvent, ReactionEvent,
-};
-use quorum_client::state::persist::Stored;
-use quorum_client::state::session::provide_session_state;
+use quorum_client::state::moderation::{use_moderation, ModerationEvent, ReactionEvent};
 use quorum_client::state::toasts::{Toast, MAX_TOASTS};
 use quorum_shared::events::NotificationType;
 use quorum_shared::ids::UserId;
@@ -22,7 +17,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 use super::events::mount_toasts;
-use super::session::offline_session;
+use super::session::mount_offline_room;
 use super::{container, document};
 
 /// Counts, from now on, the children of `list` that were in it already
@@ -104,22 +99,10 @@ async fn a_full_toast_stack_takes_new_ones_without_moving_the_others() {
     assert_eq!(moves(), 0, "toasts that stayed were moved");
 }
 
-/// A room page mounted in `root`, offline, and its moderation context.
-fn mount_room(root: &web_sys::HtmlElement) -> (impl Sized, ModerationContext) {
-    let slot = StoredValue::new_local(None::<ModerationContext>);
-    let session = offline_session();
-    let app = mount_to(root.clone(), move || {
-        provide_session_state(session, None, Stored::default(), Callback::new(|_| {}));
-        slot.set_value(Some(use_moderation()));
-        view! { <RoomPage /> }
-    });
-    (app, slot.get_value().expect("moderation provided"))
-}
-
 #[wasm_bindgen_test]
 async fn a_wave_of_reactions_never_moves_those_still_shown() {
     let root = container();
-    let (_app, moderation) = mount_room(&root);
+    let (_app, moderation) = mount_offline_room(&root, use_moderation);
     let react = |n: u64| {
         moderation.apply(ModerationEvent::Reaction(ReactionEvent {
             user_id: format!("user{n}"),
@@ -157,7 +140,7 @@ async fn a_wave_of_reactions_never_moves_those_still_shown() {
 #[wasm_bindgen_test]
 async fn people_coming_and_going_leave_the_focus_on_the_admit_button() {
     let root = container();
-    let (_app, moderation) = mount_room(&root);
+    let (_app, moderation) = mount_offline_room(&root, use_moderation);
     moderation.apply(ModerationEvent::Role(true));
     let wait = |n: u64, waiting: bool| {
         let entry = WaitingEntry {

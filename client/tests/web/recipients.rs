@@ -1,19 +1,15 @@
 //! The composer's "Send to" in a big room: a bounded number of people at
 //! once, a search for the others, and the chosen one always offered.
 
-use leptos::prelude::*;
 use leptos::task::tick;
 use quorum_client::components::recipient_picker::OFFERED_AT_ONCE;
-use quorum_client::pages::room::RoomPage;
-use quorum_client::state::participants::{use_roster, RosterContext, RosterEvent};
-use quorum_client::state::persist::Stored;
-use quorum_client::state::session::provide_session_state;
+use quorum_client::state::participants::{use_roster, RosterEvent};
 use quorum_shared::events::PresenceState;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 use super::container;
-use super::session::offline_session;
+use super::session::mount_offline_room;
 
 /// The options of `#chat-to`: value, whether disabled, text.
 fn options(root: &web_sys::Element) -> Vec<(String, bool, String)> {
@@ -42,14 +38,7 @@ fn set_and_fire(root: &web_sys::Element, css: &str, value: &str, event: &str) {
 #[wasm_bindgen_test]
 async fn a_big_room_offers_a_few_people_at_once_and_finds_the_others() {
     let root = container();
-    let slot = StoredValue::new_local(None::<RosterContext>);
-    let session = offline_session();
-    let _app = mount_to(root.clone(), move || {
-        provide_session_state(session, None, Stored::default(), Callback::new(|_| {}));
-        slot.set_value(Some(use_roster()));
-        view! { <RoomPage /> }
-    });
-    let roster = slot.get_value().expect("the roster");
+    let (_app, roster) = mount_offline_room(&root, use_roster);
     let root: web_sys::Element = root.into();
 
     // A few people: all offered, no search.

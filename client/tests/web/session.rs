@@ -12,6 +12,7 @@ use quorum_client::pages::goodbye::{Goodbye, GoodbyePage};
 use quorum_client::pages::room::RoomPage;
 use quorum_client::sound::Beeper;
 use quorum_client::state::goodbye::Farewell;
+use quorum_client::state::persist::Stored;
 use quorum_client::state::session::provide_session_state;
 use quorum_client::verify::parse_verify_response;
 use quorum_shared::events::EndReason;
@@ -116,6 +117,22 @@ async fn beeping_never_fails_even_without_a_gesture() {
     b.beep();
     assert!(b.is_open(), "a beep after closing opens a new one");
     drop(b);
+}
+
+/// A room page mounted in `root` for an offline session, and the context
+/// `pick` takes from inside it (the roster, moderation…).
+pub(crate) fn mount_offline_room<C: Clone + 'static>(
+    root: &web_sys::HtmlElement,
+    pick: fn() -> C,
+) -> (impl Sized, C) {
+    let slot = StoredValue::new_local(None::<C>);
+    let session = offline_session();
+    let app = mount_to(root.clone(), move || {
+        provide_session_state(session, None, Stored::default(), Callback::new(|_| {}));
+        slot.set_value(Some(pick()));
+        view! { <RoomPage /> }
+    });
+    (app, slot.get_value().expect("the context, provided"))
 }
 
 pub(crate) fn offline_session() -> Arc<Session> {
