@@ -4,14 +4,17 @@
 //! always the one chosen, so the picker never shows "Everyone" while a
 //! message would go to one person.
 
-/// What the picker shows: the offered people (id, name) to list, and how
-/// many match in all.
+/// What the picker shows: the offered people (id, name) to list, how
+/// many match in all, and how many of those are not listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offer {
     /// The options, in the order offered, the chosen one among them.
     pub shown: Vec<(String, String)>,
     /// How many of those offered match the query.
     pub matching: usize,
+    /// How many that match are not among `shown` (the chosen one, listed
+    /// whether or not it matches, is not one of them).
+    pub more: usize,
 }
 
 /// The first `limit` of `offered` (in their order) whose name contains
@@ -21,17 +24,22 @@ pub fn offer(offered: &[(String, String)], query: &str, chosen: &str, limit: usi
     let query = query.trim().to_lowercase();
     let matches = |name: &str| query.is_empty() || name.to_lowercase().contains(&query);
     let mut shown = Vec::new();
-    let mut matching = 0;
+    let (mut matching, mut listed) = (0, 0);
     for (id, name) in offered {
         let is_chosen = !chosen.is_empty() && id == chosen;
         let hit = matches(name);
         matching += usize::from(hit);
         // The chosen one in its place, even past the limit or unmatched.
-        if (hit && shown.len() < limit) || is_chosen {
+        if (hit && listed < limit) || is_chosen {
+            listed += usize::from(hit);
             shown.push((id.clone(), name.clone()));
         }
     }
-    Offer { shown, matching }
+    Offer {
+        shown,
+        matching,
+        more: matching - listed,
+    }
 }
 
 #[cfg(test)]
@@ -61,6 +69,7 @@ mod tests {
         assert_eq!(o.shown.len(), 50);
         assert_eq!(o.shown[49].0, "u049");
         assert_eq!(o.matching, 1000);
+        assert_eq!(o.more, 950);
     }
 
     #[test]
@@ -78,11 +87,16 @@ mod tests {
         let o = offer(&people(1000), "", "u700", 50);
         assert_eq!(o.shown.len(), 51);
         assert_eq!(o.shown[50].0, "u700");
-        assert_eq!(o.matching, 1000);
+        assert_eq!((o.matching, o.more), (1000, 949));
         // Not matching the query.
         let o = offer(&people(1000), "person 42", "u007", 50);
         assert_eq!(ids(&o)[..2], ["u007", "u420"]);
-        assert_eq!(o.matching, 10);
+        assert_eq!((o.matching, o.more), (10, 0));
+        // Not matching, with more matches than the limit: it takes no
+        // match's place, in the options or in the count.
+        let o = offer(&people(1000), "person 1", "u007", 50);
+        assert_eq!(o.shown.len(), 51);
+        assert_eq!((o.matching, o.more), (100, 50));
         // Within the limit: once.
         let o = offer(&people(10), "", "u003", 50);
         assert_eq!(o.shown.len(), 10);

@@ -43,12 +43,11 @@ pub fn RecipientPicker(
         keep_rows(
             select,
             move || {
-                shown.with(|Offer { shown, matching }| {
+                shown.with(|Offer { shown, more, .. }| {
                     let listed = shown.iter().map(|(id, name)| (Some(id.clone()), name.clone()));
                     // Those not offered, counted in a last option that can't
                     // be chosen.
-                    let rest = matching.saturating_sub(shown.len());
-                    let more = (rest > 0).then(|| (None, rest.to_string()));
+                    let more = (*more > 0).then(|| (None, more.to_string()));
                     listed.chain(more).collect::<Vec<_>>()
                 })
             },
